@@ -1,0 +1,25 @@
+/* arena.h: request-scoped bump allocator. Everything a request parses or
+ * builds is allocated from its arena and released at once when the request
+ * completes. Not thread-safe: one arena belongs to one request at a time. */
+#ifndef TS_ARENA_H
+#define TS_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ts_arena ts_arena;
+
+/* Returns NULL on OOM. chunk is the minimum size of each backing block. */
+ts_arena *ts_arena_new(size_t chunk);
+void ts_arena_free(ts_arena *a); /* NULL-safe */
+/* 16-byte aligned, uninitialised; NULL on OOM. */
+void *ts_arena_alloc(ts_arena *a, size_t n);
+void *ts_arena_calloc(ts_arena *a, size_t count, size_t size);
+/* Copies; strndup copies at most n bytes and NUL-terminates. NULL in -> NULL out. */
+char *ts_arena_strdup(ts_arena *a, const char *s);
+char *ts_arena_strndup(ts_arena *a, const char *s, size_t n);
+char *ts_arena_printf(ts_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Total bytes handed out so far (for limits and tests). */
+size_t ts_arena_used(const ts_arena *a);
+
+#endif

@@ -1,0 +1,64 @@
+/* config.h: every tunable of tracestore in one struct, filled from one
+ * table in config.c with one precedence: defaults < config file <
+ * TRACESTORE_* environment < command-line flags. */
+#ifndef TS_CONFIG_H
+#define TS_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tracestore/err.h"
+
+#define TS_PATH_MAX 4096
+
+typedef struct ts_config {
+    /* server */
+    char listen[256];              /* HOST:PORT */
+    char db_path[TS_PATH_MAX];
+    int64_t http_threads;          /* 0: one per CPU */
+    int64_t max_connections;
+    int64_t per_ip_connections;    /* 0: unlimited */
+    int64_t connection_timeout_s;  /* idle connection timeout */
+    int64_t request_timeout_s;     /* whole-request deadline (slow bodies) */
+    char log_level[16];
+    /* limits */
+    int64_t max_body_bytes;        /* request body, after decompression */
+    int64_t max_spans_per_request;
+    int64_t max_string_bytes;      /* any single string field or attribute value */
+    int64_t max_attributes_per_span;
+    int64_t max_json_depth;
+    int64_t max_page_size;
+    /* store */
+    char sqlite_synchronous[16];   /* full | normal */
+    int64_t sqlite_cache_mb;       /* writer page cache */
+    int64_t read_connections;      /* 0: http_threads + 2 */
+    int64_t writer_queue_max;      /* pending write jobs before 503 */
+    int64_t writer_batch_max;      /* jobs per group-commit transaction */
+    /* pricing (cost engine) */
+    char price_file[TS_PATH_MAX];  /* empty: the built-in table */
+    /* overload protection */
+    int64_t rate_limit_per_key;    /* requests/second per key, 0: off */
+} ts_config;
+
+void ts_config_defaults(ts_config *c);
+
+/* Sets one key from text. Unknown key, bad number or out-of-range value is
+ * TS_EINVAL with a message naming the key. */
+int ts_config_set(ts_config *c, const char *key, const char *value, ts_err *err);
+
+/* Reads `key = value` lines (# comments, blank lines). Errors name
+ * file:line. A missing file is TS_ENOTFOUND. */
+int ts_config_load_file(ts_config *c, const char *path, ts_err *err);
+
+/* Applies TRACESTORE_<KEY> variables (upper case) for every key, plus the
+ * documented TRACESTORE_DB, TRACESTORE_LISTEN. TRACESTORE_CONFIG is read by
+ * the caller (it names the file, which loads first). */
+int ts_config_load_env(ts_config *c, ts_err *err);
+
+/* Prints every key = value, for --check-config. */
+void ts_config_dump(const ts_config *c, FILE *f);
+
+/* Splits c->listen into host (cap bytes) and port. TS_EINVAL if malformed. */
+int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port);
+
+#endif

@@ -1,0 +1,21 @@
+/* log.h: the one log macro. Levels are filtered before formatting; lines
+ * are `ts=... level=... msg="..." key=value ...` on stderr. Thread-safe. */
+#ifndef TS_LOG_H
+#define TS_LOG_H
+
+enum { TS_LOG_DEBUG = 0, TS_LOG_INFO = 1, TS_LOG_WARN = 2, TS_LOG_ERROR = 3 };
+
+extern int ts_log_level;
+
+void ts_log_set_level(int level);
+/* Parses "debug", "info", "warn", "error"; returns -1 if unknown. */
+int ts_log_parse_level(const char *s);
+void ts_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define TS_LOG(level, ...)                                                     \
+    do {                                                                       \
+        if ((level) >= ts_log_level)                                           \
+            ts_log_write((level), __VA_ARGS__);                                \
+    } while (0)
+
+#endif

@@ -1,0 +1,162 @@
+/* model.h: the domain, as plain C structs with no library types. Codecs
+ * turn wire formats into these; the store persists them; the API layer
+ * renders them. Strings are NUL-terminated and, unless said otherwise,
+ * owned by the request arena of whoever built the struct. JSON-valued
+ * fields hold JSON text (already validated), stored and returned whole. */
+#ifndef TS_MODEL_H
+#define TS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracestore/ids.h"
+
+/* OTLP span kinds (same numbers as the OTLP enum). */
+enum {
+    TS_KIND_UNSPECIFIED = 0,
+    TS_KIND_INTERNAL = 1,
+    TS_KIND_SERVER = 2,
+    TS_KIND_CLIENT = 3,
+    TS_KIND_PRODUCER = 4,
+    TS_KIND_CONSUMER = 5,
+};
+
+/* OTLP status codes. */
+enum { TS_STATUS_UNSET = 0, TS_STATUS_OK = 1, TS_STATUS_ERROR = 2 };
+
+/* Which API surface a span arrived through (kept for rendering and audit). */
+enum {
+    TS_ORIGIN_SPANS_BULK = 1,
+    TS_ORIGIN_OTLP = 2,
+    TS_ORIGIN_TRULAYER = 3,
+    TS_ORIGIN_RESPAN = 4,
+};
+
+#define TS_TOKENS_ABSENT (-1)
+
+typedef struct ts_span {
+    /* identity */
+    char *trace_id;  /* canonical key (see ids.h) */
+    char *span_id;   /* opaque, 1..128 printable */
+    char *parent_id; /* NULL or "" for a root */
+    /* OTel core */
+    char *name;
+    int kind;
+    int64_t start_ns;
+    int64_t end_ns;
+    int status_code;
+    char *status_message; /* NULL when absent */
+    char *trace_state;    /* NULL when absent */
+    char *attributes;     /* JSON object text, never NULL once normalised */
+    char *events;         /* JSON array text */
+    char *links;          /* JSON array text */
+    char *resource;       /* JSON object text */
+    char *scope;          /* JSON object text or NULL */
+    int origin;
+    /* LLM view, derived at ingest (attribute mapping, log_request, vendor fields) */
+    char *type;     /* llm | tool | retrieval | agent | chain | other | vendor string */
+    char *model;
+    char *provider;
+    char *input;    /* text (JSON text allowed) */
+    char *output;
+    int64_t prompt_tokens;     /* TS_TOKENS_ABSENT when not reported */
+    int64_t completion_tokens;
+    int64_t total_tokens;
+    int64_t cache_read_tokens;
+    int64_t cache_write_tokens;
+    int64_t reasoning_tokens;
+    int has_cost;   /* cost is meaningful */
+    double cost;    /* USD */
+    int unpriced;   /* an LLM span the price table could not price */
+    char *error;    /* NULL when the span did not fail */
+    char *session_id;
+    char *user_id;
+    char *metadata; /* JSON object text */
+    int64_t latency_ms; /* -1: derive from end - start */
+    char *log_request;  /* JSON object text of an attached request log, or NULL */
+    /* filled by the store on write and read */
+    int64_t rowid;          /* internal integer id */
+    int64_t request_log_id; /* 0 when none */
+    int64_t created_ns;     /* server ingest time */
+    int rejected;           /* 1: dropped because its trace is closed */
+} ts_span;
+
+/* Sets every optional field of s to its "absent" value (tokens -1, latency
+ * -1, pointers NULL). Call before filling a span. */
+void ts_span_init(ts_span *s);
+
+/* Trace-level fields a client states explicitly (TruLayer ingest). Each
+ * overrides what would otherwise be derived from the root span. NULL or
+ * has_* = 0 means "not given". */
+typedef struct ts_trace_meta {
+    char *trace_id; /* canonical */
+    char *name, *input, *output, *model, *error;
+    char *session_id, *user_id, *external_id;
+    char *project;  /* project name or UUID; NULL: the workspace default */
+    char *tags;     /* JSON array text or NULL */
+    char *tag_map;  /* JSON object text or NULL */
+    char *metadata; /* JSON object text or NULL */
+    char *events;   /* JSON array text of events or NULL */
+    int has_cost;
+    double cost;
+    int64_t latency_ms; /* -1 when not given */
+    int64_t started_ns; /* 0 when not given */
+    int64_t ended_ns;   /* 0 when not given */
+    /* filled by the store */
+    int duplicate;      /* the trace already existed */
+    int64_t created_ns;
+} ts_trace_meta;
+
+/* The per-trace aggregate row, as read back. */
+typedef struct ts_trace {
+    char *trace_id;     /* canonical */
+    char *project_uuid;
+    char *project_name;
+    int64_t span_count;
+    int64_t llm_span_count;
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
+    int64_t total_tokens;
+    int has_cost;
+    double cost;
+    int64_t unpriced_span_count;
+    int64_t started_ns;
+    int64_t ended_ns;   /* 0 when unknown */
+    int64_t latency_ms;
+    char *error;        /* NULL when no error */
+    int64_t error_count;
+    char *name, *input, *output, *model;
+    char *session_id, *user_id, *external_id;
+    char *tags;     /* JSON array text, "[]" when none */
+    char *tag_map;  /* JSON object text or NULL */
+    char *metadata; /* JSON object text, "{}" when none */
+    char *events;   /* JSON array text, "[]" when none */
+    int closed;
+    int64_t created_ns;
+    int64_t updated_ns;
+} ts_trace;
+
+typedef struct ts_workspace {
+    int64_t id;
+    char uuid[TS_UUID_STRLEN + 1];
+    char name[128];
+    int64_t key_id;
+} ts_workspace;
+
+typedef struct ts_closure {
+    char id[TS_UUID_STRLEN + 1];
+    int64_t workspace_id;
+    char trace_id[TS_ID_MAX + 1];
+    int64_t created_ns;
+    int64_t updated_ns;
+} ts_closure;
+
+typedef struct ts_key_info {
+    int64_t id;
+    char prefix[32];
+    char workspace[128];
+    int64_t created_ns;
+    int64_t revoked_ns; /* 0 when active */
+} ts_key_info;
+
+#endif
