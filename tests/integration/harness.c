@@ -1,0 +1,546 @@
+/* harness.c: process control (temp dir, CLI runs, serve start/stop) and the
+ * libcurl HTTP client for the integration tests. See harness.h for the
+ * contract; JSON checks and the span builder live in harness_json.c. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+ts_daemon *ts_cur = NULL;
+
+#define BODY_CAP ((size_t)64 * 1024 * 1024)
+#define HEALTH_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS 20000
+#define CLI_TIMEOUT_MS 30000
+
+void ts_fail_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    _ck_assert_failed(file, line, "integration check", "%s", msg);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ts_binary(void)
+{
+    const char *b = getenv("TS_BINARY");
+    if (b == NULL || b[0] == '\0')
+        ts_fail_at(__FILE__, __LINE__, "TS_BINARY is not set (run through ctest)");
+    if (access(b, X_OK) != 0)
+        ts_fail_at(__FILE__, __LINE__, "TS_BINARY %s is not executable: %s", b, strerror(errno));
+    return b;
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated string ("" on error). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f != NULL) {
+        char chunk[8192];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (len + n + 1 > cap) {
+                cap = (len + n + 1) * 2;
+                char *nb = realloc(buf, cap);
+                if (nb == NULL)
+                    break;
+                buf = nb;
+            }
+            memcpy(buf + len, chunk, n);
+            len += n;
+        }
+        fclose(f);
+    }
+    if (buf == NULL) {
+        buf = malloc(1);
+        if (buf == NULL)
+            abort();
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Waits for pid up to timeout_ms; returns 1 and the status when it ended. */
+static int wait_timeout(pid_t pid, long timeout_ms, int *status)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return 1;
+        if (now_ms() > deadline)
+            return 0;
+        sleep_ms(10);
+    }
+}
+
+static void apply_env(const char *const *env)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        const char *eq = strchr(env[i], '=');
+        char name[256];
+        size_t n;
+        if (eq == NULL)
+            continue;
+        n = (size_t)(eq - env[i]);
+        if (n >= sizeof name)
+            continue;
+        memcpy(name, env[i], n);
+        name[n] = '\0';
+        setenv(name, eq + 1, 1);
+    }
+}
+
+/* Child side of a fork: redirect, set env, exec binary with args. */
+static void exec_child(const char *bin, const char *const *args, const char *const *env,
+                       int out_fd, int err_fd)
+{
+    const char *argv[64];
+    size_t n = 0;
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    apply_env(env);
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] != NULL && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    execv(bin, (char *const *)argv);
+    dprintf(2, "exec %s: %s\n", bin, strerror(errno));
+    _exit(127);
+}
+
+int ts_cli(const char *const *args, const char *const *env, char **out, char **err)
+{
+    const char *bin = ts_binary();
+    char out_path[] = "/tmp/ts-it-cli-out-XXXXXX";
+    char err_path[] = "/tmp/ts-it-cli-err-XXXXXX";
+    int ofd = mkstemp(out_path), efd = mkstemp(err_path), status = 0, rc = -1;
+    pid_t pid;
+    ck_assert_msg(ofd >= 0 && efd >= 0, "mkstemp: %s", strerror(errno));
+    fflush(NULL);
+    pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        exec_child(bin, args, env, ofd, efd);
+    close(ofd);
+    close(efd);
+    if (!wait_timeout(pid, CLI_TIMEOUT_MS, &status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        rc = -1;
+    } else if (WIFEXITED(status)) {
+        rc = WEXITSTATUS(status);
+    }
+    if (out != NULL)
+        *out = slurp(out_path);
+    if (err != NULL)
+        *err = slurp(err_path);
+    unlink(out_path);
+    unlink(err_path);
+    return rc;
+}
+
+int ts_is_key(const char *s)
+{
+    if (strncmp(s, "ts_", 3) != 0 || strlen(s) != 51)
+        return 0;
+    for (size_t i = 3; i < 51; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+void ts_cli_key_create(const char *db, const char *ws, char key[TS_IT_KEY_CAP])
+{
+    const char *args[] = {"key", "create", "--workspace", ws, "--db", db, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_cli(args, NULL, &out, &err);
+    size_t n;
+    if (rc != 0)
+        ts_fail_at(__FILE__, __LINE__, "key create --workspace %s: exit %d\nstdout: %s\nstderr: %s",
+                   ws, rc, out, err);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    if (!ts_is_key(out))
+        ts_fail_at(__FILE__, __LINE__, "key create printed %s, not a ts_ key", out);
+    snprintf(key, TS_IT_KEY_CAP, "%s", out);
+    free(out);
+    free(err);
+}
+
+void ts_d_init(ts_daemon *d, int keys, const char *const *env)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->dir, sizeof d->dir, "/tmp/ts-it-XXXXXX");
+    ck_assert_msg(mkdtemp(d->dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(d->db, sizeof d->db, "%s/tracestore.db", d->dir);
+    for (size_t i = 0; env != NULL && env[i] != NULL && i < 7; i++)
+        d->env[i] = env[i];
+    if (keys) {
+        ts_cli_key_create(d->db, "alpha", d->key_alpha);
+        ts_cli_key_create(d->db, "alpha", d->key_alpha2);
+        ts_cli_key_create(d->db, "beta", d->key_beta);
+    }
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof a) == 0, "bind: %s", strerror(errno));
+    ck_assert_msg(getsockname(fd, (struct sockaddr *)&a, &alen) == 0, "getsockname");
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+char *ts_d_read_log(const ts_daemon *d)
+{
+    return slurp(d->log);
+}
+
+void ts_d_dump_log(const ts_daemon *d)
+{
+    char *log = ts_d_read_log(d);
+    fprintf(stderr, "---- %s ----\n%s\n---- end of log ----\n", d->log, log);
+    free(log);
+}
+
+/* Log tail for failure messages (static buffer, last 1500 bytes). */
+static const char *log_tail(const ts_daemon *d)
+{
+    static char tail[1600];
+    char *log = ts_d_read_log(d);
+    size_t n = strlen(log);
+    snprintf(tail, sizeof tail, "%s", n > 1500 ? log + n - 1500 : log);
+    free(log);
+    return tail;
+}
+
+static long health_status(int port)
+{
+    char url[128];
+    long code = 0;
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return 0;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);
+    {
+        FILE *sink = fopen("/dev/null", "w");
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        if (sink != NULL)
+            fclose(sink);
+    }
+    curl_easy_cleanup(c);
+    return code;
+}
+
+void ts_d_start(ts_daemon *d)
+{
+    const char *bin = ts_binary();
+    const char *args[] = {"serve", "--db", d->db, "--listen", d->listen, NULL};
+    long deadline;
+    int fd, status;
+    static int curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_ALL);
+        curl_ready = 1;
+    }
+    ck_assert_msg(d->pid == 0, "daemon already running");
+    d->port = free_port();
+    snprintf(d->listen, sizeof d->listen, "127.0.0.1:%d", d->port);
+    d->starts++;
+    snprintf(d->log, sizeof d->log, "%s/serve-%d.log", d->dir, d->starts);
+    fd = open(d->log, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    ck_assert_msg(fd >= 0, "open %s: %s", d->log, strerror(errno));
+    fflush(NULL);
+    d->pid = fork();
+    ck_assert_msg(d->pid >= 0, "fork: %s", strerror(errno));
+    if (d->pid == 0)
+        exec_child(bin, args, d->env, fd, fd);
+    close(fd);
+    ts_cur = d;
+    deadline = now_ms() + HEALTH_TIMEOUT_MS;
+    for (;;) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            d->pid = 0;
+            ts_d_dump_log(d);
+            ts_fail_at(__FILE__, __LINE__, "tracestore serve exited early (status 0x%x): %s",
+                       (unsigned)status, log_tail(d));
+        }
+        if (health_status(d->port) == 200)
+            return;
+        if (now_ms() > deadline) {
+            ts_d_dump_log(d);
+            ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s",
+                       d->listen, log_tail(d));
+        }
+        sleep_ms(50);
+    }
+}
+
+int ts_d_stop_status(ts_daemon *d)
+{
+    int status = -1;
+    if (d->pid == 0)
+        return -1;
+    kill(d->pid, SIGTERM);
+    if (!wait_timeout(d->pid, STOP_TIMEOUT_MS, &status)) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        fprintf(stderr, "tracestore did not exit within 20 s of SIGTERM\n");
+        status = -1;
+    }
+    d->pid = 0;
+    return status;
+}
+
+void ts_d_stop(ts_daemon *d)
+{
+    int status = ts_d_stop_status(d);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        ts_fail_at(__FILE__, __LINE__,
+                   "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
+                   (unsigned)status,
+                   status == -1 ? "timeout" : WIFSIGNALED(status) ? "signal" : "exit code",
+                   log_tail(d));
+}
+
+void ts_d_free(ts_daemon *d)
+{
+    DIR *dir;
+    if (d->pid != 0) {
+        int st = ts_d_stop_status(d);
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fprintf(stderr, "warning: tracestore wait status 0x%x at teardown\n", (unsigned)st);
+    }
+    if (ts_cur == d)
+        ts_cur = NULL;
+    if (d->dir[0] == '\0' || getenv("TS_KEEP_TMP") != NULL)
+        return;
+    dir = opendir(d->dir);
+    if (dir != NULL) {
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            char p[TS_IT_PATH_CAP + 256];
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof p, "%s/%s", d->dir, e->d_name);
+            unlink(p);
+        }
+        closedir(dir);
+    }
+    rmdir(d->dir);
+    d->dir[0] = '\0';
+}
+
+/* ---- HTTP ---- */
+
+typedef struct buf {
+    char *p;
+    size_t len;
+} buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    buf *b = ud;
+    size_t n = size * nmemb;
+    char *np;
+    if (b->len + n + 1 > BODY_CAP)
+        return 0;
+    np = realloc(b->p, b->len + n + 1);
+    if (np == NULL)
+        return 0;
+    b->p = np;
+    memcpy(b->p + b->len, ptr, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return n;
+}
+
+static int has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        if (strncasecmp(headers[i], name, n) == 0 && headers[i][n] == ':')
+            return 1;
+    return 0;
+}
+
+static char *dup_or_empty(char *p)
+{
+    if (p != NULL)
+        return p;
+    p = malloc(1);
+    if (p == NULL)
+        abort();
+    p[0] = '\0';
+    return p;
+}
+
+ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
+                 const char *body, size_t len)
+{
+    ts_resp *r = calloc(1, sizeof *r);
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    buf b = {NULL, 0}, h = {NULL, 0};
+    char url[4096];
+    ck_assert_msg(r != NULL && c != NULL, "out of memory");
+    ck_assert_msg(ts_cur != NULL, "no daemon running");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ts_cur->port, path);
+    snprintf(r->what, sizeof r->what, "%s %.200s", method, path);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    if (!has_header(headers, "Content-Type"))
+        hl = curl_slist_append(hl, body != NULL ? "Content-Type: application/json" : "Content-Type:");
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    }
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    r->curl_rc = (int)curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    r->body = dup_or_empty(b.p);
+    r->len = b.len;
+    r->headers = dup_or_empty(h.p);
+    return r;
+}
+
+ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body)
+{
+    char kh[TS_IT_KEY_CAP + 16];
+    const char *hs[2] = {NULL, NULL};
+    if (key != NULL) {
+        snprintf(kh, sizeof kh, "X-API-KEY: %s", key);
+        hs[0] = kh;
+    }
+    return ts_http(method, path, hs, body, body != NULL ? strlen(body) : 0);
+}
+
+void ts_resp_free(ts_resp *r)
+{
+    if (r == NULL)
+        return;
+    cJSON_Delete(r->json);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+int ts_resp_header(const ts_resp *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    const char *p = r->headers;
+    while (p != NULL && *p != '\0') {
+        const char *eol = strchr(p, '\n');
+        size_t linelen = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        if (linelen > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            size_t vlen = linelen - n - 1;
+            while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+                v++;
+                vlen--;
+            }
+            while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
+                vlen--;
+            snprintf(out, cap, "%.*s", (int)vlen, v);
+            return 1;
+        }
+        p = eol != NULL ? eol + 1 : NULL;
+    }
+    return 0;
+}
+
+cJSON *ts_json_at(const char *file, int line, ts_resp *r)
+{
+    if (r->json == NULL)
+        r->json = cJSON_ParseWithLength(r->body, r->len);
+    if (r->json == NULL)
+        ts_fail_at(file, line, "%s: status %ld, body is not JSON: %.1500s", r->what, r->status,
+                   r->body);
+    return r->json;
+}
+
+void ts_expect_status_at(const char *file, int line, const ts_resp *r, long status)
+{
+    if (r->status != status)
+        ts_fail_at(file, line, "%s: want status %ld, got %ld (curl rc %d), body: %.1500s", r->what,
+                   status, r->status, r->curl_rc, r->body);
+}

@@ -1,0 +1,1851 @@
+/* test_core.c: integration tests for the core routes of docs/API.md (issue 2):
+ * auth, POST /spans-bulk, close, GET /v1/traces/{id}, GET
+ * /api/public/v2/traces/{id}, DELETE /api/traces/{id}/, aggregates,
+ * workspace isolation, restart durability, health and the CLI. Each TCase
+ * runs its own daemon on a free port with a temporary database. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE
+#endif
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "harness.h"
+
+/* 2023-11-14T22:13:20Z in ns; times below are offsets from it. */
+#define T0 INT64_C(1700000000000000000)
+#define MS INT64_C(1000000)
+
+static const char RESPAN_401[] = "Your API key is invalid or expired, please check your API key at "
+                                 "https://platform.respan.ai/platform/api/api-keys";
+
+static ts_daemon D;
+
+static void up(void)
+{
+    ts_d_init(&D, 1, NULL);
+    ts_d_start(&D);
+}
+
+static void down(void)
+{
+    ts_d_free(&D);
+}
+
+/* Last test of every daemon TCase: SIGTERM drains and exits 0. */
+START_TEST(test_clean_shutdown)
+{
+    ts_d_stop(&D);
+}
+END_TEST
+
+/* ---- helpers ---- */
+
+static ts_span_spec span(const char *trace, const char *id, const char *parent, const char *name,
+                         int64_t start, int64_t end)
+{
+    ts_span_spec s;
+    memset(&s, 0, sizeof s);
+    s.trace_id = trace;
+    s.span_id = id;
+    s.parent_id = parent;
+    s.name = name;
+    s.start_ns = start;
+    s.end_ns = end;
+    return s;
+}
+
+static void with_llm(ts_span_spec *s, const char *model, int64_t in, int64_t out, double price)
+{
+    s->model = model;
+    s->input_tokens = in;
+    s->output_tokens = out;
+    s->price = price;
+}
+
+/* POSTs the specs to /spans-bulk as key; returns the response. */
+static ts_resp *bulk(const char *key, const ts_span_spec *specs, size_t n, int close_after)
+{
+    char *body = ts_spans_body(specs, n, close_after);
+    ts_resp *r = ts_req("POST", "/spans-bulk", key, body);
+    free(body);
+    return r;
+}
+
+#define BULK_OK(key, specs, n, close_after)                                                        \
+    do {                                                                                           \
+        ts_resp *r_ = bulk((key), (specs), (n), (close_after));                                   \
+        TS_STATUS(r_, 201);                                                                        \
+        ts_resp_free(r_);                                                                          \
+    } while (0)
+
+static ts_resp *get_tl(const char *key, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/v1/traces/%s", id);
+    return ts_req("GET", path, key, NULL);
+}
+
+static ts_resp *get_pl(const char *key, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/public/v2/traces/%s", id);
+    return ts_req("GET", path, key, NULL);
+}
+
+static ts_resp *close_trace(const char *key, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/public/v2/traces/%s/close", id);
+    return ts_req("POST", path, key, NULL);
+}
+
+static ts_resp *del_trace(const char *key, const char *id, const char *query, int slash)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "/api/traces/%s%s%s%s", id, slash ? "/" : "",
+             query != NULL ? "?" : "", query != NULL ? query : "");
+    return ts_req("DELETE", path, key, NULL);
+}
+
+static void expect_status_free(ts_resp *r, long status, const char *file, int line)
+{
+    ts_expect_status_at(file, line, r, status);
+    ts_resp_free(r);
+}
+#define EXPECT(r, s) expect_status_free((r), (s), __FILE__, __LINE__)
+
+static const cJSON *find_by(const cJSON *arr, const char *field, const char *value)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, field);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+static const cJSON *need_span(const char *file, int line, const cJSON *root, const char *arr,
+                              const char *field, const char *value)
+{
+    const cJSON *s = find_by(ts_jpath(root, arr), field, value);
+    if (s == NULL) {
+        char *txt = cJSON_PrintUnformatted(root);
+        ts_fail_at(file, line, "no element of %s with %s=\"%s\" in %.1500s", arr, field, value,
+                   txt != NULL ? txt : "?");
+    }
+    return s;
+}
+#define NEED_SPAN(root, arr, field, value) need_span(__FILE__, __LINE__, (root), (arr), (field), (value))
+
+static void iso(int64_t ns, char out[48])
+{
+    ts_iso_from_ns(ns, out, 48);
+}
+
+/* 401 checks for the three families. */
+static void expect_401_pl(ts_resp *r, const char *file, int line)
+{
+    cJSON *j;
+    ts_expect_status_at(file, line, r, 401);
+    j = ts_json_at(file, line, r);
+    ts_j_bool_at(file, line, j, "success", 0);
+    ts_j_type_at(file, line, j, "message", "string");
+    ts_resp_free(r);
+}
+
+static void expect_401_tl(ts_resp *r, const char *file, int line)
+{
+    cJSON *j;
+    ts_expect_status_at(file, line, r, 401);
+    j = ts_json_at(file, line, r);
+    ts_j_type_at(file, line, j, "error", "string");
+    ts_j_str_at(file, line, j, "code", "invalid_api_key");
+    ts_resp_free(r);
+}
+
+static void expect_401_respan(ts_resp *r, const char *file, int line)
+{
+    cJSON *j;
+    ts_expect_status_at(file, line, r, 401);
+    j = ts_json_at(file, line, r);
+    ts_j_str_at(file, line, j, "detail", RESPAN_401);
+    ts_resp_free(r);
+}
+
+/* Sends one request per family with the given headers and expects 401s. */
+static void expect_401_all(const char *const *headers, const char *file, int line)
+{
+    char tid[33], sid[17], *body;
+    ts_span_spec s;
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    s = span(tid, sid, NULL, "auth-probe", T0, T0 + MS);
+    body = ts_spans_body(&s, 1, 0);
+    expect_401_pl(ts_http("POST", "/spans-bulk", headers, body, strlen(body)), file, line);
+    free(body);
+    expect_401_pl(ts_http("GET", "/api/public/v2/traces/0123456789abcdef0123456789abcdef",
+                          headers, NULL, 0),
+                  file, line);
+    expect_401_pl(ts_http("POST", "/api/public/v2/traces/0123456789abcdef0123456789abcdef/close",
+                          headers, NULL, 0),
+                  file, line);
+    expect_401_tl(ts_http("GET", "/v1/traces/0123456789abcdef0123456789abcdef", headers, NULL, 0),
+                  file, line);
+    expect_401_respan(ts_http("DELETE", "/api/traces/trace_abc123/", headers, NULL, 0), file,
+                      line);
+    expect_401_respan(ts_http("DELETE", "/api/traces/trace_abc123", headers, NULL, 0), file, line);
+}
+#define EXPECT_401_ALL(h) expect_401_all((h), __FILE__, __LINE__)
+
+/* Ingests a one-span trace for key; tid receives the new trace id. */
+static void simple_trace(const char *key, char tid[33], const char *name)
+{
+    char sid[17];
+    ts_span_spec s;
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    s = span(tid, sid, NULL, name, T0, T0 + 5 * MS);
+    BULK_OK(key, &s, 1, 0);
+}
+
+/* ================= auth ================= */
+
+START_TEST(test_health_no_key)
+{
+    ts_resp *r = ts_req("GET", "/healthz", NULL, NULL);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "status", "ok");
+    ts_resp_free(r);
+    r = ts_req("GET", "/health", NULL, NULL);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_auth_header_forms)
+{
+    char tid[33], h1[160], h2[160];
+    const char *hs[3] = {NULL, NULL, NULL};
+    simple_trace(D.key_alpha, tid, "auth-forms");
+    snprintf(h1, sizeof h1, "x-api-key: %s", D.key_alpha);
+    hs[0] = h1;
+    {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/traces/%s", tid);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        snprintf(h1, sizeof h1, "X-Api-Key: %s", D.key_alpha);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        snprintf(h1, sizeof h1, "Authorization: Bearer %s", D.key_alpha);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        snprintf(h1, sizeof h1, "authorization: bearer %s", D.key_alpha);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        /* both headers carrying the same key is not a conflict */
+        snprintf(h1, sizeof h1, "X-API-KEY: %s", D.key_alpha);
+        snprintf(h2, sizeof h2, "Authorization: Bearer %s", D.key_alpha);
+        hs[1] = h2;
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        snprintf(path, sizeof path, "/api/public/v2/traces/%s", tid);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+    }
+}
+END_TEST
+
+START_TEST(test_auth_missing)
+{
+    EXPECT_401_ALL(NULL);
+}
+END_TEST
+
+START_TEST(test_auth_unknown_and_malformed)
+{
+    char h[200];
+    const char *hs[2] = {h, NULL};
+    static const char *const bad[] = {
+        "X-API-KEY: ts_000000000000000000000000000000000000000000000000", /* unknown */
+        "X-API-KEY: not-a-key",
+        "X-API-KEY: ts_zzzz",
+        "Authorization: Bearer garbage",
+        "Authorization: Basic dXNlcjpwYXNz",
+        "Authorization: Bearer ",
+        "X-API-KEY: ",
+        NULL,
+    };
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        snprintf(h, sizeof h, "%s", bad[i]);
+        EXPECT_401_ALL(hs);
+    }
+    /* a real key with one character changed, truncated, or extended */
+    snprintf(h, sizeof h, "X-API-KEY: %s", D.key_alpha);
+    h[strlen(h) - 1] = h[strlen(h) - 1] == '0' ? '1' : '0';
+    EXPECT_401_ALL(hs);
+    snprintf(h, sizeof h, "X-API-KEY: %.50s", D.key_alpha);
+    EXPECT_401_ALL(hs);
+    snprintf(h, sizeof h, "X-API-KEY: %s0", D.key_alpha);
+    EXPECT_401_ALL(hs);
+}
+END_TEST
+
+START_TEST(test_auth_conflicting_headers)
+{
+    char h1[160], h2[160];
+    const char *hs[3] = {h1, h2, NULL};
+    snprintf(h1, sizeof h1, "X-API-KEY: %s", D.key_alpha);
+    snprintf(h2, sizeof h2, "Authorization: Bearer %s", D.key_beta);
+    EXPECT_401_ALL(hs);
+    /* a valid key next to an invalid one is still a conflict */
+    snprintf(h2, sizeof h2, "Authorization: Bearer ts_000000000000000000000000000000000000000000000000");
+    EXPECT_401_ALL(hs);
+}
+END_TEST
+
+START_TEST(test_auth_query_key_refused)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/traces/0123456789abcdef0123456789abcdef?api_key=%s",
+             D.key_alpha);
+    expect_401_tl(ts_req("GET", path, NULL, NULL), __FILE__, __LINE__);
+}
+END_TEST
+
+START_TEST(test_auth_revoked_while_running)
+{
+    char prefix[13], *out = NULL, *err = NULL, h[160], tid[33];
+    const char *hs[2] = {h, NULL};
+    int rc;
+    /* alpha2 works before the revoke */
+    simple_trace(D.key_alpha2, tid, "before-revoke");
+    EXPECT(get_tl(D.key_alpha2, tid), 200);
+    snprintf(prefix, sizeof prefix, "%.12s", D.key_alpha2);
+    {
+        const char *args[] = {"key", "revoke", prefix, "--db", D.db, NULL};
+        rc = ts_cli(args, NULL, &out, &err);
+    }
+    ck_assert_msg(rc == 0, "key revoke %s: exit %d\nstdout: %s\nstderr: %s", prefix, rc, out, err);
+    free(out);
+    free(err);
+    /* the very next request with the revoked key is refused */
+    expect_401_tl(get_tl(D.key_alpha2, tid), __FILE__, __LINE__);
+    snprintf(h, sizeof h, "X-API-KEY: %s", D.key_alpha2);
+    EXPECT_401_ALL(hs);
+    snprintf(h, sizeof h, "Authorization: Bearer %s", D.key_alpha2);
+    EXPECT_401_ALL(hs);
+    /* the other key of the same workspace still works and sees the trace */
+    EXPECT(get_tl(D.key_alpha, tid), 200);
+}
+END_TEST
+
+START_TEST(test_unknown_route_and_method)
+{
+    char allow[256];
+    ts_resp *r = ts_req("GET", "/no/such/route", D.key_alpha, NULL);
+    TS_STATUS(r, 404);
+    TS_J_STR(ts_json(r), "error", "not found");
+    TS_J_TYPE(ts_json(r), "message", "string");
+    ts_resp_free(r);
+    r = ts_req("GET", "/spans-bulk", D.key_alpha, NULL);
+    TS_STATUS(r, 405);
+    ck_assert_msg(ts_resp_header(r, "Allow", allow, sizeof allow) && strstr(allow, "POST") != NULL,
+                  "405 without an Allow header naming POST: %s", r->headers);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* ================= /spans-bulk ================= */
+
+START_TEST(test_bulk_201_shape)
+{
+    char tid[33], root[17], child[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *it;
+    ts_new_trace_id(tid);
+    ts_new_span_id(root);
+    ts_new_span_id(child);
+    s[0] = span(tid, root, NULL, "root-op", T0, T0 + 100 * MS);
+    s[1] = span(tid, child, root, "llm_call", T0 + 10 * MS, T0 + 90 * MS);
+    s[1].kind = "SpanKind.CLIENT";
+    with_llm(&s[1], "gpt-4o", 10, 12, 0.002);
+    r = bulk(D.key_alpha, s, 2, 0);
+    TS_STATUS(r, 201);
+    j = ts_json(r);
+    TS_J_BOOL(j, "success", 1);
+    TS_J_LEN(j, "spans", 2);
+    it = NEED_SPAN(j, "spans", "span_id", root);
+    TS_J_TYPE(it, "id", "integer");
+    TS_J_STR(it, "name", "root-op");
+    it = NEED_SPAN(j, "spans", "span_id", child);
+    TS_J_TYPE(it, "id", "integer");
+    TS_J_STR(it, "name", "llm_call");
+    ck_assert_msg(TS_J_GETINT(j, "spans.0.id") != TS_J_GETINT(j, "spans.1.id"),
+                  "span ids must differ");
+    TS_J_LEN(j, "request_logs", 1);
+    TS_J_TYPE(j, "request_logs.0.id", "integer");
+    TS_J_STR(j, "request_logs.0.span_id", child);
+    TS_J_ABSENT(j, "rejected_span_ids");
+    TS_J_ABSENT(j, "rejected_trace_ids");
+    TS_J_ABSENT(j, "rejection_reason");
+    ts_resp_free(r);
+
+    /* no log_request: request_logs is [] */
+    ts_new_trace_id(tid);
+    ts_new_span_id(root);
+    s[0] = span(tid, root, NULL, "plain", T0, T0 + MS);
+    r = bulk(D.key_alpha, s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_LEN(ts_json(r), "request_logs", 0);
+    TS_J_LEN(ts_json(r), "spans", 1);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_times_exact)
+{
+    const int64_t start = INT64_C(1700000000123456789), end = INT64_C(1700000001987654321);
+    for (int as_string = 0; as_string <= 1; as_string++) {
+        char tid[33], sid[17];
+        ts_span_spec s;
+        ts_resp *r;
+        cJSON *j;
+        ts_new_trace_id(tid);
+        ts_new_span_id(sid);
+        s = span(tid, sid, NULL, as_string ? "times-as-strings" : "times-as-ints", start, end);
+        s.times_as_strings = as_string;
+        BULK_OK(D.key_alpha, &s, 1, 0);
+        r = get_pl(D.key_alpha, tid);
+        TS_STATUS(r, 200);
+        j = ts_json(r);
+        TS_J_STR(j, "spans.0.start_time", "2023-11-14T22:13:20.123456789Z");
+        TS_J_STR(j, "spans.0.end_time", "2023-11-14T22:13:21.987654321Z");
+        TS_J_STR(j, "spans.0.start", "2023-11-14T22:13:20.123456789Z");
+        TS_J_STR(j, "spans.0.end", "2023-11-14T22:13:21.987654321Z");
+        ts_resp_free(r);
+        r = get_tl(D.key_alpha, tid);
+        TS_STATUS(r, 200);
+        j = ts_json(r);
+        TS_J_STR(j, "started_at", "2023-11-14T22:13:20.123456789Z");
+        TS_J_STR(j, "ended_at", "2023-11-14T22:13:21.987654321Z");
+        TS_J_STR(j, "spans.0.start_time", "2023-11-14T22:13:20.123456789Z");
+        TS_J_STR(j, "spans.0.end_time", "2023-11-14T22:13:21.987654321Z");
+        TS_J_INT(j, "latency_ms", 1864);
+        ts_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(test_bulk_optional_fields)
+{
+    char tid[33], a[17], b[17], c[17];
+    ts_span_spec s[3];
+    ts_resp *r;
+    cJSON *j;
+    ts_new_trace_id(tid);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    ts_new_span_id(c);
+    s[0] = span(tid, a, NULL, "parent-null", T0, T0 + 10 * MS);
+    s[0].parent_null = 1;
+    s[0].events_null = 1;
+    s[1] = span(tid, b, NULL, "parent-absent", T0 + MS, T0 + 10 * MS);
+    s[1].kind = "CLIENT"; /* bare kind name */
+    s[1].status_code = "UNSET";
+    s[2] = span(tid, c, "", "parent-empty", T0 + 2 * MS, T0 + 10 * MS);
+    s[2].kind = "SpanKind.PRODUCER";
+    s[2].description = "all good";
+    BULK_OK(D.key_alpha, s, 3, 0);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_LEN(j, "spans", 3);
+    TS_J_NULL(NEED_SPAN(j, "spans", "span_id", a), "parent_id");
+    TS_J_NULL(NEED_SPAN(j, "spans", "span_id", b), "parent_id");
+    TS_J_NULL(NEED_SPAN(j, "spans", "span_id", c), "parent_id");
+    TS_J_NULL(NEED_SPAN(j, "spans", "span_id", a), "status.description");
+    TS_J_STR(NEED_SPAN(j, "spans", "span_id", c), "status.description", "all good");
+    TS_J_STR(NEED_SPAN(j, "spans", "span_id", c), "kind", "SpanKind.PRODUCER");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_log_request)
+{
+    char tid[33], root[17], child[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *sp;
+    int64_t log_id;
+    ts_new_trace_id(tid);
+    ts_new_span_id(root);
+    ts_new_span_id(child);
+    s[0] = span(tid, root, NULL, "agent", T0, T0 + 500 * MS);
+    with_llm(&s[0], "gpt-4o", 100, 50, 0.0125);
+    s[0].provider = "openai";
+    s[1] = span(tid, child, root, "tool-llm", T0 + 100 * MS, T0 + 400 * MS);
+    with_llm(&s[1], "claude-3-haiku", 10, 5, 0.001);
+    s[1].provider = "anthropic";
+    r = bulk(D.key_alpha, s, 2, 0);
+    TS_STATUS(r, 201);
+    TS_J_LEN(ts_json(r), "request_logs", 2);
+    log_id = TS_J_GETINT(NEED_SPAN(ts_json(r), "request_logs", "span_id", child), "id");
+    ts_resp_free(r);
+
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_STR(j, "model", "gpt-4o");
+    TS_J_INT(j, "prompt_tokens_total", 110);
+    TS_J_INT(j, "completion_tokens_total", 55);
+    TS_J_INT(j, "total_token_count", 165);
+    TS_J_NUM(j, "cost", 0.0135);
+    sp = NEED_SPAN(j, "spans", "otel_span_id", child);
+    TS_J_STR(sp, "model", "claude-3-haiku");
+    TS_J_INT(sp, "prompt_tokens", 10);
+    TS_J_INT(sp, "completion_tokens", 5);
+    TS_J_NUM(sp, "cost", 0.001);
+    sp = NEED_SPAN(j, "spans", "otel_span_id", root);
+    TS_J_STR(sp, "model", "gpt-4o");
+    TS_J_INT(sp, "prompt_tokens", 100);
+    TS_J_INT(sp, "completion_tokens", 50);
+    TS_J_NUM(sp, "cost", 0.0125);
+    ts_resp_free(r);
+
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    sp = NEED_SPAN(j, "spans", "span_id", child);
+    TS_J_INT(sp, "request_log_id", log_id);
+    TS_J_STR(sp, "model", "claude-3-haiku");
+    TS_J_STR(sp, "provider", "anthropic");
+    TS_J_INT(sp, "input_tokens", 10);
+    TS_J_INT(sp, "output_tokens", 5);
+    TS_J_NUM(sp, "cost", 0.001);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* One 422 case: body, expected loc (NULL-terminated, ints as "#N"), type. */
+typedef struct bad_case {
+    const char *what;
+    char *body;
+    const char *loc[8];
+    const char *type;
+} bad_case;
+
+static void expect_422(const bad_case *c)
+{
+    ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, c->body);
+    cJSON *j;
+    const cJSON *loc;
+    int n = 0;
+    if (r->status != 422)
+        ts_fail_at(__FILE__, __LINE__, "%s: want 422, got %ld: %.1000s", c->what, r->status,
+                   r->body);
+    j = ts_json(r);
+    TS_J_TYPE(j, "detail", "array");
+    ck_assert_msg(cJSON_GetArraySize(ts_jpath(j, "detail")) >= 1, "%s: empty detail", c->what);
+    TS_J_TYPE(j, "detail.0.msg", "string");
+    loc = ts_jpath(j, "detail.0.loc");
+    ck_assert_msg(cJSON_IsArray(loc), "%s: detail.0.loc not an array: %s", c->what, r->body);
+    for (; c->loc[n] != NULL; n++) {
+        const cJSON *e = cJSON_GetArrayItem(loc, n);
+        int ok;
+        if (c->loc[n][0] == '#')
+            ok = cJSON_IsNumber(e) && e->valuedouble == (double)strtol(c->loc[n] + 1, NULL, 10);
+        else
+            ok = cJSON_IsString(e) && strcmp(e->valuestring, c->loc[n]) == 0;
+        if (!ok)
+            ts_fail_at(__FILE__, __LINE__, "%s: loc[%d] want %s, body %.1000s", c->what, n,
+                       c->loc[n], r->body);
+    }
+    if (cJSON_GetArraySize(loc) != n)
+        ts_fail_at(__FILE__, __LINE__, "%s: loc has %d elements, want %d: %.1000s", c->what,
+                   cJSON_GetArraySize(loc), n, r->body);
+    if (c->type != NULL) {
+        const cJSON *t = ts_jpath(j, "detail.0.type");
+        if (!cJSON_IsString(t) || strcmp(t->valuestring, c->type) != 0)
+            ts_fail_at(__FILE__, __LINE__, "%s: type want %s: %.1000s", c->what, c->type, r->body);
+    }
+    ts_resp_free(r);
+}
+
+/* A valid one-span body with a mutation applied to span 0. */
+static char *mutated(const char *trace, void (*mut)(cJSON *span))
+{
+    char sid[17];
+    ts_span_spec s;
+    cJSON *arr = cJSON_CreateArray(), *o;
+    ts_new_span_id(sid);
+    s = span(trace, sid, NULL, "bad", T0, T0 + MS);
+    o = ts_span_json(&s);
+    mut(o);
+    cJSON_AddItemToArray(arr, o);
+    return ts_spans_body_from(arr, 0);
+}
+
+static void drop_name(cJSON *o) { cJSON_DeleteItemFromObject(o, "name"); }
+static void drop_trace_id(cJSON *o)
+{
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(o, "context"), "trace_id");
+}
+static void bad_kind(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "kind", cJSON_CreateString("SpanKind.BOGUS"));
+}
+static void bad_status(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(o, "status"), "status_code",
+                              cJSON_CreateString("StatusCode.MAYBE"));
+}
+static void bad_start(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "start_time", cJSON_CreateString("abc"));
+}
+static void long_trace_id(cJSON *o)
+{
+    char id[201];
+    memset(id, 'a', 200);
+    id[200] = '\0';
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(o, "context"), "trace_id", cJSON_CreateString(id));
+}
+
+START_TEST(test_bulk_422_cases)
+{
+    bad_case cases[] = {
+        {"missing name", mutated("t422-name", drop_name), {"body", "spans", "#0", "name"}, "missing"},
+        {"missing context.trace_id",
+         mutated("t422-tid", drop_trace_id),
+         {"body", "spans", "#0", "context", "trace_id"},
+         "missing"},
+        {"bad kind", mutated("t422-kind", bad_kind), {"body", "spans", "#0", "kind"}, "enum"},
+        {"bad status_code",
+         mutated("t422-status", bad_status),
+         {"body", "spans", "#0", "status", "status_code"},
+         "enum"},
+        {"start_time abc",
+         mutated("t422-start", bad_start),
+         {"body", "spans", "#0", "start_time"},
+         "int_parsing"},
+        {"trace id of 200 chars",
+         mutated("t422-long", long_trace_id),
+         {"body", "spans", "#0", "context", "trace_id"},
+         NULL},
+        {"non-object span", strdup("{\"spans\":[42]}"), {"body", "spans", "#0"}, "object_type"},
+        {"spans not an array", strdup("{\"spans\":{\"a\":1}}"), {"body", "spans"}, "list_type"},
+        {"spans missing", strdup("{\"close_after\":false}"), {"body", "spans"}, "missing"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_msg(cases[i].body != NULL, "out of memory");
+        expect_422(&cases[i]);
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        free(cases[i].body);
+    /* invalid JSON: 422 with type json_invalid */
+    {
+        ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, "{\"spans\": [");
+        TS_STATUS(r, 422);
+        TS_J_STR(ts_json(r), "detail.0.type", "json_invalid");
+        ts_resp_free(r);
+    }
+    /* nothing of the bad bodies was stored */
+    EXPECT(get_pl(D.key_alpha, "t422-name"), 404);
+    EXPECT(get_pl(D.key_alpha, "t422-kind"), 404);
+    EXPECT(get_pl(D.key_alpha, "t422-status"), 404);
+    EXPECT(get_pl(D.key_alpha, "t422-start"), 404);
+}
+END_TEST
+
+START_TEST(test_bulk_bad_span_rejects_whole_batch)
+{
+    char good[33], bad[33], a[17], b[17], *body;
+    ts_span_spec s[2];
+    cJSON *arr;
+    ts_resp *r;
+    const cJSON *loc;
+    ts_new_trace_id(good);
+    ts_new_trace_id(bad);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    s[0] = span(good, a, NULL, "good", T0, T0 + MS);
+    s[1] = span(bad, b, NULL, NULL, T0, T0 + MS); /* no name */
+    arr = cJSON_CreateArray();
+    cJSON_AddItemToArray(arr, ts_span_json(&s[0]));
+    cJSON_AddItemToArray(arr, ts_span_json(&s[1]));
+    body = ts_spans_body_from(arr, 0);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 422);
+    loc = ts_jpath(ts_json(r), "detail.0.loc");
+    ck_assert_msg(cJSON_GetArraySize(loc) == 4 && ts_jpath(loc, "2") != NULL &&
+                      ts_jpath(loc, "2")->valuedouble == 1.0,
+                  "loc should point at spans[1].name: %s", r->body);
+    TS_J_STR(ts_json(r), "detail.0.loc.3", "name");
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, good), 404);
+    EXPECT(get_tl(D.key_alpha, good), 404);
+    EXPECT(get_pl(D.key_alpha, bad), 404);
+}
+END_TEST
+
+START_TEST(test_bulk_double_slash)
+{
+    char tid[33], sid[17], *body;
+    ts_span_spec s;
+    ts_resp *r;
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    s = span(tid, sid, NULL, "double-slash", T0, T0 + MS);
+    body = ts_spans_body(&s, 1, 0);
+    r = ts_req("POST", "//spans-bulk", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 201);
+    TS_J_BOOL(ts_json(r), "success", 1);
+    TS_J_STR(ts_json(r), "spans.0.span_id", sid);
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "spans.0.name", "double-slash");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_duplicate_in_batch_first_wins)
+{
+    char tid[33], sid[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    s[0] = span(tid, sid, NULL, "first", T0, T0 + MS);
+    with_llm(&s[0], "gpt-4o", 7, 3, 0.5);
+    s[1] = span(tid, sid, NULL, "second", T0, T0 + 2 * MS);
+    with_llm(&s[1], "gpt-4o", 70, 30, 5.0);
+    BULK_OK(D.key_alpha, s, 2, 0);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_LEN(ts_json(r), "spans", 1);
+    TS_J_STR(ts_json(r), "spans.0.name", "first");
+    ts_resp_free(r);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "span_count", 1);
+    TS_J_INT(ts_json(r), "prompt_tokens_total", 7);
+    TS_J_INT(ts_json(r), "completion_tokens_total", 3);
+    TS_J_NUM(ts_json(r), "cost", 0.5);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_duplicate_across_batches_last_wins)
+{
+    char tid[33], a[17], b[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    ts_new_trace_id(tid);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    s[0] = span(tid, a, NULL, "root-v1", T0, T0 + 100 * MS);
+    with_llm(&s[0], "gpt-4o", 10, 5, 0.01);
+    s[1] = span(tid, b, a, "child", T0 + 10 * MS, T0 + 50 * MS);
+    with_llm(&s[1], "gpt-4o-mini", 3, 2, 0.002);
+    BULK_OK(D.key_alpha, s, 2, 0);
+    /* replay the same batch: idempotent */
+    BULK_OK(D.key_alpha, s, 2, 0);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_INT(j, "span_count", 2);
+    TS_J_INT(j, "prompt_tokens_total", 13);
+    TS_J_INT(j, "completion_tokens_total", 7);
+    TS_J_INT(j, "total_token_count", 20);
+    TS_J_NUM(j, "cost", 0.012);
+    ts_resp_free(r);
+    /* replace the root with new values */
+    s[0] = span(tid, a, NULL, "root-v2", T0, T0 + 200 * MS);
+    with_llm(&s[0], "gpt-4.1", 20, 7, 0.03);
+    BULK_OK(D.key_alpha, s, 1, 0);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_INT(j, "span_count", 2);
+    TS_J_STR(j, "name", "root-v2");
+    TS_J_STR(j, "model", "gpt-4.1");
+    TS_J_INT(j, "prompt_tokens_total", 23);
+    TS_J_INT(j, "completion_tokens_total", 9);
+    TS_J_INT(j, "total_token_count", 32);
+    TS_J_NUM(j, "cost", 0.032);
+    TS_J_INT(j, "latency_ms", 200);
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_LEN(ts_json(r), "spans", 2);
+    TS_J_STR(NEED_SPAN(ts_json(r), "spans", "span_id", a), "name", "root-v2");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_out_of_order)
+{
+    char tid[33], root[17], child[17], t_start[48], t_end[48];
+    ts_span_spec c, p;
+    ts_resp *r;
+    cJSON *j;
+    ts_new_trace_id(tid);
+    ts_new_span_id(root);
+    ts_new_span_id(child);
+    /* the child arrives first, and ends after the root */
+    c = span(tid, child, root, "child-step", T0 + 50 * MS, T0 + 1500 * MS);
+    with_llm(&c, "child-model", 4, 4, 0.004);
+    c.input_text = "child question";
+    c.output_text = "child answer";
+    BULK_OK(D.key_alpha, &c, 1, 0);
+    p = span(tid, root, NULL, "root-step", T0 + 20 * MS, T0 + 1000 * MS);
+    with_llm(&p, "root-model", 6, 6, 0.006);
+    p.input_text = "root question";
+    p.output_text = "root answer";
+    BULK_OK(D.key_alpha, &p, 1, 0);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_STR(j, "name", "root-step");
+    TS_J_CONTAINS(j, "input", "root question");
+    TS_J_CONTAINS(j, "output", "root answer");
+    TS_J_STR(j, "model", "root-model");
+    iso(T0 + 20 * MS, t_start);
+    iso(T0 + 1500 * MS, t_end);
+    TS_J_STR(j, "started_at", t_start);
+    TS_J_STR(j, "ended_at", t_end);
+    TS_J_INT(j, "latency_ms", 1480);
+    TS_J_INT(j, "span_count", 2);
+    TS_J_INT(j, "total_token_count", 20);
+    TS_J_NUM(j, "cost", 0.01);
+    TS_J_STR(NEED_SPAN(j, "spans", "otel_span_id", child), "parent_span_id", root);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_bulk_content_type)
+{
+    char tid[33], sid[17], *body;
+    ts_span_spec s;
+    const char *hs[3] = {NULL, NULL, NULL};
+    char kh[160];
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    s = span(tid, sid, NULL, "ctype", T0, T0 + MS);
+    body = ts_spans_body(&s, 1, 0);
+    snprintf(kh, sizeof kh, "X-API-KEY: %s", D.key_alpha);
+    hs[0] = kh;
+    hs[1] = "Content-Type: text/plain";
+    EXPECT(ts_http("POST", "/spans-bulk", hs, body, strlen(body)), 415);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    hs[1] = "Content-Type: application/json; charset=utf-8";
+    EXPECT(ts_http("POST", "/spans-bulk", hs, body, strlen(body)), 201);
+    free(body);
+}
+END_TEST
+
+/* ================= close ================= */
+
+START_TEST(test_close_shape_and_conflict)
+{
+    char tid[33];
+    ts_resp *r;
+    cJSON *j;
+    simple_trace(D.key_alpha, tid, "to-close");
+    r = close_trace(D.key_alpha, tid);
+    TS_STATUS(r, 201);
+    j = ts_json(r);
+    TS_J_BOOL(j, "success", 1);
+    TS_J_UUID(j, "closure.id");
+    TS_J_TYPE(j, "closure.workspace_id", "integer");
+    TS_J_STR(j, "closure.trace_id", tid);
+    TS_J_STR(j, "closure.status", "closed");
+    TS_J_TIME(j, "closure.created_at");
+    TS_J_TIME(j, "closure.updated_at");
+    ts_resp_free(r);
+    r = close_trace(D.key_alpha, tid);
+    TS_STATUS(r, 409);
+    TS_J_BOOL(ts_json(r), "success", 0);
+    TS_J_STR(ts_json(r), "message", "Trace already closed");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_close_unknown_and_invalid)
+{
+    char longid[201];
+    ts_resp *r = close_trace(D.key_alpha, "ffffffffffffffffffffffffffffffff");
+    TS_STATUS(r, 404);
+    TS_J_BOOL(ts_json(r), "success", 0);
+    TS_J_STR(ts_json(r), "message", "Trace not found");
+    ts_resp_free(r);
+    memset(longid, 'a', 200);
+    longid[200] = '\0';
+    EXPECT(close_trace(D.key_alpha, longid), 422);
+}
+END_TEST
+
+START_TEST(test_close_rejects_later_spans)
+{
+    char closed[33], other[33], a[17], b[17], c2[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    simple_trace(D.key_alpha, closed, "closed-root");
+    EXPECT(close_trace(D.key_alpha, closed), 201);
+    ts_new_trace_id(other);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    s[0] = span(closed, a, NULL, "late", T0, T0 + MS);
+    s[1] = span(other, b, NULL, "other", T0, T0 + MS);
+    r = bulk(D.key_alpha, s, 2, 0);
+    TS_STATUS(r, 201);
+    j = ts_json(r);
+    TS_J_BOOL(j, "success", 1);
+    TS_J_LEN(j, "spans", 1);
+    TS_J_STR(j, "spans.0.span_id", b);
+    TS_J_LEN(j, "rejected_span_ids", 1);
+    TS_J_STR(j, "rejected_span_ids.0", a);
+    TS_J_LEN(j, "rejected_trace_ids", 1);
+    TS_J_STR(j, "rejected_trace_ids.0", closed);
+    TS_J_STR(j, "rejection_reason", "trace_closed");
+    ts_resp_free(r);
+    r = get_tl(D.key_alpha, other);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "span_count", 1);
+    ts_resp_free(r);
+    r = get_tl(D.key_alpha, closed);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "span_count", 1);
+    TS_J_STR(ts_json(r), "name", "closed-root");
+    ts_resp_free(r);
+    /* every span rejected: still 201 with spans [] */
+    ts_new_span_id(c2);
+    s[0] = span(closed, c2, NULL, "late2", T0, T0 + MS);
+    r = bulk(D.key_alpha, s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_LEN(ts_json(r), "spans", 0);
+    TS_J_STR(ts_json(r), "rejected_span_ids.0", c2);
+    TS_J_STR(ts_json(r), "rejection_reason", "trace_closed");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_close_after)
+{
+    char x[33], y[33], a[17], b[17], c[17], ux[37];
+    ts_span_spec s[2];
+    ts_resp *r;
+    ts_new_trace_id(x);
+    ts_new_trace_id(y);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    s[0] = span(x, a, NULL, "x", T0, T0 + MS);
+    s[1] = span(y, b, NULL, "y", T0, T0 + MS);
+    BULK_OK(D.key_alpha, s, 2, 1);
+    EXPECT(close_trace(D.key_alpha, x), 409);
+    /* the UUID form names the same (closed) trace */
+    ts_hex_to_uuid(y, ux);
+    EXPECT(close_trace(D.key_alpha, ux), 409);
+    ts_new_span_id(c);
+    s[0] = span(x, c, NULL, "x-late", T0, T0 + MS);
+    r = bulk(D.key_alpha, s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_STR(ts_json(r), "rejection_reason", "trace_closed");
+    ts_resp_free(r);
+}
+END_TEST
+
+/* ================= reads ================= */
+
+START_TEST(test_tl_trace_fields)
+{
+    char tid[33], uuid[37], root[17], child[17], t[48];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *sp;
+    const char *tenant;
+    ts_new_trace_id(tid);
+    ts_hex_to_uuid(tid, uuid);
+    ts_new_span_id(root);
+    ts_new_span_id(child);
+    s[0] = span(tid, root, NULL, "tl-root", T0, T0 + 250 * MS);
+    s[0].kind = "SpanKind.SERVER";
+    with_llm(&s[0], "gpt-4o", 12, 3, 0.0005);
+    s[0].input_text = "what is 2+2";
+    s[0].output_text = "it is four";
+    s[1] = span(tid, child, root, "tl-child", T0 + 10 * MS, T0 + 200 * MS);
+    s[1].kind = "SpanKind.CLIENT";
+    with_llm(&s[1], "gpt-4o-mini", 5, 1, 0.0001);
+    BULK_OK(D.key_alpha, s, 2, 0);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_STR(j, "id", uuid);
+    TS_J_UUID(j, "project_id");
+    TS_J_NULL(j, "error");
+    TS_J_LEN(j, "tags", 0);
+    iso(T0, t);
+    TS_J_STR(j, "started_at", t);
+    iso(T0 + 250 * MS, t);
+    TS_J_STR(j, "ended_at", t);
+    TS_J_STR(j, "name", "tl-root");
+    TS_J_CONTAINS(j, "input", "what is 2+2");
+    TS_J_CONTAINS(j, "output", "it is four");
+    TS_J_STR(j, "model", "gpt-4o");
+    TS_J_INT(j, "latency_ms", 250);
+    TS_J_NUM(j, "cost", 0.0006);
+    TS_J_INT(j, "total_token_count", 21);
+    TS_J_INT(j, "prompt_tokens_total", 17);
+    TS_J_INT(j, "completion_tokens_total", 4);
+    TS_J_TYPE(j, "metadata", "object");
+    TS_J_INT(j, "span_count", 2);
+    TS_J_INT(j, "error_count", 0);
+    TS_J_INT(j, "control_loop_depth", 0);
+    TS_J_LEN(j, "spans", 2);
+
+    sp = NEED_SPAN(j, "spans", "otel_span_id", root);
+    TS_J_STR(sp, "id", root);
+    TS_J_TIME(sp, "created_at");
+    TS_J_UUID(sp, "tenant_id");
+    tenant = TS_J_GETSTR(sp, "tenant_id");
+    TS_J_STR(sp, "trace_id", uuid);
+    TS_J_STR(sp, "name", "tl-root");
+    TS_J_TYPE(sp, "type", "string");
+    TS_J_NULL_OR_ABSENT(sp, "parent_span_id");
+    iso(T0, t);
+    TS_J_STR(sp, "start_time", t);
+    iso(T0 + 250 * MS, t);
+    TS_J_STR(sp, "end_time", t);
+    TS_J_STR(sp, "otel_trace_id", tid);
+    TS_J_STR(sp, "otel_span_id", root);
+    TS_J_INT(sp, "latency_ms", 250);
+
+    sp = NEED_SPAN(j, "spans", "otel_span_id", child);
+    TS_J_STR(sp, "id", child);
+    TS_J_TIME(sp, "created_at");
+    TS_J_STR(sp, "tenant_id", tenant);
+    TS_J_STR(sp, "trace_id", uuid);
+    TS_J_STR(sp, "name", "tl-child");
+    TS_J_TYPE(sp, "type", "string");
+    TS_J_STR(sp, "parent_span_id", root);
+    iso(T0 + 10 * MS, t);
+    TS_J_STR(sp, "start_time", t);
+    iso(T0 + 200 * MS, t);
+    TS_J_STR(sp, "end_time", t);
+    TS_J_STR(sp, "otel_trace_id", tid);
+    TS_J_STR(sp, "otel_span_id", child);
+    TS_J_INT(sp, "latency_ms", 190);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_tl_not_found)
+{
+    char longid[201];
+    ts_resp *r = get_tl(D.key_alpha, "3c90c3cc-0d44-4b50-8888-8dd25736052a");
+    TS_STATUS(r, 404);
+    TS_J_STR(ts_json(r), "error", "Trace not found.");
+    TS_J_STR(ts_json(r), "code", "not_found");
+    TS_J_STR(ts_json(r), "message", "Trace not found.");
+    ts_resp_free(r);
+    memset(longid, 'b', 200);
+    longid[200] = '\0';
+    r = get_tl(D.key_alpha, longid);
+    TS_STATUS(r, 404);
+    TS_J_STR(ts_json(r), "code", "not_found");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_id_hex_uuid_equivalence)
+{
+    const char *upper = "ABCDEF0123456789ABCDEF01234567AB";
+    const char *lower_hex = "abcdef0123456789abcdef01234567ab";
+    const char *lower_uuid = "abcdef01-2345-6789-abcd-ef01234567ab";
+    const char *upper_uuid = "ABCDEF01-2345-6789-ABCD-EF01234567AB";
+    char sid[17];
+    ts_span_spec s;
+    ts_resp *r;
+    ts_new_span_id(sid);
+    s = span(upper, sid, NULL, "upper-hex", T0, T0 + MS);
+    BULK_OK(D.key_alpha, &s, 1, 0);
+    r = get_tl(D.key_alpha, lower_uuid);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "id", lower_uuid);
+    TS_J_STR(ts_json(r), "name", "upper-hex");
+    TS_J_STR(ts_json(r), "spans.0.otel_trace_id", lower_hex);
+    ts_resp_free(r);
+    EXPECT(get_tl(D.key_alpha, upper_uuid), 200);
+    EXPECT(get_tl(D.key_alpha, lower_hex), 200);
+    r = get_pl(D.key_alpha, lower_uuid);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "trace_id", lower_hex);
+    TS_J_STR(ts_json(r), "spans.0.trace_id", lower_hex);
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, upper);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "trace_id", lower_hex);
+    ts_resp_free(r);
+    /* non-hex ids are case-sensitive */
+    ts_new_span_id(sid);
+    s = span("Trace-Mixed-Case", sid, NULL, "verbatim", T0, T0 + MS);
+    BULK_OK(D.key_alpha, &s, 1, 0);
+    EXPECT(get_pl(D.key_alpha, "Trace-Mixed-Case"), 200);
+    EXPECT(get_pl(D.key_alpha, "trace-mixed-case"), 404);
+    r = get_tl(D.key_alpha, "Trace-Mixed-Case");
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "id", "Trace-Mixed-Case");
+    ts_resp_free(r);
+}
+END_TEST
+
+static void set_attributes(cJSON *o)
+{
+    cJSON *attrs = cJSON_CreateObject();
+    cJSON_AddStringToObject(attrs, "custom_key", "value");
+    cJSON_AddNumberToObject(attrs, "n", 42);
+    cJSON_AddBoolToObject(attrs, "flag", 1);
+    cJSON_ReplaceItemInObject(o, "attributes", attrs);
+}
+
+START_TEST(test_pl_get_fields)
+{
+    char tid[33], root[17], child[17], t[48], *body;
+    ts_span_spec s[2];
+    cJSON *arr, *o;
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *sp;
+    int64_t root_rowid, child_rowid, log_id;
+    ts_new_trace_id(tid);
+    ts_new_span_id(root);
+    ts_new_span_id(child);
+    s[0] = span(tid, root, NULL, "pl-root", T0, T0 + 300 * MS);
+    s[0].kind = "SpanKind.SERVER";
+    s[1] = span(tid, child, root, "pl-child", T0 + 20 * MS, T0 + 120 * MS);
+    s[1].kind = "SpanKind.CLIENT";
+    with_llm(&s[1], "gpt-4o", 9, 8, 0.07);
+    s[1].provider = "openai";
+    /* the child first in the array: reads are ordered by start time */
+    arr = cJSON_CreateArray();
+    cJSON_AddItemToArray(arr, ts_span_json(&s[1]));
+    o = ts_span_json(&s[0]);
+    set_attributes(o);
+    cJSON_AddItemToArray(arr, o);
+    body = ts_spans_body_from(arr, 0);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 201);
+    root_rowid = TS_J_GETINT(NEED_SPAN(ts_json(r), "spans", "span_id", root), "id");
+    child_rowid = TS_J_GETINT(NEED_SPAN(ts_json(r), "spans", "span_id", child), "id");
+    log_id = TS_J_GETINT(ts_json(r), "request_logs.0.id");
+    ts_resp_free(r);
+
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_BOOL(j, "success", 1);
+    TS_J_STR(j, "trace_id", tid);
+    TS_J_LEN(j, "spans", 2);
+    TS_J_STR(j, "spans.0.span_id", root);
+    TS_J_STR(j, "spans.1.span_id", child);
+
+    sp = ts_jpath(j, "spans.0");
+    TS_J_INT(sp, "id", root_rowid);
+    TS_J_STR(sp, "name", "pl-root");
+    TS_J_STR(sp, "trace_id", tid);
+    TS_J_NULL(sp, "parent_id");
+    iso(T0, t);
+    TS_J_STR(sp, "start_time", t);
+    TS_J_STR(sp, "start", t);
+    iso(T0 + 300 * MS, t);
+    TS_J_STR(sp, "end_time", t);
+    TS_J_STR(sp, "end", t);
+    TS_J_STR(sp, "kind", "SpanKind.SERVER");
+    TS_J_STR(sp, "status.status_code", "StatusCode.OK");
+    TS_J_NULL(sp, "status.description");
+    TS_J_STR(sp, "context.trace_id", tid);
+    TS_J_STR(sp, "context.span_id", root);
+    TS_J_TYPE(sp, "context.trace_state", "string");
+    TS_J_STR(sp, "attributes.custom_key", "value");
+    TS_J_INT(sp, "attributes.n", 42);
+    TS_J_BOOL(sp, "attributes.flag", 1);
+    TS_J_TYPE(sp, "resource", "object");
+    TS_J_TYPE(sp, "events", "array");
+    TS_J_TYPE(sp, "links", "array");
+    TS_J_NULL(sp, "request_log_id");
+
+    sp = ts_jpath(j, "spans.1");
+    TS_J_INT(sp, "id", child_rowid);
+    TS_J_STR(sp, "parent_id", root);
+    TS_J_STR(sp, "kind", "SpanKind.CLIENT");
+    TS_J_INT(sp, "request_log_id", log_id);
+    TS_J_STR(sp, "model", "gpt-4o");
+    TS_J_STR(sp, "provider", "openai");
+    TS_J_INT(sp, "input_tokens", 9);
+    TS_J_INT(sp, "output_tokens", 8);
+    TS_J_NUM(sp, "cost", 0.07);
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_pl_not_found)
+{
+    char longid[201];
+    ts_resp *r = get_pl(D.key_alpha, "does-not-exist-anywhere");
+    TS_STATUS(r, 404);
+    TS_J_BOOL(ts_json(r), "success", 0);
+    TS_J_STR(ts_json(r), "message", "Trace not found");
+    ts_resp_free(r);
+    memset(longid, 'c', 200);
+    longid[200] = '\0';
+    EXPECT(get_pl(D.key_alpha, longid), 422);
+}
+END_TEST
+
+START_TEST(test_aggregates_error)
+{
+    char t1[33], t2[33], r1[17], a1[17], b1[17], r2[17], a2[17];
+    ts_span_spec s[3];
+    ts_resp *r;
+    cJSON *j;
+    /* root OK; two failed children: the earliest failure is the trace error */
+    ts_new_trace_id(t1);
+    ts_new_span_id(r1);
+    ts_new_span_id(a1);
+    ts_new_span_id(b1);
+    s[0] = span(t1, r1, NULL, "root-ok", T0, T0 + 100 * MS);
+    s[1] = span(t1, b1, r1, "late-fail", T0 + 50 * MS, T0 + 60 * MS);
+    s[1].status_code = "StatusCode.ERROR";
+    s[1].description = "boom-late";
+    s[2] = span(t1, a1, r1, "early-fail", T0 + 10 * MS, T0 + 20 * MS);
+    s[2].status_code = "StatusCode.ERROR";
+    s[2].description = "boom-early";
+    BULK_OK(D.key_alpha, s, 3, 0);
+    r = get_tl(D.key_alpha, t1);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_STR(j, "error", "boom-early");
+    TS_J_INT(j, "error_count", 2);
+    TS_J_STR(NEED_SPAN(j, "spans", "otel_span_id", a1), "error", "boom-early");
+    TS_J_STR(NEED_SPAN(j, "spans", "otel_span_id", b1), "error", "boom-late");
+    TS_J_NULL_OR_ABSENT(NEED_SPAN(j, "spans", "otel_span_id", r1), "error");
+    ts_resp_free(r);
+    /* a failed root wins over an earlier-listed failed child */
+    ts_new_trace_id(t2);
+    ts_new_span_id(r2);
+    ts_new_span_id(a2);
+    s[0] = span(t2, a2, r2, "child-fail", T0 + 10 * MS, T0 + 20 * MS);
+    s[0].status_code = "StatusCode.ERROR";
+    s[0].description = "child failed";
+    s[1] = span(t2, r2, NULL, "root-fail", T0, T0 + 100 * MS);
+    s[1].status_code = "ERROR";
+    s[1].description = "root failed";
+    BULK_OK(D.key_alpha, s, 2, 0);
+    r = get_tl(D.key_alpha, t2);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "error", "root failed");
+    TS_J_INT(ts_json(r), "error_count", 2);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* ================= delete ================= */
+
+START_TEST(test_delete_unknown_is_200)
+{
+    ts_resp *r = del_trace(D.key_alpha, "trace_abc123", NULL, 1);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "success", "Successfully deleted trace trace_abc123");
+    TS_J_STR(ts_json(r), "message", "Successfully deleted trace trace_abc123");
+    ts_resp_free(r);
+    r = del_trace(D.key_alpha, "trace_abc123", NULL, 0);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "success", "Successfully deleted trace trace_abc123");
+    ts_resp_free(r);
+}
+END_TEST
+
+START_TEST(test_delete_existing)
+{
+    char tid[33], sid[17];
+    ts_span_spec s;
+    ts_resp *r;
+    simple_trace(D.key_alpha, tid, "doomed");
+    EXPECT(close_trace(D.key_alpha, tid), 201);
+    r = del_trace(D.key_alpha, tid, NULL, 1);
+    TS_STATUS(r, 200);
+    TS_J_TYPE(ts_json(r), "success", "string");
+    TS_J_TYPE(ts_json(r), "message", "string");
+    ts_resp_free(r);
+    EXPECT(get_tl(D.key_alpha, tid), 404);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    EXPECT(close_trace(D.key_alpha, tid), 404);
+    /* the closure went with it: the id can be written again */
+    ts_new_span_id(sid);
+    s = span(tid, sid, NULL, "reborn", T0, T0 + MS);
+    r = bulk(D.key_alpha, &s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_ABSENT(ts_json(r), "rejection_reason");
+    TS_J_LEN(ts_json(r), "spans", 1);
+    ts_resp_free(r);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "name", "reborn");
+    TS_J_INT(ts_json(r), "span_count", 1);
+    ts_resp_free(r);
+    /* without the trailing slash, Bearer auth (Respan's style) */
+    {
+        char path[128], h[160];
+        const char *hs[2] = {h, NULL};
+        snprintf(path, sizeof path, "/api/traces/%s", tid);
+        snprintf(h, sizeof h, "Authorization: Bearer %s", D.key_alpha);
+        EXPECT(ts_http("DELETE", path, hs, NULL, 0), 200);
+    }
+    EXPECT(get_tl(D.key_alpha, tid), 404);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+}
+END_TEST
+
+START_TEST(test_delete_window)
+{
+    /* started_at = T0 = 2023-11-14T22:13:20Z */
+    char tid[33];
+    simple_trace(D.key_alpha, tid, "windowed");
+    EXPECT(del_trace(D.key_alpha, tid, "start_time=2024-01-01T00:00:00Z", 1), 200);
+    EXPECT(get_tl(D.key_alpha, tid), 200);
+    EXPECT(del_trace(D.key_alpha, tid, "end_time=2023-11-14T22:00:00Z", 1), 200);
+    EXPECT(get_tl(D.key_alpha, tid), 200);
+    EXPECT(del_trace(D.key_alpha, tid,
+                     "start_time=2023-11-14T22:13:20.000001Z&end_time=2023-11-15T00:00:00Z", 1),
+           200);
+    EXPECT(get_tl(D.key_alpha, tid), 200);
+    /* inside, with an offset and a fraction */
+    EXPECT(del_trace(D.key_alpha, tid,
+                     "start_time=2023-11-14T23:00:00%2B01:00&end_time=2023-11-14T22:30:00.5Z", 1),
+           200);
+    EXPECT(get_tl(D.key_alpha, tid), 404);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    /* a bound equal to started_at is inside */
+    simple_trace(D.key_alpha, tid, "windowed-2");
+    EXPECT(del_trace(D.key_alpha, tid, "start_time=2023-11-14T22:13:20Z", 0), 200);
+    EXPECT(get_tl(D.key_alpha, tid), 404);
+}
+END_TEST
+
+START_TEST(test_delete_bad_time)
+{
+    char tid[33];
+    ts_resp *r;
+    simple_trace(D.key_alpha, tid, "survivor");
+    r = del_trace(D.key_alpha, tid, "start_time=yesterday", 1);
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "detail", "Invalid start_time");
+    ts_resp_free(r);
+    r = del_trace(D.key_alpha, tid, "end_time=2024-13-45T99:00:00Z", 1);
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "detail", "end_time");
+    ts_resp_free(r);
+    EXPECT(get_tl(D.key_alpha, tid), 200);
+}
+END_TEST
+
+/* ================= workspace isolation ================= */
+
+START_TEST(test_isolation)
+{
+    char shared[33], only[33], ra[17], rb[17], ro[17], late[17], *before, *after;
+    ts_span_spec s;
+    ts_resp *r;
+    ts_new_trace_id(shared);
+    ts_new_trace_id(only);
+    ts_new_span_id(ra);
+    ts_new_span_id(rb);
+    ts_new_span_id(ro);
+    s = span(shared, ra, NULL, "alpha-root", T0, T0 + 100 * MS);
+    with_llm(&s, "alpha-model", 11, 1, 0.11);
+    BULK_OK(D.key_alpha, &s, 1, 0);
+    s = span(shared, rb, NULL, "beta-root", T0 + 5 * MS, T0 + 50 * MS);
+    with_llm(&s, "beta-model", 22, 2, 0.22);
+    BULK_OK(D.key_beta, &s, 1, 0);
+    s = span(only, ro, NULL, "alpha-only", T0, T0 + 10 * MS);
+    BULK_OK(D.key_alpha, &s, 1, 0);
+
+    r = get_tl(D.key_alpha, shared);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "name", "alpha-root");
+    TS_J_INT(ts_json(r), "span_count", 1);
+    TS_J_INT(ts_json(r), "prompt_tokens_total", 11);
+    TS_J_STR(ts_json(r), "spans.0.otel_span_id", ra);
+    ts_resp_free(r);
+    r = get_tl(D.key_beta, shared);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "name", "beta-root");
+    TS_J_INT(ts_json(r), "span_count", 1);
+    TS_J_INT(ts_json(r), "prompt_tokens_total", 22);
+    ts_resp_free(r);
+    r = get_pl(D.key_beta, shared);
+    TS_STATUS(r, 200);
+    TS_J_LEN(ts_json(r), "spans", 1);
+    TS_J_STR(ts_json(r), "spans.0.span_id", rb);
+    ts_resp_free(r);
+
+    /* beta cannot see, close or delete alpha's trace */
+    EXPECT(get_tl(D.key_beta, only), 404);
+    EXPECT(get_pl(D.key_beta, only), 404);
+    EXPECT(close_trace(D.key_beta, only), 404);
+    r = get_tl(D.key_alpha, only);
+    TS_STATUS(r, 200);
+    before = strdup(r->body);
+    ts_resp_free(r);
+    EXPECT(del_trace(D.key_beta, only, NULL, 1), 200);
+    r = get_tl(D.key_alpha, only);
+    TS_STATUS(r, 200);
+    after = r->body;
+    ck_assert_msg(before != NULL && strcmp(before, after) == 0,
+                  "alpha's trace changed after beta's delete:\n%s\n%s", before, after);
+    free(before);
+    ts_resp_free(r);
+    EXPECT(close_trace(D.key_alpha, only), 201);
+
+    /* alpha closing the shared id does not close beta's trace */
+    EXPECT(close_trace(D.key_alpha, shared), 201);
+    ts_new_span_id(late);
+    s = span(shared, late, rb, "beta-late", T0 + 10 * MS, T0 + 20 * MS);
+    r = bulk(D.key_beta, &s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_ABSENT(ts_json(r), "rejection_reason");
+    TS_J_LEN(ts_json(r), "spans", 1);
+    ts_resp_free(r);
+    r = get_tl(D.key_beta, shared);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "span_count", 2);
+    ts_resp_free(r);
+    EXPECT(close_trace(D.key_beta, shared), 201);
+    /* beta deleting its own copy leaves alpha's */
+    EXPECT(del_trace(D.key_beta, shared, NULL, 1), 200);
+    EXPECT(get_tl(D.key_beta, shared), 404);
+    r = get_tl(D.key_alpha, shared);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "name", "alpha-root");
+    ts_resp_free(r);
+    EXPECT(close_trace(D.key_alpha, shared), 409);
+}
+END_TEST
+
+/* ================= limits (dedicated daemon) ================= */
+
+static char conf_env[TS_IT_PATH_CAP + 32];
+
+static void limits_up(void)
+{
+    static const char *env[] = {conf_env, "TRACESTORE_MAX_BODY_BYTES=65536", NULL};
+    char conf[TS_IT_PATH_CAP];
+    FILE *f;
+    ts_d_init(&D, 1, NULL);
+    snprintf(conf, sizeof conf, "%s/tracestore.conf", D.dir);
+    f = fopen(conf, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", conf);
+    fputs("# integration test limits\nmax_spans_per_request = 5\nmax_body_bytes = 1048576\n", f);
+    fclose(f);
+    snprintf(conf_env, sizeof conf_env, "TRACESTORE_CONFIG=%s", conf);
+    D.env[0] = env[0];
+    D.env[1] = env[1];
+    D.env[2] = NULL;
+    ts_d_start(&D);
+}
+
+static char *big_body(const char *trace, size_t blob_bytes)
+{
+    char sid[17], *blob;
+    ts_span_spec s;
+    cJSON *arr = cJSON_CreateArray(), *o, *attrs;
+    ts_new_span_id(sid);
+    s = span(trace, sid, NULL, "big", T0, T0 + MS);
+    o = ts_span_json(&s);
+    blob = malloc(blob_bytes + 1);
+    ck_assert_msg(blob != NULL, "out of memory");
+    memset(blob, 'x', blob_bytes);
+    blob[blob_bytes] = '\0';
+    attrs = cJSON_CreateObject();
+    cJSON_AddStringToObject(attrs, "blob", blob);
+    free(blob);
+    cJSON_ReplaceItemInObject(o, "attributes", attrs);
+    cJSON_AddItemToArray(arr, o);
+    return ts_spans_body_from(arr, 0);
+}
+
+START_TEST(test_limit_body_bytes)
+{
+    char tid[33], *body;
+    ts_resp *r;
+    ts_new_trace_id(tid);
+    body = big_body(tid, 100 * 1024);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 413);
+    ck_assert_msg(strstr(r->body, "max_body_bytes") != NULL, "413 should name max_body_bytes: %s",
+                  r->body);
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    /* just under the limit is fine */
+    body = big_body(tid, 60 * 1024);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, tid), 200);
+}
+END_TEST
+
+START_TEST(test_limit_spans_per_request)
+{
+    char tid[33], ids[6][17];
+    ts_span_spec s[6];
+    ts_resp *r;
+    ts_new_trace_id(tid);
+    for (int i = 0; i < 6; i++) {
+        ts_new_span_id(ids[i]);
+        s[i] = span(tid, ids[i], NULL, "many", T0 + i * MS, T0 + (i + 1) * MS);
+    }
+    r = bulk(D.key_alpha, s, 6, 0);
+    TS_STATUS(r, 413);
+    ck_assert_msg(strstr(r->body, "max_spans_per_request") != NULL,
+                  "413 should name max_spans_per_request: %s", r->body);
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    BULK_OK(D.key_alpha, s, 5, 0);
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "span_count", 5);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* ================= restart (dedicated daemon) ================= */
+
+START_TEST(test_restart_keeps_data)
+{
+    char a[33], b[33], r1[17], c1[17], late[17];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *tl_before, *pl_before, *b_before;
+    ts_new_trace_id(a);
+    ts_new_trace_id(b);
+    ts_new_span_id(r1);
+    ts_new_span_id(c1);
+    s[0] = span(a, r1, NULL, "durable-root", T0, T0 + 400 * MS);
+    with_llm(&s[0], "gpt-4o", 40, 4, 0.04);
+    s[1] = span(a, c1, r1, "durable-child", T0 + MS, T0 + 300 * MS);
+    s[1].status_code = "StatusCode.ERROR";
+    s[1].description = "child broke";
+    with_llm(&s[1], "gpt-4o-mini", 3, 3, 0.003);
+    BULK_OK(D.key_alpha, s, 2, 0);
+    simple_trace(D.key_beta, b, "beta-closed");
+    EXPECT(close_trace(D.key_beta, b), 201);
+
+    r = get_tl(D.key_alpha, a);
+    TS_STATUS(r, 200);
+    tl_before = cJSON_Duplicate(ts_json(r), 1);
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, a);
+    TS_STATUS(r, 200);
+    pl_before = cJSON_Duplicate(ts_json(r), 1);
+    ts_resp_free(r);
+    r = get_tl(D.key_beta, b);
+    TS_STATUS(r, 200);
+    b_before = cJSON_Duplicate(ts_json(r), 1);
+    ts_resp_free(r);
+
+    ts_d_stop(&D);
+    ts_d_start(&D);
+
+    r = get_tl(D.key_alpha, a);
+    TS_STATUS(r, 200);
+    ck_assert_msg(cJSON_Compare(tl_before, ts_json(r), 1), "GET /v1/traces changed across restart: %s",
+                  r->body);
+    TS_J_INT(ts_json(r), "span_count", 2);
+    TS_J_INT(ts_json(r), "total_token_count", 50);
+    TS_J_NUM(ts_json(r), "cost", 0.043);
+    TS_J_STR(ts_json(r), "error", "child broke");
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, a);
+    TS_STATUS(r, 200);
+    ck_assert_msg(cJSON_Compare(pl_before, ts_json(r), 1),
+                  "GET /api/public/v2/traces changed across restart: %s", r->body);
+    ts_resp_free(r);
+    r = get_tl(D.key_beta, b);
+    TS_STATUS(r, 200);
+    ck_assert_msg(cJSON_Compare(b_before, ts_json(r), 1), "beta trace changed across restart: %s",
+                  r->body);
+    ts_resp_free(r);
+    cJSON_Delete(tl_before);
+    cJSON_Delete(pl_before);
+    cJSON_Delete(b_before);
+    /* closure survived; the open trace can still be closed */
+    EXPECT(close_trace(D.key_beta, b), 409);
+    ts_new_span_id(late);
+    s[0] = span(b, late, NULL, "after-restart", T0, T0 + MS);
+    r = bulk(D.key_beta, s, 1, 0);
+    TS_STATUS(r, 201);
+    TS_J_STR(ts_json(r), "rejection_reason", "trace_closed");
+    ts_resp_free(r);
+    EXPECT(close_trace(D.key_alpha, a), 201);
+    EXPECT(get_tl(D.key_beta, a), 404);
+}
+END_TEST
+
+/* ================= CLI ================= */
+
+static int cli_run(const char *const *args, char **out, char **err)
+{
+    return ts_cli(args, NULL, out, err);
+}
+
+START_TEST(test_cli_help_version)
+{
+    const char *const *const cmds[] = {
+        (const char *const[]){"--help", NULL},
+        (const char *const[]){"serve", "--help", NULL},
+        (const char *const[]){"key", "create", "--help", NULL},
+        (const char *const[]){"key", "list", "--help", NULL},
+        (const char *const[]){"key", "revoke", "--help", NULL},
+        (const char *const[]){"--version", NULL},
+        (const char *const[]){"serve", "--version", NULL},
+        (const char *const[]){"key", "list", "--version", NULL},
+        NULL,
+    };
+    for (size_t i = 0; cmds[i] != NULL; i++) {
+        char *out = NULL, *err = NULL;
+        int rc = cli_run(cmds[i], &out, &err);
+        ck_assert_msg(rc == 0, "%s %s: exit %d\nstdout: %s\nstderr: %s", cmds[i][0],
+                      cmds[i][1] != NULL ? cmds[i][1] : "", rc, out, err);
+        ck_assert_msg(out[0] != '\0', "%s %s printed nothing on stdout", cmds[i][0],
+                      cmds[i][1] != NULL ? cmds[i][1] : "");
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+static int has_usage(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (strncasecmp(s, "usage", 5) == 0)
+            return 1;
+    return 0;
+}
+
+START_TEST(test_cli_bad_flag)
+{
+    const char *const *const cmds[] = {
+        (const char *const[]){"--bogus-flag", NULL},
+        (const char *const[]){"serve", "--bogus-flag", NULL},
+        (const char *const[]){"key", "create", "--bogus-flag", NULL},
+        (const char *const[]){"key", "list", "--bogus-flag", NULL},
+        NULL,
+    };
+    for (size_t i = 0; cmds[i] != NULL; i++) {
+        char *out = NULL, *err = NULL;
+        int rc = cli_run(cmds[i], &out, &err);
+        ck_assert_msg(rc == 2, "%s %s: exit %d, want 2\nstdout: %s\nstderr: %s", cmds[i][0],
+                      cmds[i][1], rc, out, err);
+        ck_assert_msg(has_usage(out) || has_usage(err),
+                      "%s %s: no usage printed\nstdout: %s\nstderr: %s", cmds[i][0], cmds[i][1],
+                      out, err);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
+START_TEST(test_cli_key_list)
+{
+    ts_daemon k;
+    char *out = NULL, *err = NULL, prefix[13];
+    const char *keys[3];
+    int rc;
+    ts_d_init(&k, 1, NULL);
+    keys[0] = k.key_alpha;
+    keys[1] = k.key_alpha2;
+    keys[2] = k.key_beta;
+    {
+        const char *args[] = {"key", "list", "--db", k.db, NULL};
+        rc = cli_run(args, &out, &err);
+    }
+    ck_assert_msg(rc == 0, "key list: exit %d\n%s\n%s", rc, out, err);
+    for (int i = 0; i < 3; i++) {
+        snprintf(prefix, sizeof prefix, "%.12s", keys[i]);
+        ck_assert_msg(strstr(out, prefix) != NULL, "key list lacks prefix %s:\n%s", prefix, out);
+        ck_assert_msg(strstr(out, keys[i]) == NULL && strstr(err, keys[i]) == NULL,
+                      "key list shows a full key:\n%s", out);
+        /* not even the first 13 characters */
+        ck_assert_msg(strstr(out, keys[i] + 12) == NULL, "key list shows key material:\n%s", out);
+    }
+    ck_assert_msg(strstr(out, "alpha") != NULL && strstr(out, "beta") != NULL,
+                  "key list should name the workspaces:\n%s", out);
+    free(out);
+    free(err);
+    ts_d_free(&k);
+}
+END_TEST
+
+/* Counts "ts_" + 48 lowercase hex substrings in s; the first goes to key. */
+static int count_full_keys(const char *s, char key[TS_IT_KEY_CAP])
+{
+    int n = 0;
+    for (const char *p = strstr(s, "ts_"); p != NULL; p = strstr(p + 1, "ts_")) {
+        char cand[52];
+        snprintf(cand, sizeof cand, "%.51s", p);
+        if (ts_is_key(cand) && !(p[51] >= '0' && p[51] <= '9') && !(p[51] >= 'a' && p[51] <= 'f')) {
+            if (n == 0)
+                snprintf(key, TS_IT_KEY_CAP, "%s", cand);
+            n++;
+        }
+    }
+    return n;
+}
+
+START_TEST(test_cli_first_start_default_key)
+{
+    ts_daemon f;
+    char key[TS_IT_KEY_CAP] = "", other[TS_IT_KEY_CAP], *log;
+    int n;
+    ts_d_init(&f, 0, NULL);
+    ts_d_start(&f);
+    log = ts_d_read_log(&f);
+    n = count_full_keys(log, key);
+    ck_assert_msg(n == 1, "first start should print one key, found %d in:\n%s", n, log);
+    free(log);
+    /* the printed key belongs to workspace "default" and works */
+    EXPECT(get_tl(key, "0123456789abcdef0123456789abcdef"), 404);
+    ts_d_stop(&f);
+    ts_d_start(&f);
+    log = ts_d_read_log(&f);
+    n = count_full_keys(log, other);
+    ck_assert_msg(n == 0, "restart printed a key again:\n%s", log);
+    free(log);
+    EXPECT(get_tl(key, "0123456789abcdef0123456789abcdef"), 404);
+    ts_d_stop(&f);
+    ts_d_free(&f);
+}
+END_TEST
+
+/* ================= suite ================= */
+
+static TCase *daemon_case(const char *name, void (*setup)(void))
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, setup, down);
+    tcase_set_timeout(tc, 120);
+    return tc;
+}
+
+static Suite *core_suite(void)
+{
+    Suite *s = suite_create("integration-core");
+    TCase *tc;
+
+    tc = daemon_case("auth", up);
+    tcase_add_test(tc, test_health_no_key);
+    tcase_add_test(tc, test_auth_header_forms);
+    tcase_add_test(tc, test_auth_missing);
+    tcase_add_test(tc, test_auth_unknown_and_malformed);
+    tcase_add_test(tc, test_auth_conflicting_headers);
+    tcase_add_test(tc, test_auth_query_key_refused);
+    tcase_add_test(tc, test_auth_revoked_while_running);
+    tcase_add_test(tc, test_unknown_route_and_method);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("spans_bulk", up);
+    tcase_add_test(tc, test_bulk_201_shape);
+    tcase_add_test(tc, test_bulk_times_exact);
+    tcase_add_test(tc, test_bulk_optional_fields);
+    tcase_add_test(tc, test_bulk_log_request);
+    tcase_add_test(tc, test_bulk_422_cases);
+    tcase_add_test(tc, test_bulk_bad_span_rejects_whole_batch);
+    tcase_add_test(tc, test_bulk_double_slash);
+    tcase_add_test(tc, test_bulk_duplicate_in_batch_first_wins);
+    tcase_add_test(tc, test_bulk_duplicate_across_batches_last_wins);
+    tcase_add_test(tc, test_bulk_out_of_order);
+    tcase_add_test(tc, test_bulk_content_type);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("close", up);
+    tcase_add_test(tc, test_close_shape_and_conflict);
+    tcase_add_test(tc, test_close_unknown_and_invalid);
+    tcase_add_test(tc, test_close_rejects_later_spans);
+    tcase_add_test(tc, test_close_after);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("reads", up);
+    tcase_add_test(tc, test_tl_trace_fields);
+    tcase_add_test(tc, test_tl_not_found);
+    tcase_add_test(tc, test_id_hex_uuid_equivalence);
+    tcase_add_test(tc, test_pl_get_fields);
+    tcase_add_test(tc, test_pl_not_found);
+    tcase_add_test(tc, test_aggregates_error);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("delete", up);
+    tcase_add_test(tc, test_delete_unknown_is_200);
+    tcase_add_test(tc, test_delete_existing);
+    tcase_add_test(tc, test_delete_window);
+    tcase_add_test(tc, test_delete_bad_time);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("isolation", up);
+    tcase_add_test(tc, test_isolation);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("limits", limits_up);
+    tcase_add_test(tc, test_limit_body_bytes);
+    tcase_add_test(tc, test_limit_spans_per_request);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("restart", up);
+    tcase_add_test(tc, test_restart_keeps_data);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cli");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_cli_help_version);
+    tcase_add_test(tc, test_cli_bad_flag);
+    tcase_add_test(tc, test_cli_key_list);
+    tcase_add_test(tc, test_cli_first_start_default_key);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(core_suite());
+    int failed;
+    /* the daemon is a child of this process: tests must not fork */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
