@@ -1,0 +1,46 @@
+/* api.h: the API layer. One file per surface (promptlayer.c, trulayer.c,
+ * respan.c, health.c) decodes a request, calls the ingest service or the
+ * store, and encodes the answer in its vendor's shape; common.c holds what
+ * they share; routes.c is the one routing table. */
+#ifndef TS_API_H
+#define TS_API_H
+
+#include <cjson/cJSON.h>
+
+#include "http/server.h"
+
+extern const ts_route ts_routes[];
+
+/* Renders an error in the shape of r's route family and sets it. */
+void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sets a JSON response; takes root. */
+void ts_api_json(ts_req *r, int status, cJSON *root);
+/* Maps a status code from the store/codecs to an HTTP error, with msg. */
+void ts_api_fail(ts_req *r, int rc, const char *msg);
+/* Renders a failed async write (w->rc != TS_OK). */
+void ts_api_write_failed(ts_req *r);
+/* 0 when the Content-Type is absent or JSON; otherwise sets 415, returns -1. */
+int ts_api_require_json(ts_req *r);
+/* Canonical trace id from a path parameter; -1 (nothing set) if invalid. */
+int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1]);
+
+/* JSON building helpers. NULL strings become JSON null. */
+void ts_api_add_time(cJSON *o, const char *key, int64_t ns);       /* null when ns == 0 */
+void ts_api_add_str(cJSON *o, const char *key, const char *s);
+void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dflt);
+void ts_api_add_i64(cJSON *o, const char *key, int64_t v);
+/* Adds only when present (omitempty). */
+void ts_api_add_str_opt(cJSON *o, const char *key, const char *s);
+void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v);
+
+/* Route handlers. */
+int ts_api_healthz(ts_req *r);
+int ts_api_health(ts_req *r);
+int ts_pl_spans_bulk(ts_req *r);
+int ts_pl_get_trace(ts_req *r);
+int ts_pl_close_trace(ts_req *r);
+int ts_tl_get_trace(ts_req *r);
+int ts_rs_delete_trace(ts_req *r);
+
+#endif

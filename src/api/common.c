@@ -1,0 +1,157 @@
+/* common.c: what every API surface shares: error shapes per vendor
+ * family, JSON responses, status mapping and small encoders. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "tracestore/ids.h"
+#include "tracestore/timeutil.h"
+
+#define RESPAN_401                                                                             \
+    "Your API key is invalid or expired, please check your API key at "                        \
+    "https://platform.respan.ai/platform/api/api-keys"
+
+void ts_api_json(ts_req *r, int status, cJSON *root)
+{
+    char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!s) {
+        ts_req_respond(r, 500, "application/json", NULL, 0);
+        return;
+    }
+    ts_req_respond(r, status, "application/json", s, strlen(s));
+}
+
+void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    cJSON *o = cJSON_CreateObject();
+    ts_family fam = r->route ? r->route->family : TS_FAMILY_NONE;
+    switch (fam) {
+    case TS_FAMILY_PROMPTLAYER:
+        cJSON_AddBoolToObject(o, "success", 0);
+        cJSON_AddStringToObject(o, "message", msg);
+        cJSON_AddStringToObject(o, "error", code);
+        break;
+    case TS_FAMILY_RESPAN:
+        cJSON_AddStringToObject(o, "detail", status == 401 ? RESPAN_401 : msg);
+        break;
+    case TS_FAMILY_TRULAYER:
+    case TS_FAMILY_NONE:
+        cJSON_AddStringToObject(o, "error", msg);
+        cJSON_AddStringToObject(o, "code", code);
+        cJSON_AddStringToObject(o, "message", msg);
+        break;
+    }
+    if (status == 503 || status == 429)
+        r->retry_after = 1;
+    ts_api_json(r, status, o);
+}
+
+void ts_api_fail(ts_req *r, int rc, const char *msg)
+{
+    switch (rc) {
+    case TS_EINVAL:
+        ts_api_error(r, r->route && r->route->family == TS_FAMILY_PROMPTLAYER ? 422 : 400,
+                     "invalid_request", "%s", msg);
+        break;
+    case TS_ENOTFOUND:
+        ts_api_error(r, 404, "not_found", "%s", msg);
+        break;
+    case TS_ECONFLICT:
+        ts_api_error(r, 409, "conflict", "%s", msg);
+        break;
+    case TS_ETOOBIG:
+        ts_api_error(r, 413, "payload_too_large", "%s", msg);
+        break;
+    case TS_EMEDIA:
+        ts_api_error(r, 415, "unsupported_media_type", "%s", msg);
+        break;
+    case TS_EAUTH:
+        ts_api_error(r, 401, "invalid_api_key", "%s", msg);
+        break;
+    case TS_EBUSY:
+        ts_api_error(r, 503, "overloaded", "server busy, retry later");
+        break;
+    case TS_ESHUTDOWN:
+        ts_api_error(r, 503, "shutting_down", "server shutting down, retry later");
+        break;
+    default:
+        ts_api_error(r, 500, "internal_error", "internal error: %s", ts_strerror(rc));
+        break;
+    }
+}
+
+void ts_api_write_failed(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    ts_api_fail(r, w->rc, w->err.msg[0] ? w->err.msg : ts_strerror(w->rc));
+}
+
+int ts_api_require_json(ts_req *r)
+{
+    const char *ct = ts_req_header(r, "Content-Type");
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    if ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+        (n == 25 && strncasecmp(ct, "application/json-patch+js", 25) == 0))
+        return 0;
+    ts_api_error(r, 415, "unsupported_media_type",
+                 "unsupported Content-Type '%.100s': expected application/json", ct);
+    return -1;
+}
+
+int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1])
+{
+    return raw && ts_id_canon(raw, strlen(raw), out) == TS_OK ? 0 : -1;
+}
+
+void ts_api_add_time(cJSON *o, const char *key, int64_t ns)
+{
+    char buf[TS_ISO_BUFSZ];
+    if (ns == 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+}
+
+void ts_api_add_str(cJSON *o, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+void ts_api_add_str_opt(cJSON *o, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(o, key, s);
+}
+
+void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dflt)
+{
+    /* Stored JSON text was produced by our own encoder: embed it verbatim. */
+    cJSON_AddRawToObject(o, key, json ? json : dflt);
+}
+
+void ts_api_add_i64(cJSON *o, const char *key, int64_t v)
+{
+    cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v)
+{
+    if (v != TS_TOKENS_ABSENT)
+        cJSON_AddNumberToObject(o, key, (double)v);
+}

@@ -1,0 +1,228 @@
+/* promptlayer.c: PromptLayer's trace routes: POST /spans-bulk, Get Trace
+ * and Close Trace (promptlayer-api.md sections 2, 4, 5). */
+#include <string.h>
+
+#include "api/api.h"
+#include "codec/spans_bulk.h"
+#include "ingest/ingest.h"
+
+static const char *const kind_text[] = {"SpanKind.INTERNAL", "SpanKind.INTERNAL",
+                                        "SpanKind.SERVER",   "SpanKind.CLIENT",
+                                        "SpanKind.PRODUCER", "SpanKind.CONSUMER"};
+static const char *const status_text[] = {"StatusCode.UNSET", "StatusCode.OK",
+                                          "StatusCode.ERROR"};
+
+/* FastAPI's HTTPValidationError: {"detail":[{"loc":[...],"msg","type"}]} */
+static void validation_error(ts_req *r, const ts_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *detail = cJSON_AddArrayToObject(o, "detail");
+    cJSON *e = cJSON_CreateObject();
+    cJSON *loc = cJSON_AddArrayToObject(e, "loc");
+    for (int i = 0; i < err->nloc; i++) {
+        if (err->loc[i].is_index)
+            cJSON_AddItemToArray(loc, cJSON_CreateNumber((double)err->loc[i].index));
+        else
+            cJSON_AddItemToArray(loc, cJSON_CreateString(err->loc[i].key));
+    }
+    cJSON_AddStringToObject(e, "msg", err->msg);
+    cJSON_AddStringToObject(e, "type", err->type[0] ? err->type : "value_error");
+    cJSON_AddItemToArray(detail, e);
+    ts_api_json(r, 422, o);
+}
+
+static int spans_bulk_done(ts_req *r);
+
+int ts_pl_spans_bulk(ts_req *r)
+{
+    ts_err err;
+    ts_span *spans = NULL;
+    size_t n = 0;
+    int close_after = 0, rc;
+
+    ts_err_clear(&err);
+    if (ts_api_require_json(r) != 0)
+        return TS_H_DONE;
+    rc = ts_spans_bulk_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena, &spans,
+                              &n, &close_after, &err);
+    if (rc == TS_EINVAL) {
+        validation_error(r, &err);
+        return TS_H_DONE;
+    }
+    if (rc == TS_OK)
+        rc = ts_ingest_dedupe(spans, &n, r->arena);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    for (size_t i = 0; i < n; i++)
+        ts_ingest_derive(&spans[i]);
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_INGEST;
+    r->write.ws_id = r->ws.id;
+    r->write.spans = spans;
+    r->write.nspans = n;
+    r->write.close_after = close_after;
+    r->cont = spans_bulk_done;
+    return TS_H_ASYNC;
+}
+
+/* Adds id to arr unless it is already there (small n: linear). */
+static void add_unique(cJSON *arr, const char *id)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) if (strcmp(it->valuestring, id) == 0) return;
+    cJSON_AddItemToArray(arr, cJSON_CreateString(id));
+}
+
+static int spans_bulk_done(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    if (w->rc != TS_OK) {
+        ts_api_write_failed(r);
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON *spans = cJSON_AddArrayToObject(o, "spans");
+    cJSON *logs = cJSON_AddArrayToObject(o, "request_logs");
+    cJSON *rej_spans = w->nrejected ? cJSON_CreateArray() : NULL;
+    cJSON *rej_traces = w->nrejected ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < w->nspans; i++) {
+        const ts_span *s = &w->spans[i];
+        if (s->rejected) {
+            cJSON_AddItemToArray(rej_spans, cJSON_CreateString(s->span_id));
+            add_unique(rej_traces, s->trace_id);
+            continue;
+        }
+        cJSON *it = cJSON_CreateObject();
+        ts_api_add_i64(it, "id", s->rowid);
+        cJSON_AddStringToObject(it, "name", s->name);
+        cJSON_AddStringToObject(it, "span_id", s->span_id);
+        cJSON_AddItemToArray(spans, it);
+        if (s->request_log_id > 0 && s->log_request) {
+            cJSON *l = cJSON_CreateObject();
+            ts_api_add_i64(l, "id", s->request_log_id);
+            cJSON_AddStringToObject(l, "span_id", s->span_id);
+            cJSON_AddItemToArray(logs, l);
+        }
+    }
+    if (w->nrejected) {
+        cJSON_AddItemToObject(o, "rejected_span_ids", rej_spans);
+        cJSON_AddItemToObject(o, "rejected_trace_ids", rej_traces);
+        cJSON_AddStringToObject(o, "rejection_reason", "trace_closed");
+    }
+    ts_api_json(r, 201, o);
+    return TS_H_DONE;
+}
+
+static cJSON *span_json(const ts_span *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
+    int code = s->status_code >= 0 && s->status_code <= 2 ? s->status_code : 0;
+
+    ts_api_add_i64(o, "id", s->rowid);
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "trace_id", s->trace_id);
+    cJSON_AddStringToObject(o, "span_id", s->span_id);
+    ts_api_add_str(o, "parent_id", s->parent_id);
+    ts_api_add_time(o, "start_time", s->start_ns);
+    ts_api_add_time(o, "end_time", s->end_ns);
+    ts_api_add_time(o, "start", s->start_ns);
+    ts_api_add_time(o, "end", s->end_ns);
+    cJSON_AddStringToObject(o, "kind", kind_text[kind]);
+    cJSON *st = cJSON_AddObjectToObject(o, "status");
+    cJSON_AddStringToObject(st, "status_code", status_text[code]);
+    ts_api_add_str(st, "description", s->status_message);
+    cJSON *ctx = cJSON_AddObjectToObject(o, "context");
+    cJSON_AddStringToObject(ctx, "trace_id", s->trace_id);
+    cJSON_AddStringToObject(ctx, "span_id", s->span_id);
+    cJSON_AddStringToObject(ctx, "trace_state", s->trace_state ? s->trace_state : "");
+    ts_api_add_raw(o, "attributes", s->attributes, "{}");
+    ts_api_add_raw(o, "resource", s->resource, "{}");
+    ts_api_add_raw(o, "events", s->events, "[]");
+    ts_api_add_raw(o, "links", s->links, "[]");
+    if (s->request_log_id > 0)
+        ts_api_add_i64(o, "request_log_id", s->request_log_id);
+    else
+        cJSON_AddNullToObject(o, "request_log_id");
+    ts_api_add_str(o, "provider", s->provider);
+    ts_api_add_str(o, "model", s->model);
+    if (s->prompt_tokens != TS_TOKENS_ABSENT)
+        ts_api_add_i64(o, "input_tokens", s->prompt_tokens);
+    else
+        cJSON_AddNullToObject(o, "input_tokens");
+    if (s->completion_tokens != TS_TOKENS_ABSENT)
+        ts_api_add_i64(o, "output_tokens", s->completion_tokens);
+    else
+        cJSON_AddNullToObject(o, "output_tokens");
+    if (s->has_cost)
+        cJSON_AddNumberToObject(o, "cost", s->cost);
+    else
+        cJSON_AddNullToObject(o, "cost");
+    return o;
+}
+
+int ts_pl_get_trace(ts_req *r)
+{
+    char id[TS_ID_MAX + 1];
+    ts_trace t;
+    ts_span *spans = NULL;
+    size_t n = 0;
+
+    if (ts_api_trace_id(r->params[0], id) != 0) {
+        ts_api_error(r, 422, "invalid_trace_id",
+                     "trace_id must be 1 to 128 printable ASCII characters");
+        return TS_H_DONE;
+    }
+    int rc = ts_store_trace_get(r->app->store, r->ws.id, id, r->arena, &t, &spans, &n);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, rc == TS_ENOTFOUND ? "Trace not found" : ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON_AddStringToObject(o, "trace_id", t.trace_id);
+    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, span_json(&spans[i]));
+    ts_api_json(r, 200, o);
+    return TS_H_DONE;
+}
+
+static int close_done(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    if (w->rc != TS_OK) {
+        ts_api_write_failed(r);
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON *c = cJSON_AddObjectToObject(o, "closure");
+    cJSON_AddStringToObject(c, "id", w->closure.id);
+    ts_api_add_i64(c, "workspace_id", w->closure.workspace_id);
+    cJSON_AddStringToObject(c, "trace_id", w->closure.trace_id);
+    cJSON_AddStringToObject(c, "status", "closed");
+    ts_api_add_time(c, "created_at", w->closure.created_ns);
+    ts_api_add_time(c, "updated_at", w->closure.updated_ns);
+    ts_api_json(r, 201, o);
+    return TS_H_DONE;
+}
+
+int ts_pl_close_trace(ts_req *r)
+{
+    char id[TS_ID_MAX + 1];
+    if (ts_api_trace_id(r->params[0], id) != 0) {
+        ts_api_error(r, 422, "invalid_trace_id",
+                     "trace_id must be 1 to 128 printable ASCII characters");
+        return TS_H_DONE;
+    }
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_CLOSE;
+    r->write.ws_id = r->ws.id;
+    r->write.trace_id = ts_arena_strdup(r->arena, id);
+    r->cont = close_done;
+    return TS_H_ASYNC;
+}

@@ -1,0 +1,285 @@
+/* cli.c: command-line parsing and the small commands. Every command loads
+ * configuration the same way: defaults < config file (--config or
+ * TRACESTORE_CONFIG) < TRACESTORE_* environment < flags. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "tracestore/apikey.h"
+#include "tracestore/config.h"
+#include "tracestore/log.h"
+#include "tracestore/store.h"
+#include "tracestore/timeutil.h"
+
+#define USAGE                                                                                  \
+    "usage: tracestore <command> [options]\n"                                                  \
+    "\n"                                                                                       \
+    "commands:\n"                                                                              \
+    "  serve [--config FILE] [--db PATH] [--listen HOST:PORT] [--check-config]\n"              \
+    "        run the daemon in the foreground (SIGTERM/SIGINT drain and exit 0)\n"             \
+    "  key create --workspace NAME [--db PATH] [--config FILE]\n"                              \
+    "        create the workspace if needed and print a new API key on stdout\n"               \
+    "  key list [--db PATH] [--config FILE]\n"                                                 \
+    "  key revoke KEY_PREFIX [--db PATH] [--config FILE]\n"                                    \
+    "        revoke every key starting with KEY_PREFIX (at least 12 characters)\n"             \
+    "\n"                                                                                       \
+    "options on every command: --help, --version\n"                                           \
+    "environment: TRACESTORE_CONFIG, TRACESTORE_DB, TRACESTORE_LISTEN, TRACESTORE_<KEY>\n"
+
+typedef struct opts {
+    const char *config, *db, *listen, *workspace;
+    const char *positional[4];
+    int npos;
+    int check_config;
+} opts;
+
+static int usage(FILE *f, int code)
+{
+    fputs(USAGE, f);
+    return code;
+}
+
+/* Parses flags after the command words. Returns -1 to exit 0 (help or
+ * version printed), 2 on a bad flag, 0 otherwise. */
+static int parse(int argc, char **argv, int first, opts *o, const char *allowed)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout, 0);
+            return -1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("tracestore %s\n", TS_VERSION);
+            return -1;
+        }
+        if (strcmp(a, "--check-config") == 0 && strstr(allowed, "check")) {
+            o->check_config = 1;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        if (n == 8 && strncmp(a, "--config", n) == 0 && strstr(allowed, "config"))
+            slot = &o->config;
+        else if (n == 4 && strncmp(a, "--db", n) == 0 && strstr(allowed, "db"))
+            slot = &o->db;
+        else if (n == 8 && strncmp(a, "--listen", n) == 0 && strstr(allowed, "listen"))
+            slot = &o->listen;
+        else if (n == 11 && strncmp(a, "--workspace", n) == 0 && strstr(allowed, "workspace"))
+            slot = &o->workspace;
+        if (slot) {
+            if (eq)
+                *slot = eq + 1;
+            else if (i + 1 < argc)
+                *slot = argv[++i];
+            else {
+                fprintf(stderr, "tracestore: %s needs a value\n", a);
+                return usage(stderr, 2);
+            }
+            continue;
+        }
+        if (a[0] == '-' || o->npos >= 4) {
+            fprintf(stderr, "tracestore: unknown option '%s'\n", a);
+            return usage(stderr, 2);
+        }
+        o->positional[o->npos++] = a;
+    }
+    return 0;
+}
+
+/* defaults < file < environment < flags */
+static int load_config(const opts *o, ts_config *cfg)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    ts_config_defaults(cfg);
+    const char *file = o->config ? o->config : getenv("TRACESTORE_CONFIG");
+    if (file && *file && ts_config_load_file(cfg, file, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", err.msg);
+        return 1;
+    }
+    if (ts_config_load_env(cfg, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", err.msg);
+        return 1;
+    }
+    if ((o->db && ts_config_set(cfg, "db_path", o->db, &err) != TS_OK) ||
+        (o->listen && ts_config_set(cfg, "listen", o->listen, &err) != TS_OK)) {
+        fprintf(stderr, "tracestore: %s\n", err.msg);
+        return 2;
+    }
+    ts_log_set_level(ts_log_parse_level(cfg->log_level));
+    return 0;
+}
+
+static int open_store(const ts_config *cfg, ts_store **s)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    if (ts_apikey_init() != TS_OK || ts_store_open(cfg, s, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", err.msg[0] ? err.msg : "cannot initialise");
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    opts o;
+    ts_config cfg;
+    int rc = parse(argc, argv, 2, &o, "config db listen check");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (o.npos) {
+        fprintf(stderr, "tracestore: serve takes no arguments\n");
+        return usage(stderr, 2);
+    }
+    if ((rc = load_config(&o, &cfg)) != 0)
+        return rc;
+    if (o.check_config) {
+        ts_config_dump(&cfg, stdout);
+        return 0;
+    }
+    return ts_daemon_run(&cfg);
+}
+
+static int key_create(const ts_config *cfg, const char *ws)
+{
+    ts_store *s = NULL;
+    char key[TS_KEY_LEN + 1];
+    ts_err err;
+    ts_err_clear(&err);
+    if (open_store(cfg, &s))
+        return 1;
+    int rc = ts_apikey_create(s, ws, key, NULL, &err);
+    ts_store_close(s);
+    if (rc != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", key);
+    return 0;
+}
+
+static int key_list(const ts_config *cfg)
+{
+    ts_store *s = NULL;
+    ts_key_info *keys = NULL;
+    size_t n = 0;
+    ts_arena *a = ts_arena_new(4096);
+    char t[TS_ISO_BUFSZ];
+    if (!a || open_store(cfg, &s)) {
+        ts_arena_free(a);
+        return 1;
+    }
+    int rc = ts_store_key_list(s, a, &keys, &n);
+    if (rc == TS_OK) {
+        printf("%-14s %-24s %-26s %s\n", "PREFIX", "WORKSPACE", "CREATED", "STATUS");
+        for (size_t i = 0; i < n; i++)
+            printf("%-14s %-24s %-26s %s\n", keys[i].prefix, keys[i].workspace,
+                   ts_time_format_iso(keys[i].created_ns, t),
+                   keys[i].revoked_ns ? "revoked" : "active");
+    }
+    ts_store_close(s);
+    ts_arena_free(a);
+    return rc == TS_OK ? 0 : 1;
+}
+
+static int key_revoke(const ts_config *cfg, const char *prefix)
+{
+    ts_store *s = NULL;
+    char p[TS_KEY_PREFIX_LEN + 1];
+    ts_write w;
+    if (strlen(prefix) < TS_KEY_PREFIX_LEN) {
+        fprintf(stderr, "tracestore: KEY_PREFIX must be at least %d characters (see key list)\n",
+                TS_KEY_PREFIX_LEN);
+        return 2;
+    }
+    memcpy(p, prefix, TS_KEY_PREFIX_LEN);
+    p[TS_KEY_PREFIX_LEN] = '\0';
+    if (open_store(cfg, &s))
+        return 1;
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_KEY_REVOKE;
+    w.key_prefix = p;
+    int rc = ts_store_write_sync(s, &w);
+    ts_store_close(s);
+    if (rc != TS_OK) {
+        fprintf(stderr, "tracestore: revoke failed: %s\n", ts_strerror(rc));
+        return 1;
+    }
+    if (w.affected == 0) {
+        fprintf(stderr, "tracestore: no active key starts with %s\n", p);
+        return 1;
+    }
+    printf("revoked %lld key(s) starting with %s\n", (long long)w.affected, p);
+    return 0;
+}
+
+static int cmd_key(int argc, char **argv)
+{
+    opts o;
+    ts_config cfg;
+    const char *sub = argc > 2 ? argv[2] : NULL;
+    int rc;
+    if (!sub || sub[0] == '-') {
+        rc = parse(argc, argv, 2, &o, "");
+        if (rc)
+            return rc < 0 ? 0 : rc;
+        fprintf(stderr, "tracestore: key needs a subcommand: create, list or revoke\n");
+        return usage(stderr, 2);
+    }
+    int is_create = strcmp(sub, "create") == 0;
+    if (!is_create && strcmp(sub, "list") != 0 && strcmp(sub, "revoke") != 0) {
+        fprintf(stderr, "tracestore: unknown key subcommand '%s'\n", sub);
+        return usage(stderr, 2);
+    }
+    rc = parse(argc, argv, 3, &o, is_create ? "config db workspace" : "config db");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (is_create && (!o.workspace || o.npos)) {
+        fprintf(stderr, "tracestore: key create needs --workspace NAME\n");
+        return usage(stderr, 2);
+    }
+    if (strcmp(sub, "revoke") == 0 && o.npos != 1) {
+        fprintf(stderr, "tracestore: key revoke needs exactly one KEY_PREFIX\n");
+        return usage(stderr, 2);
+    }
+    if (strcmp(sub, "list") == 0 && o.npos) {
+        fprintf(stderr, "tracestore: key list takes no arguments\n");
+        return usage(stderr, 2);
+    }
+    /* Keep the CLI quiet on stderr unless something is wrong. */
+    ts_log_set_level(TS_LOG_WARN);
+    if ((rc = load_config(&o, &cfg)) != 0)
+        return rc;
+    if (ts_log_level < TS_LOG_WARN)
+        ts_log_set_level(TS_LOG_WARN);
+    if (is_create)
+        return key_create(&cfg, o.workspace);
+    if (strcmp(sub, "list") == 0)
+        return key_list(&cfg);
+    return key_revoke(&cfg, o.positional[0]);
+}
+
+int ts_cli_main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (!cmd)
+        return usage(stderr, 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+        return usage(stdout, 0);
+    if (strcmp(cmd, "--version") == 0) {
+        printf("tracestore %s\n", TS_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc, argv);
+    if (strcmp(cmd, "key") == 0)
+        return cmd_key(argc, argv);
+    fprintf(stderr, "tracestore: unknown command '%s'\n", cmd);
+    return usage(stderr, 2);
+}

@@ -1,0 +1,180 @@
+/* json_guard.c: a single-pass scanner over JSON text; see json_guard.h. It
+ * does not validate grammar (cJSON does); it validates bytes, depth and
+ * strings, and finds integer tokens longer than 15 digits. */
+#include <string.h>
+
+#include "codec/json_guard.h"
+
+#define BIGINT_DIGITS 15
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && p[1] < 0xa0)
+            return 0; /* overlong */
+        if (c == 0xed && p[1] >= 0xa0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && p[1] < 0x90)
+            return 0;
+        if (c == 0xf4 && p[1] >= 0x90)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static int fail(ts_err *err, size_t at, const char *what)
+{
+    ts_err_set(err, TS_EINVAL, "invalid JSON body at byte %zu: %s", at, what);
+    ts_err_type(err, "json_invalid");
+    return TS_EINVAL;
+}
+
+/* Scans a string starting after its opening quote; returns the index just
+ * past the closing quote, or 0 on error. */
+static size_t scan_string(const char *s, size_t len, size_t i, ts_err *err)
+{
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20) {
+            fail(err, i, c == 0 ? "NUL byte" : "unescaped control character in string");
+            return 0;
+        }
+        if (c == '\\') {
+            if (i + 1 >= len)
+                break;
+            if (s[i + 1] == 'u') {
+                if (i + 5 >= len) {
+                    fail(err, i, "truncated \\u escape");
+                    return 0;
+                }
+                if (memcmp(s + i + 2, "0000", 4) == 0) {
+                    fail(err, i, "NUL character (\\u0000) in string");
+                    return 0;
+                }
+                i += 6;
+            } else {
+                i += 2;
+            }
+            continue;
+        }
+        size_t n = utf8_len((const unsigned char *)s + i, len - i);
+        if (n == 0) {
+            fail(err, i, "invalid UTF-8");
+            return 0;
+        }
+        i += n;
+    }
+    fail(err, len, "unterminated string");
+    return 0;
+}
+
+/* Number token at i: sets *end and whether it is a long plain integer. */
+static void scan_number(const char *s, size_t len, size_t i, size_t *end, int *big)
+{
+    size_t digits = 0;
+    int plain = 1;
+    if (s[i] == '-')
+        i++;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
+            plain = 0;
+        else
+            break;
+    }
+    *end = i;
+    *big = plain && digits > BIGINT_DIGITS;
+}
+
+int ts_json_guard(const char *in, size_t len, int max_depth, ts_arena *a, const char **out,
+                  size_t *outlen, ts_err *err)
+{
+    size_t i = 0, nbig = 0;
+    int depth = 0;
+
+    /* Pass 1: validate and count long integers. */
+    while (i < len) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '"') {
+            if (!(i = scan_string(in, len, i + 1, err)))
+                return TS_EINVAL;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth) {
+                ts_err_set(err, TS_EINVAL, "JSON nesting deeper than max_json_depth (%d)",
+                           max_depth);
+                ts_err_type(err, "json_invalid");
+                return TS_EINVAL;
+            }
+            i++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+            i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t end;
+            int big;
+            scan_number(in, len, i, &end, &big);
+            nbig += (size_t)big;
+            i = end;
+        } else if (c == 0) {
+            return fail(err, i, "NUL byte");
+        } else if (c >= 0x80) {
+            return fail(err, i, "non-ASCII byte outside a string");
+        } else {
+            i++;
+        }
+    }
+    if (nbig == 0) {
+        *out = in;
+        *outlen = len;
+        return TS_OK;
+    }
+    /* Pass 2: copy, quoting long integers (the text is known valid now). */
+    char *buf = ts_arena_alloc(a, len + 2 * nbig + 1);
+    size_t o = 0;
+    if (!buf)
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    for (i = 0; i < len;) {
+        char c = in[i];
+        if (c == '"') {
+            size_t end = scan_string(in, len, i + 1, err);
+            memcpy(buf + o, in + i, end - i);
+            o += end - i;
+            i = end;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t end;
+            int big;
+            scan_number(in, len, i, &end, &big);
+            if (big)
+                buf[o++] = '"';
+            memcpy(buf + o, in + i, end - i);
+            o += end - i;
+            if (big)
+                buf[o++] = '"';
+            i = end;
+        } else {
+            buf[o++] = in[i++];
+        }
+    }
+    buf[o] = '\0';
+    *out = buf;
+    *outlen = o;
+    return TS_OK;
+}

@@ -1,0 +1,20 @@
+/* json_guard.h: checks a JSON body before cJSON parses it, closing the
+ * gaps cJSON leaves open: invalid UTF-8, raw control bytes and NULs,
+ * `\u0000` escapes (cJSON would silently truncate), nesting deeper than the
+ * configured limit, and integers too long for a double (rewritten as
+ * decimal strings so they survive exactly). */
+#ifndef TS_JSON_GUARD_H
+#define TS_JSON_GUARD_H
+
+#include <stddef.h>
+
+#include "tracestore/arena.h"
+#include "tracestore/err.h"
+
+/* On TS_OK, *out (length *outlen) is the text to hand to cJSON (either in itself or
+ * a rewritten copy in a). TS_EINVAL with a message naming the problem and
+ * err->type "json_invalid" otherwise. */
+int ts_json_guard(const char *in, size_t len, int max_depth, ts_arena *a, const char **out,
+                  size_t *outlen, ts_err *err);
+
+#endif

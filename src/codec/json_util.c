@@ -1,0 +1,107 @@
+/* json_util.c: see json_util.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json_guard.h"
+#include "codec/json_util.h"
+#include "tracestore/timeutil.h"
+
+int ts_json_parse(const char *body, size_t len, const ts_config *cfg, ts_arena *a, cJSON **out,
+                  ts_err *err)
+{
+    const char *text;
+    size_t tlen;
+    const char *end = NULL;
+    int rc = ts_json_guard(body, len, (int)cfg->max_json_depth, a, &text, &tlen, err);
+
+    *out = NULL;
+    if (rc != TS_OK)
+        return rc;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, tlen, &end, 0);
+    if (!root) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        ts_err_set(err, TS_EINVAL, "invalid JSON body near byte %zu", at);
+        ts_err_type(err, "json_invalid");
+        return TS_EINVAL;
+    }
+    /* Only whitespace may follow the value. */
+    for (size_t i = end ? (size_t)(end - text) : tlen; i < tlen; i++) {
+        char c = text[i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+            cJSON_Delete(root);
+            ts_err_set(err, TS_EINVAL, "invalid JSON body: trailing data at byte %zu", i);
+            ts_err_type(err, "json_invalid");
+            return TS_EINVAL;
+        }
+    }
+    if ((rc = ts_json_check_strings(root, (size_t)cfg->max_string_bytes, err)) != TS_OK) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    *out = root;
+    return TS_OK;
+}
+
+int ts_json_check_strings(const cJSON *node, size_t max, ts_err *err)
+{
+    for (const cJSON *c = node; c; c = c->next) {
+        if (c->string && strlen(c->string) > max)
+            goto too_long;
+        if (cJSON_IsString(c) && c->valuestring && strlen(c->valuestring) > max)
+            goto too_long;
+        if (c->child && ts_json_check_strings(c->child, max, err) != TS_OK)
+            return TS_EINVAL;
+    }
+    return TS_OK;
+too_long:
+    ts_err_set(err, TS_EINVAL, "a string is longer than max_string_bytes (%zu)", max);
+    ts_err_type(err, "string_too_long");
+    return TS_EINVAL;
+}
+
+char *ts_json_print(const cJSON *node, ts_arena *a)
+{
+    char *s = cJSON_PrintUnformatted(node);
+    if (!s)
+        return NULL;
+    char *r = ts_arena_strdup(a, s);
+    cJSON_free(s);
+    return r;
+}
+
+int ts_json_i64(const cJSON *item, int64_t *out)
+{
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (!isfinite(d) || d != floor(d) || fabs(d) >= 9007199254740992.0)
+            return TS_EINVAL;
+        *out = (int64_t)d;
+        return TS_OK;
+    }
+    if (cJSON_IsString(item) && item->valuestring) {
+        const char *s = item->valuestring;
+        int neg = s[0] == '-';
+        int64_t v;
+        if (ts_time_parse_ns(s + neg, strlen(s + neg), &v) != TS_OK)
+            return TS_EINVAL;
+        *out = neg ? -v : v;
+        return TS_OK;
+    }
+    return TS_EINVAL;
+}
+
+char *ts_json_str(const cJSON *item, ts_arena *a)
+{
+    return cJSON_IsString(item) && item->valuestring ? ts_arena_strdup(a, item->valuestring)
+                                                     : NULL;
+}
+
+char *ts_json_text(const cJSON *item, ts_arena *a)
+{
+    if (!item || cJSON_IsNull(item))
+        return NULL;
+    if (cJSON_IsString(item))
+        return ts_arena_strdup(a, item->valuestring);
+    return ts_json_print(item, a);
+}

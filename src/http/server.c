@@ -1,0 +1,471 @@
+/* server.c: libmicrohttpd glue. A pool of epoll threads accepts requests;
+ * each request gets a ts_req with its own arena. Writes never block an
+ * HTTP thread: the connection is suspended while the writer commits and
+ * resumed by the write's done callback. */
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "tracestore/apikey.h"
+#include "tracestore/log.h"
+#include "tracestore/timeutil.h"
+
+/* Implemented by the API layer: renders an error in the route family's
+ * shape (so the HTTP layer needs no knowledge of vendor formats). */
+void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+struct ts_http {
+    struct MHD_Daemon *d;
+    ts_app *app;
+    const ts_route *routes;
+    atomic_int inflight;
+    int port;
+};
+
+enum { ST_NEW = 0, ST_BODY, ST_SUSPENDED, ST_RESUMED, ST_SENT };
+
+const char *ts_req_header(ts_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *ts_req_query(ts_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_visit {
+    void (*fn)(void *ctx, const char *k, const char *v);
+    void *ctx;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct query_visit *qv = cls;
+    (void)kind;
+    qv->fn(qv->ctx, key, value ? value : "");
+    return MHD_YES;
+}
+
+void ts_req_query_each(ts_req *r, void (*fn)(void *ctx, const char *k, const char *v), void *ctx)
+{
+    struct query_visit qv = {fn, ctx};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &qv);
+}
+
+void ts_req_respond(ts_req *r, int status, const char *ctype, char *body, size_t len)
+{
+    free(r->resp);
+    r->status = status;
+    r->ctype = ctype;
+    r->resp = body;
+    r->resp_len = len;
+}
+
+int ts_req_auth_key(ts_req *r, const char *key)
+{
+    int rc = ts_apikey_authenticate(r->app->store, key, key ? strlen(key) : 0, &r->ws);
+    r->authed = rc == TS_OK;
+    return rc;
+}
+
+/* Matches path against pattern; "{}" captures one non-empty segment. A
+ * trailing slash on either side is ignored. */
+static int match(ts_req *r, const char *pattern, const char *path, int capture)
+{
+    size_t pl = strlen(pattern), sl = strlen(path), i = 0, j = 0;
+    int np = 0;
+    if (pl > 1 && pattern[pl - 1] == '/')
+        pl--;
+    if (sl > 1 && path[sl - 1] == '/')
+        sl--;
+    while (i < pl && j < sl) {
+        if (pattern[i] == '{' && i + 1 < pl && pattern[i + 1] == '}') {
+            size_t k = j;
+            while (k < sl && path[k] != '/')
+                k++;
+            if (k == j || np >= TS_MAX_PARAMS)
+                return 0;
+            if (capture)
+                r->params[np] = ts_arena_strndup(r->arena, path + j, k - j);
+            np++;
+            j = k;
+            i += 2;
+            continue;
+        }
+        if (pattern[i] != path[j])
+            return 0;
+        i++;
+        j++;
+    }
+    if (i != pl || j != sl)
+        return 0;
+    if (capture)
+        r->nparams = np;
+    return 1;
+}
+
+/* Finds the route; when only the method differs, sets r->allow and
+ * returns NULL with r->route pointing at a same-path route (for the error
+ * family). */
+static const ts_route *route_find(ts_http *h, ts_req *r)
+{
+    const ts_route *same_path = NULL;
+    for (const ts_route *rt = h->routes; rt->method; rt++) {
+        if (!match(r, rt->pattern, r->path, 0))
+            continue;
+        if (strcmp(rt->method, r->method) == 0) {
+            match(r, rt->pattern, r->path, 1);
+            return rt;
+        }
+        same_path = rt;
+    }
+    if (same_path) {
+        char buf[128];
+        size_t n = 0;
+        buf[0] = '\0';
+        for (const ts_route *rt = h->routes; rt->method; rt++)
+            if (match(r, rt->pattern, r->path, 0) && n + strlen(rt->method) + 3 < sizeof(buf))
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? ", " : "",
+                                      rt->method);
+        r->allow = ts_arena_strdup(r->arena, buf);
+        r->route = same_path;
+    }
+    return NULL;
+}
+
+static char *normalise_path(ts_arena *a, const char *url)
+{
+    size_t n = strlen(url);
+    char *p = ts_arena_alloc(a, n + 2), *o = p;
+    if (!p)
+        return NULL;
+    if (url[0] != '/')
+        *o++ = '/';
+    for (const char *s = url; *s; s++) {
+        if (*s == '/' && o > p && o[-1] == '/')
+            continue;
+        *o++ = *s;
+    }
+    *o = '\0';
+    return p;
+}
+
+static enum MHD_Result send_response(ts_req *r)
+{
+    struct MHD_Response *resp;
+    if (r->resp_len > 0) {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            r->resp = NULL;
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->ctype ? r->ctype : "application/json");
+    if (r->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->state = ST_SENT;
+    return ret;
+}
+
+static void write_done(ts_write *w, void *arg)
+{
+    ts_req *r = arg;
+    (void)w;
+    r->state = ST_RESUMED;
+    MHD_resume_connection(r->conn);
+}
+
+/* Runs the handler on a complete request and sends or suspends. */
+static enum MHD_Result dispatch(ts_http *h, ts_req *r)
+{
+    if (r->discarded) {
+        ts_api_error(r, 413, "payload_too_large",
+                     "request body exceeds max_body_bytes (%lld bytes)",
+                     (long long)h->app->cfg->max_body_bytes);
+        return send_response(r);
+    }
+    r->cont = NULL;
+    int hr = r->route->fn(r);
+    if (hr != TS_H_ASYNC)
+        return send_response(r);
+    r->state = ST_SUSPENDED;
+    MHD_suspend_connection(r->conn);
+    r->write.done = write_done;
+    r->write.done_arg = r;
+    int rc = ts_store_submit(h->app->store, &r->write);
+    if (rc != TS_OK) {
+        r->write.rc = rc;
+        r->state = ST_RESUMED;
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
+static int authenticate(ts_req *r)
+{
+    const char *xk = ts_req_header(r, "X-API-KEY");
+    const char *au = ts_req_header(r, "Authorization");
+    const char *bearer = NULL;
+    if (au && strncasecmp(au, "Bearer ", 7) == 0) {
+        bearer = au + 7;
+        while (*bearer == ' ')
+            bearer++;
+    }
+    if (xk && bearer && strcmp(xk, bearer) != 0) {
+        ts_api_error(r, 401, "invalid_api_key",
+                     "conflicting API keys in X-API-KEY and Authorization");
+        return TS_EAUTH;
+    }
+    const char *key = xk ? xk : bearer;
+    int rc = ts_req_auth_key(r, key);
+    if (rc == TS_EAUTH)
+        ts_api_error(r, 401, "invalid_api_key", key ? "Invalid API key" : "Missing API key");
+    else if (rc != TS_OK)
+        ts_api_error(r, 503, "unavailable", "store unavailable");
+    return rc;
+}
+
+/* First call for a request: route, authenticate, check declared size. A
+ * non-NULL status means "answer now, do not read the body". */
+static int first_call(ts_http *h, ts_req *r)
+{
+    const ts_route *rt = route_find(h, r);
+    if (!rt) {
+        if (r->allow)
+            ts_api_error(r, 405, "method_not_allowed", "method %s not allowed on %s", r->method,
+                         r->path);
+        else
+            ts_api_error(r, 404, "not_found", "no route for %s %s", r->method, r->path);
+        return 1;
+    }
+    r->route = rt;
+    if (!(r->route->flags & (TS_R_NOAUTH | TS_R_BODY_KEY)) && authenticate(r) != TS_OK)
+        return 1;
+    const char *cl = ts_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end = NULL;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (end && *end == '\0' && v > (unsigned long long)h->app->cfg->max_body_bytes) {
+            ts_api_error(r, 413, "payload_too_large",
+                         "request body exceeds max_body_bytes (%lld bytes)",
+                         (long long)h->app->cfg->max_body_bytes);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Appends upload data under max_body_bytes. Past the limit the data is
+ * counted and dropped (413 at the end); 0 means "drop the connection". */
+static int append_body(ts_http *h, ts_req *r, const char *data, size_t n)
+{
+    size_t max = (size_t)h->app->cfg->max_body_bytes;
+    if (r->discarded || r->body_len + n > max) {
+        r->discarded += n;
+        /* A client that keeps sending far past the limit is cut off. */
+        return r->discarded <= 4 * max + 65536;
+    }
+    if (r->body_len + n + 1 > r->body_cap) {
+        size_t ncap = r->body_cap ? r->body_cap : 65536;
+        if (!r->body) {
+            const char *cl = ts_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+            if (want > 0 && want <= max)
+                ncap = (size_t)want + 1;
+        }
+        while (ncap < r->body_len + n + 1)
+            ncap *= 2;
+        if (ncap > max + 1)
+            ncap = max + 1;
+        char *nb = realloc(r->body, ncap);
+        if (!nb)
+            return 0;
+        r->body = nb;
+        r->body_cap = ncap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return 1;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    ts_http *h = cls;
+    ts_req *r = *con_cls;
+    (void)version;
+
+    if (!r) {
+        ts_arena *a = ts_arena_new(16 * 1024);
+        if (!a || !(r = ts_arena_calloc(a, 1, sizeof(*r)))) {
+            ts_arena_free(a);
+            return MHD_NO;
+        }
+        r->arena = a;
+        r->app = h->app;
+        r->conn = conn;
+        r->method = ts_arena_strdup(a, method);
+        r->path = normalise_path(a, url);
+        r->start_ns = ts_now_ns();
+        r->state = ST_BODY;
+        *con_cls = r;
+        atomic_fetch_add(&h->inflight, 1);
+        if (!r->method || !r->path)
+            return MHD_NO;
+        if (first_call(h, r))
+            return send_response(r);
+        return MHD_YES;
+    }
+    if (r->state == ST_RESUMED) {
+        if (r->cont)
+            r->cont(r);
+        return send_response(r);
+    }
+    if (r->state != ST_BODY)
+        return MHD_YES; /* suspended or sent: nothing to do */
+    if (*upload_data_size) {
+        if (ts_now_ns() - r->start_ns > h->app->cfg->request_timeout_s * 1000000000LL) {
+            TS_LOG(TS_LOG_WARN, "msg=\"request deadline exceeded\" path=%s", r->path);
+            return MHD_NO;
+        }
+        if (!append_body(h, r, upload_data, *upload_data_size))
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(h, r);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    ts_http *h = cls;
+    ts_req *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    if (ts_log_level <= TS_LOG_INFO)
+        TS_LOG(TS_LOG_INFO,
+               "msg=access method=%s path=%s route=\"%s\" status=%d bytes=%zu dur_us=%lld ws=%lld "
+               "term=%d",
+               r->method, r->path, r->route ? r->route->pattern : "-", r->status, r->body_len,
+               (long long)((ts_now_ns() - r->start_ns) / 1000), (long long)r->ws.id, (int)toe);
+    free(r->body);
+    free(r->resp);
+    ts_arena_free(r->arena);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen, int *ipv6,
+                   ts_err *err)
+{
+    char host[256];
+    int port;
+    char portstr[16];
+    struct addrinfo hints, *res = NULL;
+
+    if (ts_config_listen_split(listen, host, sizeof(host), &port) != TS_OK)
+        return ts_err_set(err, TS_EINVAL, "listen: expected HOST:PORT, got '%s'", listen);
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int g = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
+    if (g != 0 || !res)
+        return ts_err_set(err, TS_EINVAL, "listen: cannot resolve '%s': %s", host,
+                          gai_strerror(g));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sslen = res->ai_addrlen;
+    *ipv6 = res->ai_family == AF_INET6;
+    freeaddrinfo(res);
+    return TS_OK;
+}
+
+int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *err)
+{
+    const ts_config *cfg = app->cfg;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int ipv6 = 0, rc;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = (unsigned)(cfg->http_threads > 0 ? cfg->http_threads : (ncpu > 0 ? ncpu : 2));
+
+    *out = NULL;
+    if ((rc = resolve(cfg->listen, &ss, &sslen, &ipv6, err)) != TS_OK)
+        return rc;
+    ts_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    h->app = app;
+    h->routes = routes;
+    atomic_init(&h->inflight, 0);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        MHD_OPTION_END);
+    if (!h->d) {
+        free(h);
+        return ts_err_set(err, TS_EIO, "cannot listen on %s (address in use or not permitted)",
+                          cfg->listen);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : 0;
+    *out = h;
+    return TS_OK;
+}
+
+int ts_http_port(ts_http *h)
+{
+    return h->port;
+}
+
+int ts_http_inflight(ts_http *h)
+{
+    return atomic_load(&h->inflight);
+}
+
+void ts_http_stop(ts_http *h, int grace_ms)
+{
+    if (!h)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    for (int waited = 0; waited < grace_ms && atomic_load(&h->inflight) > 0; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(h->d);
+    free(h);
+}

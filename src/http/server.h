@@ -1,0 +1,107 @@
+/* server.h: the HTTP layer's interface to the API layer. libmicrohttpd
+ * stays inside server.c: handlers see a ts_req with accessors for headers,
+ * query, path parameters and the body, and set a response on it.
+ *
+ * Request lifecycle: route match (404/405) -> authentication from headers
+ * (401, before the body is read) -> body accumulated under max_body_bytes
+ * (413) -> handler. A handler either sets the response (TS_H_DONE) or fills
+ * r->write and sets r->cont (TS_H_ASYNC): the server suspends the
+ * connection, submits the write, and calls r->cont on an HTTP thread after
+ * the write's transaction has committed. */
+#ifndef TS_HTTP_SERVER_H
+#define TS_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracestore/arena.h"
+#include "tracestore/config.h"
+#include "tracestore/model.h"
+#include "tracestore/store.h"
+
+typedef enum ts_family {
+    TS_FAMILY_NONE = 0,
+    TS_FAMILY_PROMPTLAYER,
+    TS_FAMILY_TRULAYER,
+    TS_FAMILY_RESPAN,
+} ts_family;
+
+enum { TS_H_DONE = 0, TS_H_ASYNC = 1 };
+
+enum {
+    TS_R_NOAUTH = 1 << 0,    /* no API key needed */
+    TS_R_BODY_KEY = 1 << 1,  /* the key travels in the JSON body (handler authenticates) */
+};
+
+#define TS_MAX_PARAMS 4
+
+typedef struct ts_req ts_req;
+typedef int (*ts_handler)(ts_req *r);
+
+typedef struct ts_route {
+    const char *method;
+    const char *pattern; /* "/api/traces/{}"; a trailing slash is optional */
+    ts_family family;
+    int flags;
+    ts_handler fn;
+} ts_route;
+
+typedef struct ts_app {
+    const ts_config *cfg;
+    ts_store *store;
+} ts_app;
+
+struct ts_req {
+    ts_app *app;
+    const ts_route *route;
+    ts_arena *arena;
+    const char *method;
+    const char *path; /* normalised: no duplicate slashes */
+    char *params[TS_MAX_PARAMS];
+    int nparams;
+    char *body;
+    size_t body_len;
+    ts_workspace ws;
+    int authed;
+    /* response */
+    int status;
+    char *resp; /* malloc'd, owned by the server once set */
+    size_t resp_len;
+    const char *ctype;
+    int retry_after; /* seconds; 0: no header */
+    const char *allow;
+    /* async write */
+    ts_write write;
+    ts_handler cont;
+    /* private to server.c */
+    void *conn;
+    int state;
+    int64_t start_ns;
+    size_t discarded;
+    size_t body_cap;
+};
+
+/* Header value (name case-insensitive) or NULL. */
+const char *ts_req_header(ts_req *r, const char *name);
+/* Query argument (URL-decoded) or NULL. Repeated arguments: the first. */
+const char *ts_req_query(ts_req *r, const char *name);
+/* Visits every query argument. */
+void ts_req_query_each(ts_req *r, void (*fn)(void *ctx, const char *k, const char *v), void *ctx);
+/* Sets the response; takes ownership of body (malloc'd). */
+void ts_req_respond(ts_req *r, int status, const char *ctype, char *body, size_t len);
+/* Authenticates a key found by the handler (TS_R_BODY_KEY routes). */
+int ts_req_auth_key(ts_req *r, const char *key);
+
+typedef struct ts_http ts_http;
+
+/* Starts serving cfg->listen with the routes table (NULL-terminated by a
+ * route whose method is NULL). Prints the bound address. */
+int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *err);
+/* The port actually bound (useful with port 0). */
+int ts_http_port(ts_http *h);
+/* Stops accepting, waits up to grace_ms for in-flight requests, stops. */
+void ts_http_stop(ts_http *h, int grace_ms);
+/* Requests in flight right now. */
+int ts_http_inflight(ts_http *h);
+
+#endif

@@ -1,0 +1,21 @@
+/* ingest.h: the ingest service between the codecs and the store: it
+ * removes duplicate spans (first occurrence wins within a request) and
+ * derives the LLM view of each span before the store sees it. No HTTP,
+ * no JSON library. */
+#ifndef TS_INGEST_H
+#define TS_INGEST_H
+
+#include <stddef.h>
+
+#include "tracestore/arena.h"
+#include "tracestore/model.h"
+
+/* Compacts spans in place so each (trace_id, span_id) appears once, the
+ * first occurrence kept; *n is updated. TS_OK or TS_ENOMEM. */
+int ts_ingest_dedupe(ts_span *spans, size_t *n, ts_arena *a);
+
+/* Fills derived fields that the codec left unset (error from status, type
+ * default). Called once per span before the store. */
+void ts_ingest_derive(ts_span *s);
+
+#endif

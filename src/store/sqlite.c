@@ -1,0 +1,623 @@
+/* sqlite.c: the SQLite backend's connections, schema migrations and reads.
+ * One read-write connection belongs to the writer thread (sqlite_write.c);
+ * a pool of read-only connections serves reads, so reads never wait for the
+ * writer (WAL). All SQL of the backend lives in the table below. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/migrations.h"
+#include "store/sqlite_int.h"
+#include "tracestore/log.h"
+#include "tracestore/timeutil.h"
+
+#define SPAN_TAIL                                                                              \
+    "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "      \
+    "attributes, events, links, resource, scope, origin, type, model, provider, input, "       \
+    "output, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, "              \
+    "cache_write_tokens, reasoning_tokens, cost, unpriced, error, session_id, user_id, "       \
+    "metadata, latency_ms, request_log_id, created_ns"
+#define Q34 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+
+#define TRACE_AGG_COLS                                                                         \
+    "span_count, llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "   \
+    "cost_span_count, unpriced_span_count, started_ns, ended_ns, error_count, root_span_id, "  \
+    "root_start_ns, root_name, root_input, root_output, root_model, root_error, err_span_id, " \
+    "err_start_ns, err_text"
+#define Q21 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_KEY_CANDIDATES] = "SELECT k.id, k.revoked_ns, k.hash, w.id, w.uuid, w.name FROM api_keys k "
+                         "JOIN workspaces w ON w.id = k.ws_id WHERE k.prefix = ?1",
+    [Q_TRACE_GET] =
+        "SELECT t.trace_id, p.uuid, p.name, t.span_count, t.llm_span_count, t.prompt_tokens, "
+        "t.completion_tokens, t.total_tokens, t.cost_sum, t.cost_span_count, "
+        "t.unpriced_span_count, t.started_ns, t.ended_ns, t.error_count, t.root_name, "
+        "t.root_input, t.root_output, t.root_model, t.root_error, t.err_text, t.t_name, "
+        "t.t_input, t.t_output, t.t_model, t.t_error, t.t_cost, t.t_latency_ms, "
+        "t.t_started_ns, t.t_ended_ns, t.session_id, t.user_id, t.external_id, t.tags, "
+        "t.tag_map, t.metadata, t.events, t.created_ns, t.updated_ns, "
+        "EXISTS (SELECT 1 FROM trace_closures c WHERE c.ws_id = t.ws_id AND c.trace_id = "
+        "t.trace_id) "
+        "FROM traces t LEFT JOIN projects p ON p.id = t.project_id "
+        "WHERE t.ws_id = ?1 AND t.trace_id = ?2",
+    [Q_SPANS_GET] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE ws_id = ?1 AND "
+                    "trace_id = ?2 ORDER BY start_ns, span_id",
+    [Q_KEY_LIST] = "SELECT k.id, k.prefix, w.name, k.created_ns, k.revoked_ns FROM api_keys k "
+                   "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
+    [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
+    [Q_SPAN_OLD] = "SELECT id, start_ns, end_ns, parent_id, error, type, prompt_tokens, "
+                   "completion_tokens, total_tokens, cost, unpriced, request_log_id "
+                   "FROM spans WHERE ws_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+    [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
+                      ") VALUES (?,?,?," Q34 ")",
+    [Q_SPAN_UPDATE] = "UPDATE spans SET (" SPAN_TAIL ") = (" Q34 ") WHERE id = ?35",
+    [Q_RL_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_RL_UPDATE] = "UPDATE request_logs SET body = ?1, created_ns = ?2 WHERE id = ?3",
+    [Q_CLOSED] = "SELECT 1 FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_TRACE_LOAD] = "SELECT id, " TRACE_AGG_COLS " FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_TRACE_INSERT] = "INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns, " TRACE_AGG_COLS
+                       ") VALUES (?,?,?,?,?," Q21 ")",
+    [Q_TRACE_UPDATE] = "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21
+                       ") WHERE id = ?",
+    [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_RECOMP_ROOT] = "SELECT span_id, start_ns, name, input, output, model, error FROM spans "
+                      "WHERE ws_id = ?1 AND trace_id = ?2 AND (parent_id IS NULL OR parent_id = '') "
+                      "ORDER BY start_ns, span_id LIMIT 1",
+    [Q_RECOMP_ERR] = "SELECT span_id, start_ns, error FROM spans WHERE ws_id = ?1 AND "
+                     "trace_id = ?2 AND error IS NOT NULL ORDER BY start_ns, span_id LIMIT 1",
+    [Q_CLOSE_INSERT] = "INSERT INTO trace_closures (ws_id, trace_id, uuid, status, created_ns, "
+                       "updated_ns) VALUES (?1, ?2, ?3, 'closed', ?4, ?4)",
+    [Q_TRACE_START] = "SELECT coalesce(t_started_ns, started_ns) FROM traces WHERE ws_id = ?1 AND "
+                      "trace_id = ?2",
+    [Q_DEL_SPANS] = "DELETE FROM spans WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DEL_RL] = "DELETE FROM request_logs WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DEL_TRACE] = "DELETE FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DEL_CLOSURE] = "DELETE FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_WS_FIND] = "SELECT id, uuid, name FROM workspaces WHERE name = ?1",
+    [Q_WS_INSERT] = "INSERT INTO workspaces (uuid, name, created_ns) VALUES (?1, ?2, ?3)",
+    [Q_PROJ_INSERT] = "INSERT INTO projects (ws_id, uuid, name, is_default, created_ns) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_PROJ_DEFAULT] = "SELECT id FROM projects WHERE ws_id = ?1 AND is_default = 1",
+    [Q_KEY_INSERT] = "INSERT INTO api_keys (ws_id, prefix, hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
+    [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_ns = ?2 WHERE prefix = ?1 AND revoked_ns = 0",
+};
+
+sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
+{
+    sqlite3_stmt *st = c->stmt[id];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    int rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        TS_LOG(TS_LOG_ERROR, "msg=\"prepare failed\" stmt=%d err=\"%s\"", id, sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    c->stmt[id] = st;
+    return st;
+}
+
+int ts_sqlite_rc(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return TS_OK;
+    case SQLITE_NOMEM:
+        return TS_ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return TS_EBUSY;
+    case SQLITE_TOOBIG:
+        return TS_ETOOBIG;
+    case SQLITE_CONSTRAINT:
+        return TS_ECONFLICT;
+    default:
+        return TS_EIO;
+    }
+}
+
+char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    return t ? ts_arena_strndup(a, (const char *)t, (size_t)n) : NULL;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, ts_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        ts_err_set(err, ts_sqlite_rc(rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return ts_sqlite_rc(rc) ? ts_sqlite_rc(rc) : TS_EIO;
+    }
+    return TS_OK;
+}
+
+static void conn_close(ts_sqlite_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sqlite_conn **out,
+                     ts_err *err)
+{
+    ts_sqlite_conn *c = calloc(1, sizeof(*c));
+    char pragmas[512];
+    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int rc;
+
+    *out = NULL;
+    if (!c)
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    flags |= SQLITE_OPEN_NOMUTEX;
+    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        ts_err_set(err, TS_EIO, "cannot open database %s: %s", path,
+                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return TS_EIO;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, (int)(cfg->max_body_bytes * 2 > 1000000000
+                                                        ? 1000000000
+                                                        : cfg->max_body_bytes * 2 + 1024));
+    if (readonly)
+        snprintf(pragmas, sizeof(pragmas), "PRAGMA cache_size = -16384; PRAGMA query_only = 1;");
+    else
+        snprintf(pragmas, sizeof(pragmas),
+                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA cache_size = -%lld; "
+                 "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;",
+                 strcmp(cfg->sqlite_synchronous, "normal") == 0 ? "NORMAL" : "FULL",
+                 (long long)cfg->sqlite_cache_mb * 1024);
+    rc = exec_sql(c->db, pragmas, err);
+    if (rc != TS_OK) {
+        conn_close(c);
+        return rc;
+    }
+    *out = c;
+    return TS_OK;
+}
+
+/* Applies every embedded migration newer than the database, each in its
+ * own transaction together with its row in schema_migrations. */
+static int migrate(sqlite3 *db, ts_err *err)
+{
+    int rc = exec_sql(db,
+                      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                      "name TEXT NOT NULL, applied_ns INTEGER NOT NULL)",
+                      err);
+    if (rc != TS_OK)
+        return rc;
+    for (int i = 0; i < ts_migrations_count; i++) {
+        const ts_migration *m = &ts_migrations[i];
+        sqlite3_stmt *st = NULL;
+        int have = 0;
+        char rec[256];
+
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1, &st,
+                               NULL) != SQLITE_OK)
+            return ts_err_set(err, TS_EIO, "sqlite: %s", sqlite3_errmsg(db));
+        sqlite3_bind_int(st, 1, m->version);
+        have = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (have)
+            continue;
+        if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) != TS_OK)
+            return rc;
+        snprintf(rec, sizeof(rec),
+                 "INSERT INTO schema_migrations (version, name, applied_ns) VALUES (%d, '%s', %lld)",
+                 m->version, m->name, (long long)ts_now_ns());
+        if ((rc = exec_sql(db, m->sql, err)) != TS_OK || (rc = exec_sql(db, rec, err)) != TS_OK) {
+            exec_sql(db, "ROLLBACK", NULL);
+            TS_LOG(TS_LOG_ERROR, "msg=\"migration failed\" version=%d", m->version);
+            return rc;
+        }
+        if ((rc = exec_sql(db, "COMMIT", err)) != TS_OK)
+            return rc;
+        TS_LOG(TS_LOG_INFO, "msg=\"applied migration\" version=%d name=%s", m->version, m->name);
+    }
+    return TS_OK;
+}
+
+static void sqlite_close(ts_store *st)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    if (!s)
+        return;
+    ts_sqlite_writer_stop(s);
+    /* Readers close first so the writer's final checkpoint can truncate. */
+    for (int i = 0; i < s->nreaders; i++)
+        conn_close(s->readers[i]);
+    free(s->readers);
+    if (s->w) {
+        sqlite3_wal_checkpoint_v2(s->w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        conn_close(s->w);
+    }
+    pthread_mutex_destroy(&s->rmu);
+    pthread_cond_destroy(&s->rcv);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
+    free(s);
+}
+
+static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
+{
+    ts_sqlite *s = calloc(1, sizeof(*s));
+    int rc = TS_OK;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int64_t threads = cfg->http_threads > 0 ? cfg->http_threads : (ncpu > 0 ? ncpu : 2);
+
+    *out = NULL;
+    if (!s)
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    s->base.ops = &ts_sqlite_ops;
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcv, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    s->qmax = (uint64_t)cfg->writer_queue_max;
+    s->batch_max = (uint64_t)cfg->writer_batch_max;
+    snprintf(s->path, sizeof(s->path), "%s", cfg->db_path);
+
+    TS_LOG(TS_LOG_INFO, "msg=\"opening store\" backend=sqlite version=%s path=%s",
+           sqlite3_libversion(), s->path);
+    if ((rc = conn_open(s->path, 0, cfg, &s->w, err)) != TS_OK)
+        goto out;
+    if ((rc = migrate(s->w->db, err)) != TS_OK)
+        goto out;
+    s->nreaders = (int)(cfg->read_connections > 0 ? cfg->read_connections : threads + 2);
+    s->readers = calloc((size_t)s->nreaders, sizeof(*s->readers));
+    if (!s->readers) {
+        rc = ts_err_set(err, TS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < s->nreaders; i++) {
+        if ((rc = conn_open(s->path, 1, cfg, &s->readers[i], err)) != TS_OK)
+            goto out;
+        s->readers[i]->next_free = s->rfree;
+        s->rfree = s->readers[i];
+    }
+    rc = ts_sqlite_writer_start(s, err);
+out:
+    if (rc != TS_OK) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return TS_OK;
+}
+
+static ts_sqlite_conn *reader_get(ts_sqlite *s)
+{
+    pthread_mutex_lock(&s->rmu);
+    while (!s->rfree)
+        pthread_cond_wait(&s->rcv, &s->rmu);
+    ts_sqlite_conn *c = s->rfree;
+    s->rfree = c->next_free;
+    pthread_mutex_unlock(&s->rmu);
+    return c;
+}
+
+static void reader_put(ts_sqlite *s, ts_sqlite_conn *c)
+{
+    pthread_mutex_lock(&s->rmu);
+    c->next_free = s->rfree;
+    s->rfree = c;
+    pthread_cond_signal(&s->rcv);
+    pthread_mutex_unlock(&s->rmu);
+}
+
+static int sqlite_key_candidates(ts_store *st, const char *prefix, ts_key_row *rows, size_t cap,
+                                 size_t *n)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = reader_get(s);
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_KEY_CANDIDATES);
+    int rc = TS_OK, src;
+
+    *n = 0;
+    if (!q) {
+        reader_put(s, c);
+        return TS_EIO;
+    }
+    sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n >= cap)
+            continue;
+        ts_key_row *r = &rows[(*n)++];
+        memset(r, 0, sizeof(*r));
+        r->key_id = sqlite3_column_int64(q, 0);
+        r->revoked = sqlite3_column_int64(q, 1) != 0;
+        if (sqlite3_column_bytes(q, 2) == (int)sizeof(r->hash))
+            memcpy(r->hash, sqlite3_column_blob(q, 2), sizeof(r->hash));
+        else
+            r->revoked = 1;
+        r->ws.id = sqlite3_column_int64(q, 3);
+        r->ws.key_id = r->key_id;
+        snprintf(r->ws.uuid, sizeof(r->ws.uuid), "%s", (const char *)sqlite3_column_text(q, 4));
+        snprintf(r->ws.name, sizeof(r->ws.name), "%s", (const char *)sqlite3_column_text(q, 5));
+    }
+    if (src != SQLITE_DONE)
+        rc = ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
+    sqlite3_reset(q);
+    reader_put(s, c);
+    return rc;
+}
+
+static int64_t col_i64_or(sqlite3_stmt *q, int col, int64_t dflt)
+{
+    return sqlite3_column_type(q, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(q, col);
+}
+
+static const char *first_nonnull(const char *a, const char *b)
+{
+    return a ? a : b;
+}
+
+static void read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->trace_id = ts_sqlite_col_text(a, q, 0);
+    t->project_uuid = ts_sqlite_col_text(a, q, 1);
+    t->project_name = ts_sqlite_col_text(a, q, 2);
+    t->span_count = sqlite3_column_int64(q, 3);
+    t->llm_span_count = sqlite3_column_int64(q, 4);
+    t->prompt_tokens = sqlite3_column_int64(q, 5);
+    t->completion_tokens = sqlite3_column_int64(q, 6);
+    t->total_tokens = sqlite3_column_int64(q, 7);
+    if (sqlite3_column_type(q, 25) != SQLITE_NULL) {
+        t->has_cost = 1;
+        t->cost = sqlite3_column_double(q, 25);
+    } else if (sqlite3_column_int64(q, 9) > 0) {
+        t->has_cost = 1;
+        t->cost = sqlite3_column_double(q, 8);
+    }
+    t->unpriced_span_count = sqlite3_column_int64(q, 10);
+    t->started_ns = col_i64_or(q, 27, col_i64_or(q, 11, 0));
+    t->ended_ns = col_i64_or(q, 28, col_i64_or(q, 12, 0));
+    t->error_count = sqlite3_column_int64(q, 13);
+    char *root_name = ts_sqlite_col_text(a, q, 14), *root_input = ts_sqlite_col_text(a, q, 15);
+    char *root_output = ts_sqlite_col_text(a, q, 16), *root_model = ts_sqlite_col_text(a, q, 17);
+    char *root_error = ts_sqlite_col_text(a, q, 18), *err_text = ts_sqlite_col_text(a, q, 19);
+    t->name = (char *)first_nonnull(ts_sqlite_col_text(a, q, 20), root_name);
+    t->input = (char *)first_nonnull(ts_sqlite_col_text(a, q, 21), root_input);
+    t->output = (char *)first_nonnull(ts_sqlite_col_text(a, q, 22), root_output);
+    t->model = (char *)first_nonnull(ts_sqlite_col_text(a, q, 23), root_model);
+    t->error = (char *)first_nonnull(ts_sqlite_col_text(a, q, 24),
+                                     first_nonnull(root_error, err_text));
+    if (sqlite3_column_type(q, 26) != SQLITE_NULL)
+        t->latency_ms = sqlite3_column_int64(q, 26);
+    else if (t->ended_ns >= t->started_ns && t->started_ns != 0)
+        t->latency_ms = (t->ended_ns - t->started_ns) / 1000000;
+    t->session_id = ts_sqlite_col_text(a, q, 29);
+    t->user_id = ts_sqlite_col_text(a, q, 30);
+    t->external_id = ts_sqlite_col_text(a, q, 31);
+    t->tags = ts_sqlite_col_text(a, q, 32);
+    t->tag_map = ts_sqlite_col_text(a, q, 33);
+    t->metadata = ts_sqlite_col_text(a, q, 34);
+    t->events = ts_sqlite_col_text(a, q, 35);
+    if (!t->tags)
+        t->tags = "[]";
+    if (!t->metadata)
+        t->metadata = "{}";
+    if (!t->events)
+        t->events = "[]";
+    t->created_ns = sqlite3_column_int64(q, 36);
+    t->updated_ns = sqlite3_column_int64(q, 37);
+    t->closed = sqlite3_column_int(q, 38);
+}
+
+static void read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
+{
+    ts_span_init(sp);
+    sp->rowid = sqlite3_column_int64(q, 0);
+    sp->span_id = ts_sqlite_col_text(a, q, 1);
+    sp->parent_id = ts_sqlite_col_text(a, q, 2);
+    sp->name = ts_sqlite_col_text(a, q, 3);
+    sp->kind = sqlite3_column_int(q, 4);
+    sp->start_ns = sqlite3_column_int64(q, 5);
+    sp->end_ns = sqlite3_column_int64(q, 6);
+    sp->status_code = sqlite3_column_int(q, 7);
+    sp->status_message = ts_sqlite_col_text(a, q, 8);
+    sp->trace_state = ts_sqlite_col_text(a, q, 9);
+    sp->attributes = ts_sqlite_col_text(a, q, 10);
+    sp->events = ts_sqlite_col_text(a, q, 11);
+    sp->links = ts_sqlite_col_text(a, q, 12);
+    sp->resource = ts_sqlite_col_text(a, q, 13);
+    sp->scope = ts_sqlite_col_text(a, q, 14);
+    sp->origin = sqlite3_column_int(q, 15);
+    sp->type = ts_sqlite_col_text(a, q, 16);
+    sp->model = ts_sqlite_col_text(a, q, 17);
+    sp->provider = ts_sqlite_col_text(a, q, 18);
+    sp->input = ts_sqlite_col_text(a, q, 19);
+    sp->output = ts_sqlite_col_text(a, q, 20);
+    sp->prompt_tokens = col_i64_or(q, 21, TS_TOKENS_ABSENT);
+    sp->completion_tokens = col_i64_or(q, 22, TS_TOKENS_ABSENT);
+    sp->total_tokens = col_i64_or(q, 23, TS_TOKENS_ABSENT);
+    sp->cache_read_tokens = col_i64_or(q, 24, TS_TOKENS_ABSENT);
+    sp->cache_write_tokens = col_i64_or(q, 25, TS_TOKENS_ABSENT);
+    sp->reasoning_tokens = col_i64_or(q, 26, TS_TOKENS_ABSENT);
+    if (sqlite3_column_type(q, 27) != SQLITE_NULL) {
+        sp->has_cost = 1;
+        sp->cost = sqlite3_column_double(q, 27);
+    }
+    sp->unpriced = sqlite3_column_int(q, 28);
+    sp->error = ts_sqlite_col_text(a, q, 29);
+    sp->session_id = ts_sqlite_col_text(a, q, 30);
+    sp->user_id = ts_sqlite_col_text(a, q, 31);
+    sp->metadata = ts_sqlite_col_text(a, q, 32);
+    sp->latency_ms = col_i64_or(q, 33, -1);
+    sp->request_log_id = col_i64_or(q, 34, 0);
+    sp->created_ns = sqlite3_column_int64(q, 35);
+}
+
+static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, ts_arena *a,
+                            ts_trace *out, ts_span **spans, size_t *nspans)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = reader_get(s);
+    sqlite3_stmt *q = NULL;
+    int rc = TS_OK, src;
+    size_t cap = 0, n = 0;
+    ts_span *arr = NULL;
+
+    if (spans) {
+        *spans = NULL;
+        *nspans = 0;
+    }
+    /* One read transaction so the trace row and its spans agree. */
+    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    if (!(q = ts_sqlite_stmt(c, Q_TRACE_GET))) {
+        rc = TS_EIO;
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, ws_id);
+    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    src = sqlite3_step(q);
+    if (src == SQLITE_DONE) {
+        rc = TS_ENOTFOUND;
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        rc = TS_EIO;
+        goto out;
+    }
+    read_trace_row(q, a, out);
+    sqlite3_reset(q);
+    if (!spans)
+        goto out;
+    if (!(q = ts_sqlite_stmt(c, Q_SPANS_GET))) {
+        rc = TS_EIO;
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, ws_id);
+    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ts_span *na = ts_arena_alloc(a, ncap * sizeof(*na));
+            if (!na) {
+                rc = TS_ENOMEM;
+                goto out;
+            }
+            if (n)
+                memcpy(na, arr, n * sizeof(*na));
+            arr = na;
+            cap = ncap;
+        }
+        read_span_row(q, a, &arr[n]);
+        arr[n].trace_id = out->trace_id;
+        n++;
+    }
+    if (src != SQLITE_DONE)
+        rc = TS_EIO;
+    *spans = arr;
+    *nspans = n;
+out:
+    if (q)
+        sqlite3_reset(q);
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    reader_put(s, c);
+    return rc;
+}
+
+static int sqlite_key_list(ts_store *st, ts_arena *a, ts_key_info **out, size_t *n)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = reader_get(s);
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_KEY_LIST);
+    size_t cap = 0;
+    int rc = TS_OK, src;
+
+    *out = NULL;
+    *n = 0;
+    if (!q) {
+        reader_put(s, c);
+        return TS_EIO;
+    }
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ts_key_info *na = ts_arena_alloc(a, ncap * sizeof(*na));
+            if (!na) {
+                rc = TS_ENOMEM;
+                break;
+            }
+            if (*n)
+                memcpy(na, *out, *n * sizeof(*na));
+            *out = na;
+            cap = ncap;
+        }
+        ts_key_info *k = &(*out)[(*n)++];
+        memset(k, 0, sizeof(*k));
+        k->id = sqlite3_column_int64(q, 0);
+        snprintf(k->prefix, sizeof(k->prefix), "%s", (const char *)sqlite3_column_text(q, 1));
+        snprintf(k->workspace, sizeof(k->workspace), "%s", (const char *)sqlite3_column_text(q, 2));
+        k->created_ns = sqlite3_column_int64(q, 3);
+        k->revoked_ns = sqlite3_column_int64(q, 4);
+    }
+    if (rc == TS_OK && src != SQLITE_DONE)
+        rc = TS_EIO;
+    sqlite3_reset(q);
+    reader_put(s, c);
+    return rc;
+}
+
+static int sqlite_workspace_count(ts_store *st, int64_t *n)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = reader_get(s);
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_WS_COUNT);
+    int rc = TS_EIO;
+
+    *n = 0;
+    if (q && sqlite3_step(q) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(q, 0);
+        rc = TS_OK;
+    }
+    if (q)
+        sqlite3_reset(q);
+    reader_put(s, c);
+    return rc;
+}
+
+static void sqlite_stats(ts_store *st, ts_store_stats *out)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    pthread_mutex_lock(&s->qmu);
+    out->transactions = s->n_tx;
+    out->jobs = s->n_jobs;
+    out->queue_depth = s->qlen;
+    pthread_mutex_unlock(&s->qmu);
+}
+
+const ts_store_ops ts_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .submit = ts_sqlite_submit,
+    .key_candidates = sqlite_key_candidates,
+    .trace_get = sqlite_trace_get,
+    .key_list = sqlite_key_list,
+    .workspace_count = sqlite_workspace_count,
+    .stats = sqlite_stats,
+};

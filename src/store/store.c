@@ -1,0 +1,88 @@
+/* store.c: backend selection and the thin dispatch from the public store
+ * API to a backend's ops table, plus the generic synchronous write. */
+#include <pthread.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+int ts_store_open(const ts_config *cfg, ts_store **out, ts_err *err)
+{
+    *out = NULL;
+    if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
+        strncmp(cfg->db_path, "postgresql://", 13) == 0)
+        return ts_err_set(err, TS_EINVAL, "PostgreSQL backend is not built into this binary");
+    return ts_sqlite_ops.open(cfg, out, err);
+}
+
+void ts_store_close(ts_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+int ts_store_submit(ts_store *s, ts_write *w)
+{
+    return s->ops->submit(s, w);
+}
+
+struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+};
+
+static void sync_done(ts_write *w, void *arg)
+{
+    struct sync_wait *sw = arg;
+    (void)w;
+    pthread_mutex_lock(&sw->mu);
+    sw->done = 1;
+    pthread_cond_signal(&sw->cv);
+    pthread_mutex_unlock(&sw->mu);
+}
+
+int ts_store_write_sync(ts_store *s, ts_write *w)
+{
+    struct sync_wait sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    w->done = sync_done;
+    w->done_arg = &sw;
+    int rc = ts_store_submit(s, w);
+    if (rc != TS_OK) {
+        w->rc = rc;
+        return rc;
+    }
+    pthread_mutex_lock(&sw.mu);
+    while (!sw.done)
+        pthread_cond_wait(&sw.cv, &sw.mu);
+    pthread_mutex_unlock(&sw.mu);
+    pthread_cond_destroy(&sw.cv);
+    pthread_mutex_destroy(&sw.mu);
+    return w->rc;
+}
+
+int ts_store_key_candidates(ts_store *s, const char *prefix, ts_key_row *rows, size_t cap,
+                            size_t *n)
+{
+    return s->ops->key_candidates(s, prefix, rows, cap, n);
+}
+
+int ts_store_trace_get(ts_store *s, int64_t ws_id, const char *trace_id, ts_arena *a,
+                       ts_trace *out, ts_span **spans, size_t *nspans)
+{
+    return s->ops->trace_get(s, ws_id, trace_id, a, out, spans, nspans);
+}
+
+int ts_store_key_list(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n)
+{
+    return s->ops->key_list(s, a, out, n);
+}
+
+int ts_store_workspace_count(ts_store *s, int64_t *n)
+{
+    return s->ops->workspace_count(s, n);
+}
+
+void ts_store_stats_get(ts_store *s, ts_store_stats *out)
+{
+    s->ops->stats(s, out);
+}
