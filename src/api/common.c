@@ -43,12 +43,25 @@ void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
     case TS_FAMILY_RESPAN:
         cJSON_AddStringToObject(o, "detail", status == 401 ? RESPAN_401 : msg);
         break;
-    case TS_FAMILY_TRULAYER:
-    case TS_FAMILY_NONE:
-        cJSON_AddStringToObject(o, "error", msg);
+    case TS_FAMILY_TRULAYER: {
+        /* TruLayer SDKs latch on error == "invalid API key" / code. */
+        const char *text = status == 401 ? "invalid API key" : msg;
+        cJSON_AddStringToObject(o, "error", text);
         cJSON_AddStringToObject(o, "code", code);
+        cJSON_AddStringToObject(o, "message", text);
+        break;
+    }
+    case TS_FAMILY_NONE: {
+        /* Unrouted requests: a short error plus the detail. */
+        char shortmsg[64];
+        size_t i = 0;
+        for (; code[i] && i + 1 < sizeof(shortmsg); i++)
+            shortmsg[i] = code[i] == '_' ? ' ' : code[i];
+        shortmsg[i] = '\0';
+        cJSON_AddStringToObject(o, "error", shortmsg);
         cJSON_AddStringToObject(o, "message", msg);
         break;
+    }
     }
     if (status == 503 || status == 429)
         r->retry_after = 1;

@@ -239,7 +239,7 @@ static int authenticate(ts_req *r)
     const char *key = xk ? xk : bearer;
     int rc = ts_req_auth_key(r, key);
     if (rc == TS_EAUTH)
-        ts_api_error(r, 401, "invalid_api_key", key ? "Invalid API key" : "Missing API key");
+        ts_api_error(r, 401, "invalid_api_key", "Invalid or missing API key");
     else if (rc != TS_OK)
         ts_api_error(r, 503, "unavailable", "store unavailable");
     return rc;
