@@ -229,7 +229,7 @@ void ts_d_init(ts_daemon *d, int keys, const char *const *env)
     }
 }
 
-static int free_port(void)
+int ts_free_port(void)
 {
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
@@ -298,6 +298,7 @@ void ts_d_start(ts_daemon *d)
 {
     const char *bin = ts_binary();
     const char *args[] = {"serve", "--db", d->db, "--listen", d->listen, NULL};
+    const char *bare[] = {"serve", NULL};
     long deadline;
     int fd, status;
     static int curl_ready;
@@ -306,7 +307,7 @@ void ts_d_start(ts_daemon *d)
         curl_ready = 1;
     }
     ck_assert_msg(d->pid == 0, "daemon already running");
-    d->port = free_port();
+    d->port = d->fixed_port != 0 ? d->fixed_port : ts_free_port();
     snprintf(d->listen, sizeof d->listen, "127.0.0.1:%d", d->port);
     d->starts++;
     snprintf(d->log, sizeof d->log, "%s/serve-%d.log", d->dir, d->starts);
@@ -316,7 +317,7 @@ void ts_d_start(ts_daemon *d)
     d->pid = fork();
     ck_assert_msg(d->pid >= 0, "fork: %s", strerror(errno));
     if (d->pid == 0)
-        exec_child(bin, args, d->env, fd, fd);
+        exec_child(bin, d->omit_flags ? bare : args, d->env, fd, fd);
     close(fd);
     ts_cur = d;
     deadline = now_ms() + HEALTH_TIMEOUT_MS;

@@ -27,6 +27,8 @@ typedef struct ts_daemon {
     pid_t pid;                    /* 0 when not running */
     int starts;                   /* number of serve processes started so far */
     const char *env[8];           /* extra "KEY=VALUE" for serve, NULL-terminated */
+    int omit_flags;               /* 1: serve gets no --db/--listen (env/config say) */
+    int fixed_port;               /* nonzero: the port serve will listen on */
     char key_alpha[TS_IT_KEY_CAP];  /* workspace "alpha" */
     char key_alpha2[TS_IT_KEY_CAP]; /* second "alpha" key, for revoke tests */
     char key_beta[TS_IT_KEY_CAP];   /* workspace "beta" */
@@ -42,6 +44,8 @@ void ts_d_init(ts_daemon *d, int keys, const char *const *env);
 /* Picks a free port, starts `serve`, waits for GET /healthz == 200 (15 s,
  * prints the log on failure) and makes d the target of ts_http(). */
 void ts_d_start(ts_daemon *d);
+/* A port that was free a moment ago on 127.0.0.1. */
+int ts_free_port(void);
 /* SIGTERM + waitpid; returns the wait status (or -1 when not running). */
 int ts_d_stop_status(ts_daemon *d);
 /* SIGTERM + waitpid, failing the test unless the exit status is 0. */

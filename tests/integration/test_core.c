@@ -85,6 +85,14 @@ static ts_resp *bulk(const char *key, const ts_span_spec *specs, size_t n, int c
         ts_resp_free(r_);                                                                          \
     } while (0)
 
+#define BULK_OK_BODY(body)                                                                         \
+    do {                                                                                           \
+        ts_resp *r_ = ts_req("POST", "/spans-bulk", D.key_alpha, (body));                         \
+        free(body);                                                                                \
+        TS_STATUS(r_, 201);                                                                        \
+        ts_resp_free(r_);                                                                          \
+    } while (0)
+
 static ts_resp *get_tl(const char *key, const char *id)
 {
     char path[512];
@@ -154,7 +162,7 @@ static void iso(int64_t ns, char out[48])
 /* 401 checks for the three families. */
 /* 401 in each family's shape; exact: also the texts docs/API.md gives for a
  * missing/unknown/malformed/revoked key (a conflict may say so instead). */
-static int exact_401 = 1;
+static int exact_401 = 0;
 
 static void expect_401_pl(ts_resp *r, const char *file, int line)
 {
@@ -264,6 +272,8 @@ START_TEST(test_auth_header_forms)
         EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
         snprintf(h1, sizeof h1, "authorization: bearer %s", D.key_alpha);
         EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
+        snprintf(h1, sizeof h1, "AUTHORIZATION: BEARER %s", D.key_alpha);
+        EXPECT(ts_http("GET", path, hs, NULL, 0), 200);
         /* both headers carrying the same key is not a conflict */
         snprintf(h1, sizeof h1, "X-API-KEY: %s", D.key_alpha);
         snprintf(h2, sizeof h2, "Authorization: Bearer %s", D.key_alpha);
@@ -316,12 +326,22 @@ START_TEST(test_auth_conflicting_headers)
     const char *hs[3] = {h1, h2, NULL};
     snprintf(h1, sizeof h1, "X-API-KEY: %s", D.key_alpha);
     snprintf(h2, sizeof h2, "Authorization: Bearer %s", D.key_beta);
-    exact_401 = 0;
     EXPECT_401_ALL(hs);
     /* a valid key next to an invalid one is still a conflict */
     snprintf(h2, sizeof h2, "Authorization: Bearer ts_000000000000000000000000000000000000000000000000");
     EXPECT_401_ALL(hs);
+}
+END_TEST
+
+/* The exact 401 texts of docs/API.md's table, for a missing and for an
+ * unknown key (the other auth tests check only each family's shape). */
+START_TEST(test_auth_401_texts)
+{
+    const char *hs[2] = {"X-API-KEY: ts_000000000000000000000000000000000000000000000000", NULL};
     exact_401 = 1;
+    EXPECT_401_ALL(NULL);
+    EXPECT_401_ALL(hs);
+    exact_401 = 0;
 }
 END_TEST
 
@@ -361,15 +381,20 @@ START_TEST(test_auth_revoked_while_running)
 }
 END_TEST
 
-START_TEST(test_unknown_route_and_method)
+START_TEST(test_unknown_route)
 {
-    char allow[256];
     ts_resp *r = ts_req("GET", "/no/such/route", D.key_alpha, NULL);
     TS_STATUS(r, 404);
+    TS_J_STR(ts_json(r), "message", "no route for GET /no/such/route");
     TS_J_STR(ts_json(r), "error", "not found");
-    TS_J_TYPE(ts_json(r), "message", "string");
     ts_resp_free(r);
-    r = ts_req("GET", "/spans-bulk", D.key_alpha, NULL);
+}
+END_TEST
+
+START_TEST(test_method_not_allowed)
+{
+    char allow[256];
+    ts_resp *r = ts_req("GET", "/spans-bulk", D.key_alpha, NULL);
     TS_STATUS(r, 405);
     ck_assert_msg(ts_resp_header(r, "Allow", allow, sizeof allow) && strstr(allow, "POST") != NULL,
                   "405 without an Allow header naming POST: %s", r->headers);
@@ -559,44 +584,53 @@ typedef struct bad_case {
     const char *type;
 } bad_case;
 
-static void expect_422(const bad_case *c)
+/* Checks one 422 case; appends any problem to report (cap bytes) instead of
+ * failing, so that one run lists every deviating case. */
+static void expect_422(const bad_case *c, char *report, size_t cap)
 {
     ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, c->body);
-    cJSON *j;
-    const cJSON *loc;
+    cJSON *j = NULL;
+    const cJSON *loc = NULL, *t;
+    const char *problem = NULL;
+    char why[128] = "";
     int n = 0;
     if (r->status != 422)
-        ts_fail_at(__FILE__, __LINE__, "%s: want 422, got %ld: %.1000s", c->what, r->status,
-                   r->body);
-    j = ts_json(r);
-    TS_J_TYPE(j, "detail", "array");
-    ck_assert_msg(cJSON_GetArraySize(ts_jpath(j, "detail")) >= 1, "%s: empty detail", c->what);
-    TS_J_TYPE(j, "detail.0.msg", "string");
-    loc = ts_jpath(j, "detail.0.loc");
-    ck_assert_msg(cJSON_IsArray(loc), "%s: detail.0.loc not an array: %s", c->what, r->body);
-    TS_J_STR(j, "detail.0.loc.0", "body");
-    if (c->loc[0] == NULL)
-        goto type;
-    for (; c->loc[n] != NULL; n++) {
+        problem = "status is not 422";
+    else if ((j = cJSON_ParseWithLength(r->body, r->len)) == NULL)
+        problem = "body is not JSON";
+    else if (!cJSON_IsString(ts_jpath(j, "detail.0.msg")))
+        problem = "detail.0.msg is not a string";
+    else if (!cJSON_IsArray(loc = ts_jpath(j, "detail.0.loc")))
+        problem = "detail.0.loc is not an array";
+    else if (!cJSON_IsString(ts_jpath(loc, "0")) || strcmp(ts_jpath(loc, "0")->valuestring, "body") != 0)
+        problem = "loc[0] is not \"body\"";
+    for (; problem == NULL && c->loc[n] != NULL; n++) {
         const cJSON *e = cJSON_GetArrayItem(loc, n);
         int ok;
         if (c->loc[n][0] == '#')
             ok = cJSON_IsNumber(e) && e->valuedouble == (double)strtol(c->loc[n] + 1, NULL, 10);
         else
             ok = cJSON_IsString(e) && strcmp(e->valuestring, c->loc[n]) == 0;
-        if (!ok)
-            ts_fail_at(__FILE__, __LINE__, "%s: loc[%d] want %s, body %.1000s", c->what, n,
-                       c->loc[n], r->body);
+        if (!ok) {
+            snprintf(why, sizeof why, "loc[%d] is not %s", n, c->loc[n]);
+            problem = why;
+        }
     }
-    if (cJSON_GetArraySize(loc) != n)
-        ts_fail_at(__FILE__, __LINE__, "%s: loc has %d elements, want %d: %.1000s", c->what,
-                   cJSON_GetArraySize(loc), n, r->body);
-type:
-    if (c->type != NULL) {
-        const cJSON *t = ts_jpath(j, "detail.0.type");
-        if (!cJSON_IsString(t) || strcmp(t->valuestring, c->type) != 0)
-            ts_fail_at(__FILE__, __LINE__, "%s: type want %s: %.1000s", c->what, c->type, r->body);
+    if (problem == NULL && c->loc[0] != NULL && cJSON_GetArraySize(loc) != n) {
+        snprintf(why, sizeof why, "loc has %d elements, want %d", cJSON_GetArraySize(loc), n);
+        problem = why;
     }
+    t = j != NULL ? ts_jpath(j, "detail.0.type") : NULL;
+    if (problem == NULL && c->type != NULL && (!cJSON_IsString(t) || strcmp(t->valuestring, c->type) != 0)) {
+        snprintf(why, sizeof why, "type is not %s", c->type);
+        problem = why;
+    }
+    if (problem != NULL) {
+        size_t used = strlen(report);
+        snprintf(report + used, cap - used, "\n  %s: %s; got %ld %.300s", c->what, problem,
+                 r->status, r->body);
+    }
+    cJSON_Delete(j);
     ts_resp_free(r);
 }
 
@@ -679,12 +713,14 @@ START_TEST(test_bulk_422_cases)
         {"spans not an array", strdup("{\"spans\":{\"a\":1}}"), {"body", "spans"}, "list_type"},
         {"spans missing", strdup("{\"close_after\":false}"), {"body", "spans"}, "missing"},
     };
+    char report[8192] = "";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_assert_msg(cases[i].body != NULL, "out of memory");
-        expect_422(&cases[i]);
+        expect_422(&cases[i], report, sizeof report);
     }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         free(cases[i].body);
+    ck_assert_msg(report[0] == '\0', "422 cases deviating from docs/API.md:%s", report);
     /* invalid JSON: 422 with type json_invalid */
     {
         ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, "{\"spans\": [");
@@ -1133,6 +1169,39 @@ START_TEST(test_tl_trace_fields)
 }
 END_TEST
 
+START_TEST(test_tl_span_id_forms)
+{
+    char tid[33], root[33], uroot[37], child[17], utid[37];
+    ts_span_spec s[2];
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *sp;
+    ts_new_trace_id(tid);
+    ts_hex_to_uuid(tid, utid);
+    ts_new_trace_id(root); /* a 128-bit span id */
+    ts_hex_to_uuid(root, uroot);
+    ts_new_span_id(child);
+    s[0] = span(tid, root, NULL, "wide-id-root", T0, T0 + 10 * MS);
+    s[1] = span(tid, child, root, "narrow-id-child", T0 + MS, T0 + 5 * MS);
+    BULK_OK(D.key_alpha, s, 2, 0);
+    r = get_tl(D.key_alpha, utid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    sp = NEED_SPAN(j, "spans", "otel_span_id", root);
+    TS_J_STR(sp, "id", uroot);
+    sp = NEED_SPAN(j, "spans", "otel_span_id", child);
+    TS_J_STR(sp, "id", child);
+    TS_J_TYPE(sp, "parent_span_id", "string");
+    ts_resp_free(r);
+    /* PromptLayer shows the span ids as given */
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    NEED_SPAN(ts_json(r), "spans", "span_id", root);
+    TS_J_STR(NEED_SPAN(ts_json(r), "spans", "span_id", child), "parent_id", root);
+    ts_resp_free(r);
+}
+END_TEST
+
 START_TEST(test_tl_not_found)
 {
     char longid[201];
@@ -1199,6 +1268,7 @@ static void set_attributes(cJSON *o)
     cJSON_AddStringToObject(attrs, "custom_key", "value");
     cJSON_AddNumberToObject(attrs, "n", 42);
     cJSON_AddBoolToObject(attrs, "flag", 1);
+    cJSON_AddRawToObject(attrs, "big", "12345678901234567890");
     cJSON_ReplaceItemInObject(o, "attributes", attrs);
 }
 
@@ -1264,6 +1334,8 @@ START_TEST(test_pl_get_fields)
     TS_J_STR(sp, "attributes.custom_key", "value");
     TS_J_INT(sp, "attributes.n", 42);
     TS_J_BOOL(sp, "attributes.flag", 1);
+    /* integers over 15 digits are kept exactly, as decimal strings */
+    TS_J_STR(sp, "attributes.big", "12345678901234567890");
     TS_J_TYPE(sp, "resource", "object");
     TS_J_TYPE(sp, "events", "array");
     TS_J_TYPE(sp, "links", "array");
@@ -1427,6 +1499,19 @@ START_TEST(test_delete_window)
 }
 END_TEST
 
+START_TEST(test_delete_invalid_id)
+{
+    char longid[201];
+    ts_resp *r;
+    memset(longid, 'd', 200);
+    longid[200] = '\0';
+    r = del_trace(D.key_alpha, longid, NULL, 1);
+    TS_STATUS(r, 400);
+    TS_J_TYPE(ts_json(r), "detail", "string");
+    ts_resp_free(r);
+}
+END_TEST
+
 START_TEST(test_delete_bad_time)
 {
     char tid[33];
@@ -1540,7 +1625,12 @@ static void limits_up(void)
     snprintf(conf, sizeof conf, "%s/tracestore.conf", D.dir);
     f = fopen(conf, "w");
     ck_assert_msg(f != NULL, "cannot write %s", conf);
-    fputs("# integration test limits\nmax_spans_per_request = 5\nmax_body_bytes = 1048576\n", f);
+    fputs("# integration test limits\n"
+          "max_spans_per_request = 5\n"
+          "max_body_bytes = 1048576 # overridden by the environment\n"
+          "max_attributes_per_span = 3\n"
+          "max_json_depth = 10\n",
+          f);
     fclose(f);
     snprintf(conf_env, sizeof conf_env, "TRACESTORE_CONFIG=%s", conf);
     D.env[0] = env[0];
@@ -1578,8 +1668,8 @@ START_TEST(test_limit_body_bytes)
     r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
     free(body);
     TS_STATUS(r, 413);
-    ck_assert_msg(strstr(r->body, "max_body_bytes") != NULL, "413 should name max_body_bytes: %s",
-                  r->body);
+    TS_J_BOOL(ts_json(r), "success", 0);
+    TS_J_CONTAINS(ts_json(r), "message", "max_body_bytes");
     ts_resp_free(r);
     EXPECT(get_pl(D.key_alpha, tid), 404);
     /* just under the limit is fine */
@@ -1604,8 +1694,8 @@ START_TEST(test_limit_spans_per_request)
     }
     r = bulk(D.key_alpha, s, 6, 0);
     TS_STATUS(r, 413);
-    ck_assert_msg(strstr(r->body, "max_spans_per_request") != NULL,
-                  "413 should name max_spans_per_request: %s", r->body);
+    TS_J_BOOL(ts_json(r), "success", 0);
+    TS_J_CONTAINS(ts_json(r), "message", "max_spans_per_request");
     ts_resp_free(r);
     EXPECT(get_pl(D.key_alpha, tid), 404);
     BULK_OK(D.key_alpha, s, 5, 0);
@@ -1613,6 +1703,65 @@ START_TEST(test_limit_spans_per_request)
     TS_STATUS(r, 200);
     TS_J_INT(ts_json(r), "span_count", 5);
     ts_resp_free(r);
+}
+END_TEST
+
+/* One-span body whose attributes are replaced by attrs (taken). */
+static char *body_with_attributes(const char *trace, cJSON *attrs)
+{
+    char sid[17];
+    ts_span_spec s;
+    cJSON *arr = cJSON_CreateArray(), *o;
+    ts_new_span_id(sid);
+    s = span(trace, sid, NULL, "attrs", T0, T0 + MS);
+    o = ts_span_json(&s);
+    cJSON_ReplaceItemInObject(o, "attributes", attrs);
+    cJSON_AddItemToArray(arr, o);
+    return ts_spans_body_from(arr, 0);
+}
+
+/* 422 whose text names key (in detail[0].msg, or anywhere in the body). */
+static void expect_422_naming(ts_resp *r, const char *key, const char *file, int line)
+{
+    ts_expect_status_at(file, line, r, 422);
+    if (strstr(r->body, key) == NULL)
+        ts_fail_at(file, line, "422 should name %s: %s", key, r->body);
+    ts_resp_free(r);
+}
+
+START_TEST(test_limit_attributes_and_depth)
+{
+    char tid[33], *body;
+    cJSON *attrs, *cur;
+    ts_new_trace_id(tid);
+    attrs = cJSON_CreateObject();
+    cJSON_AddStringToObject(attrs, "a", "1");
+    cJSON_AddStringToObject(attrs, "b", "2");
+    cJSON_AddStringToObject(attrs, "c", "3");
+    body = body_with_attributes(tid, attrs);
+    BULK_OK_BODY(body);
+    attrs = cJSON_CreateObject();
+    cJSON_AddStringToObject(attrs, "a", "1");
+    cJSON_AddStringToObject(attrs, "b", "2");
+    cJSON_AddStringToObject(attrs, "c", "3");
+    cJSON_AddStringToObject(attrs, "d", "4");
+    ts_new_trace_id(tid);
+    body = body_with_attributes(tid, attrs);
+    expect_422_naming(ts_req("POST", "/spans-bulk", D.key_alpha, body), "max_attributes_per_span",
+                      __FILE__, __LINE__);
+    free(body);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    /* nesting: root, spans, span, attributes, then 12 more levels */
+    attrs = cJSON_CreateObject();
+    cur = attrs;
+    for (int i = 0; i < 12; i++)
+        cur = cJSON_AddObjectToObject(cur, "n");
+    ts_new_trace_id(tid);
+    body = body_with_attributes(tid, attrs);
+    expect_422_naming(ts_req("POST", "/spans-bulk", D.key_alpha, body), "max_json_depth", __FILE__,
+                      __LINE__);
+    free(body);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
 }
 END_TEST
 
@@ -1825,11 +1974,67 @@ START_TEST(test_cli_first_start_default_key)
 }
 END_TEST
 
+/* defaults < config file < environment < flags, for listen and db_path. */
+START_TEST(test_cli_config_precedence)
+{
+    ts_daemon p;
+    char conf[TS_IT_PATH_CAP], conf_var[TS_IT_PATH_CAP + 32], env_listen[64], env_db[TS_IT_PATH_CAP + 32];
+    int port_file = ts_free_port(), port_env;
+    FILE *f;
+    ts_d_init(&p, 1, NULL);
+    do
+        port_env = ts_free_port();
+    while (port_env == port_file);
+    snprintf(conf, sizeof conf, "%s/precedence.conf", p.dir);
+    f = fopen(conf, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", conf);
+    fprintf(f, "listen = \"127.0.0.1:%d\"\ndb_path = \"%s\"\n", port_file, p.db);
+    fclose(f);
+    snprintf(conf_var, sizeof conf_var, "TRACESTORE_CONFIG=%s", conf);
+
+    /* the file alone: listen and db come from it */
+    p.env[0] = conf_var;
+    p.env[1] = NULL;
+    p.omit_flags = 1;
+    p.fixed_port = port_file;
+    ts_d_start(&p);
+    EXPECT(get_tl(p.key_alpha, "0123456789abcdef0123456789abcdef"), 404);
+    ts_d_stop(&p);
+
+    /* the environment beats the file */
+    snprintf(env_listen, sizeof env_listen, "TRACESTORE_LISTEN=127.0.0.1:%d", port_env);
+    snprintf(env_db, sizeof env_db, "TRACESTORE_DB=%s", p.db);
+    p.env[1] = env_listen;
+    p.env[2] = env_db;
+    p.env[3] = NULL;
+    p.fixed_port = port_env;
+    ts_d_start(&p);
+    EXPECT(get_tl(p.key_alpha, "0123456789abcdef0123456789abcdef"), 404);
+    ts_d_stop(&p);
+
+    /* flags beat the environment (the harness passes --listen/--db on a new port) */
+    p.omit_flags = 0;
+    p.fixed_port = 0;
+    snprintf(env_db, sizeof env_db, "TRACESTORE_DB=%s/other.db", p.dir);
+    ts_d_start(&p);
+    ck_assert_msg(p.port != port_env, "port reuse");
+    EXPECT(get_tl(p.key_alpha, "0123456789abcdef0123456789abcdef"), 404);
+    ts_d_stop(&p);
+    ts_d_free(&p);
+}
+END_TEST
+
 /* ================= suite ================= */
+
+static void reset_per_test(void)
+{
+    exact_401 = 0;
+}
 
 static TCase *daemon_case(const char *name, void (*setup)(void))
 {
     TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, reset_per_test, NULL);
     tcase_add_unchecked_fixture(tc, setup, down);
     tcase_set_timeout(tc, 120);
     return tc;
@@ -1848,7 +2053,9 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_auth_conflicting_headers);
     tcase_add_test(tc, test_auth_query_key_refused);
     tcase_add_test(tc, test_auth_revoked_while_running);
-    tcase_add_test(tc, test_unknown_route_and_method);
+    tcase_add_test(tc, test_auth_401_texts);
+    tcase_add_test(tc, test_unknown_route);
+    tcase_add_test(tc, test_method_not_allowed);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
 
@@ -1877,6 +2084,7 @@ static Suite *core_suite(void)
 
     tc = daemon_case("reads", up);
     tcase_add_test(tc, test_tl_trace_fields);
+    tcase_add_test(tc, test_tl_span_id_forms);
     tcase_add_test(tc, test_tl_not_found);
     tcase_add_test(tc, test_id_hex_uuid_equivalence);
     tcase_add_test(tc, test_pl_get_fields);
@@ -1890,6 +2098,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_delete_existing);
     tcase_add_test(tc, test_delete_window);
     tcase_add_test(tc, test_delete_bad_time);
+    tcase_add_test(tc, test_delete_invalid_id);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
 
@@ -1901,6 +2110,7 @@ static Suite *core_suite(void)
     tc = daemon_case("limits", limits_up);
     tcase_add_test(tc, test_limit_body_bytes);
     tcase_add_test(tc, test_limit_spans_per_request);
+    tcase_add_test(tc, test_limit_attributes_and_depth);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
 
@@ -1915,6 +2125,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_cli_bad_flag);
     tcase_add_test(tc, test_cli_key_list);
     tcase_add_test(tc, test_cli_first_start_default_key);
+    tcase_add_test(tc, test_cli_config_precedence);
     suite_add_tcase(s, tc);
     return s;
 }
