@@ -676,6 +676,25 @@ static void negative_start(cJSON *o)
 }
 static void drop_end(cJSON *o) { cJSON_DeleteItemFromObject(o, "end_time"); }
 static void drop_status(cJSON *o) { cJSON_DeleteItemFromObject(o, "status"); }
+static void context_string(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "context", cJSON_CreateString("abc"));
+}
+static void attributes_array(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "attributes", cJSON_CreateArray());
+}
+static void negative_tokens(cJSON *o)
+{
+    cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
+    cJSON_AddStringToObject(lr, "provider", "openai");
+    cJSON_AddStringToObject(lr, "model", "gpt-4o");
+    cJSON_AddNumberToObject(lr, "input_tokens", -1);
+}
+static void name_number(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "name", cJSON_CreateNumber(5));
+}
 static void long_trace_id(cJSON *o)
 {
     char id[201];
@@ -709,7 +728,24 @@ START_TEST(test_bulk_422_cases)
         {"negative start", mutated("t422-neg", negative_start), {NULL}, NULL},
         {"missing end_time", mutated("t422-end", drop_end), {"body", "spans", "#0", "end_time"}, "missing"},
         {"missing status", mutated("t422-st", drop_status), {"body", "spans", "#0", "status"}, "missing"},
-        {"non-object span", strdup("{\"spans\":[42]}"), {"body", "spans", "#0"}, "object_type"},
+        {"non-object span", strdup("{\"spans\":[42]}"), {"body", "spans", "#0"}, "model_attributes_type"},
+        {"context not an object",
+         mutated("t422-ctx", context_string),
+         {"body", "spans", "#0", "context"},
+         "model_attributes_type"},
+        {"attributes not an object",
+         mutated("t422-attrs", attributes_array),
+         {"body", "spans", "#0", "attributes"},
+         "dict_type"},
+        {"negative input_tokens",
+         mutated("t422-tokens", negative_tokens),
+         {"body", "spans", "#0", "log_request", "input_tokens"},
+         "greater_than_equal"},
+        {"name not a string", mutated("t422-nametype", name_number), {"body", "spans", "#0", "name"}, "string_type"},
+        {"close_after not a bool",
+         strdup("{\"spans\":[],\"close_after\":\"maybe\"}"),
+         {"body", "close_after"},
+         "bool_type"},
         {"spans not an array", strdup("{\"spans\":{\"a\":1}}"), {"body", "spans"}, "list_type"},
         {"spans missing", strdup("{\"close_after\":false}"), {"body", "spans"}, "missing"},
     };
