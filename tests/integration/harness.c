@@ -355,6 +355,35 @@ int ts_d_stop_status(ts_daemon *d)
     return status;
 }
 
+void ts_d_signal(ts_daemon *d, int sig)
+{
+    if (d->pid != 0)
+        kill(d->pid, sig);
+}
+
+static void check_exit0(ts_daemon *d, int status)
+{
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        ts_fail_at(__FILE__, __LINE__,
+                   "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
+                   (unsigned)status,
+                   status == -1 ? "timeout" : WIFSIGNALED(status) ? "signal" : "exit code",
+                   log_tail(d));
+}
+
+void ts_d_wait_exit0(ts_daemon *d)
+{
+    int status = -1;
+    ck_assert_msg(d->pid != 0, "daemon not running");
+    if (!wait_timeout(d->pid, STOP_TIMEOUT_MS, &status)) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        status = -1;
+    }
+    d->pid = 0;
+    check_exit0(d, status);
+}
+
 void ts_d_stop(ts_daemon *d)
 {
     int status = ts_d_stop_status(d);
@@ -482,6 +511,84 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
     r->len = b.len;
     r->headers = dup_or_empty(h.p);
     return r;
+}
+
+/* One transfer of ts_http_parallel. */
+typedef struct par_xfer {
+    CURL *c;
+    struct curl_slist *hl;
+    buf body;
+    size_t index;
+} par_xfer;
+
+static void par_add(CURLM *m, par_xfer *x, const char *url, const char *key, const char *body,
+                    size_t index)
+{
+    char kh[TS_IT_KEY_CAP + 16];
+    snprintf(kh, sizeof kh, "X-API-KEY: %s", key);
+    x->c = curl_easy_init();
+    ck_assert_msg(x->c != NULL, "out of memory");
+    x->hl = curl_slist_append(NULL, kh);
+    x->hl = curl_slist_append(x->hl, "Content-Type: application/json");
+    x->hl = curl_slist_append(x->hl, "Expect:");
+    x->body.p = NULL;
+    x->body.len = 0;
+    x->index = index;
+    curl_easy_setopt(x->c, CURLOPT_URL, url);
+    curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hl);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(x->c, CURLOPT_WRITEDATA, &x->body);
+    curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
+    curl_multi_add_handle(m, x->c);
+}
+
+void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
+                      int parallel, long *status, size_t trigger_after, void (*trigger)(void *),
+                      void *arg)
+{
+    CURLM *m = curl_multi_init();
+    par_xfer *xs = calloc(n > 0 ? n : 1, sizeof *xs);
+    char url[1024];
+    size_t next = 0, done = 0;
+    int running = 0, fired = trigger == NULL;
+    ck_assert_msg(m != NULL && xs != NULL && ts_cur != NULL, "parallel setup");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ts_cur->port, path);
+    while (done < n) {
+        CURLMsg *msg;
+        int left;
+        while (next < n && (long)(next - done) < (long)parallel) {
+            par_add(m, &xs[next], url, key, bodies[next], next);
+            next++;
+        }
+        curl_multi_perform(m, &running);
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            par_xfer *x = NULL;
+            long code = 0;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            status[x->index] = code;
+            curl_multi_remove_handle(m, x->c);
+            curl_easy_cleanup(x->c);
+            curl_slist_free_all(x->hl);
+            free(x->body.p);
+            x->c = NULL;
+            done++;
+        }
+        if (!fired && done >= trigger_after) {
+            fired = 1;
+            trigger(arg);
+        }
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    curl_multi_cleanup(m);
+    free(xs);
 }
 
 ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body)

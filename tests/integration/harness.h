@@ -48,6 +48,10 @@ void ts_d_start(ts_daemon *d);
 int ts_free_port(void);
 /* SIGTERM + waitpid; returns the wait status (or -1 when not running). */
 int ts_d_stop_status(ts_daemon *d);
+/* Sends sig to the running daemon (no wait). */
+void ts_d_signal(ts_daemon *d, int sig);
+/* Waits for the daemon to exit (20 s), failing unless it exits 0. */
+void ts_d_wait_exit0(ts_daemon *d);
 /* SIGTERM + waitpid, failing the test unless the exit status is 0. */
 void ts_d_stop(ts_daemon *d);
 /* Stops (without asserting) if running and removes the temp dir. */
@@ -89,6 +93,13 @@ typedef struct ts_resp {
  * Returns a response the caller frees with ts_resp_free. */
 ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
                  const char *body, size_t len);
+/* POSTs n bodies to path concurrently (up to `parallel` at a time) with
+ * X-API-KEY: key. After `trigger_after` transfers have completed, calls
+ * trigger(arg) once (NULL: never). status[i] receives each answer's status
+ * (0 when the transfer failed, e.g. connection refused). */
+void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
+                      int parallel, long *status, size_t trigger_after, void (*trigger)(void *),
+                      void *arg);
 /* Shorthand: X-API-KEY: key (NULL key: no header), JSON body (NULL: none). */
 ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body);
 void ts_resp_free(ts_resp *r);
