@@ -31,6 +31,8 @@
 
 ts_daemon *ts_cur = NULL;
 
+static void check_log_clean(ts_daemon *d);
+
 #define BODY_CAP ((size_t)64 * 1024 * 1024)
 #define HEALTH_TIMEOUT_MS 15000
 #define STOP_TIMEOUT_MS 20000
@@ -381,12 +383,32 @@ void ts_d_wait_exit0(ts_daemon *d)
         status = -1;
     }
     d->pid = 0;
+    check_log_clean(d);
     check_exit0(d, status);
+}
+
+/* Fails when the current log shows a sanitizer report. */
+static void check_log_clean(ts_daemon *d)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "runtime error:", NULL};
+    char *log = ts_d_read_log(d);
+    for (size_t i = 0; marks[i] != NULL; i++) {
+        const char *hit = strstr(log, marks[i]);
+        if (hit != NULL) {
+            char excerpt[1600];
+            snprintf(excerpt, sizeof excerpt, "%.1500s", hit);
+            free(log);
+            ts_fail_at(__FILE__, __LINE__, "sanitizer report in %s: %s", d->log, excerpt);
+        }
+    }
+    free(log);
 }
 
 void ts_d_stop(ts_daemon *d)
 {
     int status = ts_d_stop_status(d);
+    check_log_clean(d);
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         ts_fail_at(__FILE__, __LINE__,
                    "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
@@ -467,9 +489,38 @@ static char *dup_or_empty(char *p)
     return p;
 }
 
+typedef struct upload {
+    const char *p;
+    size_t left;
+} upload;
+
+/* Feeds a chunked upload in pieces of at most 4 KiB. */
+static size_t on_read(char *dst, size_t size, size_t nitems, void *ud)
+{
+    upload *u = ud;
+    size_t n = size * nitems;
+    if (n > 4096)
+        n = 4096;
+    if (n > u->left)
+        n = u->left;
+    memcpy(dst, u->p, n);
+    u->p += n;
+    u->left -= n;
+    return n;
+}
+
+static int has_header_value(const char *const *headers, const char *line)
+{
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        if (strcasecmp(headers[i], line) == 0)
+            return 1;
+    return 0;
+}
+
 ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
                  const char *body, size_t len)
 {
+    upload up = {body, len};
     ts_resp *r = calloc(1, sizeof *r);
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -489,7 +540,11 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body != NULL) {
+    if (body != NULL && has_header_value(headers, "Transfer-Encoding: chunked")) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    } else if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {

@@ -1807,6 +1807,30 @@ START_TEST(test_limit_body_bytes)
 }
 END_TEST
 
+/* Chunked bodies carry no Content-Length: the limit must still hold. */
+START_TEST(test_limit_body_bytes_chunked)
+{
+    char tid[33], *body, kh[160];
+    const char *hs[3] = {kh, "Transfer-Encoding: chunked", NULL};
+    ts_resp *r;
+    snprintf(kh, sizeof kh, "X-API-KEY: %s", D.key_alpha);
+    ts_new_trace_id(tid);
+    body = big_body(tid, 100 * 1024);
+    r = ts_http("POST", "/spans-bulk", hs, body, strlen(body));
+    free(body);
+    TS_STATUS(r, 413);
+    TS_J_CONTAINS(ts_json(r), "message", "max_body_bytes");
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, tid), 404);
+    body = big_body(tid, 20 * 1024);
+    r = ts_http("POST", "/spans-bulk", hs, body, strlen(body));
+    free(body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    EXPECT(get_pl(D.key_alpha, tid), 200);
+}
+END_TEST
+
 START_TEST(test_limit_spans_per_request)
 {
     char tid[33], ids[6][17];
@@ -2312,6 +2336,7 @@ static Suite *core_suite(void)
 
     tc = daemon_case("limits", limits_up);
     tcase_add_test(tc, test_limit_body_bytes);
+    tcase_add_test(tc, test_limit_body_bytes_chunked);
     tcase_add_test(tc, test_limit_spans_per_request);
     tcase_add_test(tc, test_limit_attributes_and_depth);
     tcase_add_test(tc, test_clean_shutdown);
