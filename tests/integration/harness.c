@@ -573,6 +573,7 @@ typedef struct par_xfer {
     CURL *c;
     struct curl_slist *hl;
     buf body;
+    buf head;
     size_t index;
 } par_xfer;
 
@@ -588,6 +589,8 @@ static void par_add(CURLM *m, par_xfer *x, const char *url, const char *key, con
     x->hl = curl_slist_append(x->hl, "Expect:");
     x->body.p = NULL;
     x->body.len = 0;
+    x->head.p = NULL;
+    x->head.len = 0;
     x->index = index;
     curl_easy_setopt(x->c, CURLOPT_URL, url);
     curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
@@ -597,13 +600,15 @@ static void par_add(CURLM *m, par_xfer *x, const char *url, const char *key, con
     curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hl);
     curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(x->c, CURLOPT_WRITEDATA, &x->body);
+    curl_easy_setopt(x->c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(x->c, CURLOPT_HEADERDATA, &x->head);
     curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
     curl_multi_add_handle(m, x->c);
 }
 
 void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
-                      int parallel, long *status, size_t trigger_after, void (*trigger)(void *),
-                      void *arg)
+                      int parallel, long *status, int *retry_after, size_t trigger_after,
+                      void (*trigger)(void *), void *arg)
 {
     CURLM *m = curl_multi_init();
     par_xfer *xs = calloc(n > 0 ? n : 1, sizeof *xs);
@@ -629,6 +634,16 @@ void ts_http_parallel(const char *path, const char *key, char *const *bodies, si
             if (msg->data.result == CURLE_OK)
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             status[x->index] = code;
+            if (retry_after != NULL) {
+                ts_resp tmp;
+                char v[32];
+                memset(&tmp, 0, sizeof tmp);
+                tmp.headers = x->head.p;
+                retry_after[x->index] = x->head.p != NULL && ts_resp_header(&tmp, "Retry-After", v, sizeof v)
+                                            ? (int)strtol(v, NULL, 10)
+                                            : -1;
+            }
+            free(x->head.p);
             curl_multi_remove_handle(m, x->c);
             curl_easy_cleanup(x->c);
             curl_slist_free_all(x->hl);

@@ -96,10 +96,11 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
 /* POSTs n bodies to path concurrently (up to `parallel` at a time) with
  * X-API-KEY: key. After `trigger_after` transfers have completed, calls
  * trigger(arg) once (NULL: never). status[i] receives each answer's status
- * (0 when the transfer failed, e.g. connection refused). */
+ * (0 when the transfer failed, e.g. connection refused); retry_after (may
+ * be NULL) receives each Retry-After header as an integer, -1 when absent. */
 void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
-                      int parallel, long *status, size_t trigger_after, void (*trigger)(void *),
-                      void *arg);
+                      int parallel, long *status, int *retry_after, size_t trigger_after,
+                      void (*trigger)(void *), void *arg);
 /* Shorthand: X-API-KEY: key (NULL key: no header), JSON body (NULL: none). */
 ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body);
 void ts_resp_free(ts_resp *r);

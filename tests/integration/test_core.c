@@ -253,6 +253,10 @@ START_TEST(test_health_no_key)
     r = ts_req("GET", "/health", NULL, NULL);
     TS_STATUS(r, 200);
     ts_resp_free(r);
+    /* a bad key does not matter on health routes */
+    r = ts_req("GET", "/healthz", "garbage-key", NULL);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
 }
 END_TEST
 
@@ -486,6 +490,74 @@ START_TEST(test_bulk_times_exact)
 }
 END_TEST
 
+/* Responses use a fraction of 3, 6 or 9 digits, none when zero. */
+START_TEST(test_bulk_time_fraction_digits)
+{
+    static const struct {
+        int64_t ns;
+        const char *iso;
+    } cases[] = {
+        {INT64_C(1700000000000000000), "2023-11-14T22:13:20Z"},
+        {INT64_C(1700000000120000000), "2023-11-14T22:13:20.120Z"},
+        {INT64_C(1700000000123456000), "2023-11-14T22:13:20.123456Z"},
+        {INT64_C(1700000000000000001), "2023-11-14T22:13:20.000000001Z"},
+        {INT64_C(1700000000100000000), "2023-11-14T22:13:20.100Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char tid[33], sid[17];
+        ts_span_spec s;
+        ts_resp *r;
+        ts_new_trace_id(tid);
+        ts_new_span_id(sid);
+        s = span(tid, sid, NULL, "fraction", cases[i].ns, cases[i].ns);
+        BULK_OK(D.key_alpha, &s, 1, 0);
+        r = get_pl(D.key_alpha, tid);
+        TS_STATUS(r, 200);
+        TS_J_STR(ts_json(r), "spans.0.start_time", cases[i].iso);
+        TS_J_STR(ts_json(r), "spans.0.end_time", cases[i].iso);
+        ts_resp_free(r);
+        r = get_tl(D.key_alpha, tid);
+        TS_STATUS(r, 200);
+        TS_J_STR(ts_json(r), "started_at", cases[i].iso);
+        TS_J_INT(ts_json(r), "latency_ms", 0);
+        ts_resp_free(r);
+    }
+}
+END_TEST
+
+/* Ids are any printable ASCII; the path segment is percent-decoded once. */
+START_TEST(test_id_special_characters)
+{
+    static const struct {
+        const char *id;
+        const char *path_form;
+    } cases[] = {
+        {"ns:trace@1.2_3-4~5!$*", "ns:trace@1.2_3-4~5!$*"},
+        {"pct%41", "pct%2541"},
+        {"q?x=1", "q%3Fx=1"},
+        {"hash#1", "hash%231"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char sid[17];
+        ts_span_spec s;
+        ts_resp *r;
+        ts_new_span_id(sid);
+        s = span(cases[i].id, sid, NULL, "special", T0, T0 + MS);
+        BULK_OK(D.key_alpha, &s, 1, 0);
+        r = get_pl(D.key_alpha, cases[i].path_form);
+        if (r->status != 200)
+            ts_fail_at(__FILE__, __LINE__, "trace id \"%s\" sent as %s: %ld %s", cases[i].id,
+                       cases[i].path_form, r->status, r->body);
+        TS_J_STR(ts_json(r), "trace_id", cases[i].id);
+        ts_resp_free(r);
+        r = get_tl(D.key_alpha, cases[i].path_form);
+        TS_STATUS(r, 200);
+        TS_J_STR(ts_json(r), "id", cases[i].id);
+        ts_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(test_bulk_optional_fields)
 {
     char tid[33], a[17], b[17], c[17];
@@ -675,6 +747,10 @@ static void negative_start(cJSON *o)
 {
     cJSON_ReplaceItemInObject(o, "start_time", cJSON_CreateRaw("-5"));
 }
+static void huge_start(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "start_time", cJSON_CreateString("99999999999999999999"));
+}
 static void drop_end(cJSON *o) { cJSON_DeleteItemFromObject(o, "end_time"); }
 static void drop_status(cJSON *o) { cJSON_DeleteItemFromObject(o, "status"); }
 static void context_string(cJSON *o)
@@ -727,6 +803,10 @@ START_TEST(test_bulk_422_cases)
          NULL},
         {"start after end", mutated("t422-order", start_after_end), {NULL}, NULL},
         {"negative start", mutated("t422-neg", negative_start), {NULL}, NULL},
+        {"start_time beyond int64",
+         mutated("t422-huge", huge_start),
+         {"body", "spans", "#0", "start_time"},
+         NULL},
         {"missing end_time", mutated("t422-end", drop_end), {"body", "spans", "#0", "end_time"}, "missing"},
         {"missing status", mutated("t422-st", drop_status), {"body", "spans", "#0", "status"}, "missing"},
         {"non-object span", strdup("{\"spans\":[42]}"), {"body", "spans", "#0"}, "model_attributes_type"},
@@ -1914,6 +1994,57 @@ START_TEST(test_limit_attributes_and_depth)
 }
 END_TEST
 
+/* ================= overload (dedicated daemon) ================= */
+
+static void overload_up(void)
+{
+    static const char *env[] = {"TRACESTORE_WRITER_QUEUE_MAX=1", "TRACESTORE_WRITER_BATCH_MAX=1",
+                                NULL};
+    ts_d_init(&D, 1, env);
+    ts_d_start(&D);
+}
+
+/* A full writer queue answers 503 with Retry-After: 1 and stores nothing
+ * for that request; every 201 is stored. The queue cannot be forced to
+ * fill, so a run without any 503 only checks the 201s. */
+START_TEST(test_overload_503)
+{
+    enum { N = 300, SPANS = 20 };
+    static char tids[N][33];
+    char *bodies[N];
+    long status[N];
+    int retry[N], n503 = 0;
+    for (int i = 0; i < N; i++) {
+        ts_span_spec s[SPANS];
+        char sids[SPANS][17];
+        ts_new_trace_id(tids[i]);
+        for (int k = 0; k < SPANS; k++) {
+            ts_new_span_id(sids[k]);
+            s[k] = span(tids[i], sids[k], k == 0 ? NULL : sids[0], "load", T0 + k * MS, T0 + 50 * MS);
+        }
+        bodies[i] = ts_spans_body(s, SPANS, 0);
+    }
+    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 64, status, retry, 0, NULL, NULL);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(status[i] == 201 || status[i] == 503, "request %d under load answered %ld", i,
+                      status[i]);
+        if (status[i] == 503) {
+            n503++;
+            ck_assert_msg(retry[i] == 1, "503 without Retry-After: 1 (got %d)", retry[i]);
+            EXPECT(get_pl(D.key_alpha, tids[i]), 404);
+        } else {
+            ts_resp *r = get_tl(D.key_alpha, tids[i]);
+            TS_STATUS(r, 200);
+            TS_J_INT(ts_json(r), "span_count", SPANS);
+            ts_resp_free(r);
+        }
+    }
+    fprintf(stderr, "overload: %d of %d answered 503\n", n503, N);
+}
+END_TEST
+
 /* ================= restart (dedicated daemon) ================= */
 
 START_TEST(test_restart_keeps_data)
@@ -2040,7 +2171,8 @@ START_TEST(test_sigterm_drain_keeps_acked)
         bodies[i] = ts_spans_body(s, SPANS, 0);
         status[i] = -1;
     }
-    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 16, status, 30, send_sigterm, &D);
+    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 16, status, NULL, 30, send_sigterm,
+                     &D);
     for (int i = 0; i < N; i++)
         free(bodies[i]);
     ts_d_wait_exit0(&D);
@@ -2288,6 +2420,8 @@ static Suite *core_suite(void)
     tc = daemon_case("spans_bulk", up);
     tcase_add_test(tc, test_bulk_201_shape);
     tcase_add_test(tc, test_bulk_times_exact);
+    tcase_add_test(tc, test_bulk_time_fraction_digits);
+    tcase_add_test(tc, test_id_special_characters);
     tcase_add_test(tc, test_bulk_optional_fields);
     tcase_add_test(tc, test_bulk_log_request);
     tcase_add_test(tc, test_bulk_422_cases);
@@ -2339,6 +2473,11 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_limit_body_bytes_chunked);
     tcase_add_test(tc, test_limit_spans_per_request);
     tcase_add_test(tc, test_limit_attributes_and_depth);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("overload", overload_up);
+    tcase_add_test(tc, test_overload_503);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
 
