@@ -137,8 +137,8 @@ static void apply_env(const char *const *env)
 }
 
 /* Child side of a fork: redirect, set env, exec binary with args. */
-static void exec_child(const char *bin, const char *const *args, const char *const *env,
-                       int out_fd, int err_fd)
+static void exec_child(const char *bin, const char *const *args, const char *const *env, int out_fd,
+                       int err_fd)
 {
     const char *argv[64];
     size_t n = 0;
@@ -334,8 +334,8 @@ void ts_d_start(ts_daemon *d)
             return;
         if (now_ms() > deadline) {
             ts_d_dump_log(d);
-            ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s",
-                       d->listen, log_tail(d));
+            ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s", d->listen,
+                       log_tail(d));
         }
         sleep_ms(50);
     }
@@ -369,7 +369,9 @@ static void check_exit0(ts_daemon *d, int status)
         ts_fail_at(__FILE__, __LINE__,
                    "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
                    (unsigned)status,
-                   status == -1 ? "timeout" : WIFSIGNALED(status) ? "signal" : "exit code",
+                   status == -1          ? "timeout"
+                   : WIFSIGNALED(status) ? "signal"
+                                         : "exit code",
                    log_tail(d));
 }
 
@@ -413,7 +415,9 @@ void ts_d_stop(ts_daemon *d)
         ts_fail_at(__FILE__, __LINE__,
                    "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
                    (unsigned)status,
-                   status == -1 ? "timeout" : WIFSIGNALED(status) ? "signal" : "exit code",
+                   status == -1          ? "timeout"
+                   : WIFSIGNALED(status) ? "signal"
+                                         : "exit code",
                    log_tail(d));
 }
 
@@ -517,8 +521,8 @@ static int has_header_value(const char *const *headers, const char *line)
     return 0;
 }
 
-ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
-                 const char *body, size_t len)
+ts_resp *ts_http(const char *method, const char *path, const char *const *headers, const char *body,
+                 size_t len)
 {
     upload up = {body, len};
     ts_resp *r = calloc(1, sizeof *r);
@@ -533,7 +537,8 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
         hl = curl_slist_append(hl, headers[i]);
     if (!has_header(headers, "Content-Type"))
-        hl = curl_slist_append(hl, body != NULL ? "Content-Type: application/json" : "Content-Type:");
+        hl = curl_slist_append(hl,
+                               body != NULL ? "Content-Type: application/json" : "Content-Type:");
     hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
@@ -639,9 +644,10 @@ void ts_http_parallel(const char *path, const char *key, char *const *bodies, si
                 char v[32];
                 memset(&tmp, 0, sizeof tmp);
                 tmp.headers = x->head.p;
-                retry_after[x->index] = x->head.p != NULL && ts_resp_header(&tmp, "Retry-After", v, sizeof v)
-                                            ? (int)strtol(v, NULL, 10)
-                                            : -1;
+                retry_after[x->index] =
+                    x->head.p != NULL && ts_resp_header(&tmp, "Retry-After", v, sizeof v)
+                        ? (int)strtol(v, NULL, 10)
+                        : -1;
             }
             free(x->head.p);
             curl_multi_remove_handle(m, x->c);

@@ -19,16 +19,16 @@
 
 /* One daemon instance and its temporary directory. */
 typedef struct ts_daemon {
-    char dir[TS_IT_DIR_CAP];      /* mkdtemp directory, removed by ts_d_free */
-    char db[TS_IT_PATH_CAP];      /* dir/tracestore.db */
-    char log[TS_IT_PATH_CAP];     /* stdout+stderr of the current serve process */
-    char listen[64];              /* 127.0.0.1:PORT */
+    char dir[TS_IT_DIR_CAP];  /* mkdtemp directory, removed by ts_d_free */
+    char db[TS_IT_PATH_CAP];  /* dir/tracestore.db */
+    char log[TS_IT_PATH_CAP]; /* stdout+stderr of the current serve process */
+    char listen[64];          /* 127.0.0.1:PORT */
     int port;
-    pid_t pid;                    /* 0 when not running */
-    int starts;                   /* number of serve processes started so far */
-    const char *env[8];           /* extra "KEY=VALUE" for serve, NULL-terminated */
-    int omit_flags;               /* 1: serve gets no --db/--listen (env/config say) */
-    int fixed_port;               /* nonzero: the port serve will listen on */
+    pid_t pid;                      /* 0 when not running */
+    int starts;                     /* number of serve processes started so far */
+    const char *env[8];             /* extra "KEY=VALUE" for serve, NULL-terminated */
+    int omit_flags;                 /* 1: serve gets no --db/--listen (env/config say) */
+    int fixed_port;                 /* nonzero: the port serve will listen on */
     char key_alpha[TS_IT_KEY_CAP];  /* workspace "alpha" */
     char key_alpha2[TS_IT_KEY_CAP]; /* second "alpha" key, for revoke tests */
     char key_beta[TS_IT_KEY_CAP];   /* workspace "beta" */
@@ -78,21 +78,21 @@ int ts_is_key(const char *s);
 /* ---- HTTP ---- */
 
 typedef struct ts_resp {
-    long status;       /* 0 when no response */
-    int curl_rc;       /* CURLcode */
-    char *body;        /* NUL-terminated, never NULL */
+    long status; /* 0 when no response */
+    int curl_rc; /* CURLcode */
+    char *body;  /* NUL-terminated, never NULL */
     size_t len;
-    char *headers;     /* raw header block, NUL-terminated */
-    cJSON *json;       /* parsed lazily by ts_json() */
-    char what[256];    /* "METHOD path", for messages */
+    char *headers;  /* raw header block, NUL-terminated */
+    cJSON *json;    /* parsed lazily by ts_json() */
+    char what[256]; /* "METHOD path", for messages */
 } ts_resp;
 
 /* Sends a request to ts_cur. headers: NULL-terminated "Name: value" list or
  * NULL. body: NULL for no body. Without a Content-Type header a body is
  * sent as application/json. The path is sent as is (no "//" squashing).
  * Returns a response the caller frees with ts_resp_free. */
-ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
-                 const char *body, size_t len);
+ts_resp *ts_http(const char *method, const char *path, const char *const *headers, const char *body,
+                 size_t len);
 /* POSTs n bodies to path concurrently (up to `parallel` at a time) with
  * X-API-KEY: key. After `trigger_after` transfers have completed, calls
  * trigger(arg) once (NULL: never). status[i] receives each answer's status
@@ -163,8 +163,8 @@ typedef struct ts_span_spec {
     const char *status_code; /* NULL: "StatusCode.OK" */
     const char *description; /* NULL: key absent */
     int64_t start_ns, end_ns;
-    int times_as_strings;    /* 1: decimal strings instead of integers */
-    int events_null;         /* 1: "events": null, "links": null */
+    int times_as_strings; /* 1: decimal strings instead of integers */
+    int events_null;      /* 1: "events": null, "links": null */
     /* log_request, emitted when model != NULL */
     const char *model;
     const char *provider;    /* NULL: "openai" */

@@ -81,14 +81,14 @@ static ts_resp *bulk(const char *key, const ts_span_spec *specs, size_t n, int c
 
 #define BULK_OK(key, specs, n, close_after)                                                        \
     do {                                                                                           \
-        ts_resp *r_ = bulk((key), (specs), (n), (close_after));                                   \
+        ts_resp *r_ = bulk((key), (specs), (n), (close_after));                                    \
         TS_STATUS(r_, 201);                                                                        \
         ts_resp_free(r_);                                                                          \
     } while (0)
 
 #define BULK_OK_BODY(body)                                                                         \
     do {                                                                                           \
-        ts_resp *r_ = ts_req("POST", "/spans-bulk", D.key_alpha, (body));                         \
+        ts_resp *r_ = ts_req("POST", "/spans-bulk", D.key_alpha, (body));                          \
         free(body);                                                                                \
         TS_STATUS(r_, 201);                                                                        \
         ts_resp_free(r_);                                                                          \
@@ -153,7 +153,8 @@ static const cJSON *need_span(const char *file, int line, const cJSON *root, con
     }
     return s;
 }
-#define NEED_SPAN(root, arr, field, value) need_span(__FILE__, __LINE__, (root), (arr), (field), (value))
+#define NEED_SPAN(root, arr, field, value)                                                         \
+    need_span(__FILE__, __LINE__, (root), (arr), (field), (value))
 
 static void iso(int64_t ns, char out[48])
 {
@@ -217,16 +218,15 @@ static void expect_401_all(const char *const *headers, const char *file, int lin
     body = ts_spans_body(&s, 1, 0);
     expect_401_pl(ts_http("POST", "/spans-bulk", headers, body, strlen(body)), file, line);
     free(body);
-    expect_401_pl(ts_http("GET", "/api/public/v2/traces/0123456789abcdef0123456789abcdef",
-                          headers, NULL, 0),
-                  file, line);
+    expect_401_pl(
+        ts_http("GET", "/api/public/v2/traces/0123456789abcdef0123456789abcdef", headers, NULL, 0),
+        file, line);
     expect_401_pl(ts_http("POST", "/api/public/v2/traces/0123456789abcdef0123456789abcdef/close",
                           headers, NULL, 0),
                   file, line);
     expect_401_tl(ts_http("GET", "/v1/traces/0123456789abcdef0123456789abcdef", headers, NULL, 0),
                   file, line);
-    expect_401_respan(ts_http("DELETE", "/api/traces/trace_abc123/", headers, NULL, 0), file,
-                      line);
+    expect_401_respan(ts_http("DELETE", "/api/traces/trace_abc123/", headers, NULL, 0), file, line);
     expect_401_respan(ts_http("DELETE", "/api/traces/trace_abc123", headers, NULL, 0), file, line);
 }
 #define EXPECT_401_ALL(h) expect_401_all((h), __FILE__, __LINE__)
@@ -333,7 +333,8 @@ START_TEST(test_auth_conflicting_headers)
     snprintf(h2, sizeof h2, "Authorization: Bearer %s", D.key_beta);
     EXPECT_401_ALL(hs);
     /* a valid key next to an invalid one is still a conflict */
-    snprintf(h2, sizeof h2, "Authorization: Bearer ts_000000000000000000000000000000000000000000000000");
+    snprintf(h2, sizeof h2,
+             "Authorization: Bearer ts_000000000000000000000000000000000000000000000000");
     EXPECT_401_ALL(hs);
 }
 END_TEST
@@ -675,7 +676,8 @@ static void expect_422(const bad_case *c, char *report, size_t cap)
         problem = "detail.0.msg is not a string";
     else if (!cJSON_IsArray(loc = ts_jpath(j, "detail.0.loc")))
         problem = "detail.0.loc is not an array";
-    else if (!cJSON_IsString(ts_jpath(loc, "0")) || strcmp(ts_jpath(loc, "0")->valuestring, "body") != 0)
+    else if (!cJSON_IsString(ts_jpath(loc, "0")) ||
+             strcmp(ts_jpath(loc, "0")->valuestring, "body") != 0)
         problem = "loc[0] is not \"body\"";
     for (; problem == NULL && c->loc[n] != NULL; n++) {
         const cJSON *e = cJSON_GetArrayItem(loc, n);
@@ -694,7 +696,8 @@ static void expect_422(const bad_case *c, char *report, size_t cap)
         problem = why;
     }
     t = j != NULL ? ts_jpath(j, "detail.0.type") : NULL;
-    if (problem == NULL && c->type != NULL && (!cJSON_IsString(t) || strcmp(t->valuestring, c->type) != 0)) {
+    if (problem == NULL && c->type != NULL &&
+        (!cJSON_IsString(t) || strcmp(t->valuestring, c->type) != 0)) {
         snprintf(why, sizeof why, "type is not %s", c->type);
         problem = why;
     }
@@ -721,7 +724,10 @@ static char *mutated(const char *trace, void (*mut)(cJSON *span))
     return ts_spans_body_from(arr, 0);
 }
 
-static void drop_name(cJSON *o) { cJSON_DeleteItemFromObject(o, "name"); }
+static void drop_name(cJSON *o)
+{
+    cJSON_DeleteItemFromObject(o, "name");
+}
 static void drop_trace_id(cJSON *o)
 {
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(o, "context"), "trace_id");
@@ -751,8 +757,14 @@ static void huge_start(cJSON *o)
 {
     cJSON_ReplaceItemInObject(o, "start_time", cJSON_CreateString("99999999999999999999"));
 }
-static void drop_end(cJSON *o) { cJSON_DeleteItemFromObject(o, "end_time"); }
-static void drop_status(cJSON *o) { cJSON_DeleteItemFromObject(o, "status"); }
+static void drop_end(cJSON *o)
+{
+    cJSON_DeleteItemFromObject(o, "end_time");
+}
+static void drop_status(cJSON *o)
+{
+    cJSON_DeleteItemFromObject(o, "status");
+}
 static void context_string(cJSON *o)
 {
     cJSON_ReplaceItemInObject(o, "context", cJSON_CreateString("abc"));
@@ -777,13 +789,17 @@ static void long_trace_id(cJSON *o)
     char id[201];
     memset(id, 'a', 200);
     id[200] = '\0';
-    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(o, "context"), "trace_id", cJSON_CreateString(id));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(o, "context"), "trace_id",
+                              cJSON_CreateString(id));
 }
 
 START_TEST(test_bulk_422_cases)
 {
     bad_case cases[] = {
-        {"missing name", mutated("t422-name", drop_name), {"body", "spans", "#0", "name"}, "missing"},
+        {"missing name",
+         mutated("t422-name", drop_name),
+         {"body", "spans", "#0", "name"},
+         "missing"},
         {"missing context.trace_id",
          mutated("t422-tid", drop_trace_id),
          {"body", "spans", "#0", "context", "trace_id"},
@@ -807,9 +823,18 @@ START_TEST(test_bulk_422_cases)
          mutated("t422-huge", huge_start),
          {"body", "spans", "#0", "start_time"},
          NULL},
-        {"missing end_time", mutated("t422-end", drop_end), {"body", "spans", "#0", "end_time"}, "missing"},
-        {"missing status", mutated("t422-st", drop_status), {"body", "spans", "#0", "status"}, "missing"},
-        {"non-object span", strdup("{\"spans\":[42]}"), {"body", "spans", "#0"}, "model_attributes_type"},
+        {"missing end_time",
+         mutated("t422-end", drop_end),
+         {"body", "spans", "#0", "end_time"},
+         "missing"},
+        {"missing status",
+         mutated("t422-st", drop_status),
+         {"body", "spans", "#0", "status"},
+         "missing"},
+        {"non-object span",
+         strdup("{\"spans\":[42]}"),
+         {"body", "spans", "#0"},
+         "model_attributes_type"},
         {"context not an object",
          mutated("t422-ctx", context_string),
          {"body", "spans", "#0", "context"},
@@ -822,7 +847,10 @@ START_TEST(test_bulk_422_cases)
          mutated("t422-tokens", negative_tokens),
          {"body", "spans", "#0", "log_request", "input_tokens"},
          "greater_than_equal"},
-        {"name not a string", mutated("t422-nametype", name_number), {"body", "spans", "#0", "name"}, "string_type"},
+        {"name not a string",
+         mutated("t422-nametype", name_number),
+         {"body", "spans", "#0", "name"},
+         "string_type"},
         {"close_after not a bool",
          strdup("{\"spans\":[],\"close_after\":\"maybe\"}"),
          {"body", "close_after"},
@@ -863,8 +891,9 @@ START_TEST(test_bulk_422_cases)
         TS_J_STR(ts_json(r), "detail.0.type", "json_invalid");
         ts_resp_free(r);
         p = strstr(body, "nu\\u0000e");
-        memcpy(p, "ab\xff\xfe"
-                  "cdefg",
+        memcpy(p,
+               "ab\xff\xfe"
+               "cdefg",
                9);
         r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
         TS_STATUS(r, 422);
@@ -1057,8 +1086,9 @@ START_TEST(test_bulk_retry_changes_nothing)
         cJSON_ArrayForEach(it, cJSON_GetObjectItem(was, "spans"))
             cJSON_DeleteItemFromObject(it, "created_at");
         if (!cJSON_Compare(was, now, 1))
-            ts_fail_at(__FILE__, __LINE__, "retry changed GET /v1/traces:\nbefore %.1500s\nafter  %.1500s",
-                       was_txt, r->body);
+            ts_fail_at(__FILE__, __LINE__,
+                       "retry changed GET /v1/traces:\nbefore %.1500s\nafter  %.1500s", was_txt,
+                       r->body);
         same_times = cJSON_Compare(tl, ts_json(r), 1);
         cJSON_Delete(now);
         cJSON_Delete(was);
@@ -1072,6 +1102,56 @@ START_TEST(test_bulk_retry_changes_nothing)
     ts_resp_free(r);
     cJSON_Delete(tl);
     cJSON_Delete(pl);
+}
+END_TEST
+
+/* Concurrent writers on one trace: aggregates stay equal to the sum over
+ * the stored spans, also when they race on the same span id. */
+START_TEST(test_bulk_concurrent_same_trace)
+{
+    enum { N = 60 };
+    char tid[33], shared_sid[17], *bodies[N];
+    long status[N];
+    ts_resp *r;
+    cJSON *j;
+    const cJSON *sp;
+    int64_t want_prompt = 0, got_prompt = 0;
+    ts_new_trace_id(tid);
+    ts_new_span_id(shared_sid);
+    for (int i = 0; i < N; i++) {
+        char own[17];
+        ts_span_spec s[2];
+        ts_new_span_id(own);
+        s[0] = span(tid, own, NULL, "own", T0 + i * MS, T0 + (i + 1) * MS);
+        with_llm(&s[0], "gpt-4o", 1, 2, 0.5);
+        /* every request also rewrites the same span with different numbers */
+        s[1] = span(tid, shared_sid, NULL, "contended", T0, T0 + 100 * MS);
+        with_llm(&s[1], "gpt-4o", 1000 + i, 0, 0.0);
+        bodies[i] = ts_spans_body(s, 2, 0);
+    }
+    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 16, status, NULL, 0, NULL, NULL);
+    for (int i = 0; i < N; i++) {
+        free(bodies[i]);
+        ck_assert_msg(status[i] == 201, "concurrent request %d answered %ld", i, status[i]);
+    }
+    r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    j = ts_json(r);
+    TS_J_INT(j, "span_count", N + 1);
+    TS_J_LEN(j, "spans", N + 1);
+    cJSON_ArrayForEach(sp, ts_jpath(j, "spans"))
+    {
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(sp, "prompt_tokens");
+        if (cJSON_IsNumber(pt))
+            got_prompt += (int64_t)pt->valuedouble;
+    }
+    want_prompt = TS_J_GETINT(j, "prompt_tokens_total");
+    ck_assert_msg(want_prompt == got_prompt,
+                  "prompt_tokens_total %" PRId64 " but the spans sum to %" PRId64, want_prompt,
+                  got_prompt);
+    TS_J_INT(j, "completion_tokens_total", 2 * N);
+    TS_J_NUM(j, "cost", 0.5 * N);
+    ts_resp_free(r);
 }
 END_TEST
 
@@ -2020,7 +2100,8 @@ START_TEST(test_overload_503)
         ts_new_trace_id(tids[i]);
         for (int k = 0; k < SPANS; k++) {
             ts_new_span_id(sids[k]);
-            s[k] = span(tids[i], sids[k], k == 0 ? NULL : sids[0], "load", T0 + k * MS, T0 + 50 * MS);
+            s[k] =
+                span(tids[i], sids[k], k == 0 ? NULL : sids[0], "load", T0 + k * MS, T0 + 50 * MS);
         }
         bodies[i] = ts_spans_body(s, SPANS, 0);
     }
@@ -2085,8 +2166,8 @@ START_TEST(test_restart_keeps_data)
 
     r = get_tl(D.key_alpha, a);
     TS_STATUS(r, 200);
-    ck_assert_msg(cJSON_Compare(tl_before, ts_json(r), 1), "GET /v1/traces changed across restart: %s",
-                  r->body);
+    ck_assert_msg(cJSON_Compare(tl_before, ts_json(r), 1),
+                  "GET /v1/traces changed across restart: %s", r->body);
     TS_J_INT(ts_json(r), "span_count", 2);
     TS_J_INT(ts_json(r), "total_token_count", 50);
     TS_J_NUM(ts_json(r), "cost", 0.043);
@@ -2165,14 +2246,13 @@ START_TEST(test_sigterm_drain_keeps_acked)
         ts_new_trace_id(tids[i]);
         for (int k = 0; k < SPANS; k++) {
             ts_new_span_id(sids[k]);
-            s[k] = span(tids[i], sids[k], k == 0 ? NULL : sids[0], "drain", T0 + k * MS,
-                        T0 + 10 * MS);
+            s[k] =
+                span(tids[i], sids[k], k == 0 ? NULL : sids[0], "drain", T0 + k * MS, T0 + 10 * MS);
         }
         bodies[i] = ts_spans_body(s, SPANS, 0);
         status[i] = -1;
     }
-    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 16, status, NULL, 30, send_sigterm,
-                     &D);
+    ts_http_parallel("/spans-bulk", D.key_alpha, bodies, N, 16, status, NULL, 30, send_sigterm, &D);
     for (int i = 0; i < N; i++)
         free(bodies[i]);
     ts_d_wait_exit0(&D);
@@ -2336,7 +2416,8 @@ END_TEST
 START_TEST(test_cli_config_precedence)
 {
     ts_daemon p;
-    char conf[TS_IT_PATH_CAP], conf_var[TS_IT_PATH_CAP + 32], env_listen[64], env_db[TS_IT_PATH_CAP + 32];
+    char conf[TS_IT_PATH_CAP], conf_var[TS_IT_PATH_CAP + 32], env_listen[64],
+        env_db[TS_IT_PATH_CAP + 32];
     int port_file = ts_free_port(), port_env;
     FILE *f;
     ts_d_init(&p, 1, NULL);
@@ -2431,6 +2512,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_bulk_duplicate_across_batches_last_wins);
     tcase_add_test(tc, test_bulk_out_of_order);
     tcase_add_test(tc, test_bulk_retry_changes_nothing);
+    tcase_add_test(tc, test_bulk_concurrent_same_trace);
     tcase_add_test(tc, test_bulk_content_type);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);

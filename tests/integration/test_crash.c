@@ -40,8 +40,8 @@ static char *make_body(int iter, int req)
             "\"status\":{\"status_code\":\"StatusCode.OK\"},\"attributes\":{\"i\":%d},"
             "\"log_request\":{\"provider\":\"openai\",\"model\":\"gpt-4o\",\"input\":\"q\","
             "\"output\":\"a\",\"input_tokens\":%d,\"output_tokens\":%d,\"price\":0.5}}",
-            s ? "," : "", s, iter, req, s, s ? "\"parent_id\":\"sp0\"," : "", 1000 + s,
-            2000 + s, s, TOKENS_IN, TOKENS_OUT);
+            s ? "," : "", s, iter, req, s, s ? "\"parent_id\":\"sp0\"," : "", 1000 + s, 2000 + s, s,
+            TOKENS_IN, TOKENS_OUT);
     }
     snprintf(b + n, cap - n, "]}");
     return b;
@@ -103,8 +103,8 @@ START_TEST(test_sigkill_loses_nothing_acknowledged)
         for (int i = 0; i < REQS; i++)
             bodies[i] = make_body(iter, i);
         size_t after = 10 + (size_t)(rand() % (REQS - 20));
-        ts_http_parallel("/spans-bulk", d.key_alpha, bodies, REQS, 16, status, NULL, after, kill_now,
-                         &d);
+        ts_http_parallel("/spans-bulk", d.key_alpha, bodies, REQS, 16, status, NULL, after,
+                         kill_now, &d);
         int ws = ts_d_stop_status(&d); /* reaps the killed process */
         ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL,
                       "daemon was expected to die by SIGKILL (status %d)", ws);
