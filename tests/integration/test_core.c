@@ -2360,11 +2360,9 @@ START_TEST(test_cli_key_list)
         ck_assert_msg(strstr(out, prefix) != NULL, "key list lacks prefix %s:\n%s", prefix, out);
         ck_assert_msg(strstr(out, keys[i]) == NULL && strstr(err, keys[i]) == NULL,
                       "key list shows a full key:\n%s", out);
-        /* not even the first 13 characters */
+        /* nor the secret part after the prefix */
         ck_assert_msg(strstr(out, keys[i] + 12) == NULL, "key list shows key material:\n%s", out);
     }
-    ck_assert_msg(strstr(out, "alpha") != NULL && strstr(out, "beta") != NULL,
-                  "key list should name the workspaces:\n%s", out);
     free(out);
     free(err);
     ts_d_free(&k);
