@@ -49,7 +49,7 @@ static const char *const sql_text[Q__COUNT] = {
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
     [Q_SPAN_OLD] = "SELECT id, start_ns, end_ns, parent_id, error, type, prompt_tokens, "
-                   "completion_tokens, total_tokens, cost, unpriced, request_log_id "
+                   "completion_tokens, total_tokens, cost, unpriced, request_log_id, created_ns "
                    "FROM spans WHERE ws_id = ?1 AND trace_id = ?2 AND span_id = ?3",
     [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
                       ") VALUES (?,?,?," Q34 ")",

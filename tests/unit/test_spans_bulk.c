@@ -429,8 +429,8 @@ START_TEST(log_request_fields)
     ck_assert_int_eq(r.spans[0].has_cost, 0);
     ck_assert_int_eq(r.spans[0].prompt_tokens, TS_TOKENS_ABSENT);
 
-    SPAN_INVALID("int_parsing", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":-1}");
-    SPAN_INVALID("int_parsing", "log_request.output_tokens", .extra = ",\"log_request\":{\"output_tokens\":-5}");
+    SPAN_INVALID("greater_than_equal", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":-1}");
+    SPAN_INVALID("greater_than_equal", "log_request.output_tokens", .extra = ",\"log_request\":{\"output_tokens\":-5}");
     SPAN_INVALID("int_parsing", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":1.5}");
     SPAN_INVALID("int_parsing", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":\"many\"}");
     SPAN_INVALID("greater_than_equal", "log_request.price", .extra = ",\"log_request\":{\"price\":-0.01}");
