@@ -119,8 +119,7 @@ static void create_key(const char *ws_name, char key[TS_KEY_LEN + 1], ts_workspa
     ts_err err;
 
     ts_err_clear(&err);
-    ck_assert_msg(ts_apikey_create(store, ws_name, key, ws, &err) == TS_OK, "create: %s",
-                  err.msg);
+    ck_assert_msg(ts_apikey_create(store, ws_name, key, ws, &err) == TS_OK, "create: %s", err.msg);
 }
 
 static int auth(const char *key, size_t len, ts_workspace *ws)

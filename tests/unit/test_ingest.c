@@ -40,7 +40,7 @@ START_TEST(dedupe_first_wins_order_kept)
     mk(&sp[0], "t1", "a", "a-first");
     mk(&sp[1], "t1", "b", "b-first");
     mk(&sp[2], "t1", "a", "a-second");
-    mk(&sp[3], "t2", "a", "t2-a");     /* same span id, other trace: kept */
+    mk(&sp[3], "t2", "a", "t2-a"); /* same span id, other trace: kept */
     mk(&sp[4], "t1", "c", "c-first");
     mk(&sp[5], "t1", "b", "b-second");
     mk(&sp[6], "t2", "a", "t2-a-again");
@@ -109,8 +109,8 @@ START_TEST(dedupe_large_batch)
 {
     enum { N = 5000 };
     ts_span *sp = ts_arena_alloc(arena, N * sizeof(*sp));
-    char (*tid)[16] = ts_arena_alloc(arena, N * 16);
-    char (*sid)[16] = ts_arena_alloc(arena, N * 16);
+    char(*tid)[16] = ts_arena_alloc(arena, N * 16);
+    char(*sid)[16] = ts_arena_alloc(arena, N * 16);
     size_t n = N;
 
     ck_assert_ptr_nonnull(sp);

@@ -81,40 +81,40 @@ START_TEST(valid_utf8_accepted)
     accept("{\"a\":\"caf\xc3\xa9\"}");
     accept("{\"a\":\"\xc2\x80\xdf\xbf\"}");
     accept("{\"a\":\"\xe0\xa0\x80\xef\xbf\xbf\"}");
-    accept("{\"a\":\"\xed\x9f\xbf\"}");            /* U+D7FF, just below the surrogates */
-    accept("{\"a\":\"\xee\x80\x80\"}");            /* U+E000, just above */
-    accept("{\"a\":\"\xf0\x90\x80\x80\"}");        /* U+10000 */
-    accept("{\"a\":\"\xf4\x8f\xbf\xbf\"}");        /* U+10FFFF */
+    accept("{\"a\":\"\xed\x9f\xbf\"}");                /* U+D7FF, just below the surrogates */
+    accept("{\"a\":\"\xee\x80\x80\"}");                /* U+E000, just above */
+    accept("{\"a\":\"\xf0\x90\x80\x80\"}");            /* U+10000 */
+    accept("{\"a\":\"\xf4\x8f\xbf\xbf\"}");            /* U+10FFFF */
     accept("{\"\xe2\x82\xac\":\"\xf0\x9f\x98\x80\"}"); /* non-ASCII key */
 }
 END_TEST
 
 START_TEST(invalid_utf8_rejected)
 {
-    reject("{\"a\":\"\x80\"}");                 /* lone continuation byte */
+    reject("{\"a\":\"\x80\"}"); /* lone continuation byte */
     reject("{\"a\":\"\xbf\"}");
-    reject("{\"a\":\"\xc0\xaf\"}");             /* overlong '/' (2 bytes) */
-    reject("{\"a\":\"\xc1\xbf\"}");             /* overlong (2 bytes) */
-    reject("{\"a\":\"\xe0\x80\xaf\"}");         /* overlong (3 bytes) */
-    reject("{\"a\":\"\xe0\x9f\xbf\"}");         /* overlong, top of the 3-byte gap */
-    reject("{\"a\":\"\xf0\x80\x80\xaf\"}");     /* overlong (4 bytes) */
-    reject("{\"a\":\"\xf0\x8f\xbf\xbf\"}");     /* overlong, top of the 4-byte gap */
-    reject("{\"a\":\"\xed\xa0\x80\"}");         /* U+D800 high surrogate */
-    reject("{\"a\":\"\xed\xbf\xbf\"}");         /* U+DFFF low surrogate */
+    reject("{\"a\":\"\xc0\xaf\"}");                 /* overlong '/' (2 bytes) */
+    reject("{\"a\":\"\xc1\xbf\"}");                 /* overlong (2 bytes) */
+    reject("{\"a\":\"\xe0\x80\xaf\"}");             /* overlong (3 bytes) */
+    reject("{\"a\":\"\xe0\x9f\xbf\"}");             /* overlong, top of the 3-byte gap */
+    reject("{\"a\":\"\xf0\x80\x80\xaf\"}");         /* overlong (4 bytes) */
+    reject("{\"a\":\"\xf0\x8f\xbf\xbf\"}");         /* overlong, top of the 4-byte gap */
+    reject("{\"a\":\"\xed\xa0\x80\"}");             /* U+D800 high surrogate */
+    reject("{\"a\":\"\xed\xbf\xbf\"}");             /* U+DFFF low surrogate */
     reject("{\"a\":\"\xed\xa0\xbd\xed\xb2\xa9\"}"); /* CESU-8 surrogate pair */
-    reject("{\"a\":\"\xf4\x90\x80\x80\"}");     /* U+110000 */
-    reject("{\"a\":\"\xf5\x80\x80\x80\"}");     /* lead byte beyond U+10FFFF */
+    reject("{\"a\":\"\xf4\x90\x80\x80\"}");         /* U+110000 */
+    reject("{\"a\":\"\xf5\x80\x80\x80\"}");         /* lead byte beyond U+10FFFF */
     reject("{\"a\":\"\xf7\xbf\xbf\xbf\"}");
     reject("{\"a\":\"\xf8\x88\x80\x80\x80\"}"); /* 5-byte form */
     reject("{\"a\":\"\xfe\"}");
     reject("{\"a\":\"\xff\"}");
-    reject("{\"a\":\"\xc3\"}");                 /* truncated: lead then quote */
-    reject("{\"a\":\"\xe2\x82\"}");             /* truncated 3-byte */
-    reject("{\"a\":\"\xf0\x9f\x98\"}");         /* truncated 4-byte */
-    reject("{\"a\":\"\xc3x\"}");                /* lead followed by ASCII */
-    reject("{\"\xff\":1}");                     /* in a key */
-    reject_n("\"\xe2\x82", 3, 64);              /* truncated at end of input */
-    reject("{\"a\":1}\xc3\xa9");                /* non-ASCII outside a string */
+    reject("{\"a\":\"\xc3\"}");         /* truncated: lead then quote */
+    reject("{\"a\":\"\xe2\x82\"}");     /* truncated 3-byte */
+    reject("{\"a\":\"\xf0\x9f\x98\"}"); /* truncated 4-byte */
+    reject("{\"a\":\"\xc3x\"}");        /* lead followed by ASCII */
+    reject("{\"\xff\":1}");             /* in a key */
+    reject_n("\"\xe2\x82", 3, 64);      /* truncated at end of input */
+    reject("{\"a\":1}\xc3\xa9");        /* non-ASCII outside a string */
     reject("{\"a\":\xc3\xa9}");
 }
 END_TEST
@@ -162,11 +162,11 @@ END_TEST
 
 START_TEST(bad_escapes_and_unterminated)
 {
-    reject("{\"a\":\"\\u00");   /* truncated \u escape */
+    reject("{\"a\":\"\\u00"); /* truncated \u escape */
     reject("{\"a\":\"\\u000");
-    reject("{\"a\":\"abc");     /* unterminated string */
+    reject("{\"a\":\"abc"); /* unterminated string */
     reject("\"");
-    reject("{\"a\":\"abc\\");   /* backslash at end of input */
+    reject("{\"a\":\"abc\\");    /* backslash at end of input */
     reject("{\"a\":\"abc\\\"}"); /* escaped quote, so never closed */
 }
 END_TEST
@@ -244,12 +244,9 @@ END_TEST
 START_TEST(decimals_and_exponents_not_quoted)
 {
     const char *in[] = {
-        "{\"a\":1234567890123456.5}",
-        "{\"a\":12345678901234567e3}",
-        "{\"a\":12345678901234567E+3}",
-        "{\"a\":1.2345678901234567e-20}",
-        "{\"a\":-1234567890123456.0}",
-        "{\"a\":0.00000000000000000001}",
+        "{\"a\":1234567890123456.5}",   "{\"a\":12345678901234567e3}",
+        "{\"a\":12345678901234567E+3}", "{\"a\":1.2345678901234567e-20}",
+        "{\"a\":-1234567890123456.0}",  "{\"a\":0.00000000000000000001}",
     };
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
         ck_assert_str_eq(accept(in[i]), in[i]);
@@ -258,14 +255,16 @@ END_TEST
 
 START_TEST(integers_inside_strings_untouched)
 {
-    const char *in = "{\"a\":\"1234567890123456789\",\"1234567890123456789\":\"x\\\"99999999999999999\"}";
+    const char *in =
+        "{\"a\":\"1234567890123456789\",\"1234567890123456789\":\"x\\\"99999999999999999\"}";
 
     ck_assert_str_eq(accept(in), in);
     /* a rewrite elsewhere in the document still leaves strings alone */
     ck_assert_str_eq(accept("{\"s\":\"12345678901234567\",\"n\":12345678901234567}"),
                      "{\"s\":\"12345678901234567\",\"n\":\"12345678901234567\"}");
-    ck_assert_str_eq(accept("{\"s\":\"caf\xc3\xa9 \\\" 12345678901234567\",\"n\":12345678901234567}"),
-                     "{\"s\":\"caf\xc3\xa9 \\\" 12345678901234567\",\"n\":\"12345678901234567\"}");
+    ck_assert_str_eq(
+        accept("{\"s\":\"caf\xc3\xa9 \\\" 12345678901234567\",\"n\":12345678901234567}"),
+        "{\"s\":\"caf\xc3\xa9 \\\" 12345678901234567\",\"n\":\"12345678901234567\"}");
 }
 END_TEST
 

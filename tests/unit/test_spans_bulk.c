@@ -106,18 +106,18 @@ static const char *body1(sp f)
 }
 
 /* Expects a 422-style failure with the given type and loc. */
-#define EXPECT_INVALID(body, want_type, want_loc)                                              \
-    do {                                                                                       \
-        res r_ = decode(body);                                                                 \
-        ck_assert_msg(r_.rc == TS_EINVAL, "rc %d for %s", r_.rc, (body));                      \
-        ck_assert_str_eq(r_.err.type, (want_type));                                            \
-        ck_assert_str_eq(r_.loc, (want_loc));                                                  \
-        ck_assert(r_.err.msg[0] != '\0');                                                      \
-        ck_assert_uint_eq(r_.n, 0);                                                            \
+#define EXPECT_INVALID(body, want_type, want_loc)                                                  \
+    do {                                                                                           \
+        res r_ = decode(body);                                                                     \
+        ck_assert_msg(r_.rc == TS_EINVAL, "rc %d for %s", r_.rc, (body));                          \
+        ck_assert_str_eq(r_.err.type, (want_type));                                                \
+        ck_assert_str_eq(r_.loc, (want_loc));                                                      \
+        ck_assert(r_.err.msg[0] != '\0');                                                          \
+        ck_assert_uint_eq(r_.n, 0);                                                                \
     } while (0)
 
 /* SPAN_INVALID(type, loc, .field = "json", ...): one span with those fields. */
-#define SPAN_INVALID(want_type, want_loc, ...) \
+#define SPAN_INVALID(want_type, want_loc, ...)                                                     \
     EXPECT_INVALID(body1((sp){__VA_ARGS__}), want_type, "body.spans.0." want_loc)
 
 START_TEST(full_span)
@@ -166,7 +166,8 @@ START_TEST(full_span)
                      "{\"http.method\":\"POST\",\"n\":3,\"big\":\"12345678901234567890\"}");
     ck_assert_str_eq(s->events, "[{\"name\":\"retry\",\"timestamp\":\"1700000000150000000\"}]");
     ck_assert_str_eq(s->links, "[{\"context\":{\"trace_id\":\"x\",\"span_id\":\"y\"}}]");
-    ck_assert_str_eq(s->resource, "{\"attributes\":{\"service.name\":\"api\"},\"schema_url\":\"\"}");
+    ck_assert_str_eq(s->resource,
+                     "{\"attributes\":{\"service.name\":\"api\"},\"schema_url\":\"\"}");
     ck_assert_int_eq(s->origin, TS_ORIGIN_SPANS_BULK);
     /* log_request */
     ck_assert_str_eq(s->provider, "openai");
@@ -181,7 +182,8 @@ START_TEST(full_span)
     ck_assert_ptr_nonnull(s->log_request);
     ck_assert_ptr_nonnull(strstr(s->log_request, "\"provider\":\"openai\""));
     ck_assert_ptr_nonnull(strstr(s->log_request, "\"input_tokens\":11"));
-    ck_assert_ptr_nonnull(strstr(s->log_request, "\"request_start_time\":\"2023-11-14T22:13:20.123Z\""));
+    ck_assert_ptr_nonnull(
+        strstr(s->log_request, "\"request_start_time\":\"2023-11-14T22:13:20.123Z\""));
 }
 END_TEST
 
@@ -266,8 +268,10 @@ START_TEST(bare_and_prefixed_enums)
     static const struct {
         const char *txt;
         int want;
-    } kinds[] = {{"\"CLIENT\"", TS_KIND_CLIENT},           {"\"SpanKind.INTERNAL\"", TS_KIND_INTERNAL},
-                 {"\"SERVER\"", TS_KIND_SERVER},           {"\"SpanKind.PRODUCER\"", TS_KIND_PRODUCER},
+    } kinds[] = {{"\"CLIENT\"", TS_KIND_CLIENT},
+                 {"\"SpanKind.INTERNAL\"", TS_KIND_INTERNAL},
+                 {"\"SERVER\"", TS_KIND_SERVER},
+                 {"\"SpanKind.PRODUCER\"", TS_KIND_PRODUCER},
                  {"\"SpanKind.CONSUMER\"", TS_KIND_CONSUMER}};
     res r;
 
@@ -280,7 +284,8 @@ START_TEST(bare_and_prefixed_enums)
     ck_assert_int_eq(r.rc, TS_OK);
     ck_assert_int_eq(r.spans[0].status_code, TS_STATUS_ERROR);
     ck_assert_str_eq(r.spans[0].error, "error"); /* no description */
-    r = decode(body1((sp){.status = "{\"status_code\":\"StatusCode.UNSET\",\"description\":null}"}));
+    r = decode(
+        body1((sp){.status = "{\"status_code\":\"StatusCode.UNSET\",\"description\":null}"}));
     ck_assert_int_eq(r.rc, TS_OK);
     ck_assert_int_eq(r.spans[0].status_code, TS_STATUS_UNSET);
     ck_assert_ptr_null(r.spans[0].error);
@@ -301,8 +306,10 @@ START_TEST(required_fields)
     SPAN_INVALID("model_attributes_type", "context", .context = "[]");
     SPAN_INVALID("missing", "context.trace_id", .context = "{\"span_id\":\"a\"}");
     SPAN_INVALID("missing", "context.span_id", .context = "{\"trace_id\":\"a\"}");
-    SPAN_INVALID("string_type", "context.trace_id", .context = "{\"trace_id\":5,\"span_id\":\"a\"}");
-    SPAN_INVALID("string_type", "context.trace_state", .context = "{\"trace_id\":\"t\",\"span_id\":\"a\",\"trace_state\":1}");
+    SPAN_INVALID("string_type", "context.trace_id",
+                 .context = "{\"trace_id\":5,\"span_id\":\"a\"}");
+    SPAN_INVALID("string_type", "context.trace_state",
+                 .context = "{\"trace_id\":\"t\",\"span_id\":\"a\",\"trace_state\":1}");
     SPAN_INVALID("missing", "kind", .kind = OMIT);
     SPAN_INVALID("missing", "start_time", .start = OMIT);
     SPAN_INVALID("missing", "end_time", .end = OMIT);
@@ -310,7 +317,8 @@ START_TEST(required_fields)
     SPAN_INVALID("model_attributes_type", "status", .status = "\"OK\"");
     SPAN_INVALID("missing", "status.status_code", .status = "{}");
     SPAN_INVALID("string_type", "status.status_code", .status = "{\"status_code\":1}");
-    SPAN_INVALID("string_type", "status.description", .status = "{\"status_code\":\"OK\",\"description\":5}");
+    SPAN_INVALID("string_type", "status.description",
+                 .status = "{\"status_code\":\"OK\",\"description\":5}");
 }
 END_TEST
 
@@ -324,11 +332,16 @@ START_TEST(bad_ids)
     SPAN_INVALID("value_error", "context.trace_id", .context = ctx);
     snprintf(ctx, sizeof(ctx), "{\"trace_id\":\"t\",\"span_id\":\"%s\"}", id200);
     SPAN_INVALID("value_error", "context.span_id", .context = ctx);
-    SPAN_INVALID("value_error", "context.trace_id", .context = "{\"trace_id\":\"a b\",\"span_id\":\"s\"}");
-    SPAN_INVALID("value_error", "context.trace_id", .context = "{\"trace_id\":\"a\\tb\",\"span_id\":\"s\"}");
-    SPAN_INVALID("value_error", "context.trace_id", .context = "{\"trace_id\":\"caf\xc3\xa9\",\"span_id\":\"s\"}");
-    SPAN_INVALID("value_error", "context.span_id", .context = "{\"trace_id\":\"t\",\"span_id\":\"\\u007f\"}");
-    SPAN_INVALID("value_error", "context.trace_id", .context = "{\"trace_id\":\"\",\"span_id\":\"s\"}");
+    SPAN_INVALID("value_error", "context.trace_id",
+                 .context = "{\"trace_id\":\"a b\",\"span_id\":\"s\"}");
+    SPAN_INVALID("value_error", "context.trace_id",
+                 .context = "{\"trace_id\":\"a\\tb\",\"span_id\":\"s\"}");
+    SPAN_INVALID("value_error", "context.trace_id",
+                 .context = "{\"trace_id\":\"caf\xc3\xa9\",\"span_id\":\"s\"}");
+    SPAN_INVALID("value_error", "context.span_id",
+                 .context = "{\"trace_id\":\"t\",\"span_id\":\"\\u007f\"}");
+    SPAN_INVALID("value_error", "context.trace_id",
+                 .context = "{\"trace_id\":\"\",\"span_id\":\"s\"}");
     SPAN_INVALID("value_error", "parent_id", .extra = ",\"parent_id\":\"a b\"");
     SPAN_INVALID("string_type", "parent_id", .extra = ",\"parent_id\":7");
     /* 128 characters is the maximum and fine */
@@ -367,7 +380,8 @@ START_TEST(bad_times)
     SPAN_INVALID("int_parsing", "start_time", .start = "true");
     SPAN_INVALID("int_parsing", "start_time", .start = "\"2024-01-01T00:00:00Z\"");
     SPAN_INVALID("int_parsing", "end_time", .end = "\"abc\"");
-    SPAN_INVALID("value_error", "end_time", .start = "1700000000000000001", .end = "1700000000000000000");
+    SPAN_INVALID("value_error", "end_time", .start = "1700000000000000001",
+                 .end = "1700000000000000000");
     SPAN_INVALID("value_error", "end_time", .start = "5", .end = "4");
 }
 END_TEST
@@ -429,17 +443,27 @@ START_TEST(log_request_fields)
     ck_assert_int_eq(r.spans[0].has_cost, 0);
     ck_assert_int_eq(r.spans[0].prompt_tokens, TS_TOKENS_ABSENT);
 
-    SPAN_INVALID("greater_than_equal", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":-1}");
-    SPAN_INVALID("greater_than_equal", "log_request.output_tokens", .extra = ",\"log_request\":{\"output_tokens\":-5}");
-    SPAN_INVALID("int_parsing", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":1.5}");
-    SPAN_INVALID("int_parsing", "log_request.input_tokens", .extra = ",\"log_request\":{\"input_tokens\":\"many\"}");
-    SPAN_INVALID("greater_than_equal", "log_request.price", .extra = ",\"log_request\":{\"price\":-0.01}");
-    SPAN_INVALID("greater_than_equal", "log_request.price", .extra = ",\"log_request\":{\"price\":\"free\"}");
-    SPAN_INVALID("string_type", "log_request.provider", .extra = ",\"log_request\":{\"provider\":1}");
+    SPAN_INVALID("greater_than_equal", "log_request.input_tokens",
+                 .extra = ",\"log_request\":{\"input_tokens\":-1}");
+    SPAN_INVALID("greater_than_equal", "log_request.output_tokens",
+                 .extra = ",\"log_request\":{\"output_tokens\":-5}");
+    SPAN_INVALID("int_parsing", "log_request.input_tokens",
+                 .extra = ",\"log_request\":{\"input_tokens\":1.5}");
+    SPAN_INVALID("int_parsing", "log_request.input_tokens",
+                 .extra = ",\"log_request\":{\"input_tokens\":\"many\"}");
+    SPAN_INVALID("greater_than_equal", "log_request.price",
+                 .extra = ",\"log_request\":{\"price\":-0.01}");
+    SPAN_INVALID("greater_than_equal", "log_request.price",
+                 .extra = ",\"log_request\":{\"price\":\"free\"}");
+    SPAN_INVALID("string_type", "log_request.provider",
+                 .extra = ",\"log_request\":{\"provider\":1}");
     SPAN_INVALID("string_type", "log_request.model", .extra = ",\"log_request\":{\"model\":{}}");
-    SPAN_INVALID("datetime_parsing", "log_request.request_start_time", .extra = ",\"log_request\":{\"request_start_time\":\"yesterday\"}");
-    SPAN_INVALID("datetime_parsing", "log_request.request_start_time", .extra = ",\"log_request\":{\"request_start_time\":1700000000}");
-    SPAN_INVALID("datetime_parsing", "log_request.request_end_time", .extra = ",\"log_request\":{\"request_end_time\":\"2024-13-01T00:00:00Z\"}");
+    SPAN_INVALID("datetime_parsing", "log_request.request_start_time",
+                 .extra = ",\"log_request\":{\"request_start_time\":\"yesterday\"}");
+    SPAN_INVALID("datetime_parsing", "log_request.request_start_time",
+                 .extra = ",\"log_request\":{\"request_start_time\":1700000000}");
+    SPAN_INVALID("datetime_parsing", "log_request.request_end_time",
+                 .extra = ",\"log_request\":{\"request_end_time\":\"2024-13-01T00:00:00Z\"}");
 }
 END_TEST
 

@@ -97,8 +97,8 @@ static void teardown(void)
 /* ---- helpers ---------------------------------------------------------- */
 
 /* A plain span; parent NULL makes a root. Name defaults to the span id. */
-static void mk(ts_span *s, const char *trace, const char *span, const char *parent,
-               int64_t start, int64_t end)
+static void mk(ts_span *s, const char *trace, const char *span, const char *parent, int64_t start,
+               int64_t end)
 {
     ts_span_init(s);
     s->trace_id = (char *)trace;
@@ -206,8 +206,8 @@ static int64_t delete_trace(int64_t ws, const char *trace)
     return w.affected;
 }
 
-static int64_t delete_window(int64_t ws, const char *trace, int has_from, int64_t from,
-                             int has_to, int64_t to)
+static int64_t delete_window(int64_t ws, const char *trace, int has_from, int64_t from, int has_to,
+                             int64_t to)
 {
     ts_write w;
 
@@ -1019,8 +1019,8 @@ END_TEST
 typedef struct gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int hold;     /* done() of a job with arg == this blocks while set */
-    int entered;  /* the writer is blocked in done() */
+    int hold;    /* done() of a job with arg == this blocks while set */
+    int entered; /* the writer is blocked in done() */
     int ndone;
     int calls[64]; /* per job: how many times done() ran */
 } gate;
@@ -1193,6 +1193,36 @@ START_TEST(async_burst_and_failing_job)
 }
 END_TEST
 
+/* Closing the store drains the queue: every accepted job completes and is
+ * on disk when ts_store_close returns. */
+START_TEST(close_drains_queue)
+{
+    enum { N = 40 };
+    ts_span sp[N];
+
+    reopen_with_queue(N);
+    for (int i = 0; i < N; i++) {
+        prep_job(i, TS_W_INGEST);
+        mk(&sp[i], "drain", ts_arena_printf(arena, "s%02d", i), NULL, T0 + i, T0 + i);
+        g_jobs[i].spans = &sp[i];
+        g_jobs[i].nspans = 1;
+        ck_assert_int_eq(ts_store_submit(store, &g_jobs[i]), TS_OK);
+    }
+    ts_store_close(store);
+    store = NULL;
+    pthread_mutex_lock(&g_gate.mu);
+    ck_assert_int_eq(g_gate.ndone, N);
+    pthread_mutex_unlock(&g_gate.mu);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(g_jobs[i].rc, TS_OK);
+    open_store();
+    got g = get_ok(wsA, "drain");
+    ck_assert_int_eq(g.t.span_count, N);
+    ck_assert(g.t.started_ns == T0);
+    ck_assert(g.t.ended_ns == T0 + N - 1);
+}
+END_TEST
+
 /* ---- durability ------------------------------------------------------- */
 
 START_TEST(durable_across_reopen)
@@ -1258,6 +1288,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, workspace_isolation_close_delete);
     tcase_add_test(tc, queue_full_is_busy);
     tcase_add_test(tc, async_burst_and_failing_job);
+    tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
     suite_add_tcase(s, tc);
     return s;
