@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/router.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
 #include "tracestore/log.h"
@@ -130,69 +131,19 @@ int ts_req_auth_key(ts_req *r, const char *key)
     return rc;
 }
 
-/* Matches path against pattern; "{}" captures one non-empty segment. A
- * trailing slash on either side is ignored. */
-static int match(ts_req *r, const char *pattern, const char *path, int capture)
-{
-    size_t pl = strlen(pattern), sl = strlen(path), i = 0, j = 0;
-    int np = 0;
-    if (pl > 1 && pattern[pl - 1] == '/')
-        pl--;
-    if (sl > 1 && path[sl - 1] == '/')
-        sl--;
-    while (i < pl && j < sl) {
-        if (pattern[i] == '{' && i + 1 < pl && pattern[i + 1] == '}') {
-            size_t k = j;
-            while (k < sl && path[k] != '/')
-                k++;
-            if (k == j || np >= TS_MAX_PARAMS)
-                return 0;
-            if (capture)
-                r->params[np] = ts_arena_strndup(r->arena, path + j, k - j);
-            np++;
-            j = k;
-            i += 2;
-            continue;
-        }
-        if (pattern[i] != path[j])
-            return 0;
-        i++;
-        j++;
-    }
-    if (i != pl || j != sl)
-        return 0;
-    if (capture)
-        r->nparams = np;
-    return 1;
-}
-
-/* Finds the route; when only the method differs, sets r->allow and
- * returns NULL with r->route pointing at a same-path route (for the error
- * family). */
+/* Finds r's route; when only the method differs, sets r->allow and
+ * r->route (for the error family) and returns NULL. */
 static const ts_route *route_find(ts_http *h, ts_req *r)
 {
+    char allow[128];
     const ts_route *same_path = NULL;
-    for (const ts_route *rt = h->routes; rt->method; rt++) {
-        if (!match(r, rt->pattern, r->path, 0))
-            continue;
-        if (strcmp(rt->method, r->method) == 0) {
-            match(r, rt->pattern, r->path, 1);
-            return rt;
-        }
-        same_path = rt;
-    }
-    if (same_path) {
-        char buf[128];
-        size_t n = 0;
-        buf[0] = '\0';
-        for (const ts_route *rt = h->routes; rt->method; rt++)
-            if (match(r, rt->pattern, r->path, 0) && n + strlen(rt->method) + 3 < sizeof(buf))
-                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? ", " : "",
-                                      rt->method);
-        r->allow = ts_arena_strdup(r->arena, buf);
+    const ts_route *rt = ts_router_find(h->routes, r->method, r->path, r->arena, r->params,
+                                        &r->nparams, &same_path, allow, sizeof(allow));
+    if (!rt && same_path) {
+        r->allow = ts_arena_strdup(r->arena, allow);
         r->route = same_path;
     }
-    return NULL;
+    return rt;
 }
 
 static char *normalise_path(ts_arena *a, const char *url)
