@@ -582,6 +582,34 @@ START_TEST(reingest_moves_by_difference)
 }
 END_TEST
 
+/* docs/API.md: a replaced span keeps its first ingest time, so a retry of
+ * an acknowledged request changes nothing. */
+START_TEST(replace_keeps_first_ingest_time)
+{
+    ts_span s, r;
+    got g;
+    int64_t first;
+
+    mk(&s, "t", "a", NULL, T0, T0 + MS);
+    ingest1(wsA, &s);
+    first = s.created_ns;
+    ck_assert_int_gt(first, 0);
+    usleep(2000);
+    mk(&r, "t", "a", NULL, T0, T0 + 2 * MS); /* a retry, or a changed span */
+    r.name = "changed";
+    ingest1(wsA, &r);
+    ck_assert_int_eq(r.created_ns, first);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.spans[0].name, "changed");
+    ck_assert_int_eq(g.spans[0].created_ns, first);
+    /* a new span in the same job gets the job's time */
+    mk(&s, "t", "b", "a", T0, T0 + MS);
+    ingest1(wsA, &s);
+    ck_assert_int_gt(s.created_ns, first);
+    ck_assert_int_eq(find(&g, "a")->created_ns, first);
+}
+END_TEST
+
 START_TEST(replace_extremes_recomputed)
 {
     ts_span s[3], r;
@@ -1274,6 +1302,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, exact_times_and_large_values);
     tcase_add_test(tc, reingest_is_idempotent);
     tcase_add_test(tc, reingest_moves_by_difference);
+    tcase_add_test(tc, replace_keeps_first_ingest_time);
     tcase_add_test(tc, replace_extremes_recomputed);
     tcase_add_test(tc, replace_root_recomputed);
     tcase_add_test(tc, replace_error_recomputed);
