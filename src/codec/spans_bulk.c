@@ -148,9 +148,12 @@ static int log_request(dec *d, const cJSON *span, ts_span *s)
         return rc;
     const cJSON *price = cJSON_GetObjectItemCaseSensitive(lr, "price");
     if (price && !cJSON_IsNull(price)) {
-        if (!cJSON_IsNumber(price) || !isfinite(price->valuedouble) || price->valuedouble < 0)
+        if (!cJSON_IsNumber(price) || !isfinite(price->valuedouble))
+            return bad(d, "log_request", "price", "float_parsing",
+                       "Input should be a valid number");
+        if (price->valuedouble < 0)
             return bad(d, "log_request", "price", "greater_than_equal",
-                       "Input should be a number greater than or equal to 0");
+                       "Input should be greater than or equal to 0");
         s->has_cost = 1;
         s->cost = price->valuedouble;
     }

@@ -453,7 +453,7 @@ START_TEST(log_request_fields)
                  .extra = ",\"log_request\":{\"input_tokens\":\"many\"}");
     SPAN_INVALID("greater_than_equal", "log_request.price",
                  .extra = ",\"log_request\":{\"price\":-0.01}");
-    SPAN_INVALID("greater_than_equal", "log_request.price",
+    SPAN_INVALID("float_parsing", "log_request.price",
                  .extra = ",\"log_request\":{\"price\":\"free\"}");
     SPAN_INVALID("string_type", "log_request.provider",
                  .extra = ",\"log_request\":{\"provider\":1}");
