@@ -121,9 +121,11 @@ static int nonneg_int(dec *d, const cJSON *lr, const char *key, int64_t *out)
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(lr, key);
     if (!it || cJSON_IsNull(it))
         return TS_OK;
-    if (ts_json_i64(it, out) != TS_OK || *out < 0)
-        return bad(d, "log_request", key, "int_parsing",
-                   "Input should be a valid integer greater than or equal to 0");
+    if (ts_json_i64(it, out) != TS_OK)
+        return bad(d, "log_request", key, "int_parsing", "Input should be a valid integer");
+    if (*out < 0)
+        return bad(d, "log_request", key, "greater_than_equal",
+                   "Input should be greater than or equal to 0");
     return TS_OK;
 }
 
