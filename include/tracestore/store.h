@@ -63,10 +63,19 @@ typedef enum ts_qfield {
     TS_QF_SPAN_FAILURE, /* timeout | rate_limit | invalid_response | context_length */
     TS_QF_SPAN_NAME,
     TS_QF_SPAN_TYPE,    /* span type / Respan log_type */
-    TS_QF_SPAN_ID,
     TS_QF_SPAN_PARENT,
     TS_QF_SPAN_PROVIDER,
     TS_QF_SPAN_STATUS,  /* "success" | "error" */
+    /* any-span fields answered through the trace's own spans (index range
+     * on (ws_id, trace_id), never a scan of other traces' spans) */
+    TS_QF_SPAN_ID,
+    TS_QF_SPAN_COST,
+    TS_QF_SPAN_LATENCY, /* ms */
+    TS_QF_SPAN_PROMPT_TOKENS,
+    TS_QF_SPAN_COMPLETION_TOKENS,
+    /* trace content (root span or explicit) */
+    TS_QF_INPUT,
+    TS_QF_OUTPUT,
 } ts_qfield;
 
 typedef enum ts_qop {

@@ -36,6 +36,21 @@ static const struct {
     [TS_QF_HAS_ERROR] = {"t.has_error", 1},
     [TS_QF_METADATA] = {NULL, 0},
     [TS_QF_TAG] = {NULL, 0},
+    [TS_QF_INPUT] = {"coalesce(t.t_input, t.root_input)", 0},
+    [TS_QF_OUTPUT] = {"coalesce(t.t_output, t.root_output)", 0},
+};
+
+/* Span columns for any-span conditions probed through the trace's spans. */
+static const struct {
+    ts_qfield field;
+    const char *expr;
+    int numeric;
+} span_sql[] = {
+    {TS_QF_SPAN_ID, "s.span_id", 0},
+    {TS_QF_SPAN_COST, "s.cost", 1},
+    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1},
+    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1},
+    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1},
 };
 
 static const char *const sort_sql[] = {
@@ -67,8 +82,6 @@ int ts_sqlite_dim_of(ts_qfield f)
         return 3;
     case TS_QF_SPAN_TYPE:
         return 4;
-    case TS_QF_SPAN_ID:
-        return 5;
     case TS_QF_SPAN_PARENT:
         return 6;
     case TS_QF_SPAN_PROVIDER:
@@ -221,6 +234,30 @@ static void cond_on(ts_sqlbuf *b, const char *x, const ts_qcond *c, int numeric)
 static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
 {
     int dim = ts_sqlite_dim_of(c->field);
+    for (size_t i = 0; i < sizeof(span_sql) / sizeof(span_sql[0]); i++) {
+        if (span_sql[i].field != c->field)
+            continue;
+        if (c->field == TS_QF_SPAN_ID && c->op == TS_QOP_EQ) {
+            /* Exact span ids: straight from the (ws_id, span_id) index. */
+            put(b, "t.trace_id IN (SELECT s.trace_id FROM spans s WHERE s.ws_id = ?1 AND "
+                   "s.span_id IN (");
+            for (size_t k = 0; k < c->nvals; k++)
+                put(b, "%s?%d", k ? ", " : "", bind_value(b, c->vals[k], 0));
+            put(b, "))");
+            return;
+        }
+        put(b, "%sEXISTS (SELECT 1 FROM spans s WHERE s.ws_id = t.ws_id AND "
+               "s.trace_id = t.trace_id AND ", c->op == TS_QOP_NE ? "NOT " : "");
+        if (c->op == TS_QOP_NE) {
+            ts_qcond eq = *c;
+            eq.op = TS_QOP_EQ;
+            cond_on(b, span_sql[i].expr, &eq, span_sql[i].numeric);
+        } else {
+            cond_on(b, span_sql[i].expr, c, span_sql[i].numeric);
+        }
+        put(b, ")");
+        return;
+    }
     if (dim) {
         /* Any span: the trace has a trace_dims row matching the condition. */
         if (c->op == TS_QOP_EQ) {
