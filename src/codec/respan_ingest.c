@@ -207,7 +207,9 @@ static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_sp
         return rc;
     if (s->name && strlen(s->name) > 255)
         s->name[255] = '\0'; /* Respan truncates span_name to varchar(255) */
-    s->type = log_type && log_type[0] ? log_type : "chat";
+    /* Respan's default log_type is "chat"; a span with neither a log_type
+     * nor a model is not an LLM call, so it defaults to "custom". */
+    s->type = log_type && log_type[0] ? log_type : (s->model ? "chat" : "custom");
     if (!s->name)
         s->name = s->type;
     if ((rc = times(js, idx, s, now, err)) != TS_OK || (rc = tokens(js, idx, s, err)) != TS_OK ||
