@@ -194,6 +194,7 @@ int main(int argc, char **argv)
     int64_t n = argc > 2 ? strtoll(argv[2], NULL, 10) : 1000000;
     if (argc < 2)
         die("usage", "bench_list DB [TRACES]");
+    setvbuf(stdout, NULL, _IOLBF, 0);
     ts_config_defaults(&cfg);
     snprintf(cfg.db_path, sizeof(cfg.db_path), "%s", argv[1]);
     cfg.read_connections = 2;

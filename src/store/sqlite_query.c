@@ -111,6 +111,7 @@ struct ts_sqlbuf {
     ts_arena *a;
     bindv binds[MAX_BINDS];
     int nbinds;
+    int counting; /* no ORDER BY: every match is visited (count, bulk delete) */
 };
 
 static void put(ts_sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -260,7 +261,14 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
     }
     if (dim) {
         /* Any span: the trace has a trace_dims row matching the condition. */
-        if (c->op == TS_QOP_EQ) {
+        if (c->op == TS_QOP_EQ && b->counting) {
+            /* Every match is visited: drive from the (ws_id, dim, val) index. */
+            put(b, "t.trace_id IN (SELECT d.trace_id FROM trace_dims d WHERE d.ws_id = ?1 AND "
+                   "d.dim = %d AND d.val IN (", dim);
+            for (size_t i = 0; i < c->nvals; i++)
+                put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
+            put(b, "))");
+        } else if (c->op == TS_QOP_EQ) {
             /* A primary-key probe per candidate trace: the list walks the
              * sort index in order and stops after `limit` matches, so a
              * common value costs a few hundred probes (see bench/README.md
@@ -306,15 +314,28 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         cond_on(b, x, c, numeric);
         return;
     }
-    if ((size_t)c->field < sizeof(field_sql) / sizeof(field_sql[0]) && field_sql[c->field].expr)
-        cond_on(b, field_sql[c->field].expr, c, field_sql[c->field].numeric);
+    if ((size_t)c->field < sizeof(field_sql) / sizeof(field_sql[0]) && field_sql[c->field].expr) {
+        const char *x = field_sql[c->field].expr;
+        /* Numeric conditions other than the start window are evaluated on
+         * the rows the sort index yields (unary + keeps the planner from
+         * range-scanning them and sorting every match): a page stops after
+         * `limit` matches. */
+        if (field_sql[c->field].numeric && c->field != TS_QF_STARTED &&
+            c->field != TS_QF_HAS_ERROR && !b->counting)
+            x = ts_arena_printf(b->a, "+%s", x);
+        cond_on(b, x, c, field_sql[c->field].numeric);
+    }
     else
         put(b, "1");
 }
 
 static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
-    put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
+    /* Only a page's rows need the project columns. */
+    if (b->counting)
+        put(b, " FROM traces t WHERE t.ws_id = ?1");
+    else
+        put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
     if (q->project) {
         int k = bind_add(b, B_TEXT, q->project, 0, 0);
         put(b, " AND t.project_id = coalesce((SELECT id FROM projects WHERE ws_id = ?1 AND "
@@ -356,6 +377,7 @@ int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
         return TS_ENOMEM;
     }
     b->sql[0] = '\0';
+    b->counting = !with_order;
     put(b, "SELECT %s", select);
     where_sql(b, q);
     if (with_order)
