@@ -134,6 +134,9 @@ static void fill(const char *path, int64_t n)
     }
     sqlite3_finalize(tr);
     sqlite3_finalize(dim);
+    /* The writer keeps trace_dims.start/trow equal to the trace's eff_start/id. */
+    exec(db, "UPDATE trace_dims SET (start, trow) = (SELECT t.eff_start, t.id FROM traces t "
+             "WHERE t.ws_id = trace_dims.ws_id AND t.trace_id = trace_dims.trace_id)");
     exec(db, "COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(db);
 }
@@ -149,6 +152,7 @@ typedef struct qcase {
 
 static const char *V_GPT4O[] = {"gpt-4o"};
 static const char *V_TRUE[] = {"1"};
+static const char *V_NOMODEL[] = {"no-such-model"};
 static const char *V_TIMEOUT[] = {"timeout"};
 static const char *V_PRO[] = {"pro"};
 static const char *V_LAT_MIN[] = {"20000"};
@@ -217,6 +221,8 @@ int main(int argc, char **argv)
         {"newest first, no filter (page 1)", {{0}}, 0, 0, 0, 0},
         {"no filter, keyset cursor deep in the data", {{0}}, 0, 1, 0, 0},
         {"model=gpt-4o (any span)", {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1}}, 1, 1, 0, 0},
+        {"model=absent-model (matches nothing)",
+         {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_NOMODEL, 1}}, 1, 1, 0, 0},
         {"error=true", {{TS_QF_HAS_ERROR, TS_QOP_EQ, NULL, V_TRUE, 1}}, 1, 1, 0, 0},
         {"model=gpt-4o AND error=true",
          {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1},

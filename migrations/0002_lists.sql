@@ -32,15 +32,20 @@ CREATE INDEX traces_ws_customer ON traces (ws_id, user_id, eff_start, id);
 CREATE INDEX traces_ws_project ON traces (ws_id, project_id, eff_start, id);
 
 -- Distinct span-level values per trace; n counts the spans holding val.
+-- start and trow copy the trace's eff_start and row id (kept in step by the
+-- writer in the same transaction), so a list filtered on one value walks
+-- trace_dims_val in keyset order and touches only matching traces.
 CREATE TABLE trace_dims (
     ws_id     INTEGER NOT NULL,
     trace_id  TEXT NOT NULL,
     dim       INTEGER NOT NULL,
     val       TEXT NOT NULL,
     n         INTEGER NOT NULL,
+    start     INTEGER,
+    trow      INTEGER,
     PRIMARY KEY (ws_id, trace_id, dim, val)
 ) WITHOUT ROWID;
-CREATE INDEX trace_dims_val ON trace_dims (ws_id, dim, val, trace_id);
+CREATE INDEX trace_dims_val ON trace_dims (ws_id, dim, val, start, trow);
 
 CREATE TABLE feedback (
     id          INTEGER PRIMARY KEY,

@@ -91,6 +91,8 @@ static const char *const sql_text[Q__COUNT] = {
                   "dim = ?3 AND val = ?4",
     [Q_DIM_DROP] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2 AND dim = ?3 AND "
                    "val = ?4 AND n <= 0",
+    [Q_DIM_SYNC] = "UPDATE trace_dims SET start = (SELECT eff_start FROM traces WHERE id = ?3), "
+                   "trow = ?3 WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_DEL_DIMS] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_DEL_FEEDBACK] = "DELETE FROM feedback WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_FEEDBACK_INSERT] = "INSERT INTO feedback (ws_id, trace_id, uuid, label, score, comment, "

@@ -50,6 +50,7 @@ enum {
     Q_DIM_INC,
     Q_DIM_DEC,
     Q_DIM_DROP,
+    Q_DIM_SYNC,
     Q_DEL_DIMS,
     Q_DEL_FEEDBACK,
     Q_FEEDBACK_INSERT,

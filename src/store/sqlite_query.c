@@ -112,6 +112,7 @@ struct ts_sqlbuf {
     bindv binds[MAX_BINDS];
     int nbinds;
     int counting; /* no ORDER BY: every match is visited (count, bulk delete) */
+    int driver;   /* index of the condition that drives the scan via trace_dims, or -1 */
 };
 
 static void put(ts_sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -332,10 +333,17 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
 static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
     /* Only a page's rows need the project columns. */
-    if (b->counting)
+    if (b->counting) {
         put(b, " FROM traces t WHERE t.ws_id = ?1");
-    else
+    } else if (b->driver >= 0) {
+        const ts_qcond *c = &q->conds[b->driver];
+        put(b, " FROM trace_dims dd CROSS JOIN traces t ON t.id = dd.trow LEFT JOIN projects p "
+               "ON p.id = t.project_id WHERE dd.ws_id = ?1 AND dd.dim = %d AND dd.val = ?%d AND "
+               "t.ws_id = ?1",
+            ts_sqlite_dim_of(c->field), bind_value(b, c->vals[0], 0));
+    } else {
         put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
+    }
     if (q->project) {
         int k = bind_add(b, B_TEXT, q->project, 0, 0);
         put(b, " AND t.project_id = coalesce((SELECT id FROM projects WHERE ws_id = ?1 AND "
@@ -343,22 +351,40 @@ static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
             k, k);
     }
     for (size_t i = 0; i < q->nconds; i++) {
+        if ((int)i == b->driver)
+            continue;
         put(b, " AND ");
         cond_sql(b, &q->conds[i]);
     }
 }
 
+/* A page in start order with a one-value any-span condition is driven by
+ * trace_dims_val (ws_id, dim, val, start, trow): only matching traces are
+ * visited, already in keyset order, however rare the value. */
+static int pick_driver(const ts_trace_query *q, int counting)
+{
+    if (counting || q->sort != TS_QS_STARTED)
+        return -1;
+    for (size_t i = 0; i < q->nconds; i++) {
+        const ts_qcond *c = &q->conds[i];
+        if (ts_sqlite_dim_of(c->field) && c->op == TS_QOP_EQ && c->nvals == 1)
+            return (int)i;
+    }
+    return -1;
+}
+
 static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
-    const char *x = sort_sql[q->sort];
+    const char *x = b->driver >= 0 ? "dd.start" : sort_sql[q->sort];
+    const char *id = b->driver >= 0 ? "dd.trow" : "t.id";
     const char *cmp = q->desc ? "<" : ">";
     const char *dir = q->desc ? "DESC" : "ASC";
     if (q->has_after) {
         int kk = bind_add(b, B_INT, NULL, q->after_key, 0);
         int ki = bind_add(b, B_INT, NULL, q->after_id, 0);
-        put(b, " AND (%s %s ?%d OR (%s = ?%d AND t.id %s ?%d))", x, cmp, kk, x, kk, cmp, ki);
+        put(b, " AND (%s %s ?%d OR (%s = ?%d AND %s %s ?%d))", x, cmp, kk, x, kk, id, cmp, ki);
     }
-    put(b, " ORDER BY %s %s, t.id %s", x, dir, dir);
+    put(b, " ORDER BY %s %s, %s %s", x, dir, id, dir);
 }
 
 int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
@@ -378,6 +404,7 @@ int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
     }
     b->sql[0] = '\0';
     b->counting = !with_order;
+    b->driver = pick_driver(q, b->counting);
     put(b, "SELECT %s", select);
     where_sql(b, q);
     if (with_order)

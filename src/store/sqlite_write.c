@@ -424,6 +424,19 @@ static int dims_update(job_ctx *j, const ts_span *sp, const old_span *o)
     return TS_OK;
 }
 
+/* Copies the trace's eff_start and row id onto its trace_dims rows (after
+ * the trace row is written), so dim-driven lists see the trace's order. */
+static int dims_sync(job_ctx *j, const tagg *t)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_DIM_SYNC);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, t->rowid);
+    return step_done(q);
+}
+
 /* A request log sent by /track-request before its span: its LLM fields
  * fill the span, and the log is attached (*rl_id). */
 static int apply_pending(job_ctx *j, ts_span *sp, int64_t *rl_id)
@@ -748,7 +761,16 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     bind_text(q, 17, m->metadata);
     bind_text(q, 18, m->events);
     sqlite3_bind_int64(q, 19, j->now);
-    return step_done(q);
+    if ((rc = step_done(q)) != TS_OK)
+        return rc;
+    /* An explicit model or error counts for the any-span filters too (one
+     * reference that no span replacement removes). */
+    const char *fail = ts_failure_type(m->error);
+    if (m->model && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_MODEL, m->model)) != TS_OK)
+        return rc;
+    if (fail && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_FAILURE, fail)) != TS_OK)
+        return rc;
+    return TS_OK;
 }
 
 static int apply_ingest(job_ctx *j)
@@ -778,6 +800,8 @@ static int apply_ingest(job_ctx *j)
         if (t->touched && (rc = tagg_store(j, t)) != TS_OK)
             return rc;
         if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
+            return rc;
+        if ((t->touched || t->meta) && (rc = dims_sync(j, t)) != TS_OK)
             return rc;
         if (t->touched && w->close_after && !t->closed) {
             if ((rc = insert_closure(j, t->trace_id, NULL)) != TS_OK)
@@ -1010,7 +1034,8 @@ static int apply_track(job_ctx *j)
         return rc;
     tr->attached = !sp.rejected;
     for (size_t i = 0; i < j->nlist; i++)
-        if (j->list[i]->touched && (rc = tagg_store(j, j->list[i])) != TS_OK)
+        if (j->list[i]->touched && ((rc = tagg_store(j, j->list[i])) != TS_OK ||
+                                    (rc = dims_sync(j, j->list[i])) != TS_OK))
             return rc;
     return TS_OK;
 }

@@ -521,6 +521,20 @@ START_TEST(test_list_filters)
     EXPECT_IDS(S "&tag_key=tier&tag_value=free", c);
     EXPECT_NONE(S "&tag_key=tier&tag_value=gold");
     EXPECT_IDS(S "&model=gpt-4o&error=true", c);
+    {
+        /* an explicit trace model and error count for model / failure_type */
+        char e[37], body[512];
+        new_uuid(e);
+        snprintf(body, sizeof body,
+                 "{\"id\":\"%s\",\"session_id\":\"filters-sess\",\"model\":\"trace-level-model\","
+                 "\"error\":\"deadline exceeded\",\"started_at\":\"2023-11-14T00:00:00Z\"}",
+                 e);
+        EXPECT(ts_req("POST", "/v1/ingest", D.key_alpha, body), 201);
+        EXPECT_IDS(S "&model=trace-level-model", e);
+        EXPECT_IDS(S "&failure_type=timeout", b, e);
+        EXPECT_IDS(S "&error=true", b, c, d, e);
+        EXPECT(ts_req("POST", "/v1/ingest", D.key_alpha, body), 200);
+    }
     /* from inclusive, to exclusive, on started_at */
     iso(base + SEC, from);
     iso(base + 3 * SEC, to);
@@ -544,6 +558,7 @@ START_TEST(test_list_filters)
     r = list(D.key_alpha, S);
     TS_J_STR(ts_json(r), "traces.0.id", d);
     TS_J_STR(ts_json(r), "traces.3.id", a);
+    TS_J_LEN(ts_json(r), "traces", 5);
     ts_resp_free(r);
 #undef S
 }
@@ -626,7 +641,24 @@ START_TEST(test_list_pagination_keyset)
         new_uuid(ids[i]);
         tspec s = spec(ids[i], T0 + 5000 * SEC + (i < 3 ? 0 : i) * SEC);
         s.session = "page-sess";
+        s.model = "page-model";
         INGEST_OK(D.key_alpha, &s);
+    }
+    /* the same walk driven by an any-span filter (trace_dims order) */
+    {
+        int m = 0;
+        char **byk = walk("model=page-model", 4, 0, &m);
+        ck_assert_int_eq(m, 23);
+        ck_assert_str_eq(byk[0], ids[22]);
+        for (int i = 0; i < 23; i++) {
+            int hits = 0;
+            for (int k = 0; k < m; k++)
+                hits += strcmp(byk[k], ids[i]) == 0;
+            ck_assert_msg(hits == 1, "model walk: trace %d seen %d times", i, hits);
+        }
+        for (int k = 0; k < m; k++)
+            free(byk[k]);
+        free(byk);
     }
     int n = 0;
     char **seen = walk("session_id=page-sess", 5, 1, &n);
