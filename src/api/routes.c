@@ -31,6 +31,7 @@ const ts_route ts_routes[] = {
     {"POST", "/api/traces/bulk-delete", RS, 0, ts_rs_bulk_delete},
     {"POST", "/api/traces/bulk", RS, 0, ts_rs_bulk_delete},
     {"GET", "/api/traces/{}", RS, 0, ts_rs_get_trace},
+    {"POST", "/api/traces/{}", RS, 0, ts_rs_get_trace}, /* S1 allows POST too */
     {"DELETE", "/api/traces/{}", RS, 0, ts_rs_delete_trace},
     {NULL, NULL, TS_FAMILY_NONE, 0, NULL},
 };

@@ -33,7 +33,9 @@ static void up(void)
 /* max_page_size 5: bulk delete refuses more than 5 matches. */
 static void up_small(void)
 {
-    static const char *const env[] = {"TRACESTORE_MAX_PAGE_SIZE=5", NULL};
+    static const char *const env[] = {"TRACESTORE_MAX_PAGE_SIZE=5",
+                                      "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
+                                      "TRACESTORE_MAX_STRING_BYTES=4096", NULL};
     ts_d_init(&D, 1, env);
     ts_d_start(&D);
 }
@@ -579,6 +581,33 @@ START_TEST(test_list_pagination)
     }
     for (int i = 0; i < 7; i++)
         ck_assert_msg(seen[i] == 1, "trace %d seen %d times", i, seen[i]);
+    /* A fixed end_time keeps a page walk stable while new traces arrive. */
+    {
+        char en2[48], q2[256];
+        int seen2[7] = {0};
+        iso(T0 + 400 * SEC + 6 * SEC, en2);
+        for (int page = 1; page <= 3; page++) {
+            snprintf(q2, sizeof q2, "page_size=3&page=%d&end_time=%s", page, en2);
+            ts_resp *r2 = list(D.key_alpha, q2, body);
+            TS_STATUS(r2, 200);
+            const cJSON *it;
+            cJSON_ArrayForEach(it, ts_jpath(ts_json(r2), "results"))
+            {
+                const char *id =
+                    cJSON_GetObjectItemCaseSensitive(it, "trace_unique_id")->valuestring;
+                for (int i = 0; i < 7; i++)
+                    seen2[i] += strcmp(id, ids[i]) == 0;
+            }
+            ts_resp_free(r2);
+            char nid[64];
+            uid("late", nid);
+            rspan ns = rs(nid, "root", NULL, T0 + 400 * SEC + 100 * SEC + page * SEC);
+            ns.customer = m;
+            INGEST(D.key_alpha, &ns, 1);
+        }
+        for (int i = 0; i < 7; i++)
+            ck_assert_msg(seen2[i] == 1, "with arrivals: trace %d seen %d times", i, seen2[i]);
+    }
     /* GET works the same (no body: no filters) */
     ts_resp *r = ts_req("GET", "/api/traces/list?page_size=2", D.key_alpha, NULL);
     TS_STATUS(r, 200);
@@ -652,6 +681,49 @@ START_TEST(test_bulk_delete)
     r = list(D.key_beta, NULL, body);
     TS_J_INT(ts_json(r), "count", 1);
     ts_resp_free(r);
+}
+END_TEST
+
+/* Limits from the configuration: spans per request (413), string bytes
+ * (400), page size, on both vendors' ingest and list routes. */
+START_TEST(test_config_limits)
+{
+    char big[6000], body[7000];
+    memset(big, 'x', 5000);
+    big[5000] = '\0';
+    const char *four = "[{\"trace_unique_id\":\"L\",\"span_unique_id\":\"1\"},"
+                       "{\"trace_unique_id\":\"L\",\"span_unique_id\":\"2\"},"
+                       "{\"trace_unique_id\":\"L\",\"span_unique_id\":\"3\"},"
+                       "{\"trace_unique_id\":\"L\",\"span_unique_id\":\"4\"}]";
+    ts_resp *r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, four);
+    TS_STATUS(r, 413);
+    TS_J_CONTAINS(ts_json(r), "detail", "max_spans_per_request");
+    ts_resp_free(r);
+    r = ts_req("POST", "/v1/ingest", D.key_alpha,
+               "{\"spans\":[{\"name\":\"a\",\"type\":\"t\"},{\"name\":\"a\",\"type\":\"t\"},"
+               "{\"name\":\"a\",\"type\":\"t\"},{\"name\":\"a\",\"type\":\"t\"}]}");
+    TS_STATUS(r, 413);
+    TS_J_STR(ts_json(r), "code", "payload_too_large");
+    ts_resp_free(r);
+    snprintf(body, sizeof body,
+             "[{\"trace_unique_id\":\"L\",\"span_unique_id\":\"1\",\"input\":\"%s\"}]", big);
+    r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, body);
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "detail", "max_string_bytes");
+    ts_resp_free(r);
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", big);
+    r = ts_req("POST", "/v1/ingest", D.key_alpha, body);
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "error", "max_string_bytes");
+    ts_resp_free(r);
+    /* TruLayer's limit is bounded by max_page_size */
+    r = ts_req("GET", "/v1/traces?limit=6", D.key_alpha, NULL);
+    TS_STATUS(r, 400);
+    TS_J_STR(ts_json(r), "code", "error.invalid_parameter");
+    ts_resp_free(r);
+    EXPECT(ts_req("GET", "/v1/traces?limit=5", D.key_alpha, NULL), 200);
+    /* POST on a trace path reads it (Respan S1 allows POST) */
+    EXPECT(ts_req("POST", "/api/traces/nothing-here/", D.key_alpha, NULL), 404);
 }
 END_TEST
 
@@ -890,6 +962,7 @@ static Suite *respan_suite(void)
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
     tcase_add_test(tc, test_bulk_delete_bound);
+    tcase_add_test(tc, test_config_limits);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     return s;
