@@ -4,6 +4,7 @@
  * optional start/end window, and bulk delete by filter. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,12 +406,12 @@ int ts_rs_list_traces(ts_req *r)
     int64_t page = q_int_or(r, "page", 1, &badp);
     int64_t max = r->app->cfg->max_page_size < 1000 ? r->app->cfg->max_page_size : 1000;
     int64_t size = q_int_or(r, "page_size", 50, &bads);
-    if (badp) {
+    if (size > max)
+        size = max; /* DRF clamps page_size to its maximum */
+    if (badp || page > INT64_MAX / (size > 0 ? size : 1) - 1) {
         ts_api_error(r, 404, "invalid_page", "Invalid page.");
         return TS_H_DONE;
     }
-    if (size > max)
-        size = max; /* DRF clamps page_size to its maximum */
     if (parse_sort(ts_req_query(r, "sort_by"), &q) != 0) {
         ts_api_error(r, 400, "invalid_sort", "Invalid parameters or filters: unknown sort_by");
         return TS_H_DONE;
@@ -450,23 +451,46 @@ int ts_rs_list_traces(ts_req *r)
 
 /* ---------------- detail with span_tree ---------------- */
 
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 /* Parent index of every span (-1: root, also for a missing parent, a
- * cycle, or nesting deeper than max_depth, so the answer stays printable). */
+ * cycle, or nesting deeper than max_depth, so the answer stays printable).
+ * Span ids are unique within a trace; a hash table keeps this linear. */
 static int *parents(const ts_span *sp, size_t n, int max_depth, ts_arena *a)
 {
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap <<= 1;
     int *par = ts_arena_alloc(a, (n ? n : 1) * sizeof(int));
-    if (!par)
+    int *slot = ts_arena_alloc(a, cap * sizeof(int));
+    if (!par || !slot)
         return NULL;
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t h = (size_t)(str_hash(sp[i].span_id) & (cap - 1));
+        while (slot[h] >= 0)
+            h = (h + 1) & (cap - 1);
+        slot[h] = (int)i;
+    }
     for (size_t i = 0; i < n; i++) {
         par[i] = -1;
         if (!sp[i].parent_id)
             continue;
-        for (size_t k = 0; k < n; k++)
-            if (k != i && strcmp(sp[k].span_id, sp[i].parent_id) == 0) {
-                par[i] = (int)k;
+        size_t h = (size_t)(str_hash(sp[i].parent_id) & (cap - 1));
+        for (; slot[h] >= 0; h = (h + 1) & (cap - 1))
+            if (strcmp(sp[slot[h]].span_id, sp[i].parent_id) == 0) {
+                par[i] = slot[h] == (int)i ? -1 : slot[h];
                 break;
             }
     }
+    /* Walk up at most max_depth steps: a cycle or a deeper chain is cut. */
     for (size_t i = 0; i < n; i++) {
         int steps = 0, p = par[i];
         while (p >= 0 && p != (int)i && steps <= max_depth) {
@@ -495,7 +519,6 @@ int ts_rs_get_trace(ts_req *r)
         ts_api_fail(r, rc, rc == TS_ENOTFOUND ? "Not found." : ts_strerror(rc));
         return TS_H_DONE;
     }
-    /* A linear n^2 parent match is fine up to a few thousand spans. */
     int *par = parents(spans, n, (int)(r->app->cfg->max_json_depth / 2), r->arena);
     cJSON **nodes = ts_arena_alloc(r->arena, (n ? n : 1) * sizeof(*nodes));
     if (!par || !nodes) {

@@ -2,6 +2,7 @@
  * and 4: a JSON array of spans or {"data":[...]}) -> domain spans, and the
  * list/bulk-delete `filters` object (section 1) -> store conditions. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,9 +115,11 @@ static int times(const cJSON *js, int idx, ts_span *s, int64_t now, ts_err *err)
         return rc;
     if (!has_lat && (rc = opt_seconds(js, "generation_time", idx, &has_lat, &lat, err)) != TS_OK)
         return rc;
-    int64_t lat_ns = has_lat ? (int64_t)llround(lat * 1e9) : 0;
+    int64_t lat_ns = has_lat ? (int64_t)llround(lat * 1e9) : 0; /* lat <= 1e9 s */
     if (!end && !start)
         end = now;
+    if ((!start && end < INT64_MIN + lat_ns) || (!end && start > INT64_MAX - lat_ns))
+        return bad(err, idx, "latency", "puts the span outside the representable time range");
     if (!start)
         start = end - lat_ns;
     if (!end)
@@ -352,7 +355,7 @@ static const char *value_text(const cJSON *v, int vt, ts_arena *a)
                 return NULL;
         } else
             return NULL;
-        if (!isfinite(d))
+        if (!isfinite(d) || fabs(d) > 9e15)
             return NULL;
         if (vt == V_SECONDS_MS)
             return ts_arena_printf(a, "%lld", (long long)llround(d * 1000.0));
@@ -439,12 +442,19 @@ int ts_respan_filters_decode(const cJSON *filters, ts_arena *a, ts_qcond **out, 
         return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: at most 64 filters");
     if (count && !(*out = ts_arena_calloc(a, (size_t)count, sizeof(**out))))
         return TS_ENOMEM;
+    size_t total = 0;
     cJSON_ArrayForEach(f, filters)
     {
         if ((rc = one_filter(f, a, &(*out)[*n], &skip, err)) != TS_OK)
             return rc;
-        if (!skip)
-            (*n)++;
+        if (skip)
+            continue;
+        total += (*out)[*n].nvals;
+        if (total > TS_RESPAN_MAX_FILTER_VALUES)
+            return ts_err_set(err, TS_EINVAL,
+                              "Invalid parameters or filters: more than %d values in all",
+                              TS_RESPAN_MAX_FILTER_VALUES);
+        (*n)++;
     }
     return TS_OK;
 }

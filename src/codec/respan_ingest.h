@@ -20,6 +20,9 @@
 int ts_respan_decode(const char *body, size_t len, const ts_config *cfg, ts_arena *a,
                      ts_span **spans, size_t *n, ts_err *err);
 
+/* At most 64 filters of at most 100 values each, and this many values in all. */
+#define TS_RESPAN_MAX_FILTER_VALUES 1000
+
 /* {"<field>": {"operator": op, "value": [v...]}, ...} -> conditions.
  * Unknown field names are dropped (as Respan does); metadata__<key> is a
  * metadata condition; times become ns, duration/latency seconds become ms. */

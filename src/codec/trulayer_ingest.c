@@ -5,6 +5,7 @@
  * fields (project_id as a name or UUID, session_id, started_at, ended_at,
  * span trace_id). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "codec/json_util.h"
@@ -15,6 +16,8 @@
 #define MAX_TAGS 20
 #define MAX_TAG_CHARS 64
 #define MAX_SESSION_CHARS 256
+/* Ten years: keeps every ms -> ns product far inside int64. */
+#define TS_TRULAYER_MAX_LATENCY_MS (INT64_C(10) * 366 * 86400 * 1000)
 
 typedef struct dec {
     const ts_config *cfg;
@@ -218,8 +221,14 @@ static int decode_span(dec *d, const cJSON *js, const ts_trace_meta *m)
     /* Times: missing ones come from the trace, then from the latency. */
     if (!s->start_ns)
         s->start_ns = m->started_ns ? m->started_ns : d->now;
-    if (!s->end_ns)
-        s->end_ns = s->start_ns + (s->latency_ms > 0 ? s->latency_ms * 1000000 : 0);
+    if (s->latency_ms > TS_TRULAYER_MAX_LATENCY_MS)
+        return bad(d, "span %s is more than 10 years", "latency_ms");
+    if (!s->end_ns) {
+        int64_t lat_ns = s->latency_ms > 0 ? s->latency_ms * 1000000 : 0;
+        if (s->start_ns > INT64_MAX - lat_ns)
+            return bad(d, "span %s puts its end outside the representable range", "latency_ms");
+        s->end_ns = s->start_ns + lat_ns;
+    }
     if (s->end_ns < s->start_ns)
         return bad(d, "span %s must not be before start_time", "end_time");
     s->kind = TS_KIND_INTERNAL;
@@ -292,6 +301,8 @@ static int decode_trace(dec *d, const cJSON *o, ts_trace_meta *m)
         (rc = opt_time(d, o, "ended_at", &m->ended_ns)) != TS_OK ||
         (rc = tags(d, o, m)) != TS_OK || (rc = events(d, o, m)) != TS_OK)
         return rc;
+    if (m->latency_ms > TS_TRULAYER_MAX_LATENCY_MS)
+        return bad(d, "%s is more than 10 years", "latency_ms");
     if (m->session_id && strlen(m->session_id) > MAX_SESSION_CHARS)
         return bad(d, "%s is at most 256 characters", "session_id");
     if (m->project && !m->project[0])

@@ -102,14 +102,16 @@ typedef struct bindv {
     double d;
 } bindv;
 
-#define MAX_BINDS 400
+/* SQLite's own limit is 32766 parameters; the codecs cap the number of
+ * filter values well below this. */
+#define MAX_BINDS 4000
 
 struct ts_sqlbuf {
     char *sql;
     size_t len, cap;
     int oom;
     ts_arena *a;
-    bindv binds[MAX_BINDS];
+    bindv *binds; /* MAX_BINDS, heap */
     int nbinds;
     int counting; /* no ORDER BY: every match is visited (count, bulk delete) */
     int driver;   /* index of the condition that drives the scan via trace_dims, or -1 */
@@ -398,7 +400,9 @@ int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
         return TS_ENOMEM;
     b->a = a;
     b->cap = 1024;
-    if (!(b->sql = malloc(b->cap))) {
+    b->binds = malloc(MAX_BINDS * sizeof(*b->binds));
+    if (!b->binds || !(b->sql = malloc(b->cap))) {
+        free(b->binds);
         free(b);
         return TS_ENOMEM;
     }
@@ -432,6 +436,7 @@ int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
     }
 out:
     free(b->sql);
+    free(b->binds);
     free(b);
     return rc;
 }

@@ -288,6 +288,39 @@ START_TEST(test_ingest_and_span_tree)
 }
 END_TEST
 
+/* Parent cycles and very deep chains still give a printable tree. */
+START_TEST(test_span_tree_cycles_and_depth)
+{
+    char t[64], path[256], ids[60][16], parents[60][16];
+    uid("cyc", t);
+    rspan s[2] = {rs(t, "x", "y", T0), rs(t, "y", "x", T0 + MS)};
+    INGEST(D.key_alpha, s, 2);
+    snprintf(path, sizeof path, "/api/traces/%s/", t);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    /* the cycle is broken at the earliest span, which becomes a root */
+    TS_J_LEN(ts_json(r), "span_tree", 1);
+    TS_J_STR(ts_json(r), "span_tree.0.span_unique_id", "x");
+    TS_J_STR(ts_json(r), "span_tree.0.children.0.span_unique_id", "y");
+    ts_resp_free(r);
+    uid("deep", t);
+    rspan chain[60];
+    for (int i = 0; i < 60; i++) {
+        snprintf(ids[i], sizeof ids[i], "d%d", i);
+        snprintf(parents[i], sizeof parents[i], "d%d", i - 1);
+        chain[i] = rs(t, ids[i], i ? parents[i] : NULL, T0 + i * MS);
+    }
+    INGEST(D.key_alpha, chain, 60);
+    snprintf(path, sizeof path, "/api/traces/%s/", t);
+    r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_TYPE(ts_json(r), "span_tree", "array");
+    TS_J_INT(ts_json(r), "span_count", 60);
+    TS_J_STR(ts_json(r), "span_tree.0.children.0.span_unique_id", "d1");
+    ts_resp_free(r);
+}
+END_TEST
+
 START_TEST(test_ingest_bad_input)
 {
     static const char *const bad[] = {
@@ -949,6 +982,7 @@ static Suite *respan_suite(void)
     Suite *s = suite_create("integration-respan");
     TCase *tc = daemon_case("respan", up);
     tcase_add_test(tc, test_ingest_and_span_tree);
+    tcase_add_test(tc, test_span_tree_cycles_and_depth);
     tcase_add_test(tc, test_ingest_bad_input);
     tcase_add_test(tc, test_list_operators);
     tcase_add_test(tc, test_list_span_fields);
