@@ -223,11 +223,16 @@ START_TEST(test_ingest_and_span_tree)
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     ts_resp *r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, body);
-    free(body);
     TS_STATUS(r, 200);
     TS_J_INT(ts_json(r), "ingested_spans", 5);
     TS_J_INT(ts_json(r), "created_traces", 1);
     TS_J_STR(ts_json(r), "trace_ids.0", t);
+    ts_resp_free(r);
+    /* the same spans again: replaced in place (idempotent), no new trace */
+    r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, body);
+    free(body);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "created_traces", 0);
     ts_resp_free(r);
     for (int slash = 0; slash < 2; slash++) {
         snprintf(path, sizeof path, "/api/traces/%s%s", t, slash ? "/" : "");
