@@ -145,8 +145,8 @@ typedef struct qcase {
     const char *name;
     ts_qcond conds[4];
     size_t nconds;
-    int deep;      /* start from a keyset cursor in the middle of the data */
-    int count;     /* also count every match (Respan's envelope) */
+    int deep;  /* start from a keyset cursor in the middle of the data */
+    int count; /* also count every match (Respan's envelope) */
     int64_t offset;
 } qcase;
 
@@ -161,8 +161,13 @@ static const char *V_TOK_MIN[] = {"4500"};
 
 static void run(ts_store *st, int64_t n, const qcase *c, int iters)
 {
-    ts_trace_query q = {.conds = c->conds, .nconds = c->nconds, .sort = TS_QS_STARTED,
-                        .desc = 1, .limit = 50, .want_count = c->count, .offset = c->offset};
+    ts_trace_query q = {.conds = c->conds,
+                        .nconds = c->nconds,
+                        .sort = TS_QS_STARTED,
+                        .desc = 1,
+                        .limit = 50,
+                        .want_count = c->count,
+                        .offset = c->offset};
     double *t = calloc((size_t)iters, sizeof(double));
     size_t rows = 0;
     for (int i = 0; i < iters; i++) {
@@ -206,15 +211,15 @@ int main(int argc, char **argv)
     if (ts_store_open(&cfg, &st, &err) != TS_OK)
         die("open", err.msg);
     unsigned char hash[32] = {0};
-    ts_write w = {.kind = TS_W_KEY_CREATE, .ws_name = "bench", .key_prefix = "bench",
-                  .key_hash = hash};
+    ts_write w = {
+        .kind = TS_W_KEY_CREATE, .ws_name = "bench", .key_prefix = "bench", .key_hash = hash};
     if (ts_store_write_sync(st, &w) != TS_OK || w.ws.id != 1)
         die("workspace", w.err.msg);
     ts_store_close(st);
     double t0 = now_ms();
     fill(argv[1], n);
-    printf("filled %" PRId64 " traces (+%" PRId64 " in another workspace) in %.1f s\n\n", n,
-           n / 10, (now_ms() - t0) / 1e3);
+    printf("filled %" PRId64 " traces (+%" PRId64 " in another workspace) in %.1f s\n\n", n, n / 10,
+           (now_ms() - t0) / 1e3);
     if (ts_store_open(&cfg, &st, &err) != TS_OK)
         die("reopen", err.msg);
     qcase cases[] = {
@@ -222,26 +227,46 @@ int main(int argc, char **argv)
         {"no filter, keyset cursor deep in the data", {{0}}, 0, 1, 0, 0},
         {"model=gpt-4o (any span)", {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1}}, 1, 1, 0, 0},
         {"model=absent-model (matches nothing)",
-         {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_NOMODEL, 1}}, 1, 1, 0, 0},
+         {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_NOMODEL, 1}},
+         1,
+         1,
+         0,
+         0},
         {"error=true", {{TS_QF_HAS_ERROR, TS_QOP_EQ, NULL, V_TRUE, 1}}, 1, 1, 0, 0},
         {"model=gpt-4o AND error=true",
          {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1},
           {TS_QF_HAS_ERROR, TS_QOP_EQ, NULL, V_TRUE, 1}},
-         2, 1, 0, 0},
+         2,
+         1,
+         0,
+         0},
         {"failure_type=timeout (any span)",
-         {{TS_QF_SPAN_FAILURE, TS_QOP_EQ, NULL, V_TIMEOUT, 1}}, 1, 1, 0, 0},
-        {"tag tier=pro",
-         {{TS_QF_TAG, TS_QOP_EQ, "tier", V_PRO, 1}}, 1, 1, 0, 0},
+         {{TS_QF_SPAN_FAILURE, TS_QOP_EQ, NULL, V_TIMEOUT, 1}},
+         1,
+         1,
+         0,
+         0},
+        {"tag tier=pro", {{TS_QF_TAG, TS_QOP_EQ, "tier", V_PRO, 1}}, 1, 1, 0, 0},
         {"latency 20000..21000 ms",
          {{TS_QF_LATENCY_MS, TS_QOP_GTE, NULL, V_LAT_MIN, 1},
           {TS_QF_LATENCY_MS, TS_QOP_LTE, NULL, V_LAT_MAX, 1}},
-         2, 1, 0, 0},
+         2,
+         1,
+         0,
+         0},
         {"token_count >= 4500 AND model=gpt-4o",
          {{TS_QF_TOTAL_TOKENS, TS_QOP_GTE, NULL, V_TOK_MIN, 1},
           {TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1}},
-         2, 1, 0, 0},
+         2,
+         1,
+         0,
+         0},
         {"Respan page 1 + count, model=gpt-4o",
-         {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1}}, 1, 0, 1, 0},
+         {{TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, V_GPT4O, 1}},
+         1,
+         0,
+         1,
+         0},
         {"Respan page 1 + count, no filter", {{0}}, 0, 0, 1, 0},
     };
     printf("| query (limit 50, newest first) | p50 ms | p99 ms | max ms | rows |\n");

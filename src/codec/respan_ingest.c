@@ -88,9 +88,14 @@ static char *first_str(const cJSON *o, const char *const *keys, ts_arena *a)
 /* Extra Respan fields kept as the span's attributes. */
 static char *extras(const cJSON *js, ts_arena *a)
 {
-    static const char *const keep[] = {"status_code",     "span_workflow_name", "span_path",
-                                       "environment",     "trace_group_identifier",
-                                       "thread_identifier", "unique_id",        "provider_id",
+    static const char *const keep[] = {"status_code",
+                                       "span_workflow_name",
+                                       "span_path",
+                                       "environment",
+                                       "trace_group_identifier",
+                                       "thread_identifier",
+                                       "unique_id",
+                                       "provider_id",
                                        NULL};
     cJSON *o = cJSON_CreateObject();
     for (const char *const *k = keep; *k; k++) {
@@ -146,7 +151,8 @@ static int tokens(const cJSON *js, int idx, ts_span *s, ts_err *err)
     if ((rc = opt_tokens(js, "prompt_tokens", idx, &s->prompt_tokens, err)) != TS_OK ||
         (rc = opt_tokens(js, "completion_tokens", idx, &s->completion_tokens, err)) != TS_OK ||
         (rc = opt_tokens(js, "total_request_tokens", idx, &s->total_tokens, err)) != TS_OK ||
-        (rc = opt_tokens(js, "prompt_cache_hit_tokens", idx, &s->cache_read_tokens, err)) != TS_OK ||
+        (rc = opt_tokens(js, "prompt_cache_hit_tokens", idx, &s->cache_read_tokens, err)) !=
+            TS_OK ||
         (rc = opt_tokens(js, "prompt_cache_creation_tokens", idx, &s->cache_write_tokens, err)) !=
             TS_OK)
         return rc;
@@ -174,8 +180,7 @@ static int status(const cJSON *js, int idx, ts_span *s, ts_arena *a, ts_err *err
     return TS_OK;
 }
 
-static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_span *s,
-                       ts_err *err)
+static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_span *s, ts_err *err)
 {
     static const char *const session_keys[] = {"session_identifier", "thread_identifier",
                                                "trace_group_identifier", NULL};
@@ -326,11 +331,21 @@ static const struct {
     const char *name;
     ts_qop op;
 } ops[] = {
-    {"", TS_QOP_EQ},          {"=", TS_QOP_EQ},           {"eq", TS_QOP_EQ},
-    {"in", TS_QOP_EQ},        {"not", TS_QOP_NE},         {"lt", TS_QOP_LT},
-    {"lte", TS_QOP_LTE},      {"gt", TS_QOP_GT},          {"gte", TS_QOP_GTE},
-    {"iexact", TS_QOP_IEXACT}, {"contains", TS_QOP_CONTAINS}, {"icontains", TS_QOP_ICONTAINS},
-    {"startswith", TS_QOP_STARTSWITH}, {"endswith", TS_QOP_ENDSWITH}, {"isnull", TS_QOP_ISNULL},
+    {"", TS_QOP_EQ},
+    {"=", TS_QOP_EQ},
+    {"eq", TS_QOP_EQ},
+    {"in", TS_QOP_EQ},
+    {"not", TS_QOP_NE},
+    {"lt", TS_QOP_LT},
+    {"lte", TS_QOP_LTE},
+    {"gt", TS_QOP_GT},
+    {"gte", TS_QOP_GTE},
+    {"iexact", TS_QOP_IEXACT},
+    {"contains", TS_QOP_CONTAINS},
+    {"icontains", TS_QOP_ICONTAINS},
+    {"startswith", TS_QOP_STARTSWITH},
+    {"endswith", TS_QOP_ENDSWITH},
+    {"isnull", TS_QOP_ISNULL},
 };
 
 /* One filter value as store text, converted to the field's unit. */
@@ -412,8 +427,8 @@ static int one_filter(const cJSON *f, ts_arena *a, ts_qcond *c, int *skip, ts_er
     /* value is an array; a bare scalar is taken as a one-element array. */
     int nv = cJSON_IsArray(val) ? cJSON_GetArraySize(val) : (val && !cJSON_IsNull(val) ? 1 : 0);
     if (nv == 0 || nv > 100)
-        return ts_err_set(err, TS_EINVAL,
-                          "Invalid parameters or filters: %s needs 1 to 100 values", key);
+        return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: %s needs 1 to 100 values",
+                          key);
     const char **vals = ts_arena_alloc(a, (size_t)nv * sizeof(*vals));
     if (!vals)
         return TS_ENOMEM;
@@ -421,8 +436,8 @@ static int one_filter(const cJSON *f, ts_arena *a, ts_qcond *c, int *skip, ts_er
         const cJSON *v = cJSON_IsArray(val) ? cJSON_GetArrayItem(val, i) : val;
         int vtype = c->op == TS_QOP_ISNULL ? V_TEXT : vt;
         if (!(vals[i] = value_text(v, vtype, a)))
-            return ts_err_set(err, TS_EINVAL,
-                              "Invalid parameters or filters: bad value for %s", key);
+            return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: bad value for %s",
+                              key);
     }
     c->vals = vals;
     c->nvals = (size_t)nv;
@@ -437,7 +452,8 @@ int ts_respan_filters_decode(const cJSON *filters, ts_arena *a, ts_qcond **out, 
     *out = NULL;
     *n = 0;
     if (!cJSON_IsObject(filters))
-        return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: filters must be an object");
+        return ts_err_set(err, TS_EINVAL,
+                          "Invalid parameters or filters: filters must be an object");
     if (count > 64)
         return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: at most 64 filters");
     if (count && !(*out = ts_arena_calloc(a, (size_t)count, sizeof(**out))))

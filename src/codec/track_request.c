@@ -66,8 +66,8 @@ int ts_track_request_decode(const char *body, size_t len, const ts_config *cfg, 
     *api_key = ts_arena_strdup(a, str(root, "api_key"));
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(root, "span_id");
     if (sid && !cJSON_IsNull(sid)) {
-        if (!cJSON_IsString(sid) || ts_id_canon(sid->valuestring, strlen(sid->valuestring),
-                                                canon) != TS_OK) {
+        if (!cJSON_IsString(sid) ||
+            ts_id_canon(sid->valuestring, strlen(sid->valuestring), canon) != TS_OK) {
             rc = ts_err_set(err, TS_EINVAL, "span_id must be 1 to 128 printable ASCII characters");
             goto out;
         }

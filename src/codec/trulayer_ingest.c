@@ -134,7 +134,8 @@ static int tags(dec *d, const cJSON *o, ts_trace_meta *m)
     {
         if (!cJSON_IsString(t))
             return bad(d, "%s values must be strings", "tags");
-        if (strlen(t->valuestring) > MAX_TAG_CHARS || (t->string && strlen(t->string) > MAX_TAG_CHARS))
+        if (strlen(t->valuestring) > MAX_TAG_CHARS ||
+            (t->string && strlen(t->string) > MAX_TAG_CHARS))
             return bad(d, "%s keys and values are at most 64 characters", "tags");
     }
     char *txt = ts_json_print(it, d->a);
@@ -298,8 +299,8 @@ static int decode_trace(dec *d, const cJSON *o, ts_trace_meta *m)
         (rc = opt_cost(d, o, "cost", &m->has_cost, &m->cost)) != TS_OK ||
         (rc = opt_object(d, o, "metadata", &m->metadata)) != TS_OK ||
         (rc = opt_time(d, o, "started_at", &m->started_ns)) != TS_OK ||
-        (rc = opt_time(d, o, "ended_at", &m->ended_ns)) != TS_OK ||
-        (rc = tags(d, o, m)) != TS_OK || (rc = events(d, o, m)) != TS_OK)
+        (rc = opt_time(d, o, "ended_at", &m->ended_ns)) != TS_OK || (rc = tags(d, o, m)) != TS_OK ||
+        (rc = events(d, o, m)) != TS_OK)
         return rc;
     if (m->latency_ms > TS_TRULAYER_MAX_LATENCY_MS)
         return bad(d, "%s is more than 10 years", "latency_ms");
@@ -328,9 +329,9 @@ static int decode_trace(dec *d, const cJSON *o, ts_trace_meta *m)
     return TS_OK;
 }
 
-int ts_trulayer_decode(const char *body, size_t len, int batch, const ts_config *cfg,
-                       ts_arena *a, ts_trace_meta **traces, size_t *ntraces, ts_span **spans,
-                       size_t *nspans, ts_err *err)
+int ts_trulayer_decode(const char *body, size_t len, int batch, const ts_config *cfg, ts_arena *a,
+                       ts_trace_meta **traces, size_t *ntraces, ts_span **spans, size_t *nspans,
+                       ts_err *err)
 {
     cJSON *root = NULL;
     dec d = {.cfg = cfg, .a = a, .err = err, .now = ts_now_ns()};

@@ -18,9 +18,9 @@
  * *spans (arena a). Trace ids are canonical; a missing id gets a fresh
  * UUID. TS_EINVAL with err->msg naming the bad field; TS_ETOOBIG over
  * max_spans_per_request. */
-int ts_trulayer_decode(const char *body, size_t len, int batch, const ts_config *cfg,
-                       ts_arena *a, ts_trace_meta **traces, size_t *ntraces, ts_span **spans,
-                       size_t *nspans, ts_err *err);
+int ts_trulayer_decode(const char *body, size_t len, int batch, const ts_config *cfg, ts_arena *a,
+                       ts_trace_meta **traces, size_t *ntraces, ts_span **spans, size_t *nspans,
+                       ts_err *err);
 
 /* POST /v1/feedback: {trace_id (required), label (required, any non-empty
  * text), score?, comment?, metadata?}. TS_EINVAL names the bad field. */

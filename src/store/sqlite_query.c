@@ -250,8 +250,10 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
             put(b, "))");
             return;
         }
-        put(b, "%sEXISTS (SELECT 1 FROM spans s WHERE s.ws_id = t.ws_id AND "
-               "s.trace_id = t.trace_id AND ", c->op == TS_QOP_NE ? "NOT " : "");
+        put(b,
+            "%sEXISTS (SELECT 1 FROM spans s WHERE s.ws_id = t.ws_id AND "
+            "s.trace_id = t.trace_id AND ",
+            c->op == TS_QOP_NE ? "NOT " : "");
         if (c->op == TS_QOP_NE) {
             ts_qcond eq = *c;
             eq.op = TS_QOP_EQ;
@@ -266,8 +268,10 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         /* Any span: the trace has a trace_dims row matching the condition. */
         if (c->op == TS_QOP_EQ && b->counting) {
             /* Every match is visited: drive from the (ws_id, dim, val) index. */
-            put(b, "t.trace_id IN (SELECT d.trace_id FROM trace_dims d WHERE d.ws_id = ?1 AND "
-                   "d.dim = %d AND d.val IN (", dim);
+            put(b,
+                "t.trace_id IN (SELECT d.trace_id FROM trace_dims d WHERE d.ws_id = ?1 AND "
+                "d.dim = %d AND d.val IN (",
+                dim);
             for (size_t i = 0; i < c->nvals; i++)
                 put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
             put(b, "))");
@@ -276,25 +280,33 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
              * sort index in order and stops after `limit` matches, so a
              * common value costs a few hundred probes (see bench/README.md
              * for the rare-value case). */
-            put(b, "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                   "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (", dim);
+            put(b,
+                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
+                "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (",
+                dim);
             for (size_t i = 0; i < c->nvals; i++)
                 put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
             put(b, "))");
         } else if (c->op == TS_QOP_ISNULL) {
             int want_null = c->nvals && strcmp(c->vals[0], "true") == 0;
-            put(b, "%sEXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                   "d.trace_id = t.trace_id AND d.dim = %d)", want_null ? "NOT " : "", dim);
+            put(b,
+                "%sEXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
+                "d.trace_id = t.trace_id AND d.dim = %d)",
+                want_null ? "NOT " : "", dim);
         } else if (c->op == TS_QOP_NE) {
             /* No span carries any of the values. */
-            put(b, "NOT EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                   "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (", dim);
+            put(b,
+                "NOT EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
+                "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (",
+                dim);
             for (size_t i = 0; i < c->nvals; i++)
                 put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
             put(b, "))");
         } else {
-            put(b, "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                   "d.trace_id = t.trace_id AND d.dim = %d AND ", dim);
+            put(b,
+                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
+                "d.trace_id = t.trace_id AND d.dim = %d AND ",
+                dim);
             cond_on(b, "d.val", c, 0);
             put(b, ")");
         }
@@ -327,8 +339,7 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
             c->field != TS_QF_HAS_ERROR && !b->counting)
             x = ts_arena_printf(b->a, "+%s", x);
         cond_on(b, x, c, field_sql[c->field].numeric);
-    }
-    else
+    } else
         put(b, "1");
 }
 
@@ -339,17 +350,19 @@ static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
         put(b, " FROM traces t WHERE t.ws_id = ?1");
     } else if (b->driver >= 0) {
         const ts_qcond *c = &q->conds[b->driver];
-        put(b, " FROM trace_dims dd CROSS JOIN traces t ON t.id = dd.trow LEFT JOIN projects p "
-               "ON p.id = t.project_id WHERE dd.ws_id = ?1 AND dd.dim = %d AND dd.val = ?%d AND "
-               "t.ws_id = ?1",
+        put(b,
+            " FROM trace_dims dd CROSS JOIN traces t ON t.id = dd.trow LEFT JOIN projects p "
+            "ON p.id = t.project_id WHERE dd.ws_id = ?1 AND dd.dim = %d AND dd.val = ?%d AND "
+            "t.ws_id = ?1",
             ts_sqlite_dim_of(c->field), bind_value(b, c->vals[0], 0));
     } else {
         put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
     }
     if (q->project) {
         int k = bind_add(b, B_TEXT, q->project, 0, 0);
-        put(b, " AND t.project_id = coalesce((SELECT id FROM projects WHERE ws_id = ?1 AND "
-               "uuid = lower(?%d)), (SELECT id FROM projects WHERE ws_id = ?1 AND name = ?%d))",
+        put(b,
+            " AND t.project_id = coalesce((SELECT id FROM projects WHERE ws_id = ?1 AND "
+            "uuid = lower(?%d)), (SELECT id FROM projects WHERE ws_id = ?1 AND name = ?%d))",
             k, k);
     }
     for (size_t i = 0; i < q->nconds; i++) {
@@ -389,9 +402,9 @@ static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
     put(b, " ORDER BY %s %s, %s %s", x, dir, id, dir);
 }
 
-int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
-                            const char *select, int with_order, int64_t limit, int64_t offset,
-                            ts_arena *a, sqlite3_stmt **out)
+int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, const char *select,
+                            int with_order, int64_t limit, int64_t offset, ts_arena *a,
+                            sqlite3_stmt **out)
 {
     ts_sqlbuf *b = calloc(1, sizeof(*b));
     int rc = TS_OK;
@@ -502,8 +515,8 @@ out:
 }
 
 /* Nearest-rank percentile p (0..100) of eff_latency among the n matches. */
-static int percentile(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
-                      int64_t n, int p, int64_t *out)
+static int percentile(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, ts_arena *a, int64_t n,
+                      int p, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
     ts_trace_query qq = *q;

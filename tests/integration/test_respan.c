@@ -73,10 +73,10 @@ static void uid(const char *prefix, char out[64])
 
 typedef struct rspan {
     const char *trace, *span, *parent, *name, *log_type, *model, *customer, *status;
-    int64_t start;   /* ns */
-    double latency;  /* s */
+    int64_t start;  /* ns */
+    double latency; /* s */
     int64_t prompt, completion;
-    double cost;     /* < 0: absent */
+    double cost;          /* < 0: absent */
     const char *metadata; /* raw JSON or NULL */
 } rspan;
 
@@ -370,9 +370,12 @@ static void three(const char *m, char a[64], char b[64], char c[64], int64_t bas
     uid("A", a);
     uid("B", b);
     uid("C", c);
-    rspan s[6] = {rs(a, "a1", NULL, base),          rs(b, "b1", NULL, base + SEC),
-                  rs(b, "b2", "b1", base + SEC + MS), rs(b, "b3", "b1", base + SEC + 2 * MS),
-                  rs(c, "c1", NULL, base + 2 * SEC), rs(c, "c2", "c1", base + 2 * SEC + MS)};
+    rspan s[6] = {rs(a, "a1", NULL, base),
+                  rs(b, "b1", NULL, base + SEC),
+                  rs(b, "b2", "b1", base + SEC + MS),
+                  rs(b, "b3", "b1", base + SEC + 2 * MS),
+                  rs(c, "c1", NULL, base + 2 * SEC),
+                  rs(c, "c2", "c1", base + 2 * SEC + MS)};
     s[0].name = "alpha-run";
     s[0].model = "gpt-4";
     s[0].prompt = 100;
@@ -440,8 +443,9 @@ START_TEST(test_list_operators)
     /* unknown keys are dropped (Respan's backend does the same) */
     EXPECT_IDS(m, "\"no_such_field\":{\"operator\":\"\",\"value\":[\"x\"]}", a, b, c);
     /* several filters are ANDed */
-    EXPECT_IDS(m, "\"span_count\":{\"operator\":\"gt\",\"value\":[1]},"
-                  "\"name\":{\"operator\":\"startswith\",\"value\":[\"g\"]}",
+    EXPECT_IDS(m,
+               "\"span_count\":{\"operator\":\"gt\",\"value\":[1]},"
+               "\"name\":{\"operator\":\"startswith\",\"value\":[\"g\"]}",
                c);
 }
 END_TEST
@@ -497,8 +501,7 @@ START_TEST(test_list_bad_input)
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         ts_resp *r = list(D.key_alpha, NULL, bodies[i]);
         if (r->status != 400)
-            ts_fail_at(__FILE__, __LINE__, "case %zu: want 400, got %ld %s", i, r->status,
-                       r->body);
+            ts_fail_at(__FILE__, __LINE__, "case %zu: want 400, got %ld %s", i, r->status, r->body);
         TS_J_TYPE(ts_json(r), "detail", "string");
         ts_resp_free(r);
     }
@@ -607,8 +610,8 @@ START_TEST(test_list_pagination)
                           "next not absolute: %s", next->valuestring);
             ck_assert_msg(strstr(next->valuestring, "page_size=3") != NULL, "params lost: %s",
                           next->valuestring);
-            ck_assert_msg(strstr(next->valuestring, "sort_by=-start_time") != NULL,
-                          "sort lost: %s", next->valuestring);
+            ck_assert_msg(strstr(next->valuestring, "sort_by=-start_time") != NULL, "sort lost: %s",
+                          next->valuestring);
             const char *qs = strchr(next->valuestring, '?');
             snprintf(query, sizeof query, "%s", qs ? qs + 1 : "");
         } else {
@@ -841,16 +844,17 @@ END_TEST
 static char *track_body(const char *key, const char *span_id, int64_t in, int64_t out)
 {
     char *b = malloc(2048);
-    snprintf(b, 2048,
-             "{\"api_key\":\"%s\",\"function_name\":\"openai.chat.completions.create\","
-             "\"provider_type\":\"openai\",\"span_id\":%s%s%s,"
-             "\"kwargs\":{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},"
-             "\"request_response\":{\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"message\":"
-             "{\"role\":\"assistant\",\"content\":\"hello!\"}}],\"usage\":{\"prompt_tokens\":%lld,"
-             "\"completion_tokens\":%lld}},\"request_start_time\":\"2024-01-01T00:00:00Z\","
-             "\"request_end_time\":\"2024-01-01T00:00:01Z\",\"tags\":[],\"metadata\":{}}",
-             key ? key : "", span_id ? "\"" : "", span_id ? span_id : "null", span_id ? "\"" : "",
-             (long long)in, (long long)out);
+    snprintf(
+        b, 2048,
+        "{\"api_key\":\"%s\",\"function_name\":\"openai.chat.completions.create\","
+        "\"provider_type\":\"openai\",\"span_id\":%s%s%s,"
+        "\"kwargs\":{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},"
+        "\"request_response\":{\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"message\":"
+        "{\"role\":\"assistant\",\"content\":\"hello!\"}}],\"usage\":{\"prompt_tokens\":%lld,"
+        "\"completion_tokens\":%lld}},\"request_start_time\":\"2024-01-01T00:00:00Z\","
+        "\"request_end_time\":\"2024-01-01T00:00:01Z\",\"tags\":[],\"metadata\":{}}",
+        key ? key : "", span_id ? "\"" : "", span_id ? span_id : "null", span_id ? "\"" : "",
+        (long long)in, (long long)out);
     return b;
 }
 
@@ -929,8 +933,9 @@ START_TEST(test_track_request)
     ts_resp_free(r);
     /* the model filter sees it */
     char body[256];
-    snprintf(body, sizeof body, "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},"
-                                "\"model\":{\"value\":[\"gpt-4o-2024-08-06\"]}}}",
+    snprintf(body, sizeof body,
+             "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},"
+             "\"model\":{\"value\":[\"gpt-4o-2024-08-06\"]}}}",
              t2);
     r = list(D.key_alpha, NULL, body);
     TS_J_INT(ts_json(r), "count", 1);

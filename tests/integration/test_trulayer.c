@@ -68,13 +68,13 @@ typedef struct tspec {
     const char *id;      /* UUID form */
     const char *project; /* NULL: absent */
     const char *session;
-    const char *model;   /* model of its one llm span, NULL: no llm span */
-    const char *error;   /* span error text, NULL: none */
-    const char *tags;    /* raw JSON for "tags", NULL: absent */
-    int64_t start;       /* ns */
+    const char *model; /* model of its one llm span, NULL: no llm span */
+    const char *error; /* span error text, NULL: none */
+    const char *tags;  /* raw JSON for "tags", NULL: absent */
+    int64_t start;     /* ns */
     int64_t latency_ms;
     int64_t prompt, completion;
-    double cost;         /* < 0: none */
+    double cost; /* < 0: none */
 } tspec;
 
 /* TraceRequest JSON for s (malloc'd). */
@@ -376,10 +376,11 @@ START_TEST(test_ingest_bad_input)
     EXPECT_INGEST_400("/v1/ingest", "{\"cost\":-2}", "cost");
     EXPECT_INGEST_400("/v1/ingest", "{\"tags\":5}", "tags");
     EXPECT_INGEST_400("/v1/ingest", "{\"tags\":[1]}", "tags");
-    EXPECT_INGEST_400("/v1/ingest",
-                      "{\"tags\":{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
-                      "kkkkk\":\"v\"}}",
-                      "64");
+    EXPECT_INGEST_400(
+        "/v1/ingest",
+        "{\"tags\":{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+        "kkkkk\":\"v\"}}",
+        "64");
     EXPECT_INGEST_400("/v1/ingest", "{\"metadata\":[1]}", "metadata");
     EXPECT_INGEST_400("/v1/ingest", "{\"events\":[{\"level\":\"info\"}]}", "message");
     EXPECT_INGEST_400("/v1/ingest", "{\"id\":\"\"}", "id");
@@ -417,7 +418,8 @@ START_TEST(test_projects)
     cJSON_ArrayForEach(it, ts_jpath(j, "projects"))
     {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring, "proj-alpha") == 0)
-            snprintf(pid, sizeof pid, "%s", cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring);
+            snprintf(pid, sizeof pid, "%s",
+                     cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring);
     }
     ck_assert_msg(pid[0], "proj-alpha not listed: %s", r->body);
     TS_J_ABSENT(j, "next_cursor"); /* no cursor/limit: the full list, no paging fields */

@@ -58,9 +58,9 @@ START_TEST(test_spans)
     ck_assert_str_eq(s[0].type, "custom");
     ck_assert_int_eq(dec("[{\"span_unique_id\":\"s\"}]", &s, &n), TS_EINVAL);
     ck_assert_int_eq(dec("{\"spans\":[]}", &s, &n), TS_EINVAL);
-    ck_assert_int_eq(dec("[{\"trace_unique_id\":\"t\",\"span_unique_id\":\"s\",\"cost\":-1}]", &s,
-                         &n),
-                     TS_EINVAL);
+    ck_assert_int_eq(
+        dec("[{\"trace_unique_id\":\"t\",\"span_unique_id\":\"s\",\"cost\":-1}]", &s, &n),
+        TS_EINVAL);
 }
 END_TEST
 
@@ -78,12 +78,13 @@ START_TEST(test_filters)
 {
     ts_qcond *c;
     size_t n;
-    ck_assert_int_eq(filt("{\"duration\":{\"operator\":\"GTE\",\"value\":[2.5]},"
-                          "\"unknown\":{\"value\":[1]},\"metadata__k\":{\"value\":\"v\"},"
-                          "\"start_time\":{\"operator\":\"lt\",\"value\":[\"2025-01-01T00:00:00Z\"]},"
-                          "\"model\":{\"operator\":\"in\",\"value\":[\"a\",\"b\"]}}",
-                          &c, &n),
-                     TS_OK);
+    ck_assert_int_eq(
+        filt("{\"duration\":{\"operator\":\"GTE\",\"value\":[2.5]},"
+             "\"unknown\":{\"value\":[1]},\"metadata__k\":{\"value\":\"v\"},"
+             "\"start_time\":{\"operator\":\"lt\",\"value\":[\"2025-01-01T00:00:00Z\"]},"
+             "\"model\":{\"operator\":\"in\",\"value\":[\"a\",\"b\"]}}",
+             &c, &n),
+        TS_OK);
     ck_assert_uint_eq(n, 4); /* unknown dropped */
     ck_assert_int_eq(c[0].field, TS_QF_LATENCY_MS);
     ck_assert_int_eq(c[0].op, TS_QOP_GTE);
@@ -121,8 +122,7 @@ START_TEST(test_track_request)
     ck_assert_int_eq(t.completion_tokens, 6);
     ck_assert_ptr_null(strstr(t.body, "k1")); /* the key is never stored */
     const char *bad = "{\"span_id\":5}";
-    ck_assert_int_eq(ts_track_request_decode(bad, strlen(bad), &cfg, A, &t, &key, &err),
-                     TS_EINVAL);
+    ck_assert_int_eq(ts_track_request_decode(bad, strlen(bad), &cfg, A, &t, &key, &err), TS_EINVAL);
 }
 END_TEST
 
