@@ -37,8 +37,8 @@ static int window_bound(ts_req *r, const char *name, int *has, int64_t *ns)
     if (!v || !*v)
         return 0;
     if (ts_time_parse_iso(v, ns) != TS_OK) {
-        ts_api_error(r, 400, "invalid_time",
-                     "Invalid %s: '%.64s' is not an ISO 8601 date-time", name, v);
+        ts_api_error(r, 400, "invalid_time", "Invalid %s: '%.64s' is not an ISO 8601 date-time",
+                     name, v);
         return -1;
     }
     *has = 1;
@@ -286,7 +286,8 @@ static int window_conds(ts_req *r, ts_qcond **conds, size_t *n)
 {
     int hf, ht;
     int64_t from = 0, to = 0;
-    if (window_bound(r, "start_time", &hf, &from) != 0 || window_bound(r, "end_time", &ht, &to) != 0)
+    if (window_bound(r, "start_time", &hf, &from) != 0 ||
+        window_bound(r, "end_time", &ht, &to) != 0)
         return -1;
     ts_qcond *nc = ts_arena_alloc(r->arena, (*n + 2) * sizeof(*nc));
     if (!nc)
@@ -363,8 +364,10 @@ static char *page_url(ts_req *r, int64_t page)
     ts_req_query_each(r, url_arg, &u);
     if (page > 1) {
         char num[32];
-        snprintf(num, sizeof(num), "%s" "page=%lld", u.s[u.len - 1] == '?' ? "" : "&",
-                 (long long)page);
+        snprintf(num, sizeof(num),
+                 "%s"
+                 "page=%lld",
+                 u.s[u.len - 1] == '?' ? "" : "&", (long long)page);
         url_put(&u, num, 0);
     }
     if (u.len && (u.s[u.len - 1] == '?' || u.s[u.len - 1] == '&'))
@@ -416,8 +419,8 @@ int ts_rs_list_traces(ts_req *r)
         ts_api_error(r, 400, "invalid_sort", "Invalid parameters or filters: unknown sort_by");
         return TS_H_DONE;
     }
-    int rc = ts_respan_body_filters(r->body, r->body_len, r->app->cfg, r->arena, &present,
-                                    &conds, &nc, &err);
+    int rc = ts_respan_body_filters(r->body, r->body_len, r->app->cfg, r->arena, &present, &conds,
+                                    &nc, &err);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : "Invalid parameters or filters");
         return TS_H_DONE;
@@ -530,7 +533,8 @@ int ts_rs_get_trace(ts_req *r)
     for (size_t i = 0; i < n; i++)
         nodes[i] = span_node(&spans[i], &t, &r->ws, r->params[0]);
     for (size_t i = 0; i < n; i++) {
-        cJSON *dst = par[i] < 0 ? tree : cJSON_GetObjectItemCaseSensitive(nodes[par[i]], "children");
+        cJSON *dst =
+            par[i] < 0 ? tree : cJSON_GetObjectItemCaseSensitive(nodes[par[i]], "children");
         cJSON_AddItemToArray(dst, nodes[i]);
     }
     ts_api_json(r, 200, o);
@@ -557,9 +561,9 @@ static int bulk_done(ts_req *r)
     }
     ts_api_add_i64(o, "deleted_count", w->affected);
     if (w->affected)
-        cJSON_AddStringToObject(o, "message",
-                                ts_arena_printf(r->arena, "Successfully deleted %lld traces",
-                                                (long long)w->affected));
+        cJSON_AddStringToObject(
+            o, "message",
+            ts_arena_printf(r->arena, "Successfully deleted %lld traces", (long long)w->affected));
     else
         cJSON_AddStringToObject(o, "message", "No traces matched the given filters");
     ts_api_json(r, 200, o);
@@ -589,8 +593,8 @@ int ts_rs_bulk_delete(ts_req *r)
         ts_api_fail(r, TS_ENOMEM, "out of memory");
         return TS_H_DONE;
     }
-    int rc = ts_respan_body_filters(r->body, r->body_len, r->app->cfg, r->arena, &present,
-                                    &conds, &nc, &err);
+    int rc = ts_respan_body_filters(r->body, r->body_len, r->app->cfg, r->arena, &present, &conds,
+                                    &nc, &err);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : "Invalid parameters or filters");
         return TS_H_DONE;

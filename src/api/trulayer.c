@@ -465,8 +465,8 @@ int ts_tl_feedback(ts_req *r)
         ts_api_fail(r, TS_ENOMEM, "out of memory");
         return TS_H_DONE;
     }
-    int rc = ts_trulayer_feedback_decode(r->body ? r->body : "", r->body_len, r->app->cfg,
-                                         r->arena, f, &err);
+    int rc = ts_trulayer_feedback_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena,
+                                         f, &err);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
@@ -498,8 +498,8 @@ int ts_tl_metrics(ts_req *r)
         ts_api_error(r, 400, "error.invalid_range", "to must not be before from");
         return TS_H_DONE;
     }
-    int rc = ts_store_metrics(r->app->store, r->ws.id, project && *project ? project : NULL,
-                              from, to, &m);
+    int rc = ts_store_metrics(r->app->store, r->ws.id, project && *project ? project : NULL, from,
+                              to, &m);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, ts_strerror(rc));
         return TS_H_DONE;
@@ -547,8 +547,8 @@ int ts_tl_projects(ts_req *r)
     int paged = has_limit || (cur && *cur);
     if (paged && !has_limit)
         limit = 50;
-    int rc = ts_store_projects(r->app->store, r->ws.id, after, paged ? limit : 0, r->arena, &ps,
-                               &n, &more);
+    int rc = ts_store_projects(r->app->store, r->ws.id, after, paged ? limit : 0, r->arena, &ps, &n,
+                               &more);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, ts_strerror(rc));
         return TS_H_DONE;

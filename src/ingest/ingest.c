@@ -54,7 +54,8 @@ void ts_ingest_derive(ts_span *s)
     if (!s->error && s->status_code == TS_STATUS_ERROR)
         s->error = s->status_message && s->status_message[0] ? s->status_message : "error";
     if (!s->type)
-        s->type = (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
+        s->type =
+            (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
 }
 
 int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,

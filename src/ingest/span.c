@@ -40,11 +40,10 @@ const char *ts_failure_type(const char *e)
         has_ci(e, "429") || has_ci(e, "too many requests"))
         return "rate_limit";
     if (has_ci(e, "context length") || has_ci(e, "context_length") ||
-        has_ci(e, "maximum context") || has_ci(e, "context window") ||
-        has_ci(e, "too many tokens"))
+        has_ci(e, "maximum context") || has_ci(e, "context window") || has_ci(e, "too many tokens"))
         return "context_length";
-    if (has_ci(e, "invalid response") || has_ci(e, "invalid_response") ||
-        has_ci(e, "malformed") || has_ci(e, "parse") || has_ci(e, "invalid json"))
+    if (has_ci(e, "invalid response") || has_ci(e, "invalid_response") || has_ci(e, "malformed") ||
+        has_ci(e, "parse") || has_ci(e, "invalid json"))
         return "invalid_response";
     return NULL;
 }
