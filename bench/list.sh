@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh BUILD_DIR [TRACES]: fills a fresh database with TRACES
+# bench/list.sh BUILD_DIR [TRACES]: fills a fresh database with TRACES
 # traces (default 1000000) and times the trace-list queries.
 set -e
 build=${1:-build-release}
