@@ -85,6 +85,14 @@ typedef struct ts_span {
  * -1, pointers NULL). Call before filling a span. */
 void ts_span_init(ts_span *s);
 
+/* Failure class of an error text, for the failure_type filter: "timeout",
+ * "rate_limit", "context_length", "invalid_response", or NULL. */
+const char *ts_failure_type(const char *error);
+
+/* True for span types that count as an LLM call (llm and Respan's chat,
+ * completion, response, generation, text, embedding log types). */
+int ts_span_type_is_llm(const char *type);
+
 /* Trace-level fields a client states explicitly (TruLayer ingest). Each
  * overrides what would otherwise be derived from the root span. NULL or
  * has_* = 0 means "not given". */
@@ -110,6 +118,9 @@ typedef struct ts_trace_meta {
 /* The per-trace aggregate row, as read back. */
 typedef struct ts_trace {
     char *trace_id;     /* canonical */
+    int64_t rowid;      /* internal row id (keyset tie-breaker) */
+    int64_t sort_key;   /* value of the list's sort key (integer sorts) */
+    char *root_span_id; /* NULL when no root span yet */
     char *project_uuid;
     char *project_name;
     int64_t span_count;

@@ -28,7 +28,153 @@ typedef enum ts_write_kind {
     TS_W_KEY_CREATE,   /* create workspace if needed, then a key */
     TS_W_KEY_REVOKE,   /* revoke keys by prefix */
     TS_W_PING,         /* empty transaction: proves the store is writable */
+    TS_W_FEEDBACK,     /* record a feedback label on an existing trace */
+    TS_W_BULK_DELETE,  /* delete every trace matching a query (bounded) */
+    TS_W_TRACK_REQUEST, /* attach an LLM request log to a span (now or when it arrives) */
 } ts_write_kind;
+
+/* ---- trace queries (lists, bulk delete, metrics) ---- */
+
+/* Filterable trace dimensions. "Any span" fields match a trace when at
+ * least one of its spans matches; they are answered from a side table kept
+ * at ingest, never by scanning spans. */
+typedef enum ts_qfield {
+    TS_QF_TRACE_ID = 1, /* text */
+    TS_QF_NAME,         /* text: effective trace name */
+    TS_QF_CUSTOMER,     /* text: user_id / customer_identifier */
+    TS_QF_SESSION,      /* text */
+    TS_QF_PROJECT,      /* integer project row id (resolved by the caller's query) */
+    TS_QF_MODEL_ROOT,   /* text: the trace's effective model */
+    TS_QF_STARTED,      /* int ns */
+    TS_QF_ENDED,        /* int ns */
+    TS_QF_LATENCY_MS,   /* int */
+    TS_QF_COST,         /* real */
+    TS_QF_TOTAL_TOKENS, /* int */
+    TS_QF_PROMPT_TOKENS,
+    TS_QF_COMPLETION_TOKENS,
+    TS_QF_SPAN_COUNT,
+    TS_QF_LLM_COUNT,
+    TS_QF_ERROR_COUNT,
+    TS_QF_HAS_ERROR,    /* bool: trace error or any errored span */
+    TS_QF_METADATA,     /* text/number at metadata.<key> */
+    TS_QF_TAG,          /* tag_map.<key> == value */
+    /* any-span dimensions (side table trace_dims) */
+    TS_QF_SPAN_MODEL,
+    TS_QF_SPAN_FAILURE, /* timeout | rate_limit | invalid_response | context_length */
+    TS_QF_SPAN_NAME,
+    TS_QF_SPAN_TYPE,    /* span type / Respan log_type */
+    TS_QF_SPAN_PARENT,
+    TS_QF_SPAN_PROVIDER,
+    TS_QF_SPAN_STATUS,  /* "success" | "error" */
+    /* any-span fields answered through the trace's own spans (index range
+     * on (ws_id, trace_id), never a scan of other traces' spans) */
+    TS_QF_SPAN_ID,
+    TS_QF_SPAN_COST,
+    TS_QF_SPAN_LATENCY, /* ms */
+    TS_QF_SPAN_PROMPT_TOKENS,
+    TS_QF_SPAN_COMPLETION_TOKENS,
+    /* trace content (root span or explicit) */
+    TS_QF_INPUT,
+    TS_QF_OUTPUT,
+} ts_qfield;
+
+typedef enum ts_qop {
+    TS_QOP_EQ = 1, /* any of vals */
+    TS_QOP_NE,     /* none of vals */
+    TS_QOP_LT,
+    TS_QOP_LTE,
+    TS_QOP_GT,
+    TS_QOP_GTE,
+    TS_QOP_IEXACT,
+    TS_QOP_CONTAINS,
+    TS_QOP_ICONTAINS,
+    TS_QOP_STARTSWITH,
+    TS_QOP_ENDSWITH,
+    TS_QOP_ISNULL, /* vals[0] "true"/"false" */
+} ts_qop;
+
+/* One condition. Values are text; numeric fields compare numerically
+ * (the caller has validated them). */
+typedef struct ts_qcond {
+    ts_qfield field;
+    ts_qop op;
+    const char *key; /* TS_QF_METADATA / TS_QF_TAG: the key */
+    const char **vals;
+    size_t nvals;
+} ts_qcond;
+
+typedef enum ts_qsort {
+    TS_QS_STARTED = 0, /* default */
+    TS_QS_ENDED,
+    TS_QS_LATENCY,
+    TS_QS_COST,
+    TS_QS_TOTAL_TOKENS,
+    TS_QS_PROMPT_TOKENS,
+    TS_QS_COMPLETION_TOKENS,
+    TS_QS_SPAN_COUNT,
+    TS_QS_LLM_COUNT,
+    TS_QS_ERROR_COUNT,
+    TS_QS_NAME,
+    TS_QS_CUSTOMER,
+    TS_QS_TRACE_ID,
+} ts_qsort;
+
+/* A trace query: conditions ANDed, a sort with the trace's internal row id
+ * as tie-breaker, and either a keyset position (after_*; only for integer
+ * sort keys) or an offset. */
+typedef struct ts_trace_query {
+    const ts_qcond *conds;
+    size_t nconds;
+    const char *project; /* project UUID or name; NULL: every project */
+    ts_qsort sort;
+    int desc;
+    int has_after;       /* keyset: rows strictly after (after_key, after_id) */
+    int64_t after_key, after_id;
+    int64_t offset;
+    int64_t limit;       /* rows to return */
+    int want_count;      /* also count every matching row */
+} ts_trace_query;
+
+/* Feedback on a trace (TruLayer POST /v1/feedback). */
+typedef struct ts_feedback {
+    const char *trace_id; /* canonical */
+    const char *label;
+    int has_score;
+    double score;
+    const char *comment;  /* or NULL */
+    const char *metadata; /* JSON object text or NULL */
+    /* filled by the store */
+    char id[TS_UUID_STRLEN + 1];
+    int64_t created_ns;
+} ts_feedback;
+
+/* An LLM request log reported separately from its span (PromptLayer
+ * /track-request). Applied to the span (ws, span_id) now if it exists, else
+ * kept pending and applied when the span arrives. */
+typedef struct ts_track {
+    const char *span_id; /* or NULL: stored, attached to nothing */
+    const char *body;    /* JSON text of the whole request (stored) */
+    const char *model, *provider, *input, *output;
+    int64_t prompt_tokens, completion_tokens; /* TS_TOKENS_ABSENT when unknown */
+    int has_cost;
+    double cost;
+    /* filled by the store */
+    int64_t request_id;
+    int attached; /* 1: a span carried it at once */
+} ts_track;
+
+/* Aggregates over a window (TruLayer GET /v1/metrics). */
+typedef struct ts_metrics {
+    int64_t total_traces, error_count;
+    int64_t p50_ms, p95_ms, p99_ms;
+    double total_cost;
+} ts_metrics;
+
+typedef struct ts_project {
+    int64_t rowid;
+    char *uuid, *name;
+    int64_t created_ns;
+} ts_project;
 
 typedef struct ts_write ts_write;
 typedef void (*ts_write_done_fn)(ts_write *w, void *arg);
@@ -49,6 +195,14 @@ struct ts_write {
     const char *trace_id;  /* canonical */
     int has_from, has_to;  /* DELETE window bounds on the trace's start */
     int64_t from_ns, to_ns;
+    /* TS_W_FEEDBACK */
+    ts_feedback *feedback;
+    /* TS_W_BULK_DELETE: at most max_delete traces, else TS_ETOOBIG with
+     * the match count in `affected` and nothing deleted */
+    const ts_trace_query *query;
+    int64_t max_delete;
+    /* TS_W_TRACK_REQUEST */
+    ts_track *track;
     /* TS_W_KEY_CREATE, TS_W_KEY_REVOKE */
     const char *ws_name;
     const char *key_prefix;
@@ -96,6 +250,21 @@ int ts_store_key_candidates(ts_store *s, const char *prefix, ts_key_row *rows,
 int ts_store_trace_get(ts_store *s, int64_t ws_id, const char *trace_id,
                        ts_arena *a, ts_trace *out, ts_span **spans, size_t *nspans);
 int ts_store_key_list(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n);
+/* Lists the workspace's traces matching q (aggregates only, no spans).
+ * *out gets up to q->limit rows (arena a); *more is set when at least one
+ * more row follows; *count (when q->want_count) counts every match.
+ * Each row's rowid and sort_key are set for keyset cursors. An unknown
+ * q->project matches nothing. */
+int ts_store_trace_list(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
+                        ts_trace **out, size_t *n, int *more, int64_t *count);
+/* Totals over traces that started in [from_ns, to_ns) (project: UUID or
+ * name, NULL for all). Percentiles are nearest-rank over latency_ms. */
+int ts_store_metrics(ts_store *s, int64_t ws_id, const char *project, int64_t from_ns,
+                     int64_t to_ns, ts_metrics *out);
+/* The workspace's projects, oldest first, starting after row id `after`
+ * (0: from the start), at most limit (<= 0: all). */
+int ts_store_projects(ts_store *s, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
+                      ts_project **out, size_t *n, int *more);
 int ts_store_workspace_count(ts_store *s, int64_t *n);
 
 /* Statistics for logs and benchmarks. */

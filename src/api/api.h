@@ -41,6 +41,17 @@ int ts_pl_spans_bulk(ts_req *r);
 int ts_pl_get_trace(ts_req *r);
 int ts_pl_close_trace(ts_req *r);
 int ts_tl_get_trace(ts_req *r);
+int ts_tl_ingest(ts_req *r);
+int ts_tl_ingest_batch(ts_req *r);
+int ts_tl_list_traces(ts_req *r);
+int ts_tl_feedback(ts_req *r);
+int ts_tl_metrics(ts_req *r);
+int ts_tl_projects(ts_req *r);
+int ts_pl_track_request(ts_req *r);
+int ts_rs_ingest(ts_req *r);
+int ts_rs_list_traces(ts_req *r);
+int ts_rs_get_trace(ts_req *r);
+int ts_rs_bulk_delete(ts_req *r);
 int ts_rs_delete_trace(ts_req *r);
 
 #endif

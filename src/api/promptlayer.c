@@ -1,9 +1,12 @@
-/* promptlayer.c: PromptLayer's trace routes: POST /spans-bulk, Get Trace
- * and Close Trace (promptlayer-api.md sections 2, 4, 5). */
+/* promptlayer.c: PromptLayer's trace routes: POST /spans-bulk, Get Trace,
+ * Close Trace and the JS SDK's POST /track-request (promptlayer-api.md
+ * sections 2, 4, 5, 6). */
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "codec/spans_bulk.h"
+#include "codec/track_request.h"
 #include "ingest/ingest.h"
 
 static const char *const kind_text[] = {"SpanKind.INTERNAL", "SpanKind.INTERNAL",
@@ -224,5 +227,65 @@ int ts_pl_close_trace(ts_req *r)
     r->write.ws_id = r->ws.id;
     r->write.trace_id = ts_arena_strdup(r->arena, id);
     r->cont = close_done;
+    return TS_H_ASYNC;
+}
+
+/* ---------------- /track-request ---------------- */
+
+static int track_done(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    if (w->rc != TS_OK) {
+        ts_api_write_failed(r);
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    ts_api_add_i64(o, "request_id", w->track->request_id);
+    cJSON_AddNullToObject(o, "prompt_blueprint");
+    ts_api_json(r, 200, o);
+    return TS_H_DONE;
+}
+
+/* The key travels in the body (api_key); the X-API-KEY / Bearer headers
+ * are accepted as a fallback. */
+int ts_pl_track_request(ts_req *r)
+{
+    ts_err err;
+    ts_track *t = ts_arena_calloc(r->arena, 1, sizeof(*t));
+    char *key = NULL;
+    ts_err_clear(&err);
+    if (ts_api_require_json(r) != 0)
+        return TS_H_DONE;
+    if (!t) {
+        ts_api_fail(r, TS_ENOMEM, "out of memory");
+        return TS_H_DONE;
+    }
+    int rc = ts_track_request_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena,
+                                     t, &key, &err);
+    if (!key || !*key) {
+        const char *au = ts_req_header(r, "Authorization");
+        key = (char *)ts_req_header(r, "X-API-KEY");
+        if (!key && au && strncasecmp(au, "Bearer ", 7) == 0)
+            key = (char *)au + 7;
+    }
+    int arc = ts_req_auth_key(r, key);
+    if (arc != TS_OK) {
+        if (arc == TS_EAUTH)
+            ts_api_error(r, 401, "invalid_api_key", "Invalid or missing API key");
+        else
+            ts_api_fail(r, arc, ts_strerror(arc));
+        return TS_H_DONE;
+    }
+    if (rc != TS_OK) {
+        ts_api_error(r, rc == TS_ETOOBIG ? 413 : 400, "invalid_request", "%s",
+                     err.msg[0] ? err.msg : ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_TRACK_REQUEST;
+    r->write.ws_id = r->ws.id;
+    r->write.track = t;
+    r->cont = track_done;
     return TS_H_ASYNC;
 }

@@ -14,9 +14,24 @@ const ts_route ts_routes[] = {
     {"POST", "/spans-bulk", PL, 0, ts_pl_spans_bulk},
     {"GET", "/api/public/v2/traces/{}", PL, 0, ts_pl_get_trace},
     {"POST", "/api/public/v2/traces/{}/close", PL, 0, ts_pl_close_trace},
+    {"POST", "/track-request", PL, TS_R_BODY_KEY, ts_pl_track_request},
     /* TruLayer */
+    {"POST", "/v1/ingest", TL, 0, ts_tl_ingest},
+    {"POST", "/v1/ingest/batch", TL, 0, ts_tl_ingest_batch},
+    {"GET", "/v1/traces", TL, 0, ts_tl_list_traces},
     {"GET", "/v1/traces/{}", TL, 0, ts_tl_get_trace},
-    /* Respan */
+    {"POST", "/v1/feedback", TL, 0, ts_tl_feedback},
+    {"GET", "/v1/metrics", TL, 0, ts_tl_metrics},
+    {"GET", "/v1/projects", TL, 0, ts_tl_projects},
+    /* Respan (list and bulk routes before the {id} patterns) */
+    {"POST", "/api/v1/traces/ingest", RS, 0, ts_rs_ingest},
+    {"POST", "/api/traces/ingest", RS, 0, ts_rs_ingest},
+    {"POST", "/api/traces/list", RS, 0, ts_rs_list_traces},
+    {"GET", "/api/traces/list", RS, 0, ts_rs_list_traces},
+    {"POST", "/api/traces/bulk-delete", RS, 0, ts_rs_bulk_delete},
+    {"POST", "/api/traces/bulk", RS, 0, ts_rs_bulk_delete},
+    {"GET", "/api/traces/{}", RS, 0, ts_rs_get_trace},
+    {"POST", "/api/traces/{}", RS, 0, ts_rs_get_trace}, /* S1 allows POST too */
     {"DELETE", "/api/traces/{}", RS, 0, ts_rs_delete_trace},
     {NULL, NULL, TS_FAMILY_NONE, 0, NULL},
 };

@@ -1,9 +1,17 @@
-/* trulayer.c: TruLayer's trace routes (trulayer-api.md): the trace detail
- * GET /v1/traces/{id} with spans and per-trace totals. */
+/* trulayer.c: TruLayer's trace routes (trulayer-api.md): ingest and batch
+ * ingest, the trace list with its filters and keyset cursor, the trace
+ * detail with spans and events, feedback, metrics and projects. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "codec/trulayer_ingest.h"
+#include "ingest/ingest.h"
 #include "tracestore/ids.h"
+#include "tracestore/timeutil.h"
 
 /* TruLayer shows 128-bit ids in UUID form. */
 static void add_id(cJSON *o, const char *key, const char *canon, ts_arena *a)
@@ -105,6 +113,467 @@ int ts_tl_get_trace(ts_req *r)
     cJSON *arr = cJSON_AddArrayToObject(o, "spans");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, span_json(&spans[i], &r->ws, r->arena));
+    ts_api_json(r, 200, o);
+    return TS_H_DONE;
+}
+
+/* ---------------- ingest ---------------- */
+
+static int ingest_done(ts_req *r);
+
+/* Shared by POST /v1/ingest (batch = 0) and POST /v1/ingest/batch. */
+static int ingest(ts_req *r, int batch)
+{
+    ts_err err;
+    ts_trace_meta *traces = NULL;
+    ts_span *spans = NULL;
+    size_t nt = 0, ns = 0;
+    int rc;
+
+    ts_err_clear(&err);
+    if (ts_api_require_json(r) != 0)
+        return TS_H_DONE;
+    rc = ts_trulayer_decode(r->body ? r->body : "", r->body_len, batch, r->app->cfg, r->arena,
+                            &traces, &nt, &spans, &ns, &err);
+    if (rc == TS_OK)
+        rc = ts_ingest_dedupe_traces(traces, &nt, spans, &ns, r->arena);
+    if (rc == TS_OK)
+        rc = ts_ingest_dedupe(spans, &ns, r->arena);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    for (size_t i = 0; i < ns; i++)
+        ts_ingest_derive(&spans[i]);
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_INGEST;
+    r->write.ws_id = r->ws.id;
+    r->write.spans = spans;
+    r->write.nspans = ns;
+    r->write.traces = traces;
+    r->write.ntraces = nt;
+    r->write.skip_existing_traces = 1;
+    r->cont = ingest_done;
+    r->state_flag = batch;
+    return TS_H_ASYNC;
+}
+
+static int ingest_done(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    char id[TS_ID_MAX + 1];
+    if (w->rc != TS_OK) {
+        ts_api_write_failed(r);
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!r->state_flag) {
+        const ts_trace_meta *m = &w->traces[0];
+        ts_id_to_uuid_form(m->trace_id, id);
+        if (m->duplicate) {
+            cJSON_AddStringToObject(o, "status", "duplicate");
+            cJSON_AddStringToObject(o, "id", id);
+            ts_api_json(r, 200, o);
+            return TS_H_DONE;
+        }
+        cJSON_AddStringToObject(o, "id", id);
+        ts_api_add_time(o, "created_at", m->created_ns);
+        ts_api_json(r, 201, o);
+        return TS_H_DONE;
+    }
+    int64_t ingested = 0;
+    cJSON *ids = cJSON_CreateArray();
+    for (size_t i = 0; i < w->ntraces; i++) {
+        ingested += !w->traces[i].duplicate;
+        ts_id_to_uuid_form(w->traces[i].trace_id, id);
+        cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+    }
+    ts_api_add_i64(o, "ingested", ingested);
+    cJSON_AddItemToObject(o, "ids", ids);
+    ts_api_json(r, 201, o);
+    return TS_H_DONE;
+}
+
+int ts_tl_ingest(ts_req *r)
+{
+    return ingest(r, 0);
+}
+
+int ts_tl_ingest_batch(ts_req *r)
+{
+    return ingest(r, 1);
+}
+
+/* ---------------- list ---------------- */
+
+/* Cursor: hex of "v1:<sort key>:<row id>" (opaque to clients). */
+static char *cursor_encode(ts_arena *a, int64_t key, int64_t id)
+{
+    char plain[64], *out;
+    int n = snprintf(plain, sizeof(plain), "v1:%lld:%lld", (long long)key, (long long)id);
+    if (n <= 0 || !(out = ts_arena_alloc(a, (size_t)n * 2 + 1)))
+        return NULL;
+    for (int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", (unsigned char)plain[i]);
+    return out;
+}
+
+static int cursor_decode(const char *c, int64_t *key, int64_t *id)
+{
+    char plain[64], tail;
+    size_t n = strlen(c);
+    long long k, i;
+    if (n == 0 || n % 2 || n / 2 >= sizeof(plain))
+        return -1;
+    for (size_t p = 0; p < n / 2; p++) {
+        unsigned v;
+        if (sscanf(c + 2 * p, "%2x", &v) != 1 || !isxdigit((unsigned char)c[2 * p]) ||
+            !isxdigit((unsigned char)c[2 * p + 1]))
+            return -1;
+        plain[p] = (char)v;
+    }
+    plain[n / 2] = '\0';
+    if (sscanf(plain, "v1:%lld:%lld%c", &k, &i, &tail) != 2)
+        return -1;
+    *key = k;
+    *id = i;
+    return 0;
+}
+
+/* Non-negative integer query parameter; -1 (400 set) when malformed. */
+static int q_uint(ts_req *r, const char *name, int *has, int64_t *v)
+{
+    const char *s = ts_req_query(r, name);
+    char *end = NULL;
+    *has = 0;
+    if (!s || !*s)
+        return 0;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || !end || *end || x < 0 || !isdigit((unsigned char)s[0])) {
+        ts_api_error(r, 400, "error.invalid_parameter",
+                     "%s must be a non-negative integer, got '%.40s'", name, s);
+        return -1;
+    }
+    *has = 1;
+    *v = x;
+    return 0;
+}
+
+static int q_time(ts_req *r, const char *name, int *has, int64_t *v)
+{
+    const char *s = ts_req_query(r, name);
+    *has = 0;
+    if (!s || !*s)
+        return 0;
+    if (ts_time_parse_iso(s, v) != TS_OK) {
+        ts_api_error(r, 400, "error.invalid_parameter",
+                     "%s must be an RFC 3339 date-time, got '%.40s'", name, s);
+        return -1;
+    }
+    *has = 1;
+    return 0;
+}
+
+typedef struct condlist {
+    ts_qcond c[16];
+    size_t n;
+} condlist;
+
+static void cond_add(ts_req *r, condlist *l, ts_qfield f, ts_qop op, const char *key,
+                     const char *val)
+{
+    const char **v = ts_arena_alloc(r->arena, sizeof(*v));
+    if (!v || l->n >= sizeof(l->c) / sizeof(l->c[0]))
+        return;
+    v[0] = val;
+    l->c[l->n++] = (ts_qcond){f, op, key, v, 1};
+}
+
+static void cond_num(ts_req *r, condlist *l, ts_qfield f, ts_qop op, int64_t v)
+{
+    cond_add(r, l, f, op, NULL, ts_arena_printf(r->arena, "%lld", (long long)v));
+}
+
+/* min/max pair: both validated, max >= min. */
+static int q_range(ts_req *r, condlist *l, const char *lo, const char *hi, ts_qfield f)
+{
+    int hmin, hmax;
+    int64_t vmin = 0, vmax = 0;
+    if (q_uint(r, lo, &hmin, &vmin) || q_uint(r, hi, &hmax, &vmax))
+        return -1;
+    if (hmin && hmax && vmax < vmin) {
+        ts_api_error(r, 400, "error.invalid_range", "%s must be greater than or equal to %s", hi,
+                     lo);
+        return -1;
+    }
+    if (hmin)
+        cond_num(r, l, f, TS_QOP_GTE, vmin);
+    if (hmax)
+        cond_num(r, l, f, TS_QOP_LTE, vmax);
+    return 0;
+}
+
+/* Parses every filter of trulayer-api.md section 4 into l / q. */
+static int list_filters(ts_req *r, condlist *l, ts_trace_query *q)
+{
+    const char *v;
+    int has_from, has_to;
+    int64_t from = 0, to = 0;
+
+    if ((v = ts_req_query(r, "project_id")) && *v)
+        q->project = v;
+    if ((v = ts_req_query(r, "model")) && *v)
+        cond_add(r, l, TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, v);
+    if ((v = ts_req_query(r, "session_id")) && *v)
+        cond_add(r, l, TS_QF_SESSION, TS_QOP_EQ, NULL, v);
+    if ((v = ts_req_query(r, "error")) && *v) {
+        if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0")) {
+            ts_api_error(r, 400, "error.invalid_parameter", "error must be true or false");
+            return -1;
+        }
+        cond_add(r, l, TS_QF_HAS_ERROR, TS_QOP_EQ, NULL,
+                 (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) ? "1" : "0");
+    }
+    if ((v = ts_req_query(r, "failure_type")) && *v) {
+        if (strcmp(v, "timeout") && strcmp(v, "rate_limit") && strcmp(v, "invalid_response") &&
+            strcmp(v, "context_length")) {
+            ts_api_error(r, 400, "error.invalid_parameter",
+                         "failure_type must be timeout, rate_limit, invalid_response or "
+                         "context_length");
+            return -1;
+        }
+        cond_add(r, l, TS_QF_SPAN_FAILURE, TS_QOP_EQ, NULL, v);
+    }
+    if (q_time(r, "from", &has_from, &from) || q_time(r, "to", &has_to, &to))
+        return -1;
+    if (has_from && has_to && to < from) {
+        ts_api_error(r, 400, "error.invalid_range", "to must not be before from");
+        return -1;
+    }
+    if (has_from)
+        cond_num(r, l, TS_QF_STARTED, TS_QOP_GTE, from);
+    if (has_to)
+        cond_num(r, l, TS_QF_STARTED, TS_QOP_LT, to);
+    if (q_range(r, l, "latency_min", "latency_max", TS_QF_LATENCY_MS) ||
+        q_range(r, l, "token_count_min", "token_count_max", TS_QF_TOTAL_TOKENS))
+        return -1;
+    const char *tk = ts_req_query(r, "tag_key"), *tv = ts_req_query(r, "tag_value");
+    if ((tk && *tk) != (tv && *tv)) {
+        ts_api_error(r, 400, "error.tags_filter_incomplete",
+                     "tag_key and tag_value must be given together");
+        return -1;
+    }
+    if (tk && *tk) {
+        if (strpbrk(tk, "\"\\")) {
+            ts_api_error(r, 400, "error.invalid_parameter",
+                         "tag_key must not contain quotes or backslashes");
+            return -1;
+        }
+        cond_add(r, l, TS_QF_TAG, TS_QOP_EQ, tk, tv);
+    }
+    return 0;
+}
+
+int ts_tl_list_traces(ts_req *r)
+{
+    condlist l = {.n = 0};
+    ts_trace_query q = {.sort = TS_QS_STARTED, .desc = 1, .limit = 50};
+    int has_limit;
+    int64_t limit = 50;
+    ts_trace *rows = NULL;
+    size_t n = 0;
+    int more = 0;
+    const char *cur = ts_req_query(r, "cursor");
+
+    if (q_uint(r, "limit", &has_limit, &limit) != 0)
+        return TS_H_DONE;
+    int64_t max = r->app->cfg->max_page_size < 200 ? r->app->cfg->max_page_size : 200;
+    if (has_limit && (limit < 1 || limit > max)) {
+        ts_api_error(r, 400, "error.invalid_parameter", "limit must be between 1 and %lld",
+                     (long long)max);
+        return TS_H_DONE;
+    }
+    if (!has_limit && limit > max)
+        limit = max;
+    if (cur && *cur) {
+        if (cursor_decode(cur, &q.after_key, &q.after_id) != 0) {
+            ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
+            return TS_H_DONE;
+        }
+        q.has_after = 1;
+    }
+    if (list_filters(r, &l, &q) != 0)
+        return TS_H_DONE;
+    q.conds = l.c;
+    q.nconds = l.n;
+    q.limit = limit;
+    int rc = ts_store_trace_list(r->app->store, r->ws.id, &q, r->arena, &rows, &n, &more, NULL);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "traces");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, trace_json(&rows[i], r->arena));
+    cJSON_AddBoolToObject(o, "has_more", more);
+    if (more && n > 0)
+        cJSON_AddStringToObject(o, "next_cursor",
+                                cursor_encode(r->arena, rows[n - 1].sort_key, rows[n - 1].rowid));
+    else
+        cJSON_AddNullToObject(o, "next_cursor");
+    ts_api_json(r, 200, o);
+    return TS_H_DONE;
+}
+
+/* ---------------- feedback ---------------- */
+
+static int feedback_done(ts_req *r)
+{
+    const ts_write *w = &r->write;
+    const ts_feedback *f = w->feedback;
+    char id[TS_ID_MAX + 1];
+    if (w->rc != TS_OK) {
+        ts_api_write_failed(r);
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", f->id);
+    ts_id_to_uuid_form(f->trace_id, id);
+    cJSON_AddStringToObject(o, "trace_id", id);
+    cJSON_AddStringToObject(o, "label", f->label);
+    if (f->has_score)
+        cJSON_AddNumberToObject(o, "score", f->score);
+    else
+        cJSON_AddNullToObject(o, "score");
+    ts_api_add_str(o, "comment", f->comment);
+    ts_api_add_raw(o, "metadata", f->metadata, "{}");
+    ts_api_add_time(o, "created_at", f->created_ns);
+    ts_api_json(r, 201, o);
+    return TS_H_DONE;
+}
+
+int ts_tl_feedback(ts_req *r)
+{
+    ts_err err;
+    ts_feedback *f = ts_arena_calloc(r->arena, 1, sizeof(*f));
+    ts_err_clear(&err);
+    if (ts_api_require_json(r) != 0)
+        return TS_H_DONE;
+    if (!f) {
+        ts_api_fail(r, TS_ENOMEM, "out of memory");
+        return TS_H_DONE;
+    }
+    int rc = ts_trulayer_feedback_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena,
+                                         f, &err);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_FEEDBACK;
+    r->write.ws_id = r->ws.id;
+    r->write.feedback = f;
+    r->cont = feedback_done;
+    return TS_H_ASYNC;
+}
+
+/* ---------------- metrics, projects ---------------- */
+
+int ts_tl_metrics(ts_req *r)
+{
+    int has_from, has_to;
+    int64_t from = 0, to = 0, now = ts_now_ns();
+    ts_metrics m;
+    const char *project = ts_req_query(r, "project_id");
+
+    if (q_time(r, "from", &has_from, &from) || q_time(r, "to", &has_to, &to))
+        return TS_H_DONE;
+    if (!has_to)
+        to = now;
+    if (!has_from)
+        from = to - INT64_C(86400) * 1000000000;
+    if (to < from) {
+        ts_api_error(r, 400, "error.invalid_range", "to must not be before from");
+        return TS_H_DONE;
+    }
+    int rc = ts_store_metrics(r->app->store, r->ws.id, project && *project ? project : NULL, from,
+                              to, &m);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    ts_api_add_i64(o, "total_traces", m.total_traces);
+    ts_api_add_i64(o, "error_count", m.error_count);
+    if (m.total_traces > 0) {
+        cJSON_AddNumberToObject(o, "error_rate", (double)m.error_count / (double)m.total_traces);
+        ts_api_add_i64(o, "p50_latency_ms", m.p50_ms);
+        ts_api_add_i64(o, "p95_latency_ms", m.p95_ms);
+        ts_api_add_i64(o, "p99_latency_ms", m.p99_ms);
+    } else {
+        cJSON_AddNullToObject(o, "error_rate");
+        cJSON_AddNullToObject(o, "p50_latency_ms");
+        cJSON_AddNullToObject(o, "p95_latency_ms");
+        cJSON_AddNullToObject(o, "p99_latency_ms");
+    }
+    cJSON_AddNumberToObject(o, "total_cost", m.total_cost);
+    ts_api_add_time(o, "from", from);
+    ts_api_add_time(o, "to", to);
+    ts_api_json(r, 200, o);
+    return TS_H_DONE;
+}
+
+int ts_tl_projects(ts_req *r)
+{
+    int has_limit;
+    int64_t limit = 0, after = 0, dummy;
+    const char *cur = ts_req_query(r, "cursor");
+    ts_project *ps = NULL;
+    size_t n = 0;
+    int more = 0;
+
+    if (q_uint(r, "limit", &has_limit, &limit) != 0)
+        return TS_H_DONE;
+    if (has_limit && (limit < 1 || limit > 200)) {
+        ts_api_error(r, 400, "error.invalid_parameter", "limit must be between 1 and 200");
+        return TS_H_DONE;
+    }
+    if (cur && *cur && cursor_decode(cur, &dummy, &after) != 0) {
+        ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
+        return TS_H_DONE;
+    }
+    int paged = has_limit || (cur && *cur);
+    if (paged && !has_limit)
+        limit = 50;
+    int rc = ts_store_projects(r->app->store, r->ws.id, after, paged ? limit : 0, r->arena, &ps, &n,
+                               &more);
+    if (rc != TS_OK) {
+        ts_api_fail(r, rc, ts_strerror(rc));
+        return TS_H_DONE;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "projects");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "id", ps[i].uuid);
+        cJSON_AddStringToObject(p, "organization_id", r->ws.uuid);
+        cJSON_AddStringToObject(p, "name", ps[i].name);
+        cJSON_AddStringToObject(p, "slug", ps[i].name);
+        cJSON_AddNullToObject(p, "archived_at");
+        cJSON_AddNullToObject(p, "retention_days_override");
+        ts_api_add_time(p, "created_at", ps[i].created_ns);
+        ts_api_add_time(p, "updated_at", ps[i].created_ns);
+        cJSON_AddItemToArray(arr, p);
+    }
+    if (paged) {
+        cJSON_AddBoolToObject(o, "has_more", more);
+        if (more && n)
+            cJSON_AddStringToObject(o, "next_cursor", cursor_encode(r->arena, 0, ps[n - 1].rowid));
+        else
+            cJSON_AddNullToObject(o, "next_cursor");
+    }
     ts_api_json(r, 200, o);
     return TS_H_DONE;
 }

@@ -54,5 +54,72 @@ void ts_ingest_derive(ts_span *s)
     if (!s->error && s->status_code == TS_STATUS_ERROR)
         s->error = s->status_message && s->status_message[0] ? s->status_message : "error";
     if (!s->type)
-        s->type = (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
+        s->type =
+            (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
+}
+
+int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,
+                            ts_arena *a)
+{
+    size_t out = 0;
+    (void)spans;
+    (void)ns;
+    (void)a;
+    for (size_t i = 0; i < *nt; i++) {
+        int dup = 0;
+        for (size_t k = 0; k < out && !dup; k++)
+            dup = strcmp(traces[k].trace_id, traces[i].trace_id) == 0;
+        if (dup)
+            continue;
+        if (out != i)
+            traces[out] = traces[i];
+        out++;
+    }
+    *nt = out;
+    return TS_OK;
+}
+
+/* Fills the meta fields still unset from span s. */
+static void meta_take(ts_trace_meta *m, const ts_span *s)
+{
+    if (!m->metadata && s->metadata && strcmp(s->metadata, "{}") != 0)
+        m->metadata = s->metadata;
+    if (!m->user_id)
+        m->user_id = s->user_id;
+    if (!m->session_id)
+        m->session_id = s->session_id;
+}
+
+int ts_ingest_trace_metas(const ts_span *spans, size_t n, ts_arena *a, ts_trace_meta **out,
+                          size_t *nout)
+{
+    size_t cap = 16, nm = 0;
+    while (cap < n * 2)
+        cap <<= 1;
+    ts_trace_meta **slots = ts_arena_calloc(a, cap, sizeof(*slots));
+    ts_trace_meta *metas = ts_arena_calloc(a, n ? n : 1, sizeof(*metas));
+    *out = NULL;
+    *nout = 0;
+    if (!slots || !metas)
+        return TS_ENOMEM;
+    /* Pass 1 takes root spans' values, pass 2 fills the gaps from any span. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const ts_span *s = &spans[i];
+            size_t h = (size_t)(hash2(s->trace_id, "") & (cap - 1));
+            while (slots[h] && strcmp(slots[h]->trace_id, s->trace_id) != 0)
+                h = (h + 1) & (cap - 1);
+            if (!slots[h]) {
+                ts_trace_meta *m = &metas[nm++];
+                m->trace_id = s->trace_id;
+                m->latency_ms = -1;
+                slots[h] = m;
+            }
+            if (pass == 1 || !s->parent_id || !s->parent_id[0])
+                meta_take(slots[h], s);
+        }
+    }
+    *out = metas;
+    *nout = nm;
+    return TS_OK;
 }

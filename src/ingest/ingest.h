@@ -14,6 +14,18 @@
  * first occurrence kept; *n is updated. TS_OK or TS_ENOMEM. */
 int ts_ingest_dedupe(ts_span *spans, size_t *n, ts_arena *a);
 
+/* Keeps the first of several trace metas with the same trace id (n <= a
+ * few hundred: quadratic). Spans are left alone. */
+int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,
+                            ts_arena *a);
+
+/* Builds one trace meta per distinct trace of spans (first-seen order)
+ * carrying the trace-level fields a vendor sends on every span: metadata,
+ * user (customer) and session, taken from the root span, else the first
+ * span that has them. *out from arena a. */
+int ts_ingest_trace_metas(const ts_span *spans, size_t n, ts_arena *a, ts_trace_meta **out,
+                          size_t *nout);
+
 /* Fills derived fields that the codec left unset (error from status, type
  * default). Called once per span before the store. */
 void ts_ingest_derive(ts_span *s);

@@ -13,12 +13,7 @@
 #include "tracestore/log.h"
 #include "tracestore/timeutil.h"
 
-#define SPAN_TAIL                                                                              \
-    "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "      \
-    "attributes, events, links, resource, scope, origin, type, model, provider, input, "       \
-    "output, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, "              \
-    "cache_write_tokens, reasoning_tokens, cost, unpriced, error, session_id, user_id, "       \
-    "metadata, latency_ms, request_log_id, created_ns"
+#define SPAN_TAIL TS_SQL_SPAN_TAIL
 #define Q34 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
 #define TRACE_AGG_COLS                                                                         \
@@ -31,26 +26,17 @@
 static const char *const sql_text[Q__COUNT] = {
     [Q_KEY_CANDIDATES] = "SELECT k.id, k.revoked_ns, k.hash, w.id, w.uuid, w.name FROM api_keys k "
                          "JOIN workspaces w ON w.id = k.ws_id WHERE k.prefix = ?1",
-    [Q_TRACE_GET] =
-        "SELECT t.trace_id, p.uuid, p.name, t.span_count, t.llm_span_count, t.prompt_tokens, "
-        "t.completion_tokens, t.total_tokens, t.cost_sum, t.cost_span_count, "
-        "t.unpriced_span_count, t.started_ns, t.ended_ns, t.error_count, t.root_name, "
-        "t.root_input, t.root_output, t.root_model, t.root_error, t.err_text, t.t_name, "
-        "t.t_input, t.t_output, t.t_model, t.t_error, t.t_cost, t.t_latency_ms, "
-        "t.t_started_ns, t.t_ended_ns, t.session_id, t.user_id, t.external_id, t.tags, "
-        "t.tag_map, t.metadata, t.events, t.created_ns, t.updated_ns, "
-        "EXISTS (SELECT 1 FROM trace_closures c WHERE c.ws_id = t.ws_id AND c.trace_id = "
-        "t.trace_id) "
-        "FROM traces t LEFT JOIN projects p ON p.id = t.project_id "
-        "WHERE t.ws_id = ?1 AND t.trace_id = ?2",
+    [Q_TRACE_GET] = "SELECT " TS_SQL_TRACE_COLS " FROM traces t LEFT JOIN projects p ON "
+                    "p.id = t.project_id WHERE t.ws_id = ?1 AND t.trace_id = ?2",
     [Q_SPANS_GET] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE ws_id = ?1 AND "
                     "trace_id = ?2 ORDER BY start_ns, span_id",
     [Q_KEY_LIST] = "SELECT k.id, k.prefix, w.name, k.created_ns, k.revoked_ns FROM api_keys k "
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
     [Q_SPAN_OLD] = "SELECT id, start_ns, end_ns, parent_id, error, type, prompt_tokens, "
-                   "completion_tokens, total_tokens, cost, unpriced, request_log_id, created_ns "
-                   "FROM spans WHERE ws_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+                   "completion_tokens, total_tokens, cost, unpriced, request_log_id, model, "
+                   "name, provider, created_ns FROM spans WHERE ws_id = ?1 AND trace_id = ?2 "
+                   "AND span_id = ?3",
     [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
                       ") VALUES (?,?,?," Q34 ")",
     [Q_SPAN_UPDATE] = "UPDATE spans SET (" SPAN_TAIL ") = (" Q34 ") WHERE id = ?35",
@@ -84,6 +70,46 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_PROJ_DEFAULT] = "SELECT id FROM projects WHERE ws_id = ?1 AND is_default = 1",
     [Q_KEY_INSERT] = "INSERT INTO api_keys (ws_id, prefix, hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_ns = ?2 WHERE prefix = ?1 AND revoked_ns = 0",
+    [Q_PROJ_LIST] = "SELECT id, uuid, name, created_ns FROM projects WHERE ws_id = ?1 AND id > ?2 "
+                    "ORDER BY id LIMIT ?3",
+    [Q_PROJ_BY_UUID] = "SELECT id FROM projects WHERE ws_id = ?1 AND uuid = lower(?2)",
+    [Q_PROJ_BY_NAME] = "SELECT id FROM projects WHERE ws_id = ?1 AND name = ?2",
+    /* Explicit trace fields: a given value replaces, an absent one keeps. */
+    [Q_TRACE_META] = "UPDATE traces SET project_id = coalesce(?2, project_id), "
+                     "t_name = coalesce(?3, t_name), t_input = coalesce(?4, t_input), "
+                     "t_output = coalesce(?5, t_output), t_model = coalesce(?6, t_model), "
+                     "t_error = coalesce(?7, t_error), t_cost = coalesce(?8, t_cost), "
+                     "t_latency_ms = coalesce(?9, t_latency_ms), "
+                     "t_started_ns = coalesce(?10, t_started_ns), "
+                     "t_ended_ns = coalesce(?11, t_ended_ns), "
+                     "session_id = coalesce(?12, session_id), user_id = coalesce(?13, user_id), "
+                     "external_id = coalesce(?14, external_id), tags = coalesce(?15, tags), "
+                     "tag_map = coalesce(?16, tag_map), metadata = coalesce(?17, metadata), "
+                     "events = coalesce(?18, events), updated_ns = ?19 WHERE id = ?1",
+    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n) VALUES (?1, ?2, ?3, ?4, 1) "
+                  "ON CONFLICT (ws_id, trace_id, dim, val) DO UPDATE SET n = n + 1",
+    [Q_DIM_DEC] = "UPDATE trace_dims SET n = n - 1 WHERE ws_id = ?1 AND trace_id = ?2 AND "
+                  "dim = ?3 AND val = ?4",
+    [Q_DIM_DROP] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2 AND dim = ?3 AND "
+                   "val = ?4 AND n <= 0",
+    [Q_DIM_SYNC] = "UPDATE trace_dims SET start = (SELECT eff_start FROM traces WHERE id = ?3), "
+                   "trow = ?3 WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DEL_DIMS] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DEL_FEEDBACK] = "DELETE FROM feedback WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_FEEDBACK_INSERT] = "INSERT INTO feedback (ws_id, trace_id, uuid, label, score, comment, "
+                          "metadata, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_TRACE_EXISTS] = "SELECT 1 FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_SPAN_BY_ID] = "SELECT trace_id FROM spans WHERE ws_id = ?1 AND span_id = ?2 "
+                     "ORDER BY id DESC LIMIT 1",
+    [Q_SPAN_FULL] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE ws_id = ?1 AND "
+                    "trace_id = ?2 AND span_id = ?3",
+    [Q_RL_PENDING] = "SELECT id, model, provider, input, output, prompt_tokens, "
+                     "completion_tokens, cost FROM request_logs WHERE ws_id = ?1 AND "
+                     "trace_id = '' AND span_id = ?2 ORDER BY id DESC LIMIT 1",
+    [Q_RL_ATTACH] = "UPDATE request_logs SET trace_id = ?2 WHERE id = ?1",
+    [Q_RL_TRACK_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, "
+                          "model, provider, input, output, prompt_tokens, completion_tokens, "
+                          "cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 };
 
 sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
@@ -306,7 +332,7 @@ out:
     return TS_OK;
 }
 
-static ts_sqlite_conn *reader_get(ts_sqlite *s)
+ts_sqlite_conn *ts_sqlite_reader_get(ts_sqlite *s)
 {
     pthread_mutex_lock(&s->rmu);
     while (!s->rfree)
@@ -317,7 +343,7 @@ static ts_sqlite_conn *reader_get(ts_sqlite *s)
     return c;
 }
 
-static void reader_put(ts_sqlite *s, ts_sqlite_conn *c)
+void ts_sqlite_reader_put(ts_sqlite *s, ts_sqlite_conn *c)
 {
     pthread_mutex_lock(&s->rmu);
     c->next_free = s->rfree;
@@ -330,13 +356,13 @@ static int sqlite_key_candidates(ts_store *st, const char *prefix, ts_key_row *r
                                  size_t *n)
 {
     ts_sqlite *s = (ts_sqlite *)st;
-    ts_sqlite_conn *c = reader_get(s);
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
     sqlite3_stmt *q = ts_sqlite_stmt(c, Q_KEY_CANDIDATES);
     int rc = TS_OK, src;
 
     *n = 0;
     if (!q) {
-        reader_put(s, c);
+        ts_sqlite_reader_put(s, c);
         return TS_EIO;
     }
     sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
@@ -359,7 +385,7 @@ static int sqlite_key_candidates(ts_store *st, const char *prefix, ts_key_row *r
     if (src != SQLITE_DONE)
         rc = ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
     sqlite3_reset(q);
-    reader_put(s, c);
+    ts_sqlite_reader_put(s, c);
     return rc;
 }
 
@@ -373,7 +399,7 @@ static const char *first_nonnull(const char *a, const char *b)
     return a ? a : b;
 }
 
-static void read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
+void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
 {
     memset(t, 0, sizeof(*t));
     t->trace_id = ts_sqlite_col_text(a, q, 0);
@@ -424,9 +450,11 @@ static void read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
     t->created_ns = sqlite3_column_int64(q, 36);
     t->updated_ns = sqlite3_column_int64(q, 37);
     t->closed = sqlite3_column_int(q, 38);
+    t->root_span_id = ts_sqlite_col_text(a, q, 39);
+    t->rowid = sqlite3_column_int64(q, 40);
 }
 
-static void read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
+void ts_sqlite_read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
 {
     ts_span_init(sp);
     sp->rowid = sqlite3_column_int64(q, 0);
@@ -474,7 +502,7 @@ static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, t
                             ts_trace *out, ts_span **spans, size_t *nspans)
 {
     ts_sqlite *s = (ts_sqlite *)st;
-    ts_sqlite_conn *c = reader_get(s);
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
     sqlite3_stmt *q = NULL;
     int rc = TS_OK, src;
     size_t cap = 0, n = 0;
@@ -501,7 +529,7 @@ static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, t
         rc = TS_EIO;
         goto out;
     }
-    read_trace_row(q, a, out);
+    ts_sqlite_read_trace_row(q, a, out);
     sqlite3_reset(q);
     if (!spans)
         goto out;
@@ -524,7 +552,7 @@ static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, t
             arr = na;
             cap = ncap;
         }
-        read_span_row(q, a, &arr[n]);
+        ts_sqlite_read_span_row(q, a, &arr[n]);
         arr[n].trace_id = out->trace_id;
         n++;
     }
@@ -536,14 +564,14 @@ out:
     if (q)
         sqlite3_reset(q);
     sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    reader_put(s, c);
+    ts_sqlite_reader_put(s, c);
     return rc;
 }
 
 static int sqlite_key_list(ts_store *st, ts_arena *a, ts_key_info **out, size_t *n)
 {
     ts_sqlite *s = (ts_sqlite *)st;
-    ts_sqlite_conn *c = reader_get(s);
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
     sqlite3_stmt *q = ts_sqlite_stmt(c, Q_KEY_LIST);
     size_t cap = 0;
     int rc = TS_OK, src;
@@ -551,7 +579,7 @@ static int sqlite_key_list(ts_store *st, ts_arena *a, ts_key_info **out, size_t 
     *out = NULL;
     *n = 0;
     if (!q) {
-        reader_put(s, c);
+        ts_sqlite_reader_put(s, c);
         return TS_EIO;
     }
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
@@ -578,14 +606,14 @@ static int sqlite_key_list(ts_store *st, ts_arena *a, ts_key_info **out, size_t 
     if (rc == TS_OK && src != SQLITE_DONE)
         rc = TS_EIO;
     sqlite3_reset(q);
-    reader_put(s, c);
+    ts_sqlite_reader_put(s, c);
     return rc;
 }
 
 static int sqlite_workspace_count(ts_store *st, int64_t *n)
 {
     ts_sqlite *s = (ts_sqlite *)st;
-    ts_sqlite_conn *c = reader_get(s);
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
     sqlite3_stmt *q = ts_sqlite_stmt(c, Q_WS_COUNT);
     int rc = TS_EIO;
 
@@ -596,7 +624,57 @@ static int sqlite_workspace_count(ts_store *st, int64_t *n)
     }
     if (q)
         sqlite3_reset(q);
-    reader_put(s, c);
+    ts_sqlite_reader_put(s, c);
+    return rc;
+}
+
+static int sqlite_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit,
+                           ts_arena *a, ts_project **out, size_t *n, int *more)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_PROJ_LIST);
+    int64_t cap = limit > 0 ? limit : 100000;
+    size_t have = 0;
+    int rc = TS_OK, src;
+
+    *out = NULL;
+    *n = 0;
+    *more = 0;
+    if (!q) {
+        ts_sqlite_reader_put(s, c);
+        return TS_EIO;
+    }
+    sqlite3_bind_int64(q, 1, ws_id);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int64(q, 3, cap + 1);
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((int64_t)*n == cap) {
+            *more = 1;
+            break;
+        }
+        if (*n == have) {
+            size_t ncap = have ? have * 2 : 16;
+            ts_project *na = ts_arena_alloc(a, ncap * sizeof(*na));
+            if (!na) {
+                rc = TS_ENOMEM;
+                break;
+            }
+            if (*n)
+                memcpy(na, *out, *n * sizeof(*na));
+            *out = na;
+            have = ncap;
+        }
+        ts_project *p = &(*out)[(*n)++];
+        p->rowid = sqlite3_column_int64(q, 0);
+        p->uuid = ts_sqlite_col_text(a, q, 1);
+        p->name = ts_sqlite_col_text(a, q, 2);
+        p->created_ns = sqlite3_column_int64(q, 3);
+    }
+    if (rc == TS_OK && src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = TS_EIO;
+    sqlite3_reset(q);
+    ts_sqlite_reader_put(s, c);
     return rc;
 }
 
@@ -665,6 +743,9 @@ const ts_store_ops ts_sqlite_ops = {
     .trace_get = sqlite_trace_get,
     .key_list = sqlite_key_list,
     .workspace_count = sqlite_workspace_count,
+    .trace_list = ts_sqlite_trace_list,
+    .metrics = ts_sqlite_metrics,
+    .projects = sqlite_projects,
     .stats = sqlite_stats,
     .backup = sqlite_backup,
 };

@@ -42,6 +42,24 @@ enum {
     Q_PROJ_DEFAULT,
     Q_KEY_INSERT,
     Q_KEY_REVOKE,
+    /* lists, projects, feedback, track-request, trace meta */
+    Q_PROJ_LIST,
+    Q_PROJ_BY_UUID,
+    Q_PROJ_BY_NAME,
+    Q_TRACE_META,
+    Q_DIM_INC,
+    Q_DIM_DEC,
+    Q_DIM_DROP,
+    Q_DIM_SYNC,
+    Q_DEL_DIMS,
+    Q_DEL_FEEDBACK,
+    Q_FEEDBACK_INSERT,
+    Q_TRACE_EXISTS,
+    Q_SPAN_BY_ID,
+    Q_SPAN_FULL,
+    Q_RL_PENDING,
+    Q_RL_ATTACH,
+    Q_RL_TRACK_INSERT,
     Q__COUNT
 };
 
@@ -81,6 +99,51 @@ sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id);
 int ts_sqlite_rc(int src);
 /* Column text copied into arena a (NULL stays NULL). */
 char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
+
+/* The trace row as read back (Q_TRACE_GET and lists select these, in this
+ * order, from `traces t LEFT JOIN projects p`). */
+#define TS_SQL_TRACE_COLS                                                                          \
+    "t.trace_id, p.uuid, p.name, t.span_count, t.llm_span_count, t.prompt_tokens, "                \
+    "t.completion_tokens, t.total_tokens, t.cost_sum, t.cost_span_count, "                         \
+    "t.unpriced_span_count, t.started_ns, t.ended_ns, t.error_count, t.root_name, "                \
+    "t.root_input, t.root_output, t.root_model, t.root_error, t.err_text, t.t_name, "              \
+    "t.t_input, t.t_output, t.t_model, t.t_error, t.t_cost, t.t_latency_ms, "                      \
+    "t.t_started_ns, t.t_ended_ns, t.session_id, t.user_id, t.external_id, t.tags, "               \
+    "t.tag_map, t.metadata, t.events, t.created_ns, t.updated_ns, "                                \
+    "EXISTS (SELECT 1 FROM trace_closures c WHERE c.ws_id = t.ws_id AND c.trace_id = "             \
+    "t.trace_id), t.root_span_id, t.id"
+#define TS_SQL_TRACE_NCOLS 41
+
+/* The span row: "id, span_id, " SPAN_TAIL. */
+#define TS_SQL_SPAN_TAIL                                                                           \
+    "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "          \
+    "attributes, events, links, resource, scope, origin, type, model, provider, input, "           \
+    "output, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, "                  \
+    "cache_write_tokens, reasoning_tokens, cost, unpriced, error, session_id, user_id, "           \
+    "metadata, latency_ms, request_log_id, created_ns"
+
+/* Reader pool (sqlite.c). */
+ts_sqlite_conn *ts_sqlite_reader_get(ts_sqlite *s);
+void ts_sqlite_reader_put(ts_sqlite *s, ts_sqlite_conn *c);
+void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t);
+void ts_sqlite_read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp);
+
+/* sqlite_query.c: trace queries built from fixed SQL fragments. */
+typedef struct ts_sqlbuf ts_sqlbuf;
+/* Builds "FROM traces t LEFT JOIN projects p ... WHERE <conds>" for q and
+ * workspace ws into a statement text; *out is prepared (caller finalizes)
+ * with every parameter bound. select: the column list; tail: ORDER BY /
+ * LIMIT text appended after the WHERE clause (may be NULL); keyset and
+ * sort fragments are added when with_order is set. */
+int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, const char *select,
+                            int with_order, int64_t limit, int64_t offset, ts_arena *a,
+                            sqlite3_stmt **out);
+/* trace_dims number of an any-span field, 0 for trace-level fields. */
+int ts_sqlite_dim_of(ts_qfield f);
+int ts_sqlite_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
+                         ts_trace **out, size_t *n, int *more, int64_t *count);
+int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from_ns,
+                      int64_t to_ns, ts_metrics *out);
 
 /* sqlite_write.c */
 int ts_sqlite_writer_start(ts_sqlite *s, ts_err *err);

@@ -29,7 +29,9 @@ typedef struct tagg {
     int64_t root_start;
     const char *err_span_id, *err_text;
     int64_t err_start;
-    struct tagg *next; /* hash chain */
+    int skip;            /* duplicate trace (skip_existing_traces): spans ignored */
+    ts_trace_meta *meta; /* explicit trace fields to apply after the spans */
+    struct tagg *next;   /* hash chain */
 } tagg;
 
 typedef struct job_ctx {
@@ -48,7 +50,12 @@ typedef struct old_span {
     int64_t id, start, end, prompt, completion, total, request_log_id, created_ns;
     int is_root, is_llm, has_error, has_cost, unpriced;
     double cost;
+    const char *parent, *error, *type, *model, *name, *provider;
 } old_span;
+
+/* trace_dims numbers (sqlite_query.c's ts_sqlite_dim_of uses the same). */
+enum { DIM_MODEL = 1, DIM_FAILURE, DIM_NAME, DIM_TYPE, DIM_SPAN_ID_UNUSED, DIM_PARENT,
+       DIM_PROVIDER, DIM_STATUS, DIM__COUNT };
 
 static int step_done(sqlite3_stmt *st)
 {
@@ -83,7 +90,7 @@ static int is_root(const char *parent)
 
 static int is_llm(const char *type)
 {
-    return type && strcmp(type, "llm") == 0;
+    return ts_span_type_is_llm(type);
 }
 
 /* A span's contribution to the trace's total token count. */
@@ -265,7 +272,13 @@ static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
         o->cost = sqlite3_column_double(q, 9);
         o->unpriced = sqlite3_column_int(q, 10);
         o->request_log_id = sqlite3_column_int64(q, 11);
-        o->created_ns = sqlite3_column_int64(q, 12);
+        o->parent = ts_sqlite_col_text(j->a, q, 3);
+        o->error = ts_sqlite_col_text(j->a, q, 4);
+        o->type = ts_sqlite_col_text(j->a, q, 5);
+        o->model = ts_sqlite_col_text(j->a, q, 12);
+        o->name = ts_sqlite_col_text(j->a, q, 13);
+        o->provider = ts_sqlite_col_text(j->a, q, 14);
+        o->created_ns = sqlite3_column_int64(q, 15);
     }
     sqlite3_reset(q);
     return (src == SQLITE_ROW || src == SQLITE_DONE) ? TS_OK : ts_sqlite_rc(src);
@@ -362,6 +375,113 @@ static void tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
     t->touched = 1;
 }
 
+/* The span-level values a span contributes to trace_dims, by dim. */
+static void span_dims(const char *parent, const char *error, const char *type,
+                      const char *model, const char *name, const char *provider,
+                      const char *out[DIM__COUNT])
+{
+    memset(out, 0, sizeof(out[0]) * DIM__COUNT);
+    out[DIM_MODEL] = model;
+    out[DIM_FAILURE] = ts_failure_type(error);
+    out[DIM_NAME] = name;
+    out[DIM_TYPE] = type;
+    out[DIM_PARENT] = is_root(parent) ? NULL : parent;
+    out[DIM_PROVIDER] = provider;
+    out[DIM_STATUS] = error ? "error" : "success";
+}
+
+static int dim_step(job_ctx *j, int id, const char *trace_id, int dim, const char *val)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, id);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, dim);
+    sqlite3_bind_text(q, 4, val, -1, SQLITE_STATIC);
+    return step_done(q);
+}
+
+/* Moves the trace's dim reference counts from the old span's values to
+ * the new span's (unchanged values are left alone). */
+static int dims_update(job_ctx *j, const ts_span *sp, const old_span *o)
+{
+    const char *nv[DIM__COUNT], *ov[DIM__COUNT];
+    int rc;
+    span_dims(sp->parent_id, sp->error, sp->type, sp->model, sp->name, sp->provider, nv);
+    if (o)
+        span_dims(o->parent, o->error, o->type, o->model, o->name, o->provider, ov);
+    else
+        memset(ov, 0, sizeof(ov));
+    for (int d = 1; d < DIM__COUNT; d++) {
+        if (ov[d] && nv[d] && strcmp(ov[d], nv[d]) == 0)
+            continue;
+        if (ov[d] && ((rc = dim_step(j, Q_DIM_DEC, sp->trace_id, d, ov[d])) != TS_OK ||
+                      (rc = dim_step(j, Q_DIM_DROP, sp->trace_id, d, ov[d])) != TS_OK))
+            return rc;
+        if (nv[d] && (rc = dim_step(j, Q_DIM_INC, sp->trace_id, d, nv[d])) != TS_OK)
+            return rc;
+    }
+    return TS_OK;
+}
+
+/* Copies the trace's eff_start and row id onto its trace_dims rows (after
+ * the trace row is written), so dim-driven lists see the trace's order. */
+static int dims_sync(job_ctx *j, const tagg *t)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_DIM_SYNC);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, t->rowid);
+    return step_done(q);
+}
+
+/* A request log sent by /track-request before its span: its LLM fields
+ * fill the span, and the log is attached (*rl_id). */
+static int apply_pending(job_ctx *j, ts_span *sp, int64_t *rl_id)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_RL_PENDING);
+    *rl_id = 0;
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, sp->span_id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(q);
+    if (src == SQLITE_ROW) {
+        *rl_id = sqlite3_column_int64(q, 0);
+        char *v;
+        if ((v = ts_sqlite_col_text(j->a, q, 1)))
+            sp->model = v;
+        if ((v = ts_sqlite_col_text(j->a, q, 2)))
+            sp->provider = v;
+        if ((v = ts_sqlite_col_text(j->a, q, 3)))
+            sp->input = v;
+        if ((v = ts_sqlite_col_text(j->a, q, 4)))
+            sp->output = v;
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            sp->prompt_tokens = sqlite3_column_int64(q, 5);
+        if (sqlite3_column_type(q, 6) != SQLITE_NULL)
+            sp->completion_tokens = sqlite3_column_int64(q, 6);
+        if (sqlite3_column_type(q, 7) != SQLITE_NULL) {
+            sp->has_cost = 1;
+            sp->cost = sqlite3_column_double(q, 7);
+        }
+        sp->type = "llm";
+    }
+    sqlite3_reset(q);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return ts_sqlite_rc(src);
+    if (!*rl_id)
+        return TS_OK;
+    if (!(q = ts_sqlite_stmt(j->c, Q_RL_ATTACH)))
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, *rl_id);
+    sqlite3_bind_text(q, 2, sp->trace_id, -1, SQLITE_STATIC);
+    return step_done(q);
+}
+
 static int ingest_span(job_ctx *j, ts_span *sp)
 {
     tagg *t;
@@ -372,6 +492,8 @@ static int ingest_span(job_ctx *j, ts_span *sp)
 
     if ((rc = tagg_get(j, sp->trace_id, &t)) != TS_OK)
         return rc;
+    if (t->skip)
+        return TS_OK;
     if (t->closed) {
         sp->rejected = 1;
         j->w->nrejected++;
@@ -380,8 +502,16 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     sp->created_ns = j->now;
     if ((rc = load_old(j, sp, &o, &found)) != TS_OK)
         return rc;
-    if ((rc = write_request_log(j, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK)
+    if (!sp->log_request && sp->request_log_id > 0) {
+        rl_id = sp->request_log_id; /* /track-request: the log is already written */
+    } else if (!sp->log_request) {
+        if ((rc = apply_pending(j, sp, &rl_id)) != TS_OK)
+            return rc;
+        if (!rl_id && found)
+            rl_id = o.request_log_id;
+    } else if ((rc = write_request_log(j, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK) {
         return rc;
+    }
     if (found) {
         /* created_at is the first ingest: a retry of the same span changes nothing. */
         sp->created_ns = o.created_ns;
@@ -403,6 +533,8 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     if (!found)
         sp->rowid = sqlite3_last_insert_rowid(j->c->db);
     sp->request_log_id = rl_id;
+    if ((rc = dims_update(j, sp, found ? &o : NULL)) != TS_OK)
+        return rc;
     tagg_apply(t, sp, found ? &o : NULL);
     return TS_OK;
 }
@@ -547,26 +679,134 @@ static int insert_closure(job_ctx *j, const char *trace_id, ts_closure *out)
     return rc;
 }
 
+static int job_tables(job_ctx *j, size_t n)
+{
+    size_t nb = 64;
+    while (nb < n * 2 && nb < (1u << 20))
+        nb <<= 1;
+    j->nbuckets = nb;
+    return (j->buckets = ts_arena_calloc(j->a, nb, sizeof(*j->buckets))) ? TS_OK : TS_ENOMEM;
+}
+
+/* Project row id for a name or UUID, created (by name) on first use. */
+static int resolve_project(job_ctx *j, const char *p, int64_t *id)
+{
+    sqlite3_stmt *q;
+    int src;
+    *id = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 && !ts_uuid_valid(p))
+            continue;
+        if (!(q = ts_sqlite_stmt(j->c, pass == 0 ? Q_PROJ_BY_UUID : Q_PROJ_BY_NAME)))
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_text(q, 2, p, -1, SQLITE_STATIC);
+        src = sqlite3_step(q);
+        if (src == SQLITE_ROW)
+            *id = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        if (*id)
+            return TS_OK;
+    }
+    char uuid[TS_UUID_STRLEN + 1];
+    ts_uuid_new(uuid);
+    if (!(q = ts_sqlite_stmt(j->c, Q_PROJ_INSERT)))
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, p, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, 0);
+    sqlite3_bind_int64(q, 5, j->now);
+    int rc = step_done(q);
+    if (rc == TS_OK)
+        *id = sqlite3_last_insert_rowid(j->c->db);
+    return rc;
+}
+
+static void bind_i64_or_null(sqlite3_stmt *q, int i, int has, int64_t v)
+{
+    if (has)
+        sqlite3_bind_int64(q, i, v);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+/* Writes the explicit trace fields of m onto t's row (creating the row
+ * for a trace that has no span). */
+static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
+{
+    sqlite3_stmt *q;
+    int64_t project = 0;
+    int rc;
+    if (!t->rowid && (rc = tagg_store(j, t)) != TS_OK)
+        return rc;
+    if (m->project && (rc = resolve_project(j, m->project, &project)) != TS_OK)
+        return rc;
+    if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_META)))
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, t->rowid);
+    bind_i64_or_null(q, 2, project != 0, project);
+    bind_text(q, 3, m->name);
+    bind_text(q, 4, m->input);
+    bind_text(q, 5, m->output);
+    bind_text(q, 6, m->model);
+    bind_text(q, 7, m->error);
+    if (m->has_cost)
+        sqlite3_bind_double(q, 8, m->cost);
+    bind_i64_or_null(q, 9, m->latency_ms >= 0, m->latency_ms);
+    bind_i64_or_null(q, 10, m->started_ns != 0, m->started_ns);
+    bind_i64_or_null(q, 11, m->ended_ns != 0, m->ended_ns);
+    bind_text(q, 12, m->session_id);
+    bind_text(q, 13, m->user_id);
+    bind_text(q, 14, m->external_id);
+    bind_text(q, 15, m->tags);
+    bind_text(q, 16, m->tag_map);
+    bind_text(q, 17, m->metadata);
+    bind_text(q, 18, m->events);
+    sqlite3_bind_int64(q, 19, j->now);
+    if ((rc = step_done(q)) != TS_OK)
+        return rc;
+    /* An explicit model or error counts for the any-span filters too (one
+     * reference that no span replacement removes). */
+    const char *fail = ts_failure_type(m->error);
+    if (m->model && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_MODEL, m->model)) != TS_OK)
+        return rc;
+    if (fail && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_FAILURE, fail)) != TS_OK)
+        return rc;
+    return TS_OK;
+}
+
 static int apply_ingest(job_ctx *j)
 {
     ts_write *w = j->w;
     int rc;
-    size_t nb = 64;
-    while (nb < w->nspans * 2 && nb < (1u << 20))
-        nb <<= 1;
-    j->nbuckets = nb;
-    if (!(j->buckets = ts_arena_calloc(j->a, nb, sizeof(*j->buckets))))
-        return TS_ENOMEM;
+    if ((rc = job_tables(j, w->nspans + w->ntraces)) != TS_OK)
+        return rc;
+    /* Trace meta first: a duplicate trace's spans are skipped. */
+    for (size_t i = 0; i < w->ntraces; i++) {
+        ts_trace_meta *m = &w->traces[i];
+        tagg *t;
+        if ((rc = tagg_get(j, m->trace_id, &t)) != TS_OK)
+            return rc;
+        m->duplicate = t->rowid != 0;
+        m->created_ns = j->now;
+        if (m->duplicate && w->skip_existing_traces)
+            t->skip = 1;
+        else if (!t->closed)
+            t->meta = m;
+    }
     for (size_t i = 0; i < w->nspans; i++)
         if ((rc = ingest_span(j, &w->spans[i])) != TS_OK)
             return rc;
     for (size_t i = 0; i < j->nlist; i++) {
         tagg *t = j->list[i];
-        if (!t->touched)
-            continue;
-        if ((rc = tagg_store(j, t)) != TS_OK)
+        if (t->touched && (rc = tagg_store(j, t)) != TS_OK)
             return rc;
-        if (w->close_after && !t->closed) {
+        if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
+            return rc;
+        if ((t->touched || t->meta) && (rc = dims_sync(j, t)) != TS_OK)
+            return rc;
+        if (t->touched && w->close_after && !t->closed) {
             if ((rc = insert_closure(j, t->trace_id, NULL)) != TS_OK)
                 return rc;
             t->closed = 1;
@@ -605,12 +845,29 @@ static int apply_close(job_ctx *j)
     return insert_closure(j, j->w->trace_id, &j->w->closure);
 }
 
+/* Deletes one trace with everything hanging off it. */
+static int delete_trace(job_ctx *j, const char *trace_id)
+{
+    static const int dels[] = {Q_DEL_SPANS, Q_DEL_RL,   Q_DEL_TRACE,
+                               Q_DEL_CLOSURE, Q_DEL_DIMS, Q_DEL_FEEDBACK};
+    for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
+        sqlite3_stmt *q = ts_sqlite_stmt(j->c, dels[i]);
+        if (!q)
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+        int rc = step_done(q);
+        if (rc != TS_OK)
+            return rc;
+    }
+    return TS_OK;
+}
+
 static int apply_delete(job_ctx *j)
 {
     ts_write *w = j->w;
     sqlite3_stmt *q;
     int rc, src;
-    static const int dels[] = {Q_DEL_SPANS, Q_DEL_RL, Q_DEL_TRACE, Q_DEL_CLOSURE};
 
     w->affected = 0;
     if ((rc = bind_ws_trace(j, Q_TRACE_START, &q)) != TS_OK)
@@ -624,11 +881,165 @@ static int apply_delete(job_ctx *j)
         return ts_sqlite_rc(src);
     if ((w->has_from && started < w->from_ns) || (w->has_to && started > w->to_ns))
         return TS_OK;
-    for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-        if ((rc = bind_ws_trace(j, dels[i], &q)) != TS_OK || (rc = step_done(q)) != TS_OK)
-            return rc;
-    }
+    if ((rc = delete_trace(j, w->trace_id)) != TS_OK)
+        return rc;
     w->affected = 1;
+    return TS_OK;
+}
+
+/* Deletes every trace matching w->query, or nothing when more than
+ * w->max_delete match (TS_ETOOBIG, match count in affected). */
+static int apply_bulk_delete(job_ctx *j)
+{
+    ts_write *w = j->w;
+    sqlite3_stmt *st = NULL;
+    int64_t max = w->max_delete > 0 ? w->max_delete : 1000, n = 0;
+    char **ids = ts_arena_alloc(j->a, (size_t)(max + 1) * sizeof(*ids));
+    int rc, src;
+
+    w->affected = 0;
+    if (!ids)
+        return TS_ENOMEM;
+    rc = ts_sqlite_query_prepare(j->c->db, w->ws_id, w->query, "t.trace_id", 0, -1, 0, j->a, &st);
+    if (rc != TS_OK)
+        return rc;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n <= max)
+            ids[n] = ts_sqlite_col_text(j->a, st, 0);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
+    if (n > max) {
+        w->affected = n;
+        return ts_err_set(&w->err, TS_ETOOBIG,
+                          "Filter matched more than %lld traces. Narrow your filters or delete "
+                          "in smaller batches.",
+                          (long long)max);
+    }
+    for (int64_t i = 0; i < n; i++)
+        if ((rc = delete_trace(j, ids[i])) != TS_OK)
+            return rc;
+    w->affected = n;
+    return TS_OK;
+}
+
+static int apply_feedback(job_ctx *j)
+{
+    ts_feedback *f = j->w->feedback;
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_TRACE_EXISTS);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, f->trace_id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (src == SQLITE_DONE)
+        return ts_err_set(&j->w->err, TS_ENOTFOUND, "Trace not found.");
+    if (src != SQLITE_ROW)
+        return ts_sqlite_rc(src);
+    if (!(q = ts_sqlite_stmt(j->c, Q_FEEDBACK_INSERT)))
+        return TS_EIO;
+    ts_uuid_new(f->id);
+    f->created_ns = j->now;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, f->trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, f->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, f->label, -1, SQLITE_STATIC);
+    if (f->has_score)
+        sqlite3_bind_double(q, 5, f->score);
+    bind_text(q, 6, f->comment);
+    bind_text(q, 7, f->metadata);
+    sqlite3_bind_int64(q, 8, j->now);
+    return step_done(q);
+}
+
+/* Writes the track's request log (trace_id '' while its span is unknown). */
+static int insert_track_log(job_ctx *j, const ts_track *tr, const char *trace_id)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_RL_TRACK_INSERT);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, tr->span_id ? tr->span_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, tr->body ? tr->body : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, j->now);
+    bind_text(q, 6, tr->model);
+    bind_text(q, 7, tr->provider);
+    bind_text(q, 8, tr->input);
+    bind_text(q, 9, tr->output);
+    bind_i64_opt(q, 10, tr->prompt_tokens);
+    bind_i64_opt(q, 11, tr->completion_tokens);
+    if (tr->has_cost)
+        sqlite3_bind_double(q, 12, tr->cost);
+    return step_done(q);
+}
+
+/* /track-request: when the span exists, the log is attached to it and the
+ * span is rewritten through the normal ingest path (aggregates move by the
+ * difference); otherwise the log waits (trace_id '') for the span. */
+static int apply_track(job_ctx *j)
+{
+    ts_track *tr = j->w->track;
+    char *trace_id = NULL;
+    ts_span sp;
+    sqlite3_stmt *q;
+    int rc, src;
+
+    if (tr->span_id) {
+        if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_BY_ID)))
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_text(q, 2, tr->span_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            trace_id = ts_sqlite_col_text(j->a, q, 0);
+        sqlite3_reset(q);
+    }
+    if ((rc = insert_track_log(j, tr, trace_id ? trace_id : "")) != TS_OK)
+        return rc;
+    tr->request_id = sqlite3_last_insert_rowid(j->c->db);
+    if (!trace_id)
+        return TS_OK;
+    if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_FULL)))
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, tr->span_id, -1, SQLITE_STATIC);
+    src = sqlite3_step(q);
+    if (src == SQLITE_ROW)
+        ts_sqlite_read_span_row(q, j->a, &sp);
+    sqlite3_reset(q);
+    if (src != SQLITE_ROW)
+        return src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src);
+    sp.trace_id = trace_id;
+    if (tr->model)
+        sp.model = (char *)tr->model;
+    if (tr->provider)
+        sp.provider = (char *)tr->provider;
+    if (tr->input)
+        sp.input = (char *)tr->input;
+    if (tr->output)
+        sp.output = (char *)tr->output;
+    if (tr->prompt_tokens != TS_TOKENS_ABSENT)
+        sp.prompt_tokens = tr->prompt_tokens;
+    if (tr->completion_tokens != TS_TOKENS_ABSENT)
+        sp.completion_tokens = tr->completion_tokens;
+    if (tr->has_cost) {
+        sp.has_cost = 1;
+        sp.cost = tr->cost;
+    }
+    sp.type = "llm";
+    sp.log_request = NULL;
+    sp.request_log_id = tr->request_id;
+    if ((rc = job_tables(j, 1)) != TS_OK || (rc = ingest_span(j, &sp)) != TS_OK)
+        return rc;
+    tr->attached = !sp.rejected;
+    for (size_t i = 0; i < j->nlist; i++)
+        if (j->list[i]->touched && ((rc = tagg_store(j, j->list[i])) != TS_OK ||
+                                    (rc = dims_sync(j, j->list[i])) != TS_OK))
+            return rc;
     return TS_OK;
 }
 
@@ -716,6 +1127,12 @@ static int apply_job(job_ctx *j)
         return apply_key_revoke(j);
     case TS_W_PING:
         return TS_OK;
+    case TS_W_FEEDBACK:
+        return apply_feedback(j);
+    case TS_W_BULK_DELETE:
+        return apply_bulk_delete(j);
+    case TS_W_TRACK_REQUEST:
+        return apply_track(j);
     }
     return TS_EINVAL;
 }

@@ -82,6 +82,24 @@ int ts_store_workspace_count(ts_store *s, int64_t *n)
     return s->ops->workspace_count(s, n);
 }
 
+int ts_store_trace_list(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
+                        ts_trace **out, size_t *n, int *more, int64_t *count)
+{
+    return s->ops->trace_list(s, ws_id, q, a, out, n, more, count);
+}
+
+int ts_store_metrics(ts_store *s, int64_t ws_id, const char *project, int64_t from_ns,
+                     int64_t to_ns, ts_metrics *out)
+{
+    return s->ops->metrics(s, ws_id, project, from_ns, to_ns, out);
+}
+
+int ts_store_projects(ts_store *s, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
+                      ts_project **out, size_t *n, int *more)
+{
+    return s->ops->projects(s, ws_id, after, limit, a, out, n, more);
+}
+
 void ts_store_stats_get(ts_store *s, ts_store_stats *out)
 {
     s->ops->stats(s, out);
