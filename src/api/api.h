@@ -42,5 +42,7 @@ int ts_pl_get_trace(ts_req *r);
 int ts_pl_close_trace(ts_req *r);
 int ts_tl_get_trace(ts_req *r);
 int ts_rs_delete_trace(ts_req *r);
+/* OTLP/HTTP trace receiver (otlp.c), on every vendor's OTLP path. */
+int ts_otlp_traces(ts_req *r);
 
 #endif

@@ -14,9 +14,13 @@ const ts_route ts_routes[] = {
     {"POST", "/spans-bulk", PL, 0, ts_pl_spans_bulk},
     {"GET", "/api/public/v2/traces/{}", PL, 0, ts_pl_get_trace},
     {"POST", "/api/public/v2/traces/{}/close", PL, 0, ts_pl_close_trace},
+    {"POST", "/v1/traces", PL, 0, ts_otlp_traces}, /* OTLP/HTTP (otlp.c) */
     /* TruLayer */
     {"GET", "/v1/traces/{}", TL, 0, ts_tl_get_trace},
+    {"POST", "/v1/otlp/traces", TL, 0, ts_otlp_traces},
     /* Respan */
     {"DELETE", "/api/traces/{}", RS, 0, ts_rs_delete_trace},
+    {"POST", "/api/v1/traces", RS, 0, ts_otlp_traces},
+    {"POST", "/api/v2/traces", RS, 0, ts_otlp_traces},
     {NULL, NULL, TS_FAMILY_NONE, 0, NULL},
 };
