@@ -106,4 +106,8 @@ typedef struct ts_store_stats {
 } ts_store_stats;
 void ts_store_stats_get(ts_store *s, ts_store_stats *out);
 
+/* Writes a consistent copy of the database to dest (which must not exist)
+ * while the daemon keeps serving, then checks the copy's integrity. */
+int ts_store_backup(ts_store *s, const char *dest, ts_err *err);
+
 #endif

@@ -122,9 +122,11 @@ static int nonneg_int(dec *d, const cJSON *lr, const char *key, int64_t *out)
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(lr, key);
     if (!it || cJSON_IsNull(it))
         return TS_OK;
-    if (ts_json_i64(it, out) != TS_OK || *out < 0)
-        return bad(d, "log_request", key, "int_parsing",
-                   "Input should be a valid integer greater than or equal to 0");
+    if (ts_json_i64(it, out) != TS_OK)
+        return bad(d, "log_request", key, "int_parsing", "Input should be a valid integer");
+    if (*out < 0)
+        return bad(d, "log_request", key, "greater_than_equal",
+                   "Input should be greater than or equal to 0");
     return TS_OK;
 }
 
@@ -147,9 +149,12 @@ static int log_request(dec *d, const cJSON *span, ts_span *s)
         return rc;
     const cJSON *price = cJSON_GetObjectItemCaseSensitive(lr, "price");
     if (price && !cJSON_IsNull(price)) {
-        if (!cJSON_IsNumber(price) || !isfinite(price->valuedouble) || price->valuedouble < 0)
+        if (!cJSON_IsNumber(price) || !isfinite(price->valuedouble))
+            return bad(d, "log_request", "price", "float_parsing",
+                       "Input should be a valid number");
+        if (price->valuedouble < 0)
             return bad(d, "log_request", "price", "greater_than_equal",
-                       "Input should be a number greater than or equal to 0");
+                       "Input should be greater than or equal to 0");
         s->has_cost = 1;
         s->cost = price->valuedouble;
     }

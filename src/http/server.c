@@ -4,6 +4,7 @@
  * resumed by the write's done callback. */
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/router.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
 #include "tracestore/log.h"
@@ -22,13 +24,64 @@
 void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Per-key token buckets for rate_limit_per_key (requests/second, burst of
+ * one second's worth). A small open-addressing table keyed by key id; when
+ * it is full the oldest-refilled slot is reused. */
+#define RL_SLOTS 4096
+typedef struct rl_slot {
+    int64_t key_id;
+    double tokens;
+    int64_t last_ns;
+} rl_slot;
+
 struct ts_http {
     struct MHD_Daemon *d;
     ts_app *app;
     const ts_route *routes;
     atomic_int inflight;
     int port;
+    pthread_mutex_t rl_mu;
+    rl_slot *rl;
 };
+
+/* Takes one token for key_id; returns 0 when allowed, else the seconds to
+ * wait (>= 1). */
+static int rate_limit(ts_http *h, int64_t key_id)
+{
+    double rate = (double)h->app->cfg->rate_limit_per_key;
+    int64_t now = ts_now_ns();
+    int wait = 0;
+    if (rate <= 0 || !h->rl)
+        return 0;
+    pthread_mutex_lock(&h->rl_mu);
+    size_t i = (size_t)((uint64_t)key_id * 11400714819323198485ULL >> 52) % RL_SLOTS, victim = i;
+    rl_slot *sl = NULL;
+    for (size_t probe = 0; probe < 8; probe++) {
+        rl_slot *c = &h->rl[(i + probe) % RL_SLOTS];
+        if (c->key_id == key_id || c->key_id == 0) {
+            sl = c;
+            break;
+        }
+        if (c->last_ns < h->rl[victim].last_ns)
+            victim = (i + probe) % RL_SLOTS;
+    }
+    if (!sl || sl->key_id != key_id) {
+        sl = sl ? sl : &h->rl[victim];
+        sl->key_id = key_id;
+        sl->tokens = rate;
+        sl->last_ns = now;
+    }
+    sl->tokens += rate * (double)(now - sl->last_ns) / 1e9;
+    if (sl->tokens > rate)
+        sl->tokens = rate;
+    sl->last_ns = now;
+    if (sl->tokens >= 1.0)
+        sl->tokens -= 1.0;
+    else
+        wait = (int)((1.0 - sl->tokens) / rate) + 1;
+    pthread_mutex_unlock(&h->rl_mu);
+    return wait;
+}
 
 enum { ST_NEW = 0, ST_BODY, ST_SUSPENDED, ST_RESUMED, ST_SENT };
 
@@ -78,69 +131,19 @@ int ts_req_auth_key(ts_req *r, const char *key)
     return rc;
 }
 
-/* Matches path against pattern; "{}" captures one non-empty segment. A
- * trailing slash on either side is ignored. */
-static int match(ts_req *r, const char *pattern, const char *path, int capture)
-{
-    size_t pl = strlen(pattern), sl = strlen(path), i = 0, j = 0;
-    int np = 0;
-    if (pl > 1 && pattern[pl - 1] == '/')
-        pl--;
-    if (sl > 1 && path[sl - 1] == '/')
-        sl--;
-    while (i < pl && j < sl) {
-        if (pattern[i] == '{' && i + 1 < pl && pattern[i + 1] == '}') {
-            size_t k = j;
-            while (k < sl && path[k] != '/')
-                k++;
-            if (k == j || np >= TS_MAX_PARAMS)
-                return 0;
-            if (capture)
-                r->params[np] = ts_arena_strndup(r->arena, path + j, k - j);
-            np++;
-            j = k;
-            i += 2;
-            continue;
-        }
-        if (pattern[i] != path[j])
-            return 0;
-        i++;
-        j++;
-    }
-    if (i != pl || j != sl)
-        return 0;
-    if (capture)
-        r->nparams = np;
-    return 1;
-}
-
-/* Finds the route; when only the method differs, sets r->allow and
- * returns NULL with r->route pointing at a same-path route (for the error
- * family). */
+/* Finds r's route; when only the method differs, sets r->allow and
+ * r->route (for the error family) and returns NULL. */
 static const ts_route *route_find(ts_http *h, ts_req *r)
 {
+    char allow[128];
     const ts_route *same_path = NULL;
-    for (const ts_route *rt = h->routes; rt->method; rt++) {
-        if (!match(r, rt->pattern, r->path, 0))
-            continue;
-        if (strcmp(rt->method, r->method) == 0) {
-            match(r, rt->pattern, r->path, 1);
-            return rt;
-        }
-        same_path = rt;
-    }
-    if (same_path) {
-        char buf[128];
-        size_t n = 0;
-        buf[0] = '\0';
-        for (const ts_route *rt = h->routes; rt->method; rt++)
-            if (match(r, rt->pattern, r->path, 0) && n + strlen(rt->method) + 3 < sizeof(buf))
-                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? ", " : "",
-                                      rt->method);
-        r->allow = ts_arena_strdup(r->arena, buf);
+    const ts_route *rt = ts_router_find(h->routes, r->method, r->path, r->arena, r->params,
+                                        &r->nparams, &same_path, allow, sizeof(allow));
+    if (!rt && same_path) {
+        r->allow = ts_arena_strdup(r->arena, allow);
         r->route = same_path;
     }
-    return NULL;
+    return rt;
 }
 
 static char *normalise_path(ts_arena *a, const char *url)
@@ -261,6 +264,14 @@ static int first_call(ts_http *h, ts_req *r)
     r->route = rt;
     if (!(r->route->flags & (TS_R_NOAUTH | TS_R_BODY_KEY)) && authenticate(r) != TS_OK)
         return 1;
+    int wait = r->authed ? rate_limit(h, r->ws.key_id) : 0;
+    if (wait > 0) {
+        ts_api_error(r, 429, "rate_limited",
+                     "rate limit of %lld requests/second for this API key exceeded",
+                     (long long)h->app->cfg->rate_limit_per_key);
+        r->retry_after = wait;
+        return 1;
+    }
     const char *cl = ts_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end = NULL;
@@ -424,6 +435,11 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
     h->app = app;
     h->routes = routes;
     atomic_init(&h->inflight, 0);
+    pthread_mutex_init(&h->rl_mu, NULL);
+    if (cfg->rate_limit_per_key > 0 && !(h->rl = calloc(RL_SLOTS, sizeof(*h->rl)))) {
+        free(h);
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
     h->d = MHD_start_daemon(
@@ -431,10 +447,11 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
         MHD_OPTION_END);
     if (!h->d) {
+        free(h->rl);
         free(h);
         return ts_err_set(err, TS_EIO, "cannot listen on %s (address in use or not permitted)",
                           cfg->listen);
@@ -467,5 +484,7 @@ void ts_http_stop(ts_http *h, int grace_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(h->d);
+    pthread_mutex_destroy(&h->rl_mu);
+    free(h->rl);
     free(h);
 }

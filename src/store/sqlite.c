@@ -49,7 +49,7 @@ static const char *const sql_text[Q__COUNT] = {
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
     [Q_SPAN_OLD] = "SELECT id, start_ns, end_ns, parent_id, error, type, prompt_tokens, "
-                   "completion_tokens, total_tokens, cost, unpriced, request_log_id "
+                   "completion_tokens, total_tokens, cost, unpriced, request_log_id, created_ns "
                    "FROM spans WHERE ws_id = ?1 AND trace_id = ?2 AND span_id = ?3",
     [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
                       ") VALUES (?,?,?," Q34 ")",
@@ -610,6 +610,52 @@ static void sqlite_stats(ts_store *st, ts_store_stats *out)
     pthread_mutex_unlock(&s->qmu);
 }
 
+/* Online backup: one read transaction on a fresh connection copies every
+ * page (a consistent snapshot even while the writer commits), then the
+ * copy is opened and checked with PRAGMA integrity_check. */
+static int sqlite_backup(ts_store *st, const char *dest, ts_err *err)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *b = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc = TS_EIO;
+
+    if (access(dest, F_OK) == 0)
+        return ts_err_set(err, TS_ECONFLICT, "%s already exists", dest);
+    if (sqlite3_open_v2(s->path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK) {
+        ts_err_set(err, TS_EIO, "cannot open %s: %s", dst ? dest : s->path,
+                   sqlite3_errmsg(dst ? dst : src));
+        goto out;
+    }
+    sqlite3_busy_timeout(src, 5000);
+    if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
+        ts_err_set(err, TS_EIO, "backup: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    int src_rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (src_rc != SQLITE_DONE) {
+        ts_err_set(err, TS_EIO, "backup: %s", sqlite3_errstr(src_rc));
+        goto out;
+    }
+    if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(q, 0), "ok")) {
+        ts_err_set(err, TS_EIO, "backup copy failed integrity_check");
+        goto out;
+    }
+    rc = TS_OK;
+out:
+    sqlite3_finalize(q);
+    sqlite3_close(dst);
+    sqlite3_close(src);
+    if (rc != TS_OK && dst)
+        unlink(dest);
+    return rc;
+}
+
 const ts_store_ops ts_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -620,4 +666,5 @@ const ts_store_ops ts_sqlite_ops = {
     .key_list = sqlite_key_list,
     .workspace_count = sqlite_workspace_count,
     .stats = sqlite_stats,
+    .backup = sqlite_backup,
 };

@@ -45,7 +45,7 @@ typedef struct job_ctx {
 
 /* The old values of a span being replaced. */
 typedef struct old_span {
-    int64_t id, start, end, prompt, completion, total, request_log_id;
+    int64_t id, start, end, prompt, completion, total, request_log_id, created_ns;
     int is_root, is_llm, has_error, has_cost, unpriced;
     double cost;
 } old_span;
@@ -265,6 +265,7 @@ static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
         o->cost = sqlite3_column_double(q, 9);
         o->unpriced = sqlite3_column_int(q, 10);
         o->request_log_id = sqlite3_column_int64(q, 11);
+        o->created_ns = sqlite3_column_int64(q, 12);
     }
     sqlite3_reset(q);
     return (src == SQLITE_ROW || src == SQLITE_DONE) ? TS_OK : ts_sqlite_rc(src);
@@ -382,6 +383,8 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     if ((rc = write_request_log(j, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK)
         return rc;
     if (found) {
+        /* created_at is the first ingest: a retry of the same span changes nothing. */
+        sp->created_ns = o.created_ns;
         if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_UPDATE)))
             return TS_EIO;
         bind_span_tail(q, 1, sp, rl_id);

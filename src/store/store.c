@@ -86,3 +86,8 @@ void ts_store_stats_get(ts_store *s, ts_store_stats *out)
 {
     s->ops->stats(s, out);
 }
+
+int ts_store_backup(ts_store *s, const char *dest, ts_err *err)
+{
+    return s->ops->backup(s, dest, err);
+}

@@ -19,6 +19,7 @@ typedef struct ts_store_ops {
     int (*key_list)(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n);
     int (*workspace_count)(ts_store *s, int64_t *n);
     void (*stats)(ts_store *s, ts_store_stats *out);
+    int (*backup)(ts_store *s, const char *dest, ts_err *err);
 } ts_store_ops;
 
 struct ts_store {

@@ -31,6 +31,8 @@
 
 ts_daemon *ts_cur = NULL;
 
+static void check_log_clean(ts_daemon *d);
+
 #define BODY_CAP ((size_t)64 * 1024 * 1024)
 #define HEALTH_TIMEOUT_MS 15000
 #define STOP_TIMEOUT_MS 20000
@@ -135,8 +137,8 @@ static void apply_env(const char *const *env)
 }
 
 /* Child side of a fork: redirect, set env, exec binary with args. */
-static void exec_child(const char *bin, const char *const *args, const char *const *env,
-                       int out_fd, int err_fd)
+static void exec_child(const char *bin, const char *const *args, const char *const *env, int out_fd,
+                       int err_fd)
 {
     const char *argv[64];
     size_t n = 0;
@@ -229,7 +231,7 @@ void ts_d_init(ts_daemon *d, int keys, const char *const *env)
     }
 }
 
-static int free_port(void)
+int ts_free_port(void)
 {
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
@@ -298,6 +300,7 @@ void ts_d_start(ts_daemon *d)
 {
     const char *bin = ts_binary();
     const char *args[] = {"serve", "--db", d->db, "--listen", d->listen, NULL};
+    const char *bare[] = {"serve", NULL};
     long deadline;
     int fd, status;
     static int curl_ready;
@@ -306,7 +309,7 @@ void ts_d_start(ts_daemon *d)
         curl_ready = 1;
     }
     ck_assert_msg(d->pid == 0, "daemon already running");
-    d->port = free_port();
+    d->port = d->fixed_port != 0 ? d->fixed_port : ts_free_port();
     snprintf(d->listen, sizeof d->listen, "127.0.0.1:%d", d->port);
     d->starts++;
     snprintf(d->log, sizeof d->log, "%s/serve-%d.log", d->dir, d->starts);
@@ -316,7 +319,7 @@ void ts_d_start(ts_daemon *d)
     d->pid = fork();
     ck_assert_msg(d->pid >= 0, "fork: %s", strerror(errno));
     if (d->pid == 0)
-        exec_child(bin, args, d->env, fd, fd);
+        exec_child(bin, d->omit_flags ? bare : args, d->env, fd, fd);
     close(fd);
     ts_cur = d;
     deadline = now_ms() + HEALTH_TIMEOUT_MS;
@@ -331,8 +334,8 @@ void ts_d_start(ts_daemon *d)
             return;
         if (now_ms() > deadline) {
             ts_d_dump_log(d);
-            ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s",
-                       d->listen, log_tail(d));
+            ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s", d->listen,
+                       log_tail(d));
         }
         sleep_ms(50);
     }
@@ -354,14 +357,67 @@ int ts_d_stop_status(ts_daemon *d)
     return status;
 }
 
-void ts_d_stop(ts_daemon *d)
+void ts_d_signal(ts_daemon *d, int sig)
 {
-    int status = ts_d_stop_status(d);
+    if (d->pid != 0)
+        kill(d->pid, sig);
+}
+
+static void check_exit0(ts_daemon *d, int status)
+{
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         ts_fail_at(__FILE__, __LINE__,
                    "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
                    (unsigned)status,
-                   status == -1 ? "timeout" : WIFSIGNALED(status) ? "signal" : "exit code",
+                   status == -1          ? "timeout"
+                   : WIFSIGNALED(status) ? "signal"
+                                         : "exit code",
+                   log_tail(d));
+}
+
+void ts_d_wait_exit0(ts_daemon *d)
+{
+    int status = -1;
+    ck_assert_msg(d->pid != 0, "daemon not running");
+    if (!wait_timeout(d->pid, STOP_TIMEOUT_MS, &status)) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        status = -1;
+    }
+    d->pid = 0;
+    check_log_clean(d);
+    check_exit0(d, status);
+}
+
+/* Fails when the current log shows a sanitizer report. */
+static void check_log_clean(ts_daemon *d)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "runtime error:", NULL};
+    char *log = ts_d_read_log(d);
+    for (size_t i = 0; marks[i] != NULL; i++) {
+        const char *hit = strstr(log, marks[i]);
+        if (hit != NULL) {
+            char excerpt[1600];
+            snprintf(excerpt, sizeof excerpt, "%.1500s", hit);
+            free(log);
+            ts_fail_at(__FILE__, __LINE__, "sanitizer report in %s: %s", d->log, excerpt);
+        }
+    }
+    free(log);
+}
+
+void ts_d_stop(ts_daemon *d)
+{
+    int status = ts_d_stop_status(d);
+    check_log_clean(d);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        ts_fail_at(__FILE__, __LINE__,
+                   "tracestore did not exit 0 after SIGTERM (wait status 0x%x, %s): %s",
+                   (unsigned)status,
+                   status == -1          ? "timeout"
+                   : WIFSIGNALED(status) ? "signal"
+                                         : "exit code",
                    log_tail(d));
 }
 
@@ -437,9 +493,38 @@ static char *dup_or_empty(char *p)
     return p;
 }
 
-ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
-                 const char *body, size_t len)
+typedef struct upload {
+    const char *p;
+    size_t left;
+} upload;
+
+/* Feeds a chunked upload in pieces of at most 4 KiB. */
+static size_t on_read(char *dst, size_t size, size_t nitems, void *ud)
 {
+    upload *u = ud;
+    size_t n = size * nitems;
+    if (n > 4096)
+        n = 4096;
+    if (n > u->left)
+        n = u->left;
+    memcpy(dst, u->p, n);
+    u->p += n;
+    u->left -= n;
+    return n;
+}
+
+static int has_header_value(const char *const *headers, const char *line)
+{
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        if (strcasecmp(headers[i], line) == 0)
+            return 1;
+    return 0;
+}
+
+ts_resp *ts_http(const char *method, const char *path, const char *const *headers, const char *body,
+                 size_t len)
+{
+    upload up = {body, len};
     ts_resp *r = calloc(1, sizeof *r);
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -452,14 +537,19 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
         hl = curl_slist_append(hl, headers[i]);
     if (!has_header(headers, "Content-Type"))
-        hl = curl_slist_append(hl, body != NULL ? "Content-Type: application/json" : "Content-Type:");
+        hl = curl_slist_append(hl,
+                               body != NULL ? "Content-Type: application/json" : "Content-Type:");
     hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body != NULL) {
+    if (body != NULL && has_header_value(headers, "Transfer-Encoding: chunked")) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    } else if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
@@ -481,6 +571,100 @@ ts_resp *ts_http(const char *method, const char *path, const char *const *header
     r->len = b.len;
     r->headers = dup_or_empty(h.p);
     return r;
+}
+
+/* One transfer of ts_http_parallel. */
+typedef struct par_xfer {
+    CURL *c;
+    struct curl_slist *hl;
+    buf body;
+    buf head;
+    size_t index;
+} par_xfer;
+
+static void par_add(CURLM *m, par_xfer *x, const char *url, const char *key, const char *body,
+                    size_t index)
+{
+    char kh[TS_IT_KEY_CAP + 16];
+    snprintf(kh, sizeof kh, "X-API-KEY: %s", key);
+    x->c = curl_easy_init();
+    ck_assert_msg(x->c != NULL, "out of memory");
+    x->hl = curl_slist_append(NULL, kh);
+    x->hl = curl_slist_append(x->hl, "Content-Type: application/json");
+    x->hl = curl_slist_append(x->hl, "Expect:");
+    x->body.p = NULL;
+    x->body.len = 0;
+    x->head.p = NULL;
+    x->head.len = 0;
+    x->index = index;
+    curl_easy_setopt(x->c, CURLOPT_URL, url);
+    curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hl);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(x->c, CURLOPT_WRITEDATA, &x->body);
+    curl_easy_setopt(x->c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(x->c, CURLOPT_HEADERDATA, &x->head);
+    curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
+    curl_multi_add_handle(m, x->c);
+}
+
+void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
+                      int parallel, long *status, int *retry_after, size_t trigger_after,
+                      void (*trigger)(void *), void *arg)
+{
+    CURLM *m = curl_multi_init();
+    par_xfer *xs = calloc(n > 0 ? n : 1, sizeof *xs);
+    char url[1024];
+    size_t next = 0, done = 0;
+    int running = 0, fired = trigger == NULL;
+    ck_assert_msg(m != NULL && xs != NULL && ts_cur != NULL, "parallel setup");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ts_cur->port, path);
+    while (done < n) {
+        CURLMsg *msg;
+        int left;
+        while (next < n && (long)(next - done) < (long)parallel) {
+            par_add(m, &xs[next], url, key, bodies[next], next);
+            next++;
+        }
+        curl_multi_perform(m, &running);
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            par_xfer *x = NULL;
+            long code = 0;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            status[x->index] = code;
+            if (retry_after != NULL) {
+                ts_resp tmp;
+                char v[32];
+                memset(&tmp, 0, sizeof tmp);
+                tmp.headers = x->head.p;
+                retry_after[x->index] =
+                    x->head.p != NULL && ts_resp_header(&tmp, "Retry-After", v, sizeof v)
+                        ? (int)strtol(v, NULL, 10)
+                        : -1;
+            }
+            free(x->head.p);
+            curl_multi_remove_handle(m, x->c);
+            curl_easy_cleanup(x->c);
+            curl_slist_free_all(x->hl);
+            free(x->body.p);
+            x->c = NULL;
+            done++;
+        }
+        if (!fired && done >= trigger_after) {
+            fired = 1;
+            trigger(arg);
+        }
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    curl_multi_cleanup(m);
+    free(xs);
 }
 
 ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body)

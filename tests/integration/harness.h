@@ -19,14 +19,16 @@
 
 /* One daemon instance and its temporary directory. */
 typedef struct ts_daemon {
-    char dir[TS_IT_DIR_CAP];      /* mkdtemp directory, removed by ts_d_free */
-    char db[TS_IT_PATH_CAP];      /* dir/tracestore.db */
-    char log[TS_IT_PATH_CAP];     /* stdout+stderr of the current serve process */
-    char listen[64];              /* 127.0.0.1:PORT */
+    char dir[TS_IT_DIR_CAP];  /* mkdtemp directory, removed by ts_d_free */
+    char db[TS_IT_PATH_CAP];  /* dir/tracestore.db */
+    char log[TS_IT_PATH_CAP]; /* stdout+stderr of the current serve process */
+    char listen[64];          /* 127.0.0.1:PORT */
     int port;
-    pid_t pid;                    /* 0 when not running */
-    int starts;                   /* number of serve processes started so far */
-    const char *env[8];           /* extra "KEY=VALUE" for serve, NULL-terminated */
+    pid_t pid;                      /* 0 when not running */
+    int starts;                     /* number of serve processes started so far */
+    const char *env[8];             /* extra "KEY=VALUE" for serve, NULL-terminated */
+    int omit_flags;                 /* 1: serve gets no --db/--listen (env/config say) */
+    int fixed_port;                 /* nonzero: the port serve will listen on */
     char key_alpha[TS_IT_KEY_CAP];  /* workspace "alpha" */
     char key_alpha2[TS_IT_KEY_CAP]; /* second "alpha" key, for revoke tests */
     char key_beta[TS_IT_KEY_CAP];   /* workspace "beta" */
@@ -42,8 +44,14 @@ void ts_d_init(ts_daemon *d, int keys, const char *const *env);
 /* Picks a free port, starts `serve`, waits for GET /healthz == 200 (15 s,
  * prints the log on failure) and makes d the target of ts_http(). */
 void ts_d_start(ts_daemon *d);
+/* A port that was free a moment ago on 127.0.0.1. */
+int ts_free_port(void);
 /* SIGTERM + waitpid; returns the wait status (or -1 when not running). */
 int ts_d_stop_status(ts_daemon *d);
+/* Sends sig to the running daemon (no wait). */
+void ts_d_signal(ts_daemon *d, int sig);
+/* Waits for the daemon to exit (20 s), failing unless it exits 0. */
+void ts_d_wait_exit0(ts_daemon *d);
 /* SIGTERM + waitpid, failing the test unless the exit status is 0. */
 void ts_d_stop(ts_daemon *d);
 /* Stops (without asserting) if running and removes the temp dir. */
@@ -70,21 +78,29 @@ int ts_is_key(const char *s);
 /* ---- HTTP ---- */
 
 typedef struct ts_resp {
-    long status;       /* 0 when no response */
-    int curl_rc;       /* CURLcode */
-    char *body;        /* NUL-terminated, never NULL */
+    long status; /* 0 when no response */
+    int curl_rc; /* CURLcode */
+    char *body;  /* NUL-terminated, never NULL */
     size_t len;
-    char *headers;     /* raw header block, NUL-terminated */
-    cJSON *json;       /* parsed lazily by ts_json() */
-    char what[256];    /* "METHOD path", for messages */
+    char *headers;  /* raw header block, NUL-terminated */
+    cJSON *json;    /* parsed lazily by ts_json() */
+    char what[256]; /* "METHOD path", for messages */
 } ts_resp;
 
 /* Sends a request to ts_cur. headers: NULL-terminated "Name: value" list or
  * NULL. body: NULL for no body. Without a Content-Type header a body is
  * sent as application/json. The path is sent as is (no "//" squashing).
  * Returns a response the caller frees with ts_resp_free. */
-ts_resp *ts_http(const char *method, const char *path, const char *const *headers,
-                 const char *body, size_t len);
+ts_resp *ts_http(const char *method, const char *path, const char *const *headers, const char *body,
+                 size_t len);
+/* POSTs n bodies to path concurrently (up to `parallel` at a time) with
+ * X-API-KEY: key. After `trigger_after` transfers have completed, calls
+ * trigger(arg) once (NULL: never). status[i] receives each answer's status
+ * (0 when the transfer failed, e.g. connection refused); retry_after (may
+ * be NULL) receives each Retry-After header as an integer, -1 when absent. */
+void ts_http_parallel(const char *path, const char *key, char *const *bodies, size_t n,
+                      int parallel, long *status, int *retry_after, size_t trigger_after,
+                      void (*trigger)(void *), void *arg);
 /* Shorthand: X-API-KEY: key (NULL key: no header), JSON body (NULL: none). */
 ts_resp *ts_req(const char *method, const char *path, const char *key, const char *body);
 void ts_resp_free(ts_resp *r);
@@ -147,8 +163,8 @@ typedef struct ts_span_spec {
     const char *status_code; /* NULL: "StatusCode.OK" */
     const char *description; /* NULL: key absent */
     int64_t start_ns, end_ns;
-    int times_as_strings;    /* 1: decimal strings instead of integers */
-    int events_null;         /* 1: "events": null, "links": null */
+    int times_as_strings; /* 1: decimal strings instead of integers */
+    int events_null;      /* 1: "events": null, "links": null */
     /* log_request, emitted when model != NULL */
     const char *model;
     const char *provider;    /* NULL: "openai" */

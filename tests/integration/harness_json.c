@@ -274,7 +274,8 @@ cJSON *ts_span_json(const ts_span_spec *s)
     add_time(o, "start_time", s->start_ns, s->times_as_strings);
     add_time(o, "end_time", s->end_ns, s->times_as_strings);
     st = cJSON_AddObjectToObject(o, "status");
-    cJSON_AddStringToObject(st, "status_code", s->status_code != NULL ? s->status_code : "StatusCode.OK");
+    cJSON_AddStringToObject(st, "status_code",
+                            s->status_code != NULL ? s->status_code : "StatusCode.OK");
     if (s->description != NULL)
         cJSON_AddStringToObject(st, "description", s->description);
     cJSON_AddObjectToObject(o, "attributes");
@@ -292,7 +293,8 @@ cJSON *ts_span_json(const ts_span_spec *s)
         cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
         cJSON_AddStringToObject(lr, "provider", s->provider != NULL ? s->provider : "openai");
         cJSON_AddStringToObject(lr, "model", s->model);
-        cJSON_AddItemToObject(lr, "input", chat("user", s->input_text != NULL ? s->input_text : "hello"));
+        cJSON_AddItemToObject(lr, "input",
+                              chat("user", s->input_text != NULL ? s->input_text : "hello"));
         cJSON_AddItemToObject(lr, "output",
                               chat("assistant", s->output_text != NULL ? s->output_text : "hi"));
         cJSON_AddNumberToObject(lr, "input_tokens", (double)s->input_tokens);

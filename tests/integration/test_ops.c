@@ -1,0 +1,143 @@
+/* test_ops.c: operational features over the real binary: the per-key rate
+ * limit (429 + Retry-After in each family's shape) and the online backup
+ * taken while the daemon serves ingest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static char *span_body(const char *trace, int i)
+{
+    char *b = malloc(512);
+    ck_assert_ptr_nonnull(b);
+    snprintf(b, 512,
+             "{\"spans\":[{\"name\":\"op\",\"context\":{\"trace_id\":\"%s-%d\",\"span_id\":\"s\"},"
+             "\"kind\":\"SpanKind.INTERNAL\",\"start_time\":1,\"end_time\":2,"
+             "\"status\":{\"status_code\":\"StatusCode.OK\"}}]}",
+             trace, i);
+    return b;
+}
+
+START_TEST(test_rate_limit_per_key)
+{
+    static const char *const env[] = {"TRACESTORE_RATE_LIMIT_PER_KEY=3", NULL};
+    ts_daemon d;
+    char ra[32];
+    int n429 = 0, n200ish = 0;
+
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    for (int i = 0; i < 10; i++) {
+        ts_resp *r = ts_req("GET", "/v1/traces/none", d.key_alpha, NULL);
+        if (r->status == 429) {
+            n429++;
+            ck_assert_msg(ts_resp_header(r, "Retry-After", ra, sizeof(ra)) && atoi(ra) >= 1,
+                          "429 without Retry-After");
+            TS_J_STR(ts_json(r), "code", "rate_limited");
+        } else {
+            TS_STATUS(r, 404);
+            n200ish++;
+        }
+        ts_resp_free(r);
+    }
+    ck_assert_int_ge(n429, 5);
+    ck_assert_int_ge(n200ish, 3);
+    /* Another key has its own bucket. */
+    ts_resp *r = ts_req("GET", "/v1/traces/none", d.key_beta, NULL);
+    TS_STATUS(r, 404);
+    ts_resp_free(r);
+    /* Respan routes answer 429 in their own shape. */
+    for (int i = 0; i < 5; i++) {
+        r = ts_req("DELETE", "/api/traces/none/", d.key_beta, NULL);
+        if (r->status == 429) {
+            ck_assert_ptr_nonnull(ts_jpath(ts_json(r), "detail"));
+            ts_resp_free(r);
+            break;
+        }
+        ts_resp_free(r);
+        ck_assert_int_lt(i, 4);
+    }
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
+static ts_daemon *backup_daemon;
+static char backup_path[TS_IT_PATH_CAP];
+static int backup_rc = -1;
+
+/* Runs `tracestore backup` while the parallel ingest is still going. */
+static void take_backup(void *arg)
+{
+    const char *args[] = {"backup", backup_path, "--db", backup_daemon->db, NULL};
+    (void)arg;
+    backup_rc = ts_cli(args, NULL, NULL, NULL);
+}
+
+START_TEST(test_backup_while_serving)
+{
+    enum { N = 200 };
+    static char *bodies[N];
+    static long status[N];
+    ts_daemon d, copy;
+    char path[128];
+
+    ts_d_init(&d, 1, NULL);
+    ts_d_start(&d);
+    /* Acknowledged before the backup begins. */
+    for (int i = 0; i < 20; i++) {
+        char *b = span_body("before", i);
+        ts_resp *r = ts_req("POST", "/spans-bulk", d.key_alpha, b);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        free(b);
+    }
+    for (int i = 0; i < N; i++)
+        bodies[i] = span_body("during", i);
+    backup_daemon = &d;
+    snprintf(backup_path, sizeof(backup_path), "%s/backup.db", d.dir);
+    ts_http_parallel("/spans-bulk", d.key_alpha, bodies, N, 8, status, NULL, N / 2, take_backup,
+                     NULL);
+    ck_assert_int_eq(backup_rc, 0);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(status[i], 201);
+        free(bodies[i]);
+    }
+    ts_d_stop(&d);
+
+    /* Serve the copy: the keys live in the database, so alpha's key works. */
+    ts_d_init(&copy, 0, NULL);
+    snprintf(copy.db, sizeof(copy.db), "%s", backup_path);
+    ts_d_start(&copy);
+    for (int i = 0; i < 20; i++) {
+        snprintf(path, sizeof(path), "/v1/traces/before-%d", i);
+        ts_resp *r = ts_req("GET", path, d.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        TS_J_INT(ts_json(r), "span_count", 1);
+        ts_resp_free(r);
+    }
+    ts_d_stop(&copy);
+    /* A second backup to an existing path is refused. */
+    const char *args[] = {"backup", backup_path, "--db", d.db, NULL};
+    ck_assert_int_ne(ts_cli(args, NULL, NULL, NULL), 0);
+    copy.db[0] = '\0';
+    ts_d_free(&copy);
+    ts_d_free(&d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("integration-ops");
+    TCase *tc = tcase_create("ops");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_rate_limit_per_key);
+    tcase_add_test(tc, test_backup_while_serving);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

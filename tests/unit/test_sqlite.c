@@ -1,0 +1,1335 @@
+/* test_sqlite.c: unit tests for the store (include/tracestore/store.h) with
+ * its SQLite backend (src/store/sqlite.c, sqlite_write.c): migrations, keys,
+ * ingest-time aggregates under insert, replace and out-of-order arrival,
+ * closure, delete, workspace isolation, the writer queue and durability.
+ * The store is driven only through its public interface; sqlite3 is opened
+ * directly (read-only) just to look at rows the interface does not show. */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/migrations.h"
+#include "tracestore/arena.h"
+#include "tracestore/config.h"
+#include "tracestore/err.h"
+#include "tracestore/log.h"
+#include "tracestore/model.h"
+#include "tracestore/store.h"
+
+#define T0 INT64_C(1700000000000000000)
+#define MS INT64_C(1000000)
+
+static char dir[64];
+static char dbpath[128];
+static ts_config cfg;
+static ts_store *store;
+static ts_arena *arena;
+static int64_t wsA, wsB;
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static void open_store(void)
+{
+    ts_err err;
+
+    ts_err_clear(&err);
+    ck_assert_msg(ts_store_open(&cfg, &store, &err) == TS_OK, "open: %s", err.msg);
+}
+
+static int64_t ws_create(const char *name, const char *prefix)
+{
+    unsigned char hash[32];
+    ts_write w;
+
+    memset(hash, 0, sizeof(hash));
+    snprintf((char *)hash, sizeof(hash), "%s", prefix);
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_KEY_CREATE;
+    w.ws_name = name;
+    w.key_prefix = prefix;
+    w.key_hash = hash;
+    ck_assert_msg(ts_store_write_sync(store, &w) == TS_OK, "key create: %s", w.err.msg);
+    ck_assert_int_gt(w.ws.id, 0);
+    ck_assert_int_gt(w.ws.key_id, 0);
+    ck_assert_str_eq(w.ws.name, name);
+    ck_assert_uint_eq(strlen(w.ws.uuid), 36);
+    return w.ws.id;
+}
+
+static void setup(void)
+{
+    ts_log_set_level(TS_LOG_ERROR);
+    snprintf(dir, sizeof(dir), "/tmp/ts_sqlite_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/ts.db", dir);
+    ts_config_defaults(&cfg);
+    snprintf(cfg.db_path, sizeof(cfg.db_path), "%s", dbpath);
+    cfg.read_connections = 2;
+    arena = ts_arena_new(64 * 1024);
+    ck_assert_ptr_nonnull(arena);
+    open_store();
+    wsA = ws_create("alpha", "ts_aaaaaaaaa");
+    wsB = ws_create("beta", "ts_bbbbbbbbb");
+    ck_assert_int_ne(wsA, wsB);
+}
+
+static void teardown(void)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    char p[160];
+
+    ts_store_close(store);
+    store = NULL;
+    ts_arena_free(arena);
+    arena = NULL;
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", dbpath, sfx[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* A plain span; parent NULL makes a root. Name defaults to the span id. */
+static void mk(ts_span *s, const char *trace, const char *span, const char *parent, int64_t start,
+               int64_t end)
+{
+    ts_span_init(s);
+    s->trace_id = (char *)trace;
+    s->span_id = (char *)span;
+    s->parent_id = (char *)parent;
+    s->name = (char *)span;
+    s->kind = TS_KIND_INTERNAL;
+    s->start_ns = start;
+    s->end_ns = end;
+    s->origin = TS_ORIGIN_SPANS_BULK;
+    s->type = "other";
+}
+
+static void llm(ts_span *s, const char *model, int64_t prompt, int64_t completion, double cost)
+{
+    s->type = "llm";
+    s->model = (char *)model;
+    s->prompt_tokens = prompt;
+    s->completion_tokens = completion;
+    if (cost >= 0) {
+        s->has_cost = 1;
+        s->cost = cost;
+    }
+}
+
+static ts_write ingest_job(int64_t ws, ts_span *spans, size_t n, int close_after)
+{
+    ts_write w;
+
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_INGEST;
+    w.ws_id = ws;
+    w.spans = spans;
+    w.nspans = n;
+    w.close_after = close_after;
+    return w;
+}
+
+/* Ingests n spans synchronously and expects success; returns nrejected. */
+static size_t ingest(int64_t ws, ts_span *spans, size_t n, int close_after)
+{
+    ts_write w = ingest_job(ws, spans, n, close_after);
+
+    ck_assert_msg(ts_store_write_sync(store, &w) == TS_OK, "ingest: %s", w.err.msg);
+    return w.nrejected;
+}
+
+static size_t ingest1(int64_t ws, ts_span *s)
+{
+    return ingest(ws, s, 1, 0);
+}
+
+typedef struct got {
+    int rc;
+    ts_trace t;
+    ts_span *spans;
+    size_t n;
+} got;
+
+static got get(int64_t ws, const char *trace)
+{
+    got g;
+
+    memset(&g, 0, sizeof(g));
+    g.rc = ts_store_trace_get(store, ws, trace, arena, &g.t, &g.spans, &g.n);
+    return g;
+}
+
+static got get_ok(int64_t ws, const char *trace)
+{
+    got g = get(ws, trace);
+
+    ck_assert_msg(g.rc == TS_OK, "trace_get %s: %d", trace, g.rc);
+    ck_assert_uint_eq(g.n, (size_t)g.t.span_count);
+    return g;
+}
+
+static const ts_span *find(const got *g, const char *span)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->spans[i].span_id, span) == 0)
+            return &g->spans[i];
+    return NULL;
+}
+
+static int write_simple(ts_write_kind kind, int64_t ws, const char *trace, ts_write *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = kind;
+    out->ws_id = ws;
+    out->trace_id = trace;
+    return ts_store_write_sync(store, out);
+}
+
+static int close_trace(int64_t ws, const char *trace)
+{
+    ts_write w;
+    return write_simple(TS_W_CLOSE, ws, trace, &w);
+}
+
+static int64_t delete_trace(int64_t ws, const char *trace)
+{
+    ts_write w;
+    ck_assert_int_eq(write_simple(TS_W_DELETE, ws, trace, &w), TS_OK);
+    return w.affected;
+}
+
+static int64_t delete_window(int64_t ws, const char *trace, int has_from, int64_t from, int has_to,
+                             int64_t to)
+{
+    ts_write w;
+
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_DELETE;
+    w.ws_id = ws;
+    w.trace_id = trace;
+    w.has_from = has_from;
+    w.from_ns = from;
+    w.has_to = has_to;
+    w.to_ns = to;
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    return w.affected;
+}
+
+/* One integer from SQL run on a separate read-only connection. */
+static int64_t sql_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* ---- migrations and keys ---------------------------------------------- */
+
+START_TEST(migrations_applied_once)
+{
+    int64_t applied;
+    char sql[128];
+
+    ck_assert_int_gt(ts_migrations_count, 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations"), ts_migrations_count);
+    for (int i = 0; i < ts_migrations_count; i++) {
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM schema_migrations WHERE version = %d",
+                 ts_migrations[i].version);
+        ck_assert_int_eq(sql_int(sql), 1);
+        if (i > 0)
+            ck_assert_int_gt(ts_migrations[i].version, ts_migrations[i - 1].version);
+    }
+    applied = sql_int("SELECT max(applied_ns) FROM schema_migrations");
+    /* re-open twice: nothing re-applied, data kept */
+    for (int k = 0; k < 2; k++) {
+        int64_t n = 0;
+        ts_store_close(store);
+        store = NULL;
+        open_store();
+        ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations"), ts_migrations_count);
+        ck_assert_int_eq(sql_int("SELECT max(applied_ns) FROM schema_migrations"), applied);
+        ck_assert_int_eq(ts_store_workspace_count(store, &n), TS_OK);
+        ck_assert_int_eq(n, 2);
+    }
+}
+END_TEST
+
+START_TEST(open_fails_cleanly)
+{
+    ts_config bad = cfg;
+    ts_store *s = (ts_store *)(uintptr_t)1; /* must be reset to NULL */
+    ts_err err;
+
+    ts_err_clear(&err);
+    snprintf(bad.db_path, sizeof(bad.db_path), "%s/no/such/dir/ts.db", dir);
+    ck_assert_int_ne(ts_store_open(&bad, &s, &err), TS_OK);
+    ck_assert_ptr_null(s);
+    ck_assert(err.msg[0] != '\0');
+    ts_err_clear(&err);
+    snprintf(bad.db_path, sizeof(bad.db_path), "postgres://localhost/x");
+    ck_assert_int_eq(ts_store_open(&bad, &s, &err), TS_EINVAL);
+    ts_store_close(NULL); /* NULL-safe */
+}
+END_TEST
+
+START_TEST(keys_create_candidates_revoke)
+{
+    ts_key_row rows[4];
+    size_t n = 99;
+    ts_write w;
+    unsigned char hash[32];
+    int64_t count = 0;
+    ts_key_info *keys = NULL;
+    size_t nkeys = 0;
+
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_aaaaaaaaa", rows, 4, &n), TS_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(rows[0].revoked, 0);
+    ck_assert_int_eq(rows[0].ws.id, wsA);
+    ck_assert_str_eq(rows[0].ws.name, "alpha");
+    ck_assert_int_eq(rows[0].ws.key_id, rows[0].key_id);
+    ck_assert(memcmp(rows[0].hash, "ts_aaaaaaaaa", 12) == 0); /* the hash we stored */
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_ccccccccc", rows, 4, &n), TS_OK);
+    ck_assert_uint_eq(n, 0);
+
+    /* a second key in an existing workspace reuses it */
+    memset(hash, 7, sizeof(hash));
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_KEY_CREATE;
+    w.ws_name = "alpha";
+    w.key_prefix = "ts_aaaaaaaaa"; /* same prefix: both are candidates */
+    w.key_hash = hash;
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(w.ws.id, wsA);
+    ck_assert_int_eq(ts_store_workspace_count(store, &count), TS_OK);
+    ck_assert_int_eq(count, 2);
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_aaaaaaaaa", rows, 4, &n), TS_OK);
+    ck_assert_uint_eq(n, 2);
+    /* cap is respected */
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_aaaaaaaaa", rows, 1, &n), TS_OK);
+    ck_assert_uint_eq(n, 1);
+
+    ck_assert_int_eq(ts_store_key_list(store, arena, &keys, &nkeys), TS_OK);
+    ck_assert_uint_eq(nkeys, 3);
+    ck_assert_str_eq(keys[0].workspace, "alpha");
+    ck_assert_str_eq(keys[1].workspace, "beta");
+    ck_assert_str_eq(keys[2].prefix, "ts_aaaaaaaaa");
+    ck_assert_int_eq(keys[2].revoked_ns, 0);
+
+    /* revoke by prefix */
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_KEY_REVOKE;
+    w.key_prefix = "ts_aaaaaaaaa";
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(w.affected, 2);
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_aaaaaaaaa", rows, 4, &n), TS_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(rows[0].revoked, 1);
+    ck_assert_int_eq(rows[1].revoked, 1);
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(w.affected, 0);
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_bbbbbbbbb", rows, 4, &n), TS_OK);
+    ck_assert_int_eq(rows[0].revoked, 0);
+    ck_assert_int_eq(ts_store_key_list(store, arena, &keys, &nkeys), TS_OK);
+    ck_assert_int_gt(keys[0].revoked_ns, 0);
+    ck_assert_int_eq(keys[1].revoked_ns, 0);
+}
+END_TEST
+
+START_TEST(ping)
+{
+    ts_write w;
+    ts_store_stats st;
+
+    ck_assert_int_eq(write_simple(TS_W_PING, 0, NULL, &w), TS_OK);
+    ck_assert_int_eq(w.rc, TS_OK);
+    ts_store_stats_get(store, &st);
+    ck_assert_uint_ge(st.transactions, 1);
+    ck_assert_uint_ge(st.jobs, 3); /* two key creates and the ping */
+    ck_assert_uint_eq(st.queue_depth, 0);
+}
+END_TEST
+
+/* ---- ingest and aggregates -------------------------------------------- */
+
+START_TEST(aggregates_single_ingest)
+{
+    ts_span s[4];
+    got g;
+    const ts_span *c2;
+
+    mk(&s[0], "t1", "r", NULL, T0, T0 + 500 * MS);
+    s[0].name = "root";
+    s[0].input = "question";
+    s[0].output = "answer";
+    s[0].model = "agent-model";
+    mk(&s[1], "t1", "c1", "r", T0 + 10 * MS, T0 + 200 * MS);
+    llm(&s[1], "gpt-4o", 10, 20, 0.5);
+    s[1].error = "rate limit";
+    mk(&s[2], "t1", "c2", "r", T0 + 5 * MS, T0 + 600 * MS);
+    llm(&s[2], "gpt-4o-mini", 1, 2, 0.25);
+    s[2].total_tokens = 99; /* prompt/completion win over a stated total */
+    s[2].error = "boom";
+    s[2].status_code = TS_STATUS_ERROR;
+    s[2].status_message = "boom";
+    s[2].attributes = "{\"k\":\"v\"}";
+    s[2].log_request = "{\"provider\":\"openai\"}";
+    mk(&s[3], "t1", "c3", "c1", T0 + 20 * MS, T0 + 30 * MS);
+    s[3].type = "tool";
+    s[3].total_tokens = 7; /* only a total: counts as is */
+    s[3].unpriced = 1;
+    ck_assert_uint_eq(ingest(wsA, s, 4, 0), 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_gt(s[i].rowid, 0);
+        ck_assert_int_gt(s[i].created_ns, 0);
+        ck_assert_int_eq(s[i].rejected, 0);
+    }
+    ck_assert_int_gt(s[2].request_log_id, 0);
+    ck_assert_int_eq(s[1].request_log_id, 0);
+
+    g = get_ok(wsA, "t1");
+    ck_assert_str_eq(g.t.trace_id, "t1");
+    ck_assert_int_eq(g.t.span_count, 4);
+    ck_assert_int_eq(g.t.llm_span_count, 2);
+    ck_assert_int_eq(g.t.prompt_tokens, 11);
+    ck_assert_int_eq(g.t.completion_tokens, 22);
+    ck_assert_int_eq(g.t.total_tokens, 30 + 3 + 7);
+    ck_assert_int_eq(g.t.has_cost, 1);
+    ck_assert_double_eq_tol(g.t.cost, 0.75, 1e-9);
+    ck_assert_int_eq(g.t.unpriced_span_count, 1);
+    ck_assert(g.t.started_ns == T0);
+    ck_assert(g.t.ended_ns == T0 + 600 * MS);
+    ck_assert_int_eq(g.t.latency_ms, 600);
+    ck_assert_str_eq(g.t.name, "root");
+    ck_assert_str_eq(g.t.input, "question");
+    ck_assert_str_eq(g.t.output, "answer");
+    ck_assert_str_eq(g.t.model, "agent-model");
+    /* the root has no error: the earliest errored span's (c2 at +5ms) */
+    ck_assert_str_eq(g.t.error, "boom");
+    ck_assert_int_eq(g.t.error_count, 2);
+    ck_assert_int_eq(g.t.closed, 0);
+    ck_assert_str_eq(g.t.tags, "[]");
+    ck_assert_str_eq(g.t.metadata, "{}");
+    ck_assert_str_eq(g.t.project_name, "default");
+    ck_assert_ptr_nonnull(g.t.project_uuid);
+    ck_assert_int_gt(g.t.created_ns, 0);
+    /* spans by start time */
+    ck_assert_str_eq(g.spans[0].span_id, "r");
+    ck_assert_str_eq(g.spans[1].span_id, "c2");
+    ck_assert_str_eq(g.spans[2].span_id, "c1");
+    ck_assert_str_eq(g.spans[3].span_id, "c3");
+    ck_assert_ptr_null(g.spans[0].parent_id);
+    /* a span reads back as written */
+    c2 = find(&g, "c2");
+    ck_assert_int_eq(c2->rowid, s[2].rowid);
+    ck_assert_str_eq(c2->trace_id, "t1");
+    ck_assert_str_eq(c2->parent_id, "r");
+    ck_assert_str_eq(c2->model, "gpt-4o-mini");
+    ck_assert_str_eq(c2->type, "llm");
+    ck_assert_str_eq(c2->attributes, "{\"k\":\"v\"}");
+    ck_assert_str_eq(c2->events, "[]");
+    ck_assert_str_eq(c2->links, "[]");
+    ck_assert_str_eq(c2->resource, "{}");
+    ck_assert_str_eq(c2->status_message, "boom");
+    ck_assert_int_eq(c2->status_code, TS_STATUS_ERROR);
+    ck_assert_int_eq(c2->prompt_tokens, 1);
+    ck_assert_int_eq(c2->total_tokens, 99);
+    ck_assert_int_eq(c2->cache_read_tokens, TS_TOKENS_ABSENT);
+    ck_assert_int_eq(c2->has_cost, 1);
+    ck_assert_double_eq_tol(c2->cost, 0.25, 1e-12);
+    ck_assert_int_eq(c2->request_log_id, s[2].request_log_id);
+    ck_assert(c2->start_ns == T0 + 5 * MS);
+    ck_assert_int_eq(find(&g, "c3")->has_cost, 0);
+    ck_assert_int_eq(find(&g, "c3")->unpriced, 1);
+    ck_assert_int_eq(find(&g, "c3")->prompt_tokens, TS_TOKENS_ABSENT);
+}
+END_TEST
+
+START_TEST(aggregates_error_from_root_and_no_cost)
+{
+    ts_span s[3];
+    got g;
+
+    mk(&s[0], "t", "child", "root", T0, T0 + MS);
+    s[0].error = "child failed first";
+    mk(&s[1], "t", "root", NULL, T0 + 2 * MS, T0 + 3 * MS);
+    s[1].error = "root failed";
+    mk(&s[2], "t", "other", "root", T0 + 2 * MS, T0 + 3 * MS);
+    ingest(wsA, s, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "root failed"); /* the root's, though later */
+    ck_assert_int_eq(g.t.error_count, 2);
+    ck_assert_int_eq(g.t.has_cost, 0);
+    ck_assert_int_eq(g.t.llm_span_count, 0);
+    ck_assert_int_eq(g.t.total_tokens, 0);
+    ck_assert_int_eq(g.t.latency_ms, 3);
+    ck_assert_ptr_null(g.t.model);
+    ck_assert_ptr_null(g.t.input);
+}
+END_TEST
+
+START_TEST(exact_times_and_large_values)
+{
+    ts_span s;
+    got g;
+
+    mk(&s, "t", "a", NULL, INT64_C(1700000000123456789), INT64_C(1700000000123456789));
+    llm(&s, "m", INT64_C(3000000000), 0, -1);
+    ingest1(wsA, &s);
+    g = get_ok(wsA, "t");
+    ck_assert(g.spans[0].start_ns == INT64_C(1700000000123456789));
+    ck_assert(g.t.started_ns == INT64_C(1700000000123456789));
+    ck_assert(g.t.ended_ns == INT64_C(1700000000123456789));
+    ck_assert_int_eq(g.t.latency_ms, 0);
+    ck_assert(g.t.prompt_tokens == INT64_C(3000000000));
+}
+END_TEST
+
+START_TEST(reingest_is_idempotent)
+{
+    ts_span s[3];
+    got a, b;
+
+    mk(&s[0], "t", "r", NULL, T0, T0 + 100 * MS);
+    mk(&s[1], "t", "x", "r", T0 + MS, T0 + 2 * MS);
+    llm(&s[1], "m", 5, 6, 0.1);
+    s[1].error = "e";
+    s[1].log_request = "{\"a\":1}";
+    mk(&s[2], "t", "y", "r", T0 + 3 * MS, T0 + 4 * MS);
+    llm(&s[2], "m", 1, 1, 0.2);
+    ingest(wsA, s, 3, 0);
+    int64_t rowid = s[1].rowid, rl = s[1].request_log_id;
+    a = get_ok(wsA, "t");
+    for (int k = 0; k < 3; k++)
+        ingest(wsA, s, 3, 0);
+    b = get_ok(wsA, "t");
+    ck_assert_int_eq(b.t.span_count, 3);
+    ck_assert_int_eq(b.t.span_count, a.t.span_count);
+    ck_assert_int_eq(b.t.llm_span_count, a.t.llm_span_count);
+    ck_assert_int_eq(b.t.prompt_tokens, a.t.prompt_tokens);
+    ck_assert_int_eq(b.t.completion_tokens, a.t.completion_tokens);
+    ck_assert_int_eq(b.t.total_tokens, a.t.total_tokens);
+    ck_assert_double_eq_tol(b.t.cost, a.t.cost, 1e-9);
+    ck_assert_int_eq(b.t.error_count, 1);
+    ck_assert(b.t.started_ns == a.t.started_ns);
+    ck_assert(b.t.ended_ns == a.t.ended_ns);
+    /* the row and its request log are updated in place */
+    ck_assert_int_eq(s[1].rowid, rowid);
+    ck_assert_int_eq(s[1].request_log_id, rl);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans"), 3);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs"), 1);
+}
+END_TEST
+
+START_TEST(reingest_moves_by_difference)
+{
+    ts_span s[2], r;
+    got g;
+
+    mk(&s[0], "t", "a", NULL, T0, T0 + 10 * MS);
+    llm(&s[0], "m", 10, 20, 1.0);
+    mk(&s[1], "t", "b", "a", T0 + MS, T0 + 2 * MS);
+    llm(&s[1], "m", 1, 2, 0.5);
+    s[1].unpriced = 1;
+    ingest(wsA, s, 2, 0);
+
+    /* b: more tokens, no cost, priced, no longer an LLM span */
+    mk(&r, "t", "b", "a", T0 + MS, T0 + 2 * MS);
+    r.prompt_tokens = 100;
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.span_count, 2);
+    ck_assert_int_eq(g.t.llm_span_count, 1);
+    ck_assert_int_eq(g.t.prompt_tokens, 110);
+    ck_assert_int_eq(g.t.completion_tokens, 20);
+    ck_assert_int_eq(g.t.total_tokens, 130);
+    ck_assert_double_eq_tol(g.t.cost, 1.0, 1e-9);
+    ck_assert_int_eq(g.t.unpriced_span_count, 0);
+
+    /* a: cost removed too: the trace has no cost left */
+    mk(&r, "t", "a", NULL, T0, T0 + 10 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.has_cost, 0);
+    ck_assert_int_eq(g.t.llm_span_count, 0);
+    ck_assert_int_eq(g.t.prompt_tokens, 100);
+    ck_assert_int_eq(g.t.completion_tokens, 0);
+    ck_assert_int_eq(g.t.total_tokens, 100);
+    /* and back */
+    llm(&r, "m", 10, 20, 1.0);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.has_cost, 1);
+    ck_assert_double_eq_tol(g.t.cost, 1.0, 1e-9);
+    ck_assert_int_eq(g.t.total_tokens, 130);
+}
+END_TEST
+
+/* docs/API.md: a replaced span keeps its first ingest time, so a retry of
+ * an acknowledged request changes nothing. */
+START_TEST(replace_keeps_first_ingest_time)
+{
+    ts_span s, r;
+    got g;
+    int64_t first;
+
+    mk(&s, "t", "a", NULL, T0, T0 + MS);
+    ingest1(wsA, &s);
+    first = s.created_ns;
+    ck_assert_int_gt(first, 0);
+    usleep(2000);
+    mk(&r, "t", "a", NULL, T0, T0 + 2 * MS); /* a retry, or a changed span */
+    r.name = "changed";
+    ingest1(wsA, &r);
+    ck_assert_int_eq(r.created_ns, first);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.spans[0].name, "changed");
+    ck_assert_int_eq(g.spans[0].created_ns, first);
+    /* a new span in the same job gets the job's time */
+    mk(&s, "t", "b", "a", T0, T0 + MS);
+    ingest1(wsA, &s);
+    ck_assert_int_gt(s.created_ns, first);
+    ck_assert_int_eq(find(&g, "a")->created_ns, first);
+}
+END_TEST
+
+START_TEST(replace_extremes_recomputed)
+{
+    ts_span s[3], r;
+    got g;
+
+    mk(&s[0], "t", "a", NULL, T0, T0 + 100 * MS);
+    mk(&s[1], "t", "b", "a", T0 + 50 * MS, T0 + 300 * MS);
+    mk(&s[2], "t", "c", "a", T0 + 70 * MS, T0 + 80 * MS);
+    ingest(wsA, s, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.started_ns == T0);
+    ck_assert(g.t.ended_ns == T0 + 300 * MS);
+
+    /* the span with the earliest start moves later: b is now earliest */
+    mk(&r, "t", "a", NULL, T0 + 60 * MS, T0 + 100 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.started_ns == T0 + 50 * MS);
+    ck_assert_str_eq(g.t.name, "a"); /* still the only root */
+    ck_assert_int_eq(g.t.latency_ms, 250);
+
+    /* the span with the latest end ends earlier: a's end is now latest */
+    mk(&r, "t", "b", "a", T0 + 50 * MS, T0 + 90 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.ended_ns == T0 + 100 * MS);
+    ck_assert(g.t.started_ns == T0 + 50 * MS);
+
+    /* and extending works without recompute */
+    mk(&r, "t", "c", "a", T0 + 10 * MS, T0 + 400 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.started_ns == T0 + 10 * MS);
+    ck_assert(g.t.ended_ns == T0 + 400 * MS);
+    ck_assert_str_eq(g.spans[0].span_id, "c");
+    ck_assert_int_eq(g.t.span_count, 3);
+}
+END_TEST
+
+START_TEST(replace_root_recomputed)
+{
+    ts_span s[3], r;
+    got g;
+
+    mk(&s[0], "t", "r1", NULL, T0, T0 + 10 * MS);
+    s[0].name = "first-root";
+    s[0].input = "in1";
+    mk(&s[1], "t", "r2", NULL, T0 + 2 * MS, T0 + 10 * MS);
+    s[1].name = "second-root";
+    s[1].input = "in2";
+    mk(&s[2], "t", "x", "r1", T0 + MS, T0 + 2 * MS);
+    ingest(wsA, s, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.name, "first-root");
+
+    /* r1 gets a parent: r2 is the root now */
+    mk(&r, "t", "r1", "r2", T0, T0 + 10 * MS);
+    r.name = "first-root";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.name, "second-root");
+    ck_assert_str_eq(g.t.input, "in2");
+
+    /* r1 a root again but later than r2: r2 stays */
+    mk(&r, "t", "r1", NULL, T0 + 5 * MS, T0 + 10 * MS);
+    r.name = "first-root";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.name, "second-root");
+
+    /* r2 moves after r1: r1 takes over */
+    mk(&r, "t", "r2", NULL, T0 + 6 * MS, T0 + 10 * MS);
+    r.name = "second-root";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.name, "first-root");
+    ck_assert_ptr_null(g.t.input); /* r1's latest version has no input */
+
+    /* the root renamed in place */
+    mk(&r, "t", "r1", NULL, T0 + 5 * MS, T0 + 10 * MS);
+    r.name = "renamed";
+    r.output = "out";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.name, "renamed");
+    ck_assert_str_eq(g.t.output, "out");
+
+    /* no root left at all */
+    mk(&r, "t", "r1", "x", T0 + 5 * MS, T0 + 10 * MS);
+    ingest1(wsA, &r);
+    mk(&r, "t", "r2", "x", T0 + 6 * MS, T0 + 10 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_ptr_null(g.t.name);
+    ck_assert_ptr_null(g.t.output);
+    ck_assert_int_eq(g.t.span_count, 3);
+}
+END_TEST
+
+START_TEST(replace_error_recomputed)
+{
+    ts_span s[3], r;
+    got g;
+
+    mk(&s[0], "t", "root", NULL, T0, T0 + 10 * MS);
+    mk(&s[1], "t", "e1", "root", T0 + 1 * MS, T0 + 2 * MS);
+    s[1].error = "e1";
+    mk(&s[2], "t", "e2", "root", T0 + 2 * MS, T0 + 3 * MS);
+    s[2].error = "e2";
+    ingest(wsA, s, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e1");
+    ck_assert_int_eq(g.t.error_count, 2);
+
+    /* e1 no longer fails: e2 is the earliest error */
+    mk(&r, "t", "e1", "root", T0 + 1 * MS, T0 + 2 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e2");
+    ck_assert_int_eq(g.t.error_count, 1);
+
+    /* e1 fails again with another text */
+    r.error = "e1b";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e1b");
+    ck_assert_int_eq(g.t.error_count, 2);
+
+    /* the error text changes in place */
+    r.error = "e1c";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e1c");
+    ck_assert_int_eq(g.t.error_count, 2);
+
+    /* e1 moves after e2 */
+    mk(&r, "t", "e1", "root", T0 + 5 * MS, T0 + 6 * MS);
+    r.error = "e1c";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e2");
+
+    /* the root fails: its error wins; then it recovers */
+    mk(&r, "t", "root", NULL, T0, T0 + 10 * MS);
+    r.error = "root down";
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "root down");
+    ck_assert_int_eq(g.t.error_count, 3);
+    r.error = NULL;
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.t.error, "e2");
+    ck_assert_int_eq(g.t.error_count, 2);
+
+    /* every error gone */
+    mk(&r, "t", "e1", "root", T0 + 5 * MS, T0 + 6 * MS);
+    ingest1(wsA, &r);
+    mk(&r, "t", "e2", "root", T0 + 2 * MS, T0 + 3 * MS);
+    ingest1(wsA, &r);
+    g = get_ok(wsA, "t");
+    ck_assert_ptr_null(g.t.error);
+    ck_assert_int_eq(g.t.error_count, 0);
+}
+END_TEST
+
+/* Replacements and new spans for one trace inside a single job. */
+START_TEST(replace_within_one_job)
+{
+    ts_span s[3], r[3];
+    got g;
+
+    mk(&s[0], "t", "r", NULL, T0, T0 + 10 * MS);
+    s[0].name = "root";
+    mk(&s[1], "t", "a", "r", T0 + MS, T0 + 20 * MS);
+    s[1].error = "a failed";
+    mk(&s[2], "t", "b", "r", T0 + 2 * MS, T0 + 3 * MS);
+    llm(&s[2], "m", 1, 1, 0.1);
+    ingest(wsA, s, 3, 0);
+
+    mk(&r[0], "t", "r", "zz", T0 + 4 * MS, T0 + 5 * MS); /* loses root, start and name */
+    mk(&r[1], "t", "a", "r", T0 + MS, T0 + 6 * MS);      /* loses end and error */
+    mk(&r[2], "t", "n", NULL, T0 + 3 * MS, T0 + 7 * MS); /* a new root */
+    r[2].name = "new-root";
+    r[2].error = "n failed";
+    ingest(wsA, r, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.span_count, 4);
+    ck_assert(g.t.started_ns == T0 + MS);
+    ck_assert(g.t.ended_ns == T0 + 7 * MS);
+    ck_assert_str_eq(g.t.name, "new-root");
+    ck_assert_str_eq(g.t.error, "n failed");
+    ck_assert_int_eq(g.t.error_count, 1);
+    ck_assert_int_eq(g.t.llm_span_count, 1);
+}
+END_TEST
+
+START_TEST(out_of_order_child_first)
+{
+    ts_span c, p;
+    got g;
+
+    mk(&c, "t", "child", "parent", T0 + 10 * MS, T0 + 20 * MS);
+    llm(&c, "gpt-4o", 3, 4, 0.01);
+    ingest1(wsA, &c);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_ptr_null(g.t.name); /* no root yet */
+    ck_assert(g.t.started_ns == T0 + 10 * MS);
+
+    mk(&p, "t", "parent", NULL, T0, T0 + 100 * MS);
+    p.name = "the parent";
+    p.input = "hello";
+    ingest1(wsA, &p);
+    g = get_ok(wsA, "t");
+    ck_assert_int_eq(g.t.span_count, 2);
+    ck_assert_str_eq(g.t.name, "the parent");
+    ck_assert_str_eq(g.t.input, "hello");
+    ck_assert(g.t.started_ns == T0);
+    ck_assert(g.t.ended_ns == T0 + 100 * MS);
+    ck_assert_int_eq(g.t.total_tokens, 7);
+    ck_assert_str_eq(g.spans[0].span_id, "parent");
+    ck_assert_str_eq(g.spans[1].span_id, "child");
+    ck_assert_str_eq(g.spans[1].parent_id, "parent");
+}
+END_TEST
+
+START_TEST(spans_ordered_by_start_then_id)
+{
+    ts_span s[3];
+    got g;
+
+    mk(&s[0], "t", "b", NULL, T0, T0);
+    mk(&s[1], "t", "a", NULL, T0, T0);
+    mk(&s[2], "t", "0", NULL, T0 + 1, T0 + 1);
+    ingest(wsA, s, 3, 0);
+    g = get_ok(wsA, "t");
+    ck_assert_str_eq(g.spans[0].span_id, "a");
+    ck_assert_str_eq(g.spans[1].span_id, "b");
+    ck_assert_str_eq(g.spans[2].span_id, "0");
+    /* root tie on start: the smaller span id */
+    ck_assert_str_eq(g.t.name, "a");
+    ck_assert_int_eq(get(wsA, "nope").rc, TS_ENOTFOUND);
+}
+END_TEST
+
+/* ---- closure ---------------------------------------------------------- */
+
+START_TEST(close_trace_and_reject)
+{
+    ts_span s, j[3];
+    ts_write w;
+    got g;
+
+    ck_assert_int_eq(write_simple(TS_W_CLOSE, wsA, "X", &w), TS_ENOTFOUND);
+    ck_assert_str_eq(w.err.msg, "Trace not found");
+    mk(&s, "X", "a", NULL, T0, T0 + MS);
+    s.name = "orig";
+    ingest1(wsA, &s);
+    ck_assert_int_eq(write_simple(TS_W_CLOSE, wsA, "X", &w), TS_OK);
+    ck_assert_uint_eq(strlen(w.closure.id), 36);
+    ck_assert_str_eq(w.closure.trace_id, "X");
+    ck_assert_int_eq(w.closure.workspace_id, wsA);
+    ck_assert_int_gt(w.closure.created_ns, 0);
+    ck_assert_int_eq(w.closure.updated_ns, w.closure.created_ns);
+    ck_assert_int_eq(write_simple(TS_W_CLOSE, wsA, "X", &w), TS_ECONFLICT);
+    ck_assert_str_eq(w.err.msg, "Trace already closed");
+    g = get_ok(wsA, "X");
+    ck_assert_int_eq(g.t.closed, 1);
+
+    /* a job mixing a closed trace and an open one */
+    mk(&j[0], "X", "b", "a", T0, T0 + MS);
+    mk(&j[1], "Y", "a", NULL, T0, T0 + MS);
+    mk(&j[2], "X", "a", NULL, T0 - MS, T0 + 5 * MS); /* a replacement: also refused */
+    j[2].name = "changed";
+    ck_assert_uint_eq(ingest(wsA, j, 3, 0), 2);
+    ck_assert_int_eq(j[0].rejected, 1);
+    ck_assert_int_eq(j[1].rejected, 0);
+    ck_assert_int_eq(j[2].rejected, 1);
+    ck_assert_int_gt(j[1].rowid, 0);
+    g = get_ok(wsA, "X");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_str_eq(g.t.name, "orig");
+    ck_assert(g.t.started_ns == T0);
+    g = get_ok(wsA, "Y");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_int_eq(g.t.closed, 0);
+}
+END_TEST
+
+START_TEST(close_after)
+{
+    ts_span s[3], late;
+    ts_write w;
+    got g;
+
+    mk(&s[0], "P", "a", NULL, T0, T0 + MS);
+    mk(&s[1], "Q", "a", NULL, T0, T0 + MS);
+    mk(&s[2], "P", "b", "a", T0, T0 + MS);
+    ck_assert_uint_eq(ingest(wsA, s, 3, 1), 0); /* the job's own spans are kept */
+    g = get_ok(wsA, "P");
+    ck_assert_int_eq(g.t.closed, 1);
+    ck_assert_int_eq(g.t.span_count, 2);
+    ck_assert_int_eq(get_ok(wsA, "Q").t.closed, 1);
+    ck_assert_int_eq(write_simple(TS_W_CLOSE, wsA, "P", &w), TS_ECONFLICT);
+    mk(&late, "P", "c", "a", T0, T0 + MS);
+    ck_assert_uint_eq(ingest1(wsA, &late), 1);
+    ck_assert_int_eq(late.rejected, 1);
+    /* close_after on an already closed trace is harmless */
+    ck_assert_uint_eq(ingest(wsA, &late, 1, 1), 1);
+    ck_assert_int_eq(get_ok(wsA, "P").t.span_count, 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_closures"), 2);
+}
+END_TEST
+
+/* ---- delete ----------------------------------------------------------- */
+
+START_TEST(delete_without_window)
+{
+    ts_span s[2], again;
+    got g;
+
+    mk(&s[0], "D", "a", NULL, T0, T0 + MS);
+    s[0].log_request = "{\"x\":1}";
+    llm(&s[0], "m", 5, 5, 1.0);
+    mk(&s[1], "D", "b", "a", T0, T0 + MS);
+    ingest(wsA, s, 2, 1);
+    ck_assert_int_eq(delete_trace(wsA, "nope"), 0);
+    ck_assert_int_eq(delete_trace(wsA, "D"), 1);
+    ck_assert_int_eq(get(wsA, "D").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE trace_id = 'D'"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM traces WHERE trace_id = 'D'"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs WHERE trace_id = 'D'"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_closures WHERE trace_id = 'D'"), 0);
+    ck_assert_int_eq(delete_trace(wsA, "D"), 0); /* again: nothing there */
+    ck_assert_int_eq(close_trace(wsA, "D"), TS_ENOTFOUND);
+
+    /* the id can be used again, from scratch and open */
+    mk(&again, "D", "b", NULL, T0 + 5 * MS, T0 + 6 * MS);
+    again.name = "reborn";
+    ck_assert_uint_eq(ingest1(wsA, &again), 0);
+    g = get_ok(wsA, "D");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_int_eq(g.t.closed, 0);
+    ck_assert_int_eq(g.t.has_cost, 0);
+    ck_assert_int_eq(g.t.total_tokens, 0);
+    ck_assert_str_eq(g.t.name, "reborn");
+    ck_assert(g.t.started_ns == T0 + 5 * MS);
+    ck_assert_int_eq(close_trace(wsA, "D"), TS_OK);
+}
+END_TEST
+
+START_TEST(delete_with_window)
+{
+    ts_span s;
+
+    mk(&s, "W", "a", NULL, T0, T0 + MS);
+    ingest1(wsA, &s);
+    ck_assert_int_eq(delete_window(wsA, "W", 1, T0 + 1, 0, 0), 0);
+    ck_assert_int_eq(delete_window(wsA, "W", 0, 0, 1, T0 - 1), 0);
+    ck_assert_int_eq(delete_window(wsA, "W", 1, T0 + 1, 1, T0 + 2), 0);
+    ck_assert_int_eq(delete_window(wsA, "W", 1, T0 - 2, 1, T0 - 1), 0);
+    ck_assert_int_eq(get(wsA, "W").rc, TS_OK);
+    /* bounds are inclusive */
+    ck_assert_int_eq(delete_window(wsA, "W", 1, T0, 1, T0), 1);
+    ck_assert_int_eq(get(wsA, "W").rc, TS_ENOTFOUND);
+    /* open bounds */
+    ingest1(wsA, &s);
+    ck_assert_int_eq(delete_window(wsA, "W", 1, T0, 0, 0), 1);
+    ingest1(wsA, &s);
+    ck_assert_int_eq(delete_window(wsA, "W", 0, 0, 1, T0), 1);
+    ck_assert_int_eq(delete_window(wsA, "W", 0, 0, 1, T0), 0);
+}
+END_TEST
+
+/* ---- workspaces ------------------------------------------------------- */
+
+START_TEST(workspace_isolation)
+{
+    ts_span a[2], b;
+    got ga, gb;
+
+    mk(&a[0], "shared", "s1", NULL, T0, T0 + 10 * MS);
+    a[0].name = "in-alpha";
+    llm(&a[0], "m", 10, 10, 1.0);
+    mk(&a[1], "shared", "s2", "s1", T0, T0 + 10 * MS);
+    mk(&b, "shared", "s1", NULL, T0 + 5 * MS, T0 + 6 * MS);
+    b.name = "in-beta";
+    ingest(wsA, a, 2, 0);
+    ingest1(wsB, &b);
+    ga = get_ok(wsA, "shared");
+    gb = get_ok(wsB, "shared");
+    ck_assert_int_eq(ga.t.span_count, 2);
+    ck_assert_int_eq(gb.t.span_count, 1);
+    ck_assert_str_eq(ga.t.name, "in-alpha");
+    ck_assert_str_eq(gb.t.name, "in-beta");
+    ck_assert_int_eq(gb.t.total_tokens, 0);
+    ck_assert_int_eq(gb.t.has_cost, 0);
+    ck_assert_int_ne(ga.spans[0].rowid, gb.spans[0].rowid);
+    ck_assert_int_eq(get(wsB, "only-in-alpha").rc, TS_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(workspace_isolation_close_delete)
+{
+    ts_span a, b, more;
+
+    mk(&a, "shared", "s1", NULL, T0, T0 + MS);
+    mk(&b, "shared", "s1", NULL, T0, T0 + MS);
+    ingest1(wsA, &a);
+    ingest1(wsB, &b);
+    ck_assert_int_eq(close_trace(wsA, "shared"), TS_OK);
+    ck_assert_int_eq(get_ok(wsB, "shared").t.closed, 0);
+    mk(&more, "shared", "s2", "s1", T0, T0 + MS);
+    ck_assert_uint_eq(ingest1(wsB, &more), 0); /* B's trace is still open */
+    ck_assert_int_eq(close_trace(wsB, "shared"), TS_OK);
+    ck_assert_int_eq(delete_trace(wsB, "shared"), 1);
+    ck_assert_int_eq(get(wsB, "shared").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get_ok(wsA, "shared").t.closed, 1); /* A untouched */
+    ck_assert_int_eq(get_ok(wsA, "shared").t.span_count, 1);
+    /* a trace only in A is not found, closable or deletable from B */
+    mk(&a, "a-only", "s", NULL, T0, T0 + MS);
+    ingest1(wsA, &a);
+    ck_assert_int_eq(get(wsB, "a-only").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(close_trace(wsB, "a-only"), TS_ENOTFOUND);
+    ck_assert_int_eq(delete_trace(wsB, "a-only"), 0);
+    ck_assert_int_eq(get(wsA, "a-only").rc, TS_OK);
+}
+END_TEST
+
+/* ---- the writer queue ------------------------------------------------- */
+
+/* Counts completions; the first job's done() can hold the writer until
+ * released, so the queue fills deterministically. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int hold;    /* done() of a job with arg == this blocks while set */
+    int entered; /* the writer is blocked in done() */
+    int ndone;
+    int calls[64]; /* per job: how many times done() ran */
+} gate;
+
+static gate g_gate;
+static ts_write g_jobs[64];
+
+static void gate_done(ts_write *w, void *arg)
+{
+    gate *gt = arg;
+    size_t idx = (size_t)(w - g_jobs);
+
+    pthread_mutex_lock(&gt->mu);
+    if (idx < 64)
+        gt->calls[idx]++;
+    gt->ndone++;
+    pthread_cond_broadcast(&gt->cv);
+    if (idx == 0) {
+        gt->entered = 1;
+        while (gt->hold)
+            pthread_cond_wait(&gt->cv, &gt->mu);
+    }
+    pthread_mutex_unlock(&gt->mu);
+}
+
+static void prep_job(int i, ts_write_kind kind)
+{
+    memset(&g_jobs[i], 0, sizeof(g_jobs[i]));
+    g_jobs[i].kind = kind;
+    g_jobs[i].ws_id = wsA;
+    g_jobs[i].done = gate_done;
+    g_jobs[i].done_arg = &g_gate;
+}
+
+static void wait_done(int n)
+{
+    pthread_mutex_lock(&g_gate.mu);
+    while (g_gate.ndone < n)
+        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
+    pthread_mutex_unlock(&g_gate.mu);
+}
+
+static void reopen_with_queue(int64_t qmax)
+{
+    ts_store_close(store);
+    store = NULL;
+    cfg.writer_queue_max = qmax;
+    open_store();
+    memset(&g_gate, 0, sizeof(g_gate));
+    pthread_mutex_init(&g_gate.mu, NULL);
+    pthread_cond_init(&g_gate.cv, NULL);
+}
+
+START_TEST(queue_full_is_busy)
+{
+    enum { QMAX = 3, BURST = 40 };
+    int accepted = 0, busy = 0;
+    ts_store_stats before, after;
+    ts_write sync;
+    ts_span sp[QMAX];
+
+    reopen_with_queue(QMAX);
+    g_gate.hold = 1;
+    prep_job(0, TS_W_PING);
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
+    pthread_mutex_lock(&g_gate.mu);
+    while (!g_gate.entered)
+        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
+    pthread_mutex_unlock(&g_gate.mu);
+    ts_store_stats_get(store, &before);
+    ck_assert_uint_eq(before.queue_depth, 0);
+
+    /* the writer is held: exactly QMAX jobs fit, the rest are refused */
+    for (int i = 1; i <= BURST; i++) {
+        prep_job(i, i <= QMAX ? TS_W_INGEST : TS_W_PING);
+        if (i <= QMAX) {
+            char *tid = ts_arena_printf(arena, "q%d", i);
+            mk(&sp[i - 1], tid, "s", NULL, T0, T0 + MS);
+            g_jobs[i].spans = &sp[i - 1];
+            g_jobs[i].nspans = 1;
+        }
+        int rc = ts_store_submit(store, &g_jobs[i]);
+        if (rc == TS_OK)
+            accepted++;
+        else {
+            ck_assert_int_eq(rc, TS_EBUSY);
+            busy++;
+        }
+    }
+    ck_assert_int_eq(accepted, QMAX);
+    ck_assert_int_eq(busy, BURST - QMAX);
+    ts_store_stats_get(store, &after);
+    ck_assert_uint_eq(after.queue_depth, QMAX);
+    /* the synchronous path reports it too, without waiting */
+    memset(&sync, 0, sizeof(sync));
+    sync.kind = TS_W_PING;
+    ck_assert_int_eq(ts_store_write_sync(store, &sync), TS_EBUSY);
+    ck_assert_int_eq(sync.rc, TS_EBUSY);
+
+    /* release: every accepted job completes exactly once, in one commit */
+    pthread_mutex_lock(&g_gate.mu);
+    g_gate.hold = 0;
+    pthread_cond_broadcast(&g_gate.cv);
+    pthread_mutex_unlock(&g_gate.mu);
+    wait_done(1 + QMAX);
+    ts_store_stats_get(store, &after);
+    ck_assert_uint_eq(after.transactions - before.transactions, 1);
+    ck_assert_uint_eq(after.jobs - before.jobs, QMAX);
+    pthread_mutex_lock(&g_gate.mu);
+    for (int i = 0; i <= BURST; i++)
+        ck_assert_int_eq(g_gate.calls[i], i <= QMAX ? 1 : 0);
+    ck_assert_int_eq(g_gate.ndone, 1 + QMAX);
+    pthread_mutex_unlock(&g_gate.mu);
+    for (int i = 0; i <= QMAX; i++)
+        ck_assert_int_eq(g_jobs[i].rc, TS_OK);
+    for (int i = 1; i <= QMAX; i++)
+        ck_assert_int_eq(get_ok(wsA, ts_arena_printf(arena, "q%d", i)).t.span_count, 1);
+    /* room again */
+    memset(&sync, 0, sizeof(sync));
+    sync.kind = TS_W_PING;
+    ck_assert_int_eq(ts_store_write_sync(store, &sync), TS_OK);
+}
+END_TEST
+
+/* A free-running burst: whatever is accepted completes exactly once; a
+ * failing job in a group commit fails alone. */
+START_TEST(async_burst_and_failing_job)
+{
+    enum { N = 60 };
+    int accepted = 0;
+    ts_span sp[N];
+
+    reopen_with_queue(8);
+    for (int i = 0; i < N; i++) {
+        prep_job(i, TS_W_INGEST);
+        if (i % 3 == 1) {
+            g_jobs[i].kind = TS_W_CLOSE; /* no such trace: fails */
+            g_jobs[i].trace_id = "missing";
+        } else {
+            mk(&sp[i], "burst", ts_arena_printf(arena, "s%d", i), NULL, T0 + i, T0 + i);
+            g_jobs[i].spans = &sp[i];
+            g_jobs[i].nspans = 1;
+        }
+    }
+    /* job 0's done() must not hold the writer here */
+    for (int i = 0; i < N; i++) {
+        int rc = ts_store_submit(store, &g_jobs[i]);
+        ck_assert(rc == TS_OK || rc == TS_EBUSY);
+        if (rc == TS_OK)
+            accepted++;
+        else
+            g_jobs[i].kind = 0; /* mark as refused */
+    }
+    wait_done(accepted);
+    int stored = 0;
+    pthread_mutex_lock(&g_gate.mu);
+    ck_assert_int_eq(g_gate.ndone, accepted);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(g_gate.calls[i], g_jobs[i].kind ? 1 : 0);
+        if (g_jobs[i].kind == TS_W_CLOSE)
+            ck_assert_int_eq(g_jobs[i].rc, TS_ENOTFOUND);
+        if (g_jobs[i].kind == TS_W_INGEST) {
+            ck_assert_int_eq(g_jobs[i].rc, TS_OK);
+            stored++;
+        }
+    }
+    pthread_mutex_unlock(&g_gate.mu);
+    ck_assert_int_gt(accepted, 0);
+    ck_assert_int_eq(get_ok(wsA, "burst").t.span_count, stored);
+}
+END_TEST
+
+/* Closing the store drains the queue: every accepted job completes and is
+ * on disk when ts_store_close returns. */
+START_TEST(close_drains_queue)
+{
+    enum { N = 40 };
+    ts_span sp[N];
+
+    reopen_with_queue(N);
+    for (int i = 0; i < N; i++) {
+        prep_job(i, TS_W_INGEST);
+        mk(&sp[i], "drain", ts_arena_printf(arena, "s%02d", i), NULL, T0 + i, T0 + i);
+        g_jobs[i].spans = &sp[i];
+        g_jobs[i].nspans = 1;
+        ck_assert_int_eq(ts_store_submit(store, &g_jobs[i]), TS_OK);
+    }
+    ts_store_close(store);
+    store = NULL;
+    pthread_mutex_lock(&g_gate.mu);
+    ck_assert_int_eq(g_gate.ndone, N);
+    pthread_mutex_unlock(&g_gate.mu);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(g_jobs[i].rc, TS_OK);
+    open_store();
+    got g = get_ok(wsA, "drain");
+    ck_assert_int_eq(g.t.span_count, N);
+    ck_assert(g.t.started_ns == T0);
+    ck_assert(g.t.ended_ns == T0 + N - 1);
+}
+END_TEST
+
+/* ---- durability ------------------------------------------------------- */
+
+START_TEST(durable_across_reopen)
+{
+    ts_span s[2];
+    ts_key_row rows[2];
+    size_t n = 0;
+    got g;
+
+    mk(&s[0], "dur", "a", NULL, T0, T0 + 7 * MS);
+    s[0].name = "kept";
+    llm(&s[0], "m", 2, 3, 0.5);
+    s[0].log_request = "{\"k\":true}";
+    mk(&s[1], "dur", "b", "a", T0 + MS, T0 + 2 * MS);
+    s[1].error = "bad";
+    ingest(wsA, s, 2, 1);
+    ts_store_close(store);
+    store = NULL;
+    open_store();
+    g = get_ok(wsA, "dur");
+    ck_assert_int_eq(g.t.span_count, 2);
+    ck_assert_str_eq(g.t.name, "kept");
+    ck_assert_str_eq(g.t.error, "bad");
+    ck_assert_int_eq(g.t.closed, 1);
+    ck_assert_int_eq(g.t.total_tokens, 5);
+    ck_assert_double_eq_tol(g.t.cost, 0.5, 1e-12);
+    ck_assert_int_eq(g.t.latency_ms, 7);
+    ck_assert_int_eq(find(&g, "a")->request_log_id, s[0].request_log_id);
+    ck_assert_int_eq(close_trace(wsA, "dur"), TS_ECONFLICT);
+    ck_assert_int_eq(ts_store_key_candidates(store, "ts_bbbbbbbbb", rows, 2, &n), TS_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(rows[0].ws.id, wsB);
+}
+END_TEST
+
+static Suite *sqlite_suite(void)
+{
+    Suite *s = suite_create("sqlite");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, migrations_applied_once);
+    tcase_add_test(tc, open_fails_cleanly);
+    tcase_add_test(tc, keys_create_candidates_revoke);
+    tcase_add_test(tc, ping);
+    tcase_add_test(tc, aggregates_single_ingest);
+    tcase_add_test(tc, aggregates_error_from_root_and_no_cost);
+    tcase_add_test(tc, exact_times_and_large_values);
+    tcase_add_test(tc, reingest_is_idempotent);
+    tcase_add_test(tc, reingest_moves_by_difference);
+    tcase_add_test(tc, replace_keeps_first_ingest_time);
+    tcase_add_test(tc, replace_extremes_recomputed);
+    tcase_add_test(tc, replace_root_recomputed);
+    tcase_add_test(tc, replace_error_recomputed);
+    tcase_add_test(tc, replace_within_one_job);
+    tcase_add_test(tc, out_of_order_child_first);
+    tcase_add_test(tc, spans_ordered_by_start_then_id);
+    tcase_add_test(tc, close_trace_and_reject);
+    tcase_add_test(tc, close_after);
+    tcase_add_test(tc, delete_without_window);
+    tcase_add_test(tc, delete_with_window);
+    tcase_add_test(tc, workspace_isolation);
+    tcase_add_test(tc, workspace_isolation_close_delete);
+    tcase_add_test(tc, queue_full_is_busy);
+    tcase_add_test(tc, async_burst_and_failing_job);
+    tcase_add_test(tc, close_drains_queue);
+    tcase_add_test(tc, durable_across_reopen);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sqlite_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
