@@ -242,8 +242,13 @@ static int decode_span(dec *d, const cJSON *js, ts_span *s)
     if ((rc = log_request(d, js, s)) != TS_OK)
         return rc;
     /* The attribute mapping (ingest/genai.h) fills what log_request left
-     * unset; the type defaults in ts_ingest_derive. */
-    return ts_json_genai(js, s, d->a) == TS_OK ? TS_OK : ts_err_set(d->err, TS_ENOMEM, "out of memory");
+     * unset; a span it finds no type for is "llm" when it has a model or
+     * tokens (the rule of ts_ingest_derive), else "other". */
+    if (ts_json_genai(js, s, d->a) != TS_OK)
+        return ts_err_set(d->err, TS_ENOMEM, "out of memory");
+    if (!s->type)
+        s->type = s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0 ? "llm" : "other";
+    return TS_OK;
 }
 
 int ts_spans_bulk_decode(const char *body, size_t len, const ts_config *cfg, ts_arena *a,
