@@ -3,7 +3,7 @@
 // Usage: node export.mjs <base-url> <api-key> <proto|json> [path]
 // path defaults to /v1/traces. Prints {"trace_id":"<32 hex>"} on success;
 // exits 1 (with the exporter's error on stderr) when the export fails.
-import { trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { trace, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -37,9 +37,10 @@ const provider = new BasicTracerProvider({
 });
 const tracer = provider.getTracer('tracestore-test', '1.0.0');
 
-let traceId = '';
-tracer.startActiveSpan('agent run', { kind: SpanKind.INTERNAL }, (root) => {
-  traceId = root.spanContext().traceId;
+// No context manager is registered, so the parent is passed explicitly.
+const root = tracer.startSpan('agent run', { kind: SpanKind.INTERNAL });
+const traceId = root.spanContext().traceId;
+{
   root.setAttribute('gen_ai.operation.name', 'invoke_agent');
   root.setAttribute('promptlayer.metadata.env', 'test');
   const llm = tracer.startSpan('chat gpt-4o-mini', {
@@ -55,11 +56,11 @@ tracer.startActiveSpan('agent run', { kind: SpanKind.INTERNAL }, (root) => {
       'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'hi' }] }]),
       'user.id': 'user-node',
     },
-  });
+  }, trace.setSpan(context.active(), root));
   llm.setStatus({ code: SpanStatusCode.OK });
   llm.end();
   root.end();
-});
+}
 
 try {
   await provider.forceFlush();
