@@ -13,6 +13,9 @@
 
 #include <cJSON.h>
 
+/* Not every test uses every builder. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 /* ---- protobuf writer ---- */
 
 typedef struct pbw {
