@@ -184,8 +184,9 @@ static char *links_json(const ts_otlp_span *sp, ts_jw *w, ts_arena *a)
     ts_jw_raw(w, "[", 1);
     for (size_t i = 0; i < sp->nlinks; i++) {
         const ts_otlp_link *l = &sp->links[i];
-        char *tid = l->trace_id.len > 0 ? hex_of(&l->trace_id, a) : "";
-        char *sid = l->span_id.len > 0 ? hex_of(&l->span_id, a) : "";
+        /* Link ids are kept when they are well-formed ids, else shown empty. */
+        char *tid = l->trace_id.len == 16 ? hex_of(&l->trace_id, a) : "";
+        char *sid = l->span_id.len == 8 ? hex_of(&l->span_id, a) : "";
         if (!tid || !sid)
             return NULL;
         ts_jw_raw(w, i ? ",{\"trace_id\":" : "{\"trace_id\":", i ? 13 : 12);

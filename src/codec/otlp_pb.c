@@ -58,6 +58,7 @@ typedef struct scan {
     ts_err *err;
     size_t spans;
     size_t messages;
+    size_t fields; /* protobuf-c keeps unknown ones: each costs an allocation */
 } scan;
 
 static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -96,6 +97,7 @@ static int scan_msg(scan *s, const uint8_t *p, const uint8_t *end, int type, int
         int wt = (int)(key & 7);
         if (num == 0 || key >> 3 > 0x1fffffff)
             return malformed(s, type, "invalid field number");
+        s->fields++;
         const fdef *f = schema[type];
         while (f->num && f->num != num)
             f++;
@@ -342,19 +344,22 @@ static int walk(const Tsotlp__ExportTraceServiceRequest *m, size_t nspans, ts_ar
 int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
                       ts_otlp_req *out, ts_err *err)
 {
-    scan s = {lim, err, 0, 0};
+    scan s = {lim, err, 0, 0, 0};
     memset(out, 0, sizeof(*out));
     int rc = scan_msg(&s, buf, (const uint8_t *)buf + len, M_REQ, 0);
     if (rc != TS_OK)
         return rc;
     /* Decoded structs are larger than their wire form; the budget allows
-     * for small messages (about 100 bytes each) plus the body itself. */
-    budget b = {a, len * 2 + s.messages * 256 + 4096, 0};
+     * each message its struct and each field its scan slot (protobuf-c
+     * scans members into slabs before unpacking), plus copies of the body's
+     * bytes. Within it, unpack cannot fail for want of memory. */
+    budget b = {a, len * 2 + s.messages * 256 + s.fields * 192 + 4096, 0};
     ProtobufCAllocator al = {pb_alloc, pb_free, &b};
     Tsotlp__ExportTraceServiceRequest *m =
         tsotlp__export_trace_service_request__unpack(&al, len, buf);
     if (!m)
-        return b.exhausted ? ts_err_set(err, TS_ENOMEM, "out of memory decoding the body")
+        return b.exhausted ? ts_err_set(err, TS_ETOOBIG, "the decoded request exceeds the "
+                                                         "decoder's memory budget for its size")
                            : ts_err_set(err, TS_EINVAL,
                                         "invalid protobuf body: not an ExportTraceServiceRequest");
     return walk(m, s.spans, a, out) == TS_OK ? TS_OK : ts_err_set(err, TS_ENOMEM, "out of memory");

@@ -83,6 +83,8 @@ pb = {
     "unknown_fields.bin": vi(99, 7) + ld(98, b"zz") + request([span(attrs={"a": 1})]) + f64(97, 1) + tag(96, 5) + b"abcd",
     "truncated.bin": request([span(attrs=LLM)])[:-7],
     "nested.bin": request([span(attrs={"deep": [[[[[["x"]]]]]]})]),
+    # regression: link ids longer than 16 bytes were rendered past the id buffer
+    "regress-link-id-too-long.bin": request([span(links=[(b"\x01" * 40, b"\x02" * 3), (b"", b"")])]),
 }
 js = {
     "llm.json": {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
