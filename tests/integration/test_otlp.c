@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -553,6 +554,60 @@ START_TEST(test_limits_shutdown)
 }
 END_TEST
 
+/* ---- price_file ---- */
+
+START_TEST(test_price_file_override)
+{
+    static char path[] = "/tmp/ts-it-prices-XXXXXX";
+    static char envv[128];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *json = "{\"models\":[{\"model\":\"house-model\",\"input\":1,\"output\":3,"
+                       "\"source\":\"test\",\"date\":\"2026-01-01\"}]}";
+    ck_assert_int_eq(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+    close(fd);
+    snprintf(envv, sizeof(envv), "TRACESTORE_PRICE_FILE=%s", path);
+    const char *env[] = {envv, NULL};
+    ts_daemon d;
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    char tid[33], a[17], b[17];
+    tb_attr at[] = {{"gen_ai.request.model", 's', "acme/House-Model-2026-01-01", NULL, 0, 0},
+                    {"gen_ai.usage.input_tokens", 'i', NULL, NULL, 1000000, 0},
+                    {"gen_ai.usage.output_tokens", 'i', NULL, NULL, 1000000, 0}};
+    tb_attr gpt[] = {{"gen_ai.request.model", 's', "gpt-4o", NULL, 0, 0},
+                     {"gen_ai.usage.input_tokens", 'i', NULL, NULL, 10, 0}};
+    ts_new_trace_id(tid);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    tb_span sp[2] = {{tid, a, NULL, "house", 3, 0, NULL, T0, T0 + 1, at, 3, NULL, NULL, 0, 0},
+                     {tid, b, NULL, "gpt", 3, 0, NULL, T0, T0 + 1, gpt, 2, NULL, NULL, 0, 0}};
+    tb_req q = {NULL, 0, NULL, NULL, sp, 2};
+    ts_resp *r = post_json("/v1/traces", d.key_alpha, &q);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    r = get_trace(d.key_alpha, tid);
+    TS_STATUS(r, 200);
+    TS_J_NUM(ts_json(r), "cost", 4.0);              /* 1M x $1 + 1M x $3 */
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1); /* the file replaced the table */
+    ts_resp_free(r);
+    ts_d_stop(&d);
+    ts_d_free(&d);
+    /* a bad file: the daemon refuses to start, and --check-config says why */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "{\"models\":[{\"model\":\"x\"}]}", 26), 26);
+    close(fd);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"serve", "--check-config", NULL};
+    ck_assert_int_eq(ts_cli(args, env, &out, &err), 1);
+    ck_assert_msg(strstr(err, "price_file") && strstr(err, "models[0] (x)"), "stderr: %s", err);
+    free(out);
+    free(err);
+    unlink(path);
+}
+END_TEST
+
 /* ---- the OpenTelemetry JavaScript SDK ---- */
 
 static int run(const char *cmd, char *out, size_t cap)
@@ -655,6 +710,10 @@ int main(void)
     tcase_add_test(tc, test_opentelemetry_js_sdk);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("price_file");
+    tcase_set_timeout(tp, 120);
+    tcase_add_test(tp, test_price_file_override);
+    suite_add_tcase(s, tp);
     TCase *tl = tcase_create("limits");
     tcase_add_unchecked_fixture(tl, up_limits, down_limits);
     tcase_add_test(tl, test_413_before_and_after_decompression);
