@@ -21,13 +21,17 @@
 enum { ENC_JSON = 0, ENC_PB = 1 };
 
 /* google.rpc.Code values used in Status bodies. */
-enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_INTERNAL = 13,
-       RPC_UNAVAILABLE = 14 };
+enum {
+    RPC_INVALID_ARGUMENT = 3,
+    RPC_RESOURCE_EXHAUSTED = 8,
+    RPC_INTERNAL = 13,
+    RPC_UNAVAILABLE = 14
+};
 
 typedef struct otlp_ctx {
     int enc;
-    size_t bad;           /* spans rejected before the store (ids, times) */
-    char why[200];        /* reason for the first of them */
+    size_t bad;    /* spans rejected before the store (ids, times) */
+    char why[200]; /* reason for the first of them */
 } otlp_ctx;
 
 static const char *ctype_of(int enc)
@@ -38,7 +42,8 @@ static const char *ctype_of(int enc)
 static void status_reply(ts_req *r, int enc, int http, int code, const char *msg)
 {
     size_t len = 0;
-    char *body = enc == ENC_PB ? ts_otlp_pb_status(code, msg, &len) : ts_otlp_json_status(code, msg);
+    char *body =
+        enc == ENC_PB ? ts_otlp_pb_status(code, msg, &len) : ts_otlp_json_status(code, msg);
     if (body && enc != ENC_PB)
         len = strlen(body);
     if (http == 503 || http == 429)

@@ -65,7 +65,8 @@ int ts_gunzip(const void *in, size_t inlen, size_t max, char **out, size_t *outl
                 break;
             /* RFC 1952 allows several members; anything else is garbage. */
             if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
-                rc = ts_err_set(err, TS_EINVAL, "invalid gzip body: trailing data after the stream");
+                rc =
+                    ts_err_set(err, TS_EINVAL, "invalid gzip body: trailing data after the stream");
                 goto out;
             }
             if (inflateReset(&z) != Z_OK) {

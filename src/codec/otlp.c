@@ -245,11 +245,10 @@ static int convert(const ts_otlp_span *sp, ts_span *s, ts_jw *w, ts_arena *a)
     s->status_code = sp->status_code >= 0 && sp->status_code <= TS_STATUS_ERROR
                          ? (int)sp->status_code
                          : TS_STATUS_UNSET;
-    s->status_message = sp->status_message && sp->status_message[0]
-                            ? ts_arena_strdup(a, sp->status_message)
-                            : NULL;
-    s->trace_state = sp->trace_state && sp->trace_state[0] ? ts_arena_strdup(a, sp->trace_state)
-                                                           : NULL;
+    s->status_message =
+        sp->status_message && sp->status_message[0] ? ts_arena_strdup(a, sp->status_message) : NULL;
+    s->trace_state =
+        sp->trace_state && sp->trace_state[0] ? ts_arena_strdup(a, sp->trace_state) : NULL;
     ts_jw_reset(w);
     ts_jw_attrs(w, sp->attrs, sp->nattrs);
     s->attributes = ts_jw_take(w, a);
@@ -262,8 +261,12 @@ static int convert(const ts_otlp_span *sp, ts_span *s, ts_jw *w, ts_arena *a)
         return TS_ENOMEM;
 
     ts_genai_event evs[64];
-    ts_genai_src src = {sp->attrs, sp->nattrs, sp->resource ? sp->resource->attrs : NULL,
-                        sp->resource ? sp->resource->nattrs : 0, evs, 0};
+    ts_genai_src src = {sp->attrs,
+                        sp->nattrs,
+                        sp->resource ? sp->resource->attrs : NULL,
+                        sp->resource ? sp->resource->nattrs : 0,
+                        evs,
+                        0};
     /* Only the first events are searched for an exception. */
     for (size_t i = 0; i < sp->nevents && i < sizeof(evs) / sizeof(evs[0]); i++) {
         evs[i] = (ts_genai_event){sp->events[i].name, sp->events[i].attrs, sp->events[i].nattrs};

@@ -85,10 +85,10 @@ int ts_otlp_to_spans(const ts_otlp_req *q, ts_arena *a, ts_span **spans, size_t 
 
 /* Limits both decoders apply while decoding. */
 typedef struct ts_otlp_limits {
-    size_t max_spans;      /* over: TS_ETOOBIG */
-    size_t max_attrs;      /* per span (and per event, link, resource, scope): TS_EINVAL */
-    size_t max_string;     /* any string or bytes value: TS_EINVAL */
-    int max_depth;         /* nesting of AnyValue arrays/kvlists: TS_EINVAL */
+    size_t max_spans;  /* over: TS_ETOOBIG */
+    size_t max_attrs;  /* per span (and per event, link, resource, scope): TS_EINVAL */
+    size_t max_string; /* any string or bytes value: TS_EINVAL */
+    int max_depth;     /* nesting of AnyValue arrays/kvlists: TS_EINVAL */
 } ts_otlp_limits;
 
 void ts_otlp_limits_from(const ts_config *cfg, ts_otlp_limits *l);

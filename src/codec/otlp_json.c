@@ -19,7 +19,8 @@ typedef struct jd {
     char path[160]; /* where the current span is, for messages */
 } jd;
 
-static int fail(jd *d, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(jd *d, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(jd *d, const char *field, const char *fmt, ...)
 {
@@ -231,9 +232,10 @@ static int kvs(jd *d, const cJSON *arr, const char *field, int depth, ts_attr **
         return TS_OK;
     int cnt = cJSON_GetArraySize(arr);
     if ((size_t)cnt > d->lim.max_attrs)
-        return ts_err_set(d->err, TS_EINVAL,
-                          "invalid OTLP JSON: %s%s%s has %d attributes; max_attributes_per_span is %zu",
-                          d->path, d->path[0] ? "." : "", field, cnt, d->lim.max_attrs);
+        return ts_err_set(
+            d->err, TS_EINVAL,
+            "invalid OTLP JSON: %s%s%s has %d attributes; max_attributes_per_span is %zu", d->path,
+            d->path[0] ? "." : "", field, cnt, d->lim.max_attrs);
     if (cnt && !(*out = ts_arena_alloc(d->a, (size_t)cnt * sizeof(**out))))
         return ts_err_set(d->err, TS_ENOMEM, "out of memory");
     cJSON_ArrayForEach(kv, arr)
@@ -375,7 +377,8 @@ static int scope_spans(jd *d, const cJSON *ss, const ts_otlp_resource *res, ts_o
         return fail(d, "", "expected an object");
     if ((rc = get_obj(d, ss, "scope", NULL, &sc)) != TS_OK)
         return rc;
-    if (!sc && (rc = get_obj(d, ss, "instrumentationLibrary", "instrumentation_library", &sc)) != TS_OK)
+    if (!sc &&
+        (rc = get_obj(d, ss, "instrumentationLibrary", "instrumentation_library", &sc)) != TS_OK)
         return rc;
     if (sc && ((rc = get_str(d, sc, "name", NULL, &scope->name)) != TS_OK ||
                (rc = get_str(d, sc, "version", NULL, &scope->version)) != TS_OK ||
@@ -414,8 +417,8 @@ static int resource_spans(jd *d, const cJSON *rs, int ri, ts_otlp_req *out)
         (rc = get_str(d, rs, "schemaUrl", "schema_url", &res->schema_url)) != TS_OK ||
         (rc = get_arr(d, rs, "scopeSpans", "scope_spans", &sss)) != TS_OK)
         return rc;
-    if (!sss && (rc = get_arr(d, rs, "instrumentationLibrarySpans",
-                              "instrumentation_library_spans", &sss)) != TS_OK)
+    if (!sss && (rc = get_arr(d, rs, "instrumentationLibrarySpans", "instrumentation_library_spans",
+                              &sss)) != TS_OK)
         return rc;
     if (!sss)
         return TS_OK;

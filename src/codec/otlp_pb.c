@@ -10,48 +10,73 @@
 
 /* ---- pass 1: the wire scan ---- */
 
-enum mt { M_REQ, M_RSPANS, M_RES, M_SSPANS, M_SCOPE, M_SPAN, M_EVENT, M_LINK, M_STATUS,
-          M_KV, M_ANY, M_ARR, M_KVLIST, M_COUNT };
+enum mt {
+    M_REQ,
+    M_RSPANS,
+    M_RES,
+    M_SSPANS,
+    M_SCOPE,
+    M_SPAN,
+    M_EVENT,
+    M_LINK,
+    M_STATUS,
+    M_KV,
+    M_ANY,
+    M_ARR,
+    M_KVLIST,
+    M_COUNT
+};
 enum fk { K_MSG = 1, K_STR, K_BYTES };
 
 typedef struct fdef {
     uint32_t num;
     int kind;
-    int child;     /* K_MSG: its type */
-    int kv_list;   /* 1: a repeated KeyValue field (counted against max_attrs) */
+    int child;   /* K_MSG: its type */
+    int kv_list; /* 1: a repeated KeyValue field (counted against max_attrs) */
 } fdef;
 
 /* Length-delimited fields of each message, from otlp_trace.proto. */
 static const fdef f_req[] = {{1, K_MSG, M_RSPANS, 0}, {0, 0, 0, 0}};
-static const fdef f_rspans[] = {{1, K_MSG, M_RES, 0}, {2, K_MSG, M_SSPANS, 0}, {3, K_STR, 0, 0},
-                                {0, 0, 0, 0}};
+static const fdef f_rspans[] = {
+    {1, K_MSG, M_RES, 0}, {2, K_MSG, M_SSPANS, 0}, {3, K_STR, 0, 0}, {0, 0, 0, 0}};
 static const fdef f_res[] = {{1, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
-static const fdef f_sspans[] = {{1, K_MSG, M_SCOPE, 0}, {2, K_MSG, M_SPAN, 0}, {3, K_STR, 0, 0},
-                                {0, 0, 0, 0}};
-static const fdef f_scope[] = {{1, K_STR, 0, 0}, {2, K_STR, 0, 0}, {3, K_MSG, M_KV, 1},
-                               {0, 0, 0, 0}};
-static const fdef f_span[] = {{1, K_BYTES, 0, 0},       {2, K_BYTES, 0, 0},
-                              {3, K_STR, 0, 0},         {4, K_BYTES, 0, 0},
-                              {5, K_STR, 0, 0},         {9, K_MSG, M_KV, 1},
-                              {11, K_MSG, M_EVENT, 0},  {13, K_MSG, M_LINK, 0},
-                              {15, K_MSG, M_STATUS, 0}, {0, 0, 0, 0}};
+static const fdef f_sspans[] = {
+    {1, K_MSG, M_SCOPE, 0}, {2, K_MSG, M_SPAN, 0}, {3, K_STR, 0, 0}, {0, 0, 0, 0}};
+static const fdef f_scope[] = {
+    {1, K_STR, 0, 0}, {2, K_STR, 0, 0}, {3, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
+static const fdef f_span[] = {
+    {1, K_BYTES, 0, 0},       {2, K_BYTES, 0, 0},  {3, K_STR, 0, 0},        {4, K_BYTES, 0, 0},
+    {5, K_STR, 0, 0},         {9, K_MSG, M_KV, 1}, {11, K_MSG, M_EVENT, 0}, {13, K_MSG, M_LINK, 0},
+    {15, K_MSG, M_STATUS, 0}, {0, 0, 0, 0}};
 static const fdef f_event[] = {{2, K_STR, 0, 0}, {3, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
-static const fdef f_link[] = {{1, K_BYTES, 0, 0}, {2, K_BYTES, 0, 0}, {3, K_STR, 0, 0},
-                              {4, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
+static const fdef f_link[] = {
+    {1, K_BYTES, 0, 0}, {2, K_BYTES, 0, 0}, {3, K_STR, 0, 0}, {4, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
 static const fdef f_status[] = {{2, K_STR, 0, 0}, {0, 0, 0, 0}};
 static const fdef f_kv[] = {{1, K_STR, 0, 0}, {2, K_MSG, M_ANY, 0}, {0, 0, 0, 0}};
-static const fdef f_any[] = {{1, K_STR, 0, 0}, {5, K_MSG, M_ARR, 0}, {6, K_MSG, M_KVLIST, 0},
-                             {7, K_BYTES, 0, 0}, {0, 0, 0, 0}};
+static const fdef f_any[] = {{1, K_STR, 0, 0},
+                             {5, K_MSG, M_ARR, 0},
+                             {6, K_MSG, M_KVLIST, 0},
+                             {7, K_BYTES, 0, 0},
+                             {0, 0, 0, 0}};
 static const fdef f_arr[] = {{1, K_MSG, M_ANY, 0}, {0, 0, 0, 0}};
 static const fdef f_kvlist[] = {{1, K_MSG, M_KV, 1}, {0, 0, 0, 0}};
 
-static const fdef *const schema[M_COUNT] = {f_req,  f_rspans, f_res,    f_sspans, f_scope,
-                                            f_span, f_event,  f_link,   f_status, f_kv,
+static const fdef *const schema[M_COUNT] = {f_req,  f_rspans, f_res,   f_sspans, f_scope,
+                                            f_span, f_event,  f_link,  f_status, f_kv,
                                             f_any,  f_arr,    f_kvlist};
-static const char *const mnames[M_COUNT] = {
-    "ExportTraceServiceRequest", "ResourceSpans", "Resource", "ScopeSpans", "InstrumentationScope",
-    "Span", "Span.Event", "Span.Link", "Status", "KeyValue", "AnyValue", "ArrayValue",
-    "KeyValueList"};
+static const char *const mnames[M_COUNT] = {"ExportTraceServiceRequest",
+                                            "ResourceSpans",
+                                            "Resource",
+                                            "ScopeSpans",
+                                            "InstrumentationScope",
+                                            "Span",
+                                            "Span.Event",
+                                            "Span.Link",
+                                            "Status",
+                                            "KeyValue",
+                                            "AnyValue",
+                                            "ArrayValue",
+                                            "KeyValueList"};
 
 typedef struct scan {
     const ts_otlp_limits *lim;
@@ -87,7 +112,8 @@ static int scan_msg(scan *s, const uint8_t *p, const uint8_t *end, int type, int
     size_t kvs = 0;
     if (depth > s->lim->max_depth + 8)
         return ts_err_set(s->err, TS_EINVAL,
-                          "attribute values nest deeper than max_json_depth (%d)", s->lim->max_depth);
+                          "attribute values nest deeper than max_json_depth (%d)",
+                          s->lim->max_depth);
     s->messages++;
     while (p < end) {
         uint64_t key, v;
@@ -294,8 +320,8 @@ static int conv_span(const Tsotlp__Span *p, ts_arena *a, ts_otlp_span *s)
         id_from(&l->trace_id, &s->links[i].trace_id);
         id_from(&l->span_id, &s->links[i].span_id);
         s->links[i].trace_state = l->trace_state;
-        if (conv_kvs(l->attributes, l->n_attributes, a, &s->links[i].attrs,
-                     &s->links[i].nattrs) != TS_OK)
+        if (conv_kvs(l->attributes, l->n_attributes, a, &s->links[i].attrs, &s->links[i].nattrs) !=
+            TS_OK)
             return TS_ENOMEM;
     }
     s->nlinks = p->n_links;
@@ -358,8 +384,9 @@ int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts
     Tsotlp__ExportTraceServiceRequest *m =
         tsotlp__export_trace_service_request__unpack(&al, len, buf);
     if (!m)
-        return b.exhausted ? ts_err_set(err, TS_ETOOBIG, "the decoded request exceeds the "
-                                                         "decoder's memory budget for its size")
+        return b.exhausted ? ts_err_set(err, TS_ETOOBIG,
+                                        "the decoded request exceeds the "
+                                        "decoder's memory budget for its size")
                            : ts_err_set(err, TS_EINVAL,
                                         "invalid protobuf body: not an ExportTraceServiceRequest");
     return walk(m, s.spans, a, out) == TS_OK ? TS_OK : ts_err_set(err, TS_ENOMEM, "out of memory");

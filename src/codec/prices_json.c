@@ -11,9 +11,9 @@
 
 #include "cost/price.h"
 
-static const char *const entry_keys[] = {"model",  "provider",    "input",     "output",
+static const char *const entry_keys[] = {"model",      "provider",    "input",     "output",
                                          "cache_read", "cache_write", "reasoning", "aliases",
-                                         "source", "date",        "note",      NULL};
+                                         "source",     "date",        "note",      NULL};
 
 static int bad(ts_err *err, int i, const char *model, const char *what)
 {
@@ -60,10 +60,12 @@ static int entry(const cJSON *o, int i, ts_price_entry *e, const char **names, t
         }
     }
     if (rate(o, "input", 1, &e->input) || rate(o, "output", 1, &e->output))
-        return bad(err, i, e->model, "\"input\" and \"output\" must be numbers >= 0 (USD per 1M tokens)");
+        return bad(err, i, e->model,
+                   "\"input\" and \"output\" must be numbers >= 0 (USD per 1M tokens)");
     if (rate(o, "cache_read", 0, &e->cache_read) || rate(o, "cache_write", 0, &e->cache_write) ||
         rate(o, "reasoning", 0, &e->reasoning))
-        return bad(err, i, e->model, "cache_read, cache_write and reasoning must be numbers >= 0 or null");
+        return bad(err, i, e->model,
+                   "cache_read, cache_write and reasoning must be numbers >= 0 or null");
     e->provider = str(o, "provider");
     e->source = str(o, "source");
     e->date = str(o, "date");

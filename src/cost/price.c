@@ -93,8 +93,9 @@ int ts_prices_new(const ts_price_entry *e, size_t n, ts_prices **out, ts_err *er
         if (!s->model || !valid_rate(s->input, 0) || !valid_rate(s->output, 0) ||
             !valid_rate(s->cache_read, 1) || !valid_rate(s->cache_write, 1) ||
             !valid_rate(s->reasoning, 1)) {
-            rc = ts_err_set(err, TS_EINVAL, "price table: entry %zu (%s) has a missing or invalid price",
-                            i, s->model ? s->model : "no model name");
+            rc = ts_err_set(err, TS_EINVAL,
+                            "price table: entry %zu (%s) has a missing or invalid price", i,
+                            s->model ? s->model : "no model name");
             goto out;
         }
         p->e[i] = *s;
@@ -114,7 +115,8 @@ int ts_prices_new(const ts_price_entry *e, size_t n, ts_prices **out, ts_err *er
     qsort(p->ix, p->nix, sizeof(*p->ix), cmp_ix);
     for (size_t i = 1; i < p->nix; i++)
         if (strcmp(p->ix[i].name, p->ix[i - 1].name) == 0) {
-            rc = ts_err_set(err, TS_EINVAL, "price table: model '%s' is listed twice", p->ix[i].name);
+            rc = ts_err_set(err, TS_EINVAL, "price table: model '%s' is listed twice",
+                            p->ix[i].name);
             goto out;
         }
     *out = p;
@@ -209,8 +211,8 @@ static int starts(const char *s, const char *prefix)
 void ts_price_normalise(const char *model, char *out, size_t cap)
 {
     static const char *const regions[] = {"us.", "eu.", "apac.", "global.", NULL};
-    static const char *const vendors[] = {"anthropic.", "meta.", "mistral.", "deepseek.",
-                                          "openai.", "google.", "xai.", "x-ai.", NULL};
+    static const char *const vendors[] = {"anthropic.", "meta.", "mistral.", "deepseek.", "openai.",
+                                          "google.",    "xai.",  "x-ai.",    NULL};
     char buf[TS_PRICE_NAME_MAX];
     size_t n = 0;
     const char *s = model, *slash = strrchr(model, '/');

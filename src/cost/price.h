@@ -17,7 +17,7 @@
 /* One model's prices in USD per million tokens. A rate < 0 is "not given":
  * cache reads and writes then cost the input rate, reasoning the output rate. */
 typedef struct ts_price_entry {
-    const char *model;    /* as written in the table */
+    const char *model; /* as written in the table */
     const char *provider;
     double input, output, cache_read, cache_write, reasoning;
     const char *source, *date;

@@ -27,13 +27,13 @@ typedef struct ts_attr ts_attr;
 
 typedef struct ts_attr_value {
     ts_av_type type;
-    const char *s; /* STR, BYTES, JSON: NUL-terminated, valid UTF-8 */
-    int64_t i;     /* INT */
-    double d;      /* DOUBLE */
-    int b;         /* BOOL */
+    const char *s;               /* STR, BYTES, JSON: NUL-terminated, valid UTF-8 */
+    int64_t i;                   /* INT */
+    double d;                    /* DOUBLE */
+    int b;                       /* BOOL */
     struct ts_attr_value *items; /* ARRAY */
     size_t nitems;
-    ts_attr *kvs;  /* KVLIST */
+    ts_attr *kvs; /* KVLIST */
     size_t nkvs;
 } ts_attr_value;
 

@@ -12,9 +12,23 @@
 #include "tracestore/err.h"
 
 enum field {
-    F_MODEL, F_PROVIDER, F_PROMPT, F_COMPLETION, F_TOTAL, F_CACHE_READ, F_CACHE_WRITE,
-    F_REASONING, F_COST, F_COST_PROMPT, F_COST_COMPLETION, F_TYPE, F_SESSION, F_USER,
-    F_INPUT, F_OUTPUT, F_NFIELDS
+    F_MODEL,
+    F_PROVIDER,
+    F_PROMPT,
+    F_COMPLETION,
+    F_TOTAL,
+    F_CACHE_READ,
+    F_CACHE_WRITE,
+    F_REASONING,
+    F_COST,
+    F_COST_PROMPT,
+    F_COST_COMPLETION,
+    F_TYPE,
+    F_SESSION,
+    F_USER,
+    F_INPUT,
+    F_OUTPUT,
+    F_NFIELDS
 };
 
 enum conv { C_STR, C_TOKENS, C_COST, C_TYPE_GENAI, C_TYPE_OI, C_TYPE_TL, C_TYPE_LLMREQ, C_TEXT };
@@ -94,20 +108,32 @@ typedef struct tmap {
     const char *type;
 } tmap;
 
-static const tmap genai_ops[] = {
-    {"chat", "llm"},           {"text_completion", "llm"}, {"generate_content", "llm"},
-    {"embeddings", "llm"},     {"completion", "llm"},      {"execute_tool", "tool"},
-    {"retrieval", "retrieval"}, {"create_agent", "agent"}, {"invoke_agent", "agent"},
-    {"invoke_workflow", "chain"}, {NULL, NULL}};
-static const tmap oi_kinds[] = {
-    {"llm", "llm"},         {"embedding", "llm"},    {"tool", "tool"},
-    {"retriever", "retrieval"}, {"reranker", "retrieval"}, {"agent", "agent"},
-    {"chain", "chain"},     {"guardrail", "other"},  {"evaluator", "other"},
-    {"prompt", "other"},    {NULL, NULL}};
+static const tmap genai_ops[] = {{"chat", "llm"},
+                                 {"text_completion", "llm"},
+                                 {"generate_content", "llm"},
+                                 {"embeddings", "llm"},
+                                 {"completion", "llm"},
+                                 {"execute_tool", "tool"},
+                                 {"retrieval", "retrieval"},
+                                 {"create_agent", "agent"},
+                                 {"invoke_agent", "agent"},
+                                 {"invoke_workflow", "chain"},
+                                 {NULL, NULL}};
+static const tmap oi_kinds[] = {{"llm", "llm"},
+                                {"embedding", "llm"},
+                                {"tool", "tool"},
+                                {"retriever", "retrieval"},
+                                {"reranker", "retrieval"},
+                                {"agent", "agent"},
+                                {"chain", "chain"},
+                                {"guardrail", "other"},
+                                {"evaluator", "other"},
+                                {"prompt", "other"},
+                                {NULL, NULL}};
 static const tmap tl_kinds[] = {{"workflow", "chain"}, {"task", "chain"}, {"agent", "agent"},
-                                {"tool", "tool"},      {"llm", "llm"},     {NULL, NULL}};
-static const tmap llm_req[] = {{"chat", "llm"},      {"completion", "llm"}, {"embedding", "llm"},
-                               {"rerank", "llm"},    {NULL, NULL}};
+                                {"tool", "tool"},      {"llm", "llm"},    {NULL, NULL}};
+static const tmap llm_req[] = {
+    {"chat", "llm"}, {"completion", "llm"}, {"embedding", "llm"}, {"rerank", "llm"}, {NULL, NULL}};
 
 typedef struct best {
     int rank; /* -1: nothing yet */
@@ -305,7 +331,7 @@ static int indexed_messages(const ts_attr *kv, size_t n, const char *prefix, ts_
 
 typedef struct meta {
     ts_jw w;
-    const char *keys[256];
+    const char *keys[1024]; /* further keys are dropped (max_attributes_per_span is 1024) */
     size_t nkeys;
 } meta;
 

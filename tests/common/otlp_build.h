@@ -140,10 +140,20 @@ static void tb_pb_value(pbw *w, const tb_attr *a)
 {
     pbw v = {0}, inner = {0}, x = {0};
     switch (a->type) {
-    case 's': pbw_str(&v, 1, a->s); break;
-    case 'b': pbw_tag(&v, 2, 0); pbw_varint(&v, a->i ? 1 : 0); break;
-    case 'i': pbw_tag(&v, 3, 0); pbw_varint(&v, (uint64_t)a->i); break;
-    case 'd': pbw_double(&v, 4, a->d); break;
+    case 's':
+        pbw_str(&v, 1, a->s);
+        break;
+    case 'b':
+        pbw_tag(&v, 2, 0);
+        pbw_varint(&v, a->i ? 1 : 0);
+        break;
+    case 'i':
+        pbw_tag(&v, 3, 0);
+        pbw_varint(&v, (uint64_t)a->i);
+        break;
+    case 'd':
+        pbw_double(&v, 4, a->d);
+        break;
     case 'a':
         pbw_str(&x, 1, a->s);
         pbw_msg(&inner, 1, &x);
@@ -160,7 +170,9 @@ static void tb_pb_value(pbw *w, const tb_attr *a)
         pbw_msg(&v, 6, &inner);
         break;
     }
-    case 'y': pbw_bytes(&v, 7, a->s, strlen(a->s)); break;
+    case 'y':
+        pbw_bytes(&v, 7, a->s, strlen(a->s));
+        break;
     }
     pbw_msg(w, 2, &v);
 }
@@ -241,14 +253,20 @@ static cJSON *tb_json_value(const tb_attr *a)
     cJSON *v = cJSON_CreateObject();
     char num[32];
     switch (a->type) {
-    case 's': cJSON_AddStringToObject(v, "stringValue", a->s); break;
-    case 'b': cJSON_AddBoolToObject(v, "boolValue", a->i != 0); break;
+    case 's':
+        cJSON_AddStringToObject(v, "stringValue", a->s);
+        break;
+    case 'b':
+        cJSON_AddBoolToObject(v, "boolValue", a->i != 0);
+        break;
     case 'i':
         /* 64-bit integers as decimal strings, as the OTLP JSON mapping says */
         snprintf(num, sizeof(num), "%" PRId64, a->i);
         cJSON_AddStringToObject(v, "intValue", num);
         break;
-    case 'd': cJSON_AddNumberToObject(v, "doubleValue", a->d); break;
+    case 'd':
+        cJSON_AddNumberToObject(v, "doubleValue", a->d);
+        break;
     case 'a': {
         cJSON *arr = cJSON_AddObjectToObject(v, "arrayValue");
         cJSON *vals = cJSON_AddArrayToObject(arr, "values");

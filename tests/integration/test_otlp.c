@@ -65,10 +65,10 @@ static const tb_attr res_attrs[] = {{"service.name", 's', "it", NULL, 0, 0}};
 /* A root span and an LLM child in trace tid. */
 static void two_spans(tb_span sp[2], const char *tid, const char *root_id, const char *child_id)
 {
-    sp[0] = (tb_span){tid, root_id, NULL, "agent", 1, 1, NULL, T0, T0 + 3000000, NULL, 0,
-                      NULL, NULL, 0, 0};
-    sp[1] = (tb_span){tid, child_id, root_id, "chat", 3, 0, NULL, T0 + 1000000, T0 + 2000000,
-                      llm_attrs, NLLM, NULL, NULL, 0, 0};
+    sp[0] = (tb_span){tid,          root_id, NULL, "agent", 1,    1, NULL, T0,
+                      T0 + 3000000, NULL,    0,    NULL,    NULL, 0, 0};
+    sp[1] = (tb_span){tid,          child_id,  root_id, "chat", 3,    0, NULL, T0 + 1000000,
+                      T0 + 2000000, llm_attrs, NLLM,    NULL,   NULL, 0, 0};
 }
 
 static ts_resp *post(const char *path, const char *key, const char *ctype, const char *cenc,
@@ -328,8 +328,8 @@ END_TEST
 
 START_TEST(test_400_status_bodies)
 {
-    ts_resp *r = post("/api/v1/traces", D.key_alpha, "application/x-protobuf", NULL,
-                      "\xff\xff\xff\xff", 4);
+    ts_resp *r =
+        post("/api/v1/traces", D.key_alpha, "application/x-protobuf", NULL, "\xff\xff\xff\xff", 4);
     TS_STATUS(r, 400);
     expect_ctype(r, "application/x-protobuf");
     /* google.rpc.Status{code=3 (field 1, varint), message (field 2)} */
@@ -430,8 +430,8 @@ START_TEST(test_closed_traces_409_and_mixed)
     /* mixed with an open trace: the rest is stored, 200 partial success */
     ts_new_trace_id(tid2);
     ts_new_span_id(c);
-    tb_span mixed[3] = {sp[0], sp[1],
-                        {tid2, c, NULL, "other", 1, 0, NULL, T0, T0 + 1, NULL, 0, NULL, NULL, 0, 0}};
+    tb_span mixed[3] = {
+        sp[0], sp[1], {tid2, c, NULL, "other", 1, 0, NULL, T0, T0 + 1, NULL, 0, NULL, NULL, 0, 0}};
     tb_req qm = {NULL, 0, NULL, NULL, mixed, 3};
     r = post_json("/v1/traces", D.key_alpha, &qm);
     TS_STATUS(r, 200);
@@ -659,8 +659,8 @@ START_TEST(test_opentelemetry_js_sdk)
     char dir[1200], cmd[4096], out[8192], base[128];
     node_setup(dir, sizeof(dir));
     snprintf(base, sizeof(base), "http://%s", D.listen);
-    const char *modes[][2] = {{"proto", "/v1/traces"}, {"json", "/v1/otlp/traces"},
-                              {"proto", "/api/v1/traces"}};
+    const char *modes[][2] = {
+        {"proto", "/v1/traces"}, {"json", "/v1/otlp/traces"}, {"proto", "/api/v1/traces"}};
     for (int m = 0; m < 3; m++) {
         snprintf(cmd, sizeof(cmd), "cd '%s' && node export.mjs '%s' '%s' %s %s 2>&1", dir, base,
                  D.key_alpha, modes[m][0], modes[m][1]);

@@ -26,9 +26,27 @@ static void teardown(void)
     ts_arena_free(arena);
 }
 
-#define S(k, v) {k, {.type = TS_AV_STR, .s = v}}
-#define I(k, v) {k, {.type = TS_AV_INT, .i = v}}
-#define D(k, v) {k, {.type = TS_AV_DOUBLE, .d = v}}
+#define S(k, v)                                                                                    \
+    {                                                                                              \
+        k,                                                                                         \
+        {                                                                                          \
+            .type = TS_AV_STR, .s = v                                                              \
+        }                                                                                          \
+    }
+#define I(k, v)                                                                                    \
+    {                                                                                              \
+        k,                                                                                         \
+        {                                                                                          \
+            .type = TS_AV_INT, .i = v                                                              \
+        }                                                                                          \
+    }
+#define D(k, v)                                                                                    \
+    {                                                                                              \
+        k,                                                                                         \
+        {                                                                                          \
+            .type = TS_AV_DOUBLE, .d = v                                                           \
+        }                                                                                          \
+    }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static ts_span map(const ts_attr *attrs, size_t n, const ts_attr *res, size_t nres)
@@ -79,7 +97,8 @@ START_TEST(tokens_genai_current_and_deprecated)
     ck_assert_int_eq(s.total_tokens, TS_TOKENS_ABSENT);
 
     /* the older names; strings and integral doubles count too */
-    ts_attr old[] = {S("gen_ai.usage.prompt_tokens", "7"), D("gen_ai.usage.completion_tokens", 3.0)};
+    ts_attr old[] = {S("gen_ai.usage.prompt_tokens", "7"),
+                     D("gen_ai.usage.completion_tokens", 3.0)};
     s = map(old, 2, NULL, 0);
     ck_assert_int_eq(s.prompt_tokens, 7);
     ck_assert_int_eq(s.completion_tokens, 3);
@@ -98,7 +117,8 @@ END_TEST
 
 START_TEST(tokens_openinference_and_traceloop)
 {
-    ts_attr a[] = {I("llm.token_count.prompt", 11), I("llm.token_count.completion", 22),
+    ts_attr a[] = {I("llm.token_count.prompt", 11),
+                   I("llm.token_count.completion", 22),
                    I("llm.token_count.total", 33),
                    I("llm.token_count.prompt_details.cache_read", 4),
                    I("llm.token_count.prompt_details.cache_write", 5),
@@ -159,8 +179,8 @@ START_TEST(span_type_sources)
     for (size_t i = 0; i < N(cases); i++) {
         ts_attr a[] = {S(cases[i].key, cases[i].value)};
         ts_span s = map(a, 1, NULL, 0);
-        ck_assert_msg(s.type && strcmp(s.type, cases[i].want) == 0, "%s=%s: got %s",
-                      cases[i].key, cases[i].value, s.type ? s.type : "NULL");
+        ck_assert_msg(s.type && strcmp(s.type, cases[i].want) == 0, "%s=%s: got %s", cases[i].key,
+                      cases[i].value, s.type ? s.type : "NULL");
     }
     /* gen_ai.operation.name wins; an unknown value falls through */
     ts_attr a[] = {S("openinference.span.kind", "TOOL"), S("gen_ai.operation.name", "chat")};
@@ -174,8 +194,8 @@ END_TEST
 
 START_TEST(session_and_user)
 {
-    ts_attr a[] = {S("session.id", "s2"), S("gen_ai.conversation.id", "s1"),
-                   S("enduser.id", "u2"), S("user.id", "u1")};
+    ts_attr a[] = {S("session.id", "s2"), S("gen_ai.conversation.id", "s1"), S("enduser.id", "u2"),
+                   S("user.id", "u1")};
     ts_span s = map(a, 4, NULL, 0);
     ck_assert_str_eq(s.session_id, "s1");
     ck_assert_str_eq(s.user_id, "u1");
@@ -209,9 +229,12 @@ START_TEST(input_output)
     ck_assert_str_eq(s.input, "ti");
     ck_assert_str_eq(s.output, "to");
     /* OpenLLMetry indexed messages, ordered by index, above input.value */
-    ts_attr ix[] = {S("gen_ai.prompt.1.role", "user"),      S("gen_ai.prompt.1.content", "hi"),
-                    S("gen_ai.prompt.0.role", "system"),    S("gen_ai.prompt.0.content", "be \"nice\""),
-                    S("gen_ai.completion.0.role", "assistant"), S("gen_ai.completion.0.content", "hello"),
+    ts_attr ix[] = {S("gen_ai.prompt.1.role", "user"),
+                    S("gen_ai.prompt.1.content", "hi"),
+                    S("gen_ai.prompt.0.role", "system"),
+                    S("gen_ai.prompt.0.content", "be \"nice\""),
+                    S("gen_ai.completion.0.role", "assistant"),
+                    S("gen_ai.completion.0.content", "hello"),
                     S("input.value", "ignored")};
     s = map(ix, N(ix), NULL, 0);
     ck_assert_str_eq(s.input, "[{\"role\":\"system\",\"content\":\"be \\\"nice\\\"\"},"
@@ -249,7 +272,8 @@ END_TEST
 START_TEST(metadata_prefixes)
 {
     ts_attr kv[] = {S("team", "ml")};
-    ts_attr a[] = {S("promptlayer.metadata.env", "prod"), I("respan.metadata.n", 3),
+    ts_attr a[] = {S("promptlayer.metadata.env", "prod"),
+                   I("respan.metadata.n", 3),
                    S("other", "x"),
                    {"respan.metadata", {.type = TS_AV_KVLIST, .kvs = kv, .nkvs = 1}}};
     ts_attr res[] = {S("promptlayer.metadata.env", "resource-loses"),

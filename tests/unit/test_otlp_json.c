@@ -50,8 +50,8 @@ static out decode_json(const char *body)
 
 static void same_str(const char *what, const char *a, const char *b)
 {
-    ck_assert_msg((a == NULL) == (b == NULL) && (!a || strcmp(a, b) == 0), "%s: '%s' vs '%s'",
-                  what, a ? a : "NULL", b ? b : "NULL");
+    ck_assert_msg((a == NULL) == (b == NULL) && (!a || strcmp(a, b) == 0), "%s: '%s' vs '%s'", what,
+                  a ? a : "NULL", b ? b : "NULL");
 }
 
 /* Every field the store writes. */
@@ -81,8 +81,9 @@ static void same_span(const ts_span *a, const ts_span *b)
     ck_assert_int_eq(a->status_code, b->status_code);
     ck_assert(a->start_ns == b->start_ns && a->end_ns == b->end_ns);
     ck_assert_int_eq(a->origin, b->origin);
-    ck_assert(a->prompt_tokens == b->prompt_tokens && a->completion_tokens == b->completion_tokens &&
-              a->total_tokens == b->total_tokens && a->cache_read_tokens == b->cache_read_tokens &&
+    ck_assert(a->prompt_tokens == b->prompt_tokens &&
+              a->completion_tokens == b->completion_tokens && a->total_tokens == b->total_tokens &&
+              a->cache_read_tokens == b->cache_read_tokens &&
               a->cache_write_tokens == b->cache_write_tokens &&
               a->reasoning_tokens == b->reasoning_tokens);
     ck_assert(a->has_cost == b->has_cost && a->cost == b->cost && a->unpriced == b->unpriced);
@@ -116,8 +117,8 @@ START_TEST(protobuf_and_json_give_identical_spans)
     tb_span sp[] = {
         {"5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", NULL, "root", 1, 1, NULL, T0,
          T0 + 2000, attrs, sizeof(attrs) / sizeof(attrs[0]), "exception", ev_attrs, 1, T0 + 7},
-        {"5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b175", "eee19b7ec3c1b174", "child", 3,
-         2, "oops", T0 + 1, T0 + 1000, attrs, 4, NULL, NULL, 0, 0},
+        {"5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b175", "eee19b7ec3c1b174", "child", 3, 2,
+         "oops", T0 + 1, T0 + 1000, attrs, 4, NULL, NULL, 0, 0},
         {"5b8efff798038103", "eee19b7ec3c1b176", NULL, "rejected", 1, 0, NULL, T0, T0, NULL, 0,
          NULL, NULL, 0, 0},
     };
@@ -152,9 +153,9 @@ START_TEST(protobuf_and_json_give_identical_spans)
     ck_assert_str_eq(b.spans[0].user_id, "u1");
     ck_assert_str_eq(b.spans[0].error, "E");
     ck_assert_str_eq(b.spans[1].error, "oops"); /* status ERROR message */
-    ck_assert_int_eq(b.spans[0].has_cost, 1);  /* the client's gen_ai.usage.cost */
+    ck_assert_int_eq(b.spans[0].has_cost, 1);   /* the client's gen_ai.usage.cost */
     ck_assert(b.spans[0].cost == 0.0125);
-    ck_assert_int_eq(b.spans[1].has_cost, 0);  /* not an LLM span: no cost, not unpriced */
+    ck_assert_int_eq(b.spans[1].has_cost, 0); /* not an LLM span: no cost, not unpriced */
     ck_assert_int_eq(b.spans[1].unpriced, 0);
     free(pb);
     free(js);
@@ -187,8 +188,9 @@ START_TEST(json_rules)
     ck_assert(s->start_ns == INT64_C(1700000000000000000));
     ck_assert(s->end_ns == INT64_C(1700000000000000001));
     ck_assert_int_eq(s->status_code, TS_STATUS_ERROR);
-    ck_assert_str_eq(s->attributes,
-                     "{\"a\":7,\"b\":\"9223372036854775807\",\"c\":null,\"d\":\"NaN\",\"e\":\"x\"}");
+    ck_assert_str_eq(
+        s->attributes,
+        "{\"a\":7,\"b\":\"9223372036854775807\",\"c\":null,\"d\":\"NaN\",\"e\":\"x\"}");
 }
 END_TEST
 
@@ -207,12 +209,13 @@ END_TEST
 
 START_TEST(bad_ids_are_span_rejections)
 {
-    out o = decode_json("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
-                        "{\"traceId\":\"zz8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\"},"
-                        "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b17\"},"
-                        "{\"spanId\":\"eee19b7ec3c1b174\"},"
-                        "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\"}"
-                        "]}]}]}");
+    out o = decode_json(
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"zz8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\"},"
+        "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b17\"},"
+        "{\"spanId\":\"eee19b7ec3c1b174\"},"
+        "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\"}"
+        "]}]}]}");
     ck_assert_msg(o.rc == TS_OK, "%s", o.err.msg);
     ck_assert_uint_eq(o.n, 1);
     ck_assert_uint_eq(o.rej.count, 3);
@@ -236,8 +239,9 @@ START_TEST(errors_name_the_field)
                "resourceSpans[0].scopeSpans[0].spans[0].name: expected a string");
     expect_400("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"CLIENT\"}]}]}]}",
                "kind: unknown enum value");
-    expect_400("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"-1\"}]}]}]}",
-               "startTimeUnixNano");
+    expect_400(
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"-1\"}]}]}]}",
+        "startTimeUnixNano");
     expect_400("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"a\","
                "\"value\":{\"intValue\":\"1.5\"}}]}]}]}]}",
                "intValue");

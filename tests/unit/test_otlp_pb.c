@@ -77,8 +77,21 @@ static const tb_attr res_attrs[] = {{"service.name", 's', "svc", NULL, 0, 0}};
 
 START_TEST(full_request)
 {
-    tb_span sp = {TRACE, SPAN, PARENT, "chat", 3, 2, "failed", T0, T0 + 1000000,
-                  attrs, sizeof(attrs) / sizeof(attrs[0]), "exception", ev_attrs, 1, T0 + 5};
+    tb_span sp = {TRACE,
+                  SPAN,
+                  PARENT,
+                  "chat",
+                  3,
+                  2,
+                  "failed",
+                  T0,
+                  T0 + 1000000,
+                  attrs,
+                  sizeof(attrs) / sizeof(attrs[0]),
+                  "exception",
+                  ev_attrs,
+                  1,
+                  T0 + 5};
     tb_req q = {res_attrs, 1, "lib", "1.2", &sp, 1};
     out o = decode_req(&q);
     ck_assert_msg(o.rc == TS_OK, "%s", o.err.msg);
@@ -101,8 +114,10 @@ START_TEST(full_request)
     ck_assert_str_eq(s->events, "[{\"name\":\"exception\",\"timestamp\":\"1700000000000000005\","
                                 "\"attributes\":{\"exception.message\":\"boom\"}}]");
     ck_assert_str_eq(s->links, "[]");
-    ck_assert_str_eq(s->resource, "{\"attributes\":{\"service.name\":\"svc\"},\"schema_url\":\"\"}");
-    ck_assert_str_eq(s->scope, "{\"name\":\"lib\",\"version\":\"1.2\",\"attributes\":{},\"schema_url\":\"\"}");
+    ck_assert_str_eq(s->resource,
+                     "{\"attributes\":{\"service.name\":\"svc\"},\"schema_url\":\"\"}");
+    ck_assert_str_eq(
+        s->scope, "{\"name\":\"lib\",\"version\":\"1.2\",\"attributes\":{},\"schema_url\":\"\"}");
     /* the attribute mapping ran */
     ck_assert_str_eq(s->model, "gpt-4o");
     ck_assert_int_eq(s->prompt_tokens, 100);
@@ -114,14 +129,18 @@ START_TEST(bad_ids_rejected_alone)
 {
     tb_span sp[] = {
         {TRACE, SPAN, NULL, "ok", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
-        {"5b8efff798038103", SPAN, NULL, "short trace", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
+        {"5b8efff798038103", SPAN, NULL, "short trace", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0,
+         0},
         {TRACE, "eee19b7e", NULL, "short span", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
         {NULL, SPAN, NULL, "no trace", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
-        {"00000000000000000000000000000000", SPAN, NULL, "zero", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
-        {TRACE, "0000000000000000", NULL, "zero span", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
+        {"00000000000000000000000000000000", SPAN, NULL, "zero", 1, 0, NULL, T0, T0, NULL, 0, NULL,
+         NULL, 0, 0},
+        {TRACE, "0000000000000000", NULL, "zero span", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0,
+         0},
         {TRACE, SPAN, "eee1", "short parent", 1, 0, NULL, T0, T0, NULL, 0, NULL, NULL, 0, 0},
         {TRACE, SPAN, NULL, "backwards", 1, 0, NULL, T0 + 1, T0, NULL, 0, NULL, NULL, 0, 0},
-        {TRACE, SPAN, NULL, "too late", 1, 0, NULL, UINT64_MAX - 1, UINT64_MAX, NULL, 0, NULL, NULL, 0, 0},
+        {TRACE, SPAN, NULL, "too late", 1, 0, NULL, UINT64_MAX - 1, UINT64_MAX, NULL, 0, NULL, NULL,
+         0, 0},
     };
     tb_req q = {NULL, 0, NULL, NULL, sp, sizeof(sp) / sizeof(sp[0])};
     out o = decode_req(&q);
@@ -275,7 +294,10 @@ START_TEST(responses)
     free(r);
     r = ts_otlp_pb_status(3, "bad", &len);
     ck_assert_uint_eq(len, 7);
-    ck_assert(memcmp(r, "\x08\x03\x12\x03" "bad", 7) == 0);
+    ck_assert(memcmp(r,
+                     "\x08\x03\x12\x03"
+                     "bad",
+                     7) == 0);
     free(r);
 }
 END_TEST

@@ -28,14 +28,15 @@ static void teardown(void)
     P = NULL;
 }
 
-#define NEAR(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-12, "%.15g != %.15g", (double)(a), (double)(b))
+#define NEAR(a, b)                                                                                 \
+    ck_assert_msg(fabs((a) - (b)) < 1e-12, "%.15g != %.15g", (double)(a), (double)(b))
 
 START_TEST(builtin_table)
 {
     ck_assert_uint_ge(ts_prices_count(P), 40);
     /* every vendor the issue names is present */
-    const char *models[] = {"gpt-4o",          "claude-sonnet-4", "gemini-2.5-pro", "mistral-large",
-                            "llama-3.3-70b",   "deepseek-chat",   "grok-4",         NULL};
+    const char *models[] = {"gpt-4o",        "claude-sonnet-4", "gemini-2.5-pro", "mistral-large",
+                            "llama-3.3-70b", "deepseek-chat",   "grok-4",         NULL};
     for (int i = 0; models[i]; i++) {
         const ts_price_entry *e = ts_prices_lookup(P, models[i]);
         ck_assert_msg(e != NULL, "%s missing", models[i]);
@@ -112,7 +113,7 @@ START_TEST(lookup_prefixes_and_snapshots)
     }
     /* no prefix guessing: an unknown variant is unknown */
     const char *unknown[] = {"gpt-4o-mini-audio-preview", "my-finetune", "gpt", "",
-                             "ft:gpt-4o-mini:org::abc", "claude", NULL};
+                             "ft:gpt-4o-mini:org::abc",   "claude",      NULL};
     for (int i = 0; unknown[i]; i++)
         ck_assert_msg(ts_prices_lookup(P, unknown[i]) == NULL, "%s matched", unknown[i]);
     ck_assert_ptr_null(ts_prices_lookup(P, NULL));
@@ -246,9 +247,9 @@ START_TEST(table_errors)
     ck_assert_ptr_nonnull(strstr(err.msg, "models[0] (a)"));
     ck_assert_int_eq(parse("{\"models\":[{\"model\":\"a\",\"input\":1,\"output\":-1}]}", &err),
                      TS_EINVAL);
-    ck_assert_int_eq(parse("{\"models\":[{\"model\":\"a\",\"input\":1,\"output\":1,\"inptu\":2}]}",
-                           &err),
-                     TS_EINVAL);
+    ck_assert_int_eq(
+        parse("{\"models\":[{\"model\":\"a\",\"input\":1,\"output\":1,\"inptu\":2}]}", &err),
+        TS_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "inptu"));
     ck_assert_int_eq(parse("{\"models\":[{\"model\":\"A\",\"input\":1,\"output\":1},"
                            "{\"model\":\"openai/a\",\"input\":1,\"output\":1}]}",
