@@ -224,8 +224,34 @@ static enum MHD_Result dispatch(ts_http *h, ts_req *r)
     return MHD_YES;
 }
 
+struct auth_count {
+    int xkey, authz;
+};
+
+static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct auth_count *c = cls;
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "X-API-KEY") == 0)
+        c->xkey++;
+    else if (strcasecmp(key, "Authorization") == 0)
+        c->authz++;
+    return MHD_YES;
+}
+
+/* The key comes from X-API-KEY or Authorization: Bearer. A header given
+ * twice, or two headers naming different keys, is refused: ambiguity
+ * invites bypass bugs. */
 static int authenticate(ts_req *r)
 {
+    struct auth_count c = {0, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_auth, &c);
+    if (c.xkey > 1 || c.authz > 1) {
+        ts_api_error(r, 401, "invalid_api_key", "authentication header given more than once");
+        return TS_EAUTH;
+    }
     const char *xk = ts_req_header(r, "X-API-KEY");
     const char *au = ts_req_header(r, "Authorization");
     const char *bearer = NULL;
@@ -448,7 +474,8 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
         (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
         MHD_OPTION_END);
     if (!h->d) {
         free(h->rl);
