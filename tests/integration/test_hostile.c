@@ -273,7 +273,7 @@ START_TEST(test_hostile_table)
     /* Ids in paths: traversal, encodings, oversize, control characters. */
     const char *bad_paths[][2] = {
         {"/v1/traces/..%2F..%2Fetc%2Fpasswd", "404"},
-        {"/v1/traces/%00", "404"},
+        {"/v1/traces/%00", "405"}, /* decodes to "/v1/traces/": the OTLP route, POST only */
         {"/v1/traces/%7f", "404"},
         {"/v1/traces/%20", "404"},
         {"/v1/traces/a%0d%0aX-Injected:%201", "404"},
