@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cost/price.h"
 #include "daemon.h"
 #include "tracestore/apikey.h"
 #include "tracestore/config.h"
@@ -142,6 +143,14 @@ static int cmd_serve(int argc, char **argv)
     if ((rc = load_config(&o, &cfg)) != 0)
         return rc;
     if (o.check_config) {
+        /* The price table is part of the configuration: check it too. */
+        ts_prices *prices = NULL;
+        ts_err perr;
+        if (ts_prices_load(cfg.price_file, &prices, &perr) != TS_OK) {
+            fprintf(stderr, "tracestore: %s\n", perr.msg);
+            return 1;
+        }
+        ts_prices_free(prices);
         ts_config_dump(&cfg, stdout);
         return 0;
     }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "cost/price.h"
 #include "daemon.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
@@ -66,6 +67,14 @@ int ts_daemon_run(const ts_config *cfg)
         fprintf(stderr, "tracestore: cannot initialise libsodium\n");
         return 1;
     }
+    ts_prices *prices = NULL;
+    if (ts_prices_load(cfg->price_file, &prices, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", err.msg);
+        return 1;
+    }
+    TS_LOG(TS_LOG_INFO, "msg=\"price table loaded\" models=%zu file=\"%s\"",
+           ts_prices_count(prices), cfg->price_file[0] ? cfg->price_file : "built-in");
+    ts_prices_set_active(prices);
     if (ts_store_open(cfg, &store, &err) != TS_OK) {
         fprintf(stderr, "tracestore: %s\n", err.msg);
         return 1;

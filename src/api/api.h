@@ -53,5 +53,7 @@ int ts_rs_list_traces(ts_req *r);
 int ts_rs_get_trace(ts_req *r);
 int ts_rs_bulk_delete(ts_req *r);
 int ts_rs_delete_trace(ts_req *r);
+/* OTLP/HTTP trace receiver (otlp.c), on every vendor's OTLP path. */
+int ts_otlp_traces(ts_req *r);
 
 #endif

@@ -15,6 +15,7 @@ const ts_route ts_routes[] = {
     {"GET", "/api/public/v2/traces/{}", PL, 0, ts_pl_get_trace},
     {"POST", "/api/public/v2/traces/{}/close", PL, 0, ts_pl_close_trace},
     {"POST", "/track-request", PL, TS_R_BODY_KEY, ts_pl_track_request},
+    {"POST", "/v1/traces", PL, 0, ts_otlp_traces}, /* OTLP/HTTP (otlp.c) */
     /* TruLayer */
     {"POST", "/v1/ingest", TL, 0, ts_tl_ingest},
     {"POST", "/v1/ingest/batch", TL, 0, ts_tl_ingest_batch},
@@ -23,6 +24,7 @@ const ts_route ts_routes[] = {
     {"POST", "/v1/feedback", TL, 0, ts_tl_feedback},
     {"GET", "/v1/metrics", TL, 0, ts_tl_metrics},
     {"GET", "/v1/projects", TL, 0, ts_tl_projects},
+    {"POST", "/v1/otlp/traces", TL, 0, ts_otlp_traces},
     /* Respan (list and bulk routes before the {id} patterns) */
     {"POST", "/api/v1/traces/ingest", RS, 0, ts_rs_ingest},
     {"POST", "/api/traces/ingest", RS, 0, ts_rs_ingest},
@@ -33,5 +35,7 @@ const ts_route ts_routes[] = {
     {"GET", "/api/traces/{}", RS, 0, ts_rs_get_trace},
     {"POST", "/api/traces/{}", RS, 0, ts_rs_get_trace}, /* S1 allows POST too */
     {"DELETE", "/api/traces/{}", RS, 0, ts_rs_delete_trace},
+    {"POST", "/api/v1/traces", RS, 0, ts_otlp_traces},
+    {"POST", "/api/v2/traces", RS, 0, ts_otlp_traces},
     {NULL, NULL, TS_FAMILY_NONE, 0, NULL},
 };

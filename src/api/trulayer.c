@@ -119,7 +119,8 @@ int ts_tl_get_trace(ts_req *r)
 
 /* ---------------- ingest ---------------- */
 
-static int ingest_done(ts_req *r);
+static int ingest_single_done(ts_req *r);
+static int ingest_batch_done(ts_req *r);
 
 /* Shared by POST /v1/ingest (batch = 0) and POST /v1/ingest/batch. */
 static int ingest(ts_req *r, int batch)
@@ -153,12 +154,11 @@ static int ingest(ts_req *r, int batch)
     r->write.traces = traces;
     r->write.ntraces = nt;
     r->write.skip_existing_traces = 1;
-    r->cont = ingest_done;
-    r->state_flag = batch;
+    r->cont = batch ? ingest_batch_done : ingest_single_done;
     return TS_H_ASYNC;
 }
 
-static int ingest_done(ts_req *r)
+static int ingest_done(ts_req *r, int batch)
 {
     const ts_write *w = &r->write;
     char id[TS_ID_MAX + 1];
@@ -167,7 +167,7 @@ static int ingest_done(ts_req *r)
         return TS_H_DONE;
     }
     cJSON *o = cJSON_CreateObject();
-    if (!r->state_flag) {
+    if (!batch) {
         const ts_trace_meta *m = &w->traces[0];
         ts_id_to_uuid_form(m->trace_id, id);
         if (m->duplicate) {
@@ -192,6 +192,16 @@ static int ingest_done(ts_req *r)
     cJSON_AddItemToObject(o, "ids", ids);
     ts_api_json(r, 201, o);
     return TS_H_DONE;
+}
+
+static int ingest_single_done(ts_req *r)
+{
+    return ingest_done(r, 0);
+}
+
+static int ingest_batch_done(ts_req *r)
+{
+    return ingest_done(r, 1);
 }
 
 int ts_tl_ingest(ts_req *r)

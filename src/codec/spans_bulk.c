@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "codec/attrs_json.h"
 #include "codec/json_util.h"
 #include "codec/spans_bulk.h"
 #include "tracestore/ids.h"
@@ -238,8 +239,16 @@ static int decode_span(dec *d, const cJSON *js, ts_span *s)
         return rc;
     if (s->status_code == TS_STATUS_ERROR)
         s->error = s->status_message && s->status_message[0] ? s->status_message : "error";
-    s->type = "other";
-    return log_request(d, js, s);
+    if ((rc = log_request(d, js, s)) != TS_OK)
+        return rc;
+    /* The attribute mapping (ingest/genai.h) fills what log_request left
+     * unset; a span it finds no type for is "llm" when it has a model or
+     * tokens (the rule of ts_ingest_derive), else "other". */
+    if (ts_json_genai(js, s, d->a) != TS_OK)
+        return ts_err_set(d->err, TS_ENOMEM, "out of memory");
+    if (!s->type)
+        s->type = s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0 ? "llm" : "other";
+    return TS_OK;
 }
 
 int ts_spans_bulk_decode(const char *body, size_t len, const ts_config *cfg, ts_arena *a,

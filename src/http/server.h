@@ -73,7 +73,7 @@ struct ts_req {
     /* async write */
     ts_write write;
     ts_handler cont;
-    int state_flag; /* free for a handler to pass to its cont */
+    void *hctx; /* handler state carried to cont (arena memory) */
     /* private to server.c */
     void *conn;
     int state;

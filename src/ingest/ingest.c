@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cost/price.h"
 #include "ingest/ingest.h"
 #include "tracestore/err.h"
 
@@ -54,8 +55,13 @@ void ts_ingest_derive(ts_span *s)
     if (!s->error && s->status_code == TS_STATUS_ERROR)
         s->error = s->status_message && s->status_message[0] ? s->status_message : "error";
     if (!s->type)
-        s->type =
-            (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
+        s->type = (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
+    if (s->total_tokens == TS_TOKENS_ABSENT &&
+        (s->prompt_tokens >= 0 || s->completion_tokens >= 0))
+        s->total_tokens = (s->prompt_tokens > 0 ? s->prompt_tokens : 0) +
+                          (s->completion_tokens > 0 ? s->completion_tokens : 0);
+    /* Cost is computed once, here, and stored with the span. */
+    ts_cost_apply(s, ts_prices_active());
 }
 
 int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,

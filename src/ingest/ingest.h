@@ -27,7 +27,10 @@ int ts_ingest_trace_metas(const ts_span *spans, size_t n, ts_arena *a, ts_trace_
                           size_t *nout);
 
 /* Fills derived fields that the codec left unset (error from status, type
- * default). Called once per span before the store. */
+ * default, total tokens) and prices the span with the active price table
+ * (cost/price.h): the client's cost when it sent one, else tokens times
+ * the table's prices, else unpriced. Called once per span before the
+ * store. Thread-safe. */
 void ts_ingest_derive(ts_span *s);
 
 #endif

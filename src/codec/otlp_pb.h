@@ -1,0 +1,26 @@
+/* otlp_pb.h: OTLP/HTTP protobuf encoding (application/x-protobuf), with
+ * protobuf-c code generated from src/codec/proto/otlp_trace.proto. */
+#ifndef TS_CODEC_OTLP_PB_H
+#define TS_CODEC_OTLP_PB_H
+
+#include <stddef.h>
+
+#include "codec/otlp.h"
+
+/* Decodes an ExportTraceServiceRequest. The wire format is checked first
+ * (nesting depth, span count, attributes per list, string sizes, UTF-8)
+ * so protobuf-c never sees input that would make it recurse deeply or
+ * allocate without bound; its allocations come from a (budgeted). Strings
+ * in *out live in a. TS_EINVAL (err names the problem) for a body that is
+ * not a valid request, TS_ETOOBIG over max_spans. */
+int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
+                      ts_otlp_req *out, ts_err *err);
+
+/* ExportTraceServiceResponse: partial_success set when rejected > 0 or msg
+ * is given. malloc'd (caller frees; never NULL unless OOM), *len may be 0. */
+char *ts_otlp_pb_response(long long rejected, const char *msg, size_t *len);
+
+/* google.rpc.Status {code, message}. malloc'd. */
+char *ts_otlp_pb_status(int code, const char *msg, size_t *len);
+
+#endif

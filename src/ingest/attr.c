@@ -1,0 +1,201 @@
+/* attr.c: see attr.h. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/attr.h"
+
+void ts_jw_reset(ts_jw *w)
+{
+    w->len = 0;
+    w->oom = 0;
+}
+
+void ts_jw_free(ts_jw *w)
+{
+    free(w->p);
+    w->p = NULL;
+    w->len = w->cap = 0;
+}
+
+static int grow(ts_jw *w, size_t n)
+{
+    if (w->oom)
+        return 0;
+    if (w->len + n + 1 <= w->cap)
+        return 1;
+    size_t ncap = w->cap ? w->cap : 256;
+    while (ncap < w->len + n + 1)
+        ncap *= 2;
+    char *np = realloc(w->p, ncap);
+    if (!np) {
+        w->oom = 1;
+        return 0;
+    }
+    w->p = np;
+    w->cap = ncap;
+    return 1;
+}
+
+void ts_jw_raw(ts_jw *w, const char *s, size_t n)
+{
+    if (!grow(w, n))
+        return;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+    w->p[w->len] = '\0';
+}
+
+void ts_jw_str(ts_jw *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    ts_jw_raw(w, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        ts_jw_raw(w, run, (size_t)(s - run));
+        run = s + 1;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            en = 6;
+        }
+        ts_jw_raw(w, esc, en);
+    }
+    ts_jw_raw(w, run, (size_t)(s - run));
+    ts_jw_raw(w, "\"", 1);
+}
+
+void ts_jw_i64(ts_jw *w, int64_t v)
+{
+    char buf[32];
+    int n;
+    if (v > -(INT64_C(1) << 53) && v < (INT64_C(1) << 53))
+        n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+    else
+        n = snprintf(buf, sizeof(buf), "\"%" PRId64 "\"", v);
+    ts_jw_raw(w, buf, (size_t)n);
+}
+
+void ts_jw_double(ts_jw *w, double d)
+{
+    char buf[40];
+    if (isnan(d)) {
+        ts_jw_str(w, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        ts_jw_str(w, d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    /* The shortest of %.15g / %.17g that reads back exactly. */
+    int n = snprintf(buf, sizeof(buf), "%.15g", d);
+    if (strtod(buf, NULL) != d)
+        n = snprintf(buf, sizeof(buf), "%.17g", d);
+    ts_jw_raw(w, buf, (size_t)n);
+}
+
+void ts_jw_value(ts_jw *w, const ts_attr_value *v)
+{
+    switch (v->type) {
+    case TS_AV_EMPTY:
+        ts_jw_raw(w, "null", 4);
+        break;
+    case TS_AV_STR:
+    case TS_AV_BYTES:
+        ts_jw_str(w, v->s ? v->s : "");
+        break;
+    case TS_AV_BOOL:
+        ts_jw_raw(w, v->b ? "true" : "false", v->b ? 4 : 5);
+        break;
+    case TS_AV_INT:
+        ts_jw_i64(w, v->i);
+        break;
+    case TS_AV_DOUBLE:
+        ts_jw_double(w, v->d);
+        break;
+    case TS_AV_ARRAY:
+        ts_jw_raw(w, "[", 1);
+        for (size_t i = 0; i < v->nitems; i++) {
+            if (i)
+                ts_jw_raw(w, ",", 1);
+            ts_jw_value(w, &v->items[i]);
+        }
+        ts_jw_raw(w, "]", 1);
+        break;
+    case TS_AV_KVLIST:
+        ts_jw_attrs(w, v->kvs, v->nkvs);
+        break;
+    case TS_AV_JSON:
+        ts_jw_raw(w, v->s ? v->s : "null", strlen(v->s ? v->s : "null"));
+        break;
+    }
+}
+
+void ts_jw_attrs(ts_jw *w, const ts_attr *kv, size_t n)
+{
+    ts_jw_raw(w, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ts_jw_raw(w, ",", 1);
+        ts_jw_str(w, kv[i].key ? kv[i].key : "");
+        ts_jw_raw(w, ":", 1);
+        ts_jw_value(w, &kv[i].v);
+    }
+    ts_jw_raw(w, "}", 1);
+}
+
+char *ts_jw_take(ts_jw *w, ts_arena *a)
+{
+    if (w->oom)
+        return NULL;
+    return ts_arena_strndup(a, w->p ? w->p : "", w->len);
+}
+
+char *ts_attrs_to_json(const ts_attr *kv, size_t n, ts_arena *a)
+{
+    ts_jw w = {0};
+    ts_jw_attrs(&w, kv, n);
+    char *out = ts_jw_take(&w, a);
+    ts_jw_free(&w);
+    return out;
+}
+
+const ts_attr *ts_attr_find(const ts_attr *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kv[i].key && strcmp(kv[i].key, key) == 0)
+            return &kv[i];
+    return NULL;
+}
