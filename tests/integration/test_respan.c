@@ -915,6 +915,9 @@ START_TEST(test_track_request)
     TS_J_INT(sp, "input_tokens", 120);
     TS_J_INT(sp, "output_tokens", 30);
     TS_J_INT(sp, "request_log_id", rid);
+    /* No price sent (as the JS SDK): priced from the table, gpt-4o snapshot
+     * -> gpt-4o at $2.50 / $10.00 per million: 120 * 2.5e-6 + 30 * 1e-5. */
+    TS_J_NUM(sp, "cost", 0.0006);
     ts_resp_free(r);
     snprintf(path, sizeof path, "/v1/traces/%s", t1);
     r = ts_req("GET", path, D.key_alpha, NULL);
