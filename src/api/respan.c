@@ -241,46 +241,6 @@ int ts_rs_ingest(ts_req *r)
 
 /* ---------------- list ---------------- */
 
-static const struct {
-    const char *name;
-    ts_qsort sort;
-} sorts[] = {
-    {"timestamp", TS_QS_STARTED},
-    {"start_time", TS_QS_STARTED},
-    {"end_time", TS_QS_ENDED},
-    {"duration", TS_QS_LATENCY},
-    {"total_cost", TS_QS_COST},
-    {"total_tokens", TS_QS_TOTAL_TOKENS},
-    {"total_prompt_tokens", TS_QS_PROMPT_TOKENS},
-    {"total_completion_tokens", TS_QS_COMPLETION_TOKENS},
-    {"span_count", TS_QS_SPAN_COUNT},
-    {"llm_call_count", TS_QS_LLM_COUNT},
-    {"error_count", TS_QS_ERROR_COUNT},
-    {"name", TS_QS_NAME},
-    {"customer_identifier", TS_QS_CUSTOMER},
-    {"trace_unique_id", TS_QS_TRACE_ID},
-    /* not stored per trace: sorted by start time */
-    {"environment", TS_QS_STARTED},
-    {"trace_group_identifier", TS_QS_STARTED},
-};
-
-static int parse_sort(const char *s, ts_trace_query *q)
-{
-    q->sort = TS_QS_STARTED;
-    q->desc = 1;
-    if (!s || !*s)
-        return 0;
-    q->desc = s[0] == '-';
-    if (s[0] == '-' || s[0] == '+')
-        s++;
-    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
-        if (strcmp(sorts[i].name, s) == 0) {
-            q->sort = sorts[i].sort;
-            return 0;
-        }
-    return -1;
-}
-
 /* Appends the start_time/end_time window (on the trace's start) to conds. */
 static int window_conds(ts_req *r, ts_qcond **conds, size_t *n)
 {
@@ -415,7 +375,7 @@ int ts_rs_list_traces(ts_req *r)
         ts_api_error(r, 404, "invalid_page", "Invalid page.");
         return TS_H_DONE;
     }
-    if (parse_sort(ts_req_query(r, "sort_by"), &q) != 0) {
+    if (ts_respan_sort_decode(ts_req_query(r, "sort_by"), &q) != 0) {
         ts_api_error(r, 400, "invalid_sort", "Invalid parameters or filters: unknown sort_by");
         return TS_H_DONE;
     }

@@ -1,14 +1,13 @@
 /* trulayer.c: TruLayer's trace routes (trulayer-api.md): ingest and batch
  * ingest, the trace list with its filters and keyset cursor, the trace
  * detail with spans and events, feedback, metrics and projects. */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "codec/trulayer_ingest.h"
+#include "codec/trulayer_query.h"
 #include "ingest/ingest.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
@@ -216,178 +215,41 @@ int ts_tl_ingest_batch(ts_req *r)
 
 /* ---------------- list ---------------- */
 
-/* Cursor: hex of "v1:<sort key>:<row id>" (opaque to clients). */
-static char *cursor_encode(ts_arena *a, int64_t key, int64_t id)
+static const char *query_get(void *ctx, const char *name)
 {
-    char plain[64], *out;
-    int n = snprintf(plain, sizeof(plain), "v1:%lld:%lld", (long long)key, (long long)id);
-    if (n <= 0 || !(out = ts_arena_alloc(a, (size_t)n * 2 + 1)))
-        return NULL;
-    for (int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", (unsigned char)plain[i]);
-    return out;
+    return ts_req_query(ctx, name);
 }
 
-static int cursor_decode(const char *c, int64_t *key, int64_t *id)
+/* Renders a query parse error (codec/trulayer_query.c) as a 400; returns -1. */
+static int bad_query(ts_req *r, const ts_err *err)
 {
-    char plain[64], tail;
-    size_t n = strlen(c);
-    long long k, i;
-    if (n == 0 || n % 2 || n / 2 >= sizeof(plain))
-        return -1;
-    for (size_t p = 0; p < n / 2; p++) {
-        unsigned v;
-        if (sscanf(c + 2 * p, "%2x", &v) != 1 || !isxdigit((unsigned char)c[2 * p]) ||
-            !isxdigit((unsigned char)c[2 * p + 1]))
-            return -1;
-        plain[p] = (char)v;
-    }
-    plain[n / 2] = '\0';
-    if (sscanf(plain, "v1:%lld:%lld%c", &k, &i, &tail) != 2)
-        return -1;
-    *key = k;
-    *id = i;
-    return 0;
+    ts_api_error(r, 400, err->type, "%s", err->msg);
+    return -1;
 }
 
 /* Non-negative integer query parameter; -1 (400 set) when malformed. */
 static int q_uint(ts_req *r, const char *name, int *has, int64_t *v)
 {
-    const char *s = ts_req_query(r, name);
-    char *end = NULL;
-    *has = 0;
-    if (!s || !*s)
-        return 0;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || !end || *end || x < 0 || !isdigit((unsigned char)s[0])) {
-        ts_api_error(r, 400, "error.invalid_parameter",
-                     "%s must be a non-negative integer, got '%.40s'", name, s);
-        return -1;
-    }
-    *has = 1;
-    *v = x;
+    ts_err err;
+    ts_err_clear(&err);
+    if (ts_trulayer_query_uint(query_get, r, name, has, v, &err) != TS_OK)
+        return bad_query(r, &err);
     return 0;
 }
 
 static int q_time(ts_req *r, const char *name, int *has, int64_t *v)
 {
-    const char *s = ts_req_query(r, name);
-    *has = 0;
-    if (!s || !*s)
-        return 0;
-    if (ts_time_parse_iso(s, v) != TS_OK) {
-        ts_api_error(r, 400, "error.invalid_parameter",
-                     "%s must be an RFC 3339 date-time, got '%.40s'", name, s);
-        return -1;
-    }
-    *has = 1;
-    return 0;
-}
-
-typedef struct condlist {
-    ts_qcond c[16];
-    size_t n;
-} condlist;
-
-static void cond_add(ts_req *r, condlist *l, ts_qfield f, ts_qop op, const char *key,
-                     const char *val)
-{
-    const char **v = ts_arena_alloc(r->arena, sizeof(*v));
-    if (!v || l->n >= sizeof(l->c) / sizeof(l->c[0]))
-        return;
-    v[0] = val;
-    l->c[l->n++] = (ts_qcond){f, op, key, v, 1};
-}
-
-static void cond_num(ts_req *r, condlist *l, ts_qfield f, ts_qop op, int64_t v)
-{
-    cond_add(r, l, f, op, NULL, ts_arena_printf(r->arena, "%lld", (long long)v));
-}
-
-/* min/max pair: both validated, max >= min. */
-static int q_range(ts_req *r, condlist *l, const char *lo, const char *hi, ts_qfield f)
-{
-    int hmin, hmax;
-    int64_t vmin = 0, vmax = 0;
-    if (q_uint(r, lo, &hmin, &vmin) || q_uint(r, hi, &hmax, &vmax))
-        return -1;
-    if (hmin && hmax && vmax < vmin) {
-        ts_api_error(r, 400, "error.invalid_range", "%s must be greater than or equal to %s", hi,
-                     lo);
-        return -1;
-    }
-    if (hmin)
-        cond_num(r, l, f, TS_QOP_GTE, vmin);
-    if (hmax)
-        cond_num(r, l, f, TS_QOP_LTE, vmax);
-    return 0;
-}
-
-/* Parses every filter of trulayer-api.md section 4 into l / q. */
-static int list_filters(ts_req *r, condlist *l, ts_trace_query *q)
-{
-    const char *v;
-    int has_from, has_to;
-    int64_t from = 0, to = 0;
-
-    if ((v = ts_req_query(r, "project_id")) && *v)
-        q->project = v;
-    if ((v = ts_req_query(r, "model")) && *v)
-        cond_add(r, l, TS_QF_SPAN_MODEL, TS_QOP_EQ, NULL, v);
-    if ((v = ts_req_query(r, "session_id")) && *v)
-        cond_add(r, l, TS_QF_SESSION, TS_QOP_EQ, NULL, v);
-    if ((v = ts_req_query(r, "error")) && *v) {
-        if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0")) {
-            ts_api_error(r, 400, "error.invalid_parameter", "error must be true or false");
-            return -1;
-        }
-        cond_add(r, l, TS_QF_HAS_ERROR, TS_QOP_EQ, NULL,
-                 (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) ? "1" : "0");
-    }
-    if ((v = ts_req_query(r, "failure_type")) && *v) {
-        if (strcmp(v, "timeout") && strcmp(v, "rate_limit") && strcmp(v, "invalid_response") &&
-            strcmp(v, "context_length")) {
-            ts_api_error(r, 400, "error.invalid_parameter",
-                         "failure_type must be timeout, rate_limit, invalid_response or "
-                         "context_length");
-            return -1;
-        }
-        cond_add(r, l, TS_QF_SPAN_FAILURE, TS_QOP_EQ, NULL, v);
-    }
-    if (q_time(r, "from", &has_from, &from) || q_time(r, "to", &has_to, &to))
-        return -1;
-    if (has_from && has_to && to < from) {
-        ts_api_error(r, 400, "error.invalid_range", "to must not be before from");
-        return -1;
-    }
-    if (has_from)
-        cond_num(r, l, TS_QF_STARTED, TS_QOP_GTE, from);
-    if (has_to)
-        cond_num(r, l, TS_QF_STARTED, TS_QOP_LT, to);
-    if (q_range(r, l, "latency_min", "latency_max", TS_QF_LATENCY_MS) ||
-        q_range(r, l, "token_count_min", "token_count_max", TS_QF_TOTAL_TOKENS))
-        return -1;
-    const char *tk = ts_req_query(r, "tag_key"), *tv = ts_req_query(r, "tag_value");
-    if ((tk && *tk) != (tv && *tv)) {
-        ts_api_error(r, 400, "error.tags_filter_incomplete",
-                     "tag_key and tag_value must be given together");
-        return -1;
-    }
-    if (tk && *tk) {
-        if (strpbrk(tk, "\"\\")) {
-            ts_api_error(r, 400, "error.invalid_parameter",
-                         "tag_key must not contain quotes or backslashes");
-            return -1;
-        }
-        cond_add(r, l, TS_QF_TAG, TS_QOP_EQ, tk, tv);
-    }
+    ts_err err;
+    ts_err_clear(&err);
+    if (ts_trulayer_query_time(query_get, r, name, has, v, &err) != TS_OK)
+        return bad_query(r, &err);
     return 0;
 }
 
 int ts_tl_list_traces(ts_req *r)
 {
-    condlist l = {.n = 0};
+    ts_tl_conds l = {.n = 0};
+    ts_err err;
     ts_trace_query q = {.sort = TS_QS_STARTED, .desc = 1, .limit = 50};
     int has_limit;
     int64_t limit = 50;
@@ -407,14 +269,17 @@ int ts_tl_list_traces(ts_req *r)
     if (!has_limit && limit > max)
         limit = max;
     if (cur && *cur) {
-        if (cursor_decode(cur, &q.after_key, &q.after_id) != 0) {
+        if (ts_trulayer_cursor_decode(cur, &q.after_key, &q.after_id) != 0) {
             ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
             return TS_H_DONE;
         }
         q.has_after = 1;
     }
-    if (list_filters(r, &l, &q) != 0)
+    ts_err_clear(&err);
+    if (ts_trulayer_list_filters(query_get, r, r->arena, &l, &q, &err) != TS_OK) {
+        bad_query(r, &err);
         return TS_H_DONE;
+    }
     q.conds = l.c;
     q.nconds = l.n;
     q.limit = limit;
@@ -429,8 +294,9 @@ int ts_tl_list_traces(ts_req *r)
         cJSON_AddItemToArray(arr, trace_json(&rows[i], r->arena));
     cJSON_AddBoolToObject(o, "has_more", more);
     if (more && n > 0)
-        cJSON_AddStringToObject(o, "next_cursor",
-                                cursor_encode(r->arena, rows[n - 1].sort_key, rows[n - 1].rowid));
+        cJSON_AddStringToObject(
+            o, "next_cursor",
+            ts_trulayer_cursor_encode(r->arena, rows[n - 1].sort_key, rows[n - 1].rowid));
     else
         cJSON_AddNullToObject(o, "next_cursor");
     ts_api_json(r, 200, o);
@@ -550,7 +416,7 @@ int ts_tl_projects(ts_req *r)
         ts_api_error(r, 400, "error.invalid_parameter", "limit must be between 1 and 200");
         return TS_H_DONE;
     }
-    if (cur && *cur && cursor_decode(cur, &dummy, &after) != 0) {
+    if (cur && *cur && ts_trulayer_cursor_decode(cur, &dummy, &after) != 0) {
         ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
         return TS_H_DONE;
     }
@@ -580,7 +446,8 @@ int ts_tl_projects(ts_req *r)
     if (paged) {
         cJSON_AddBoolToObject(o, "has_more", more);
         if (more && n)
-            cJSON_AddStringToObject(o, "next_cursor", cursor_encode(r->arena, 0, ps[n - 1].rowid));
+            cJSON_AddStringToObject(o, "next_cursor",
+                                    ts_trulayer_cursor_encode(r->arena, 0, ps[n - 1].rowid));
         else
             cJSON_AddNullToObject(o, "next_cursor");
     }

@@ -499,3 +499,45 @@ int ts_respan_body_filters(const char *body, size_t len, const ts_config *cfg, t
     cJSON_Delete(root);
     return rc;
 }
+
+/* ---------------- list sort ---------------- */
+
+static const struct {
+    const char *name;
+    ts_qsort sort;
+} sorts[] = {
+    {"timestamp", TS_QS_STARTED},
+    {"start_time", TS_QS_STARTED},
+    {"end_time", TS_QS_ENDED},
+    {"duration", TS_QS_LATENCY},
+    {"total_cost", TS_QS_COST},
+    {"total_tokens", TS_QS_TOTAL_TOKENS},
+    {"total_prompt_tokens", TS_QS_PROMPT_TOKENS},
+    {"total_completion_tokens", TS_QS_COMPLETION_TOKENS},
+    {"span_count", TS_QS_SPAN_COUNT},
+    {"llm_call_count", TS_QS_LLM_COUNT},
+    {"error_count", TS_QS_ERROR_COUNT},
+    {"name", TS_QS_NAME},
+    {"customer_identifier", TS_QS_CUSTOMER},
+    {"trace_unique_id", TS_QS_TRACE_ID},
+    /* not stored per trace: sorted by start time */
+    {"environment", TS_QS_STARTED},
+    {"trace_group_identifier", TS_QS_STARTED},
+};
+
+int ts_respan_sort_decode(const char *s, ts_trace_query *q)
+{
+    q->sort = TS_QS_STARTED;
+    q->desc = 1;
+    if (!s || !*s)
+        return 0;
+    q->desc = s[0] == '-';
+    if (s[0] == '-' || s[0] == '+')
+        s++;
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
+        if (strcmp(sorts[i].name, s) == 0) {
+            q->sort = sorts[i].sort;
+            return 0;
+        }
+    return -1;
+}

@@ -34,4 +34,8 @@ int ts_respan_filters_decode(const cJSON *filters, ts_arena *a, ts_qcond **out, 
 int ts_respan_body_filters(const char *body, size_t len, const ts_config *cfg, ts_arena *a,
                            int *present, ts_qcond **out, size_t *n, ts_err *err);
 
+/* sort_by of the trace list: [-|+]<field> -> q->sort and q->desc (default
+ * and "-": descending). Returns 0, or -1 for an unknown field. */
+int ts_respan_sort_decode(const char *s, ts_trace_query *q);
+
 #endif
