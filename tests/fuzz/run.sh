@@ -10,7 +10,8 @@ secs=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/fuzz-artifacts"
 status=0
-for t in otlp_pb otlp_json gzip prices; do
+for t in otlp_pb otlp_json gzip prices spans_bulk json_guard trulayer_ingest respan_ingest \
+         filters track_request time ids config; do
   bin="$build/tests/fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "run.sh: $bin missing (build with -DTS_FUZZ=ON and clang)" >&2; exit 1; }
   mkdir -p "$build/fuzz-corpus/$t"
