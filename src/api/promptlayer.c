@@ -265,9 +265,18 @@ int ts_pl_track_request(ts_req *r)
                                      t, &key, &err);
     if (!key || !*key) {
         const char *au = ts_req_header(r, "Authorization");
-        key = (char *)ts_req_header(r, "X-API-KEY");
-        if (!key && au && strncasecmp(au, "Bearer ", 7) == 0)
-            key = (char *)au + 7;
+        const char *xk = ts_req_header(r, "X-API-KEY");
+        const char *bearer = au && strncasecmp(au, "Bearer ", 7) == 0 ? au + 7 : NULL;
+        while (bearer && *bearer == ' ')
+            bearer++;
+        /* Same rule as every other route: two headers naming different
+         * keys are refused, never resolved in favour of one of them. */
+        if (xk && bearer && strcmp(xk, bearer) != 0) {
+            ts_api_error(r, 401, "invalid_api_key",
+                         "conflicting API keys in X-API-KEY and Authorization");
+            return TS_H_DONE;
+        }
+        key = (char *)(xk ? xk : bearer);
     }
     int arc = ts_req_auth_key(r, key);
     if (arc != TS_OK) {
