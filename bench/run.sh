@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR [SIZE]: the benchmark suite behind `make bench`.
+# Runs the physical limits (SQLite alone, bare libmicrohttpd) and the five
+# workloads against the release daemon over loopback, in one run on one
+# machine, and prints one table. SIZE empty: 1M-span read database (under
+# 10 minutes); SIZE=large: 10M spans; SIZE=soak: 10 minutes of single-span
+# ingest with the daemon's RSS sampled every 30 s.
+# Environment: BENCH_PERF=1 also records `perf record -g` of the daemon
+# during workloads 1, 3 and 4 (reports in BUILD_DIR/bench-data/perf-*.txt);
+# BENCH_SECONDS overrides the per-workload time bound (default 20);
+# BENCH_PREFILL the read database's span count (a quick check of the script).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build-release}
+SIZE=${2:-}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+TS="$BUILD/tracestore"
+LG="$BUILD/bench/loadgen"
+SL="$BUILD/bench/sqlite_limit"
+BM="$BUILD/bench/bare_mhd"
+DATA="$BUILD/bench-data"
+SECS=${BENCH_SECONDS:-20}
+for f in "$TS" "$LG" "$SL" "$BM"; do
+    [ -x "$f" ] || { echo "bench: $f missing; build with -DTS_BENCH=ON (make bench)" >&2; exit 2; }
+done
+case "$SIZE" in
+"") PREFILL=1000000; LABEL=1M ;;
+large) PREFILL=10000000; LABEL=10M ;;
+soak) PREFILL=0; LABEL=soak ;;
+*) echo "usage: bench/run.sh BUILD_DIR [large|soak]" >&2; exit 2 ;;
+esac
+if [ -n "${BENCH_PREFILL:-}" ]; then PREFILL=$BENCH_PREFILL; LABEL=$((PREFILL / 1000))k; fi
+mkdir -p "$DATA"
+T_START=$(date +%s)
+RUN_TAG=$(printf '%08x' $(( ($(date +%s) & 0x7fffffff) | 0x20000000 )))
+LOG="$DATA/run-$(date +%Y%m%d-%H%M%S).log"
+PORT=0
+PID=0
+BPID=0
+
+note() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
+kv() { # kv "LINE" KEY -> value of KEY=... in LINE
+    local k
+    for k in $1; do [ "${k%%=*}" = "$2" ] && { printf '%s' "${k#*=}"; return; }; done
+    printf ''
+}
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 30000))
+        ss -ltn 2>/dev/null | grep -q ":$p " || { echo $p; return; }
+    done
+    echo 18080
+}
+proc_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mib() { awk -v kb="${1:-0}" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+sys_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+reset_peak() { echo 5 > "/proc/$PID/clear_refs" 2>/dev/null || true; }
+
+cleanup() {
+    [ "$PID" -gt 0 ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+    [ "$BPID" -gt 0 ] && kill -TERM "$BPID" 2>/dev/null && wait "$BPID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# start_daemon DB: creates a key when DB has none yet (kept in DB.key).
+start_daemon() {
+    local db=$1
+    if [ ! -s "$db.key" ]; then
+        "$TS" key create --workspace bench --db "$db" 2>>"$LOG" | tail -n 1 > "$db.key"
+    fi
+    KEY=$(cat "$db.key")
+    PORT=$(free_port)
+    TRACESTORE_LOG_LEVEL=warn "$TS" serve --db "$db" --listen "127.0.0.1:$PORT" >>"$LOG" 2>&1 &
+    PID=$!
+    for _ in $(seq 200); do
+        curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && { sleep 1; return; }
+        sleep 0.05
+    done
+    echo "bench: daemon did not start, see $LOG" >&2
+    exit 1
+}
+stop_daemon() {
+    kill -TERM "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    PID=0
+}
+
+# probe ROUTE METHOD CTYPE: HTTP status of a tiny request (404 = not merged).
+probe() {
+    curl -s -o /dev/null -w '%{http_code}' -X "$2" -H "X-API-KEY: $KEY" \
+        -H "Content-Type: $3" --data-binary '' "http://127.0.0.1:$PORT$1" 2>/dev/null || echo 000
+}
+probe_get() {
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        "http://127.0.0.1:$PORT$1" 2>/dev/null || echo 000
+}
+
+ROWS=()
+LROWS=()
+# row NAME CONNS REQS RPS SPANS MBS P50 P99 RSS LIMIT RATIO TARGET (lrow: a limit)
+row() { ROWS+=("$(printf '%s|' "$@")"); }
+lrow() { LROWS+=("$(printf '%s|' "$@")"); }
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# load NAME ARGS...: runs the load generator against the daemon, records RSS.
+load() {
+    local name=$1; shift
+    reset_peak
+    local line c0 c1 s0 s1 hz
+    hz=$(getconf CLK_TCK)
+    c0=$(cpu_ticks "$PID"); s0=$(sys_busy)
+    line=$("$LG" --port "$PORT" --key "$KEY" "$@")
+    c1=$(cpu_ticks "$PID"); s1=$(sys_busy)
+    line="$line $(awk -v a="$c0" -v b="$c1" -v s0="$s0" -v s1="$s1" -v hz="$hz" \
+        -v t="$(kv "$line" elapsed_s)" -v g="$(kv "$line" cpu_s)" 'BEGIN {
+        d = (b - a) / hz / t; o = (s1 - s0) / hz / t - d - g / t; if (o < 0) o = 0
+        printf "daemon_cpu=%.2f other_cpu=%.2f", d, o }')"
+    echo "$name $line rss_peak_kb=$(proc_kb "$PID" VmHWM)" >> "$LOG"
+    LAST="$line"
+    LAST_RSS=$(proc_kb "$PID" VmHWM)
+    note "  $name: $(kv "$line" req_per_s) req/s, $(kv "$line" spans_per_s) spans/s," \
+         "p50 $(kv "$line" p50_ms) ms, p99 $(kv "$line" p99_ms) ms, statuses $(kv "$line" statuses)," \
+         "CPUs: daemon $(kv "$line" daemon_cpu), generator $(kv "$line" cpu_s) s in $(kv "$line" elapsed_s) s," \
+         "other processes $(kv "$line" other_cpu)"
+}
+load_row() { # load_row NAME LIMIT_NAME LIMIT_VALUE RATIO_OF(spans|req) TARGET
+    local l=$LAST v
+    [ "$4" = spans ] && v=$(kv "$l" spans_per_s) || v=$(kv "$l" req_per_s)
+    row "$1" "$(kv "$l" conns)" "$(kv "$l" ok)" "$(kv "$l" req_per_s)" "$(kv "$l" spans_per_s)" \
+        "$(kv "$l" mb_per_s)" "$(kv "$l" p50_ms)" "$(kv "$l" p99_ms)" "$(mib "$LAST_RSS")" \
+        "$2" "$(ratio "$v" "$3")" "$5" "$(kv "$l" daemon_cpu)/$(kv "$l" other_cpu)"
+}
+perf_start() { # perf_start NAME [SECONDS]: profiles the daemon for the next workload
+    PERF_PID=0
+    [ "${BENCH_PERF:-0}" = 1 ] || return 0
+    perf record -F 499 -g -p "$PID" -o "$DATA/perf-$1.data" -- sleep "${2:-$SECS}" >>"$LOG" 2>&1 &
+    PERF_PID=$!
+}
+perf_stop() {
+    [ "${PERF_PID:-0}" -gt 0 ] || return 0
+    wait "$PERF_PID" 2>/dev/null || true
+    local d="$DATA/perf-$1.data"
+    {
+        echo "## by thread (MHD-worker: HTTP threads; tracestore: writer and main)"
+        perf report -i "$d" --no-children --sort comm --stdio -g none 2>/dev/null | grep -E '^ +[0-9]'
+        echo "## by library"
+        perf report -i "$d" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
+            grep -E '^ +[0-9]' | head -n 20
+        echo "## top symbols"
+        perf report -i "$d" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null |
+            grep -E '^ +[0-9]' | head -n 40
+    } > "$DATA/perf-$1.txt" || true # head closes pipes early: SIGPIPE is expected
+    note "  perf profile: $DATA/perf-$1.txt"
+}
+
+busy_others() { # the three busiest processes outside this benchmark
+    ps -eo pcpu=,comm= --sort=-pcpu | grep -vE ' (tracestore|loadgen|sqlite_limit|bare_mhd|ps|perf)$' |
+        head -n 3 | awk '{ printf "%s%s %s%%", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+note "tracestore benchmark, size $LABEL, $(date -u +%FT%TZ)"
+note "load average $(cut -d' ' -f1-3 /proc/loadavg); busiest other processes: $(busy_others)"
+note "machine: $(nproc) CPUs, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')," \
+     "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+note "log: $LOG"
+
+# SIZE=soak: 10 minutes of workload 3, RSS every 30 s ----------------------
+if [ "$SIZE" = soak ]; then
+    DB="$DATA/soak.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+    start_daemon "$DB"
+    note "soak: workload 3 for 600 s; VmRSS every 30 s (idle $(mib "$(proc_kb "$PID" VmRSS)") MiB)"
+    "$LG" --port "$PORT" --key "$KEY" --mode single --spt 8 --conns 64 --requests 100000000 \
+        --seconds 600 --tag "$RUN_TAG" > "$DATA/soak.out" &
+    LGP=$!
+    for i in $(seq 20); do
+        sleep 30
+        note "  t=$((i * 30))s VmRSS=$(mib "$(proc_kb "$PID" VmRSS)") MiB VmHWM=$(mib "$(proc_kb "$PID" VmHWM)") MiB"
+    done
+    wait "$LGP"
+    note "  $(cat "$DATA/soak.out")"
+    stop_daemon
+    rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+    exit 0
+fi
+
+# 1. The SQLite-alone limits ----------------------------------------------
+note "limits: SQLite alone (same rows, schema, indexes, pragmas; one transaction per batch)"
+LDB="$DATA/sqlite-limit.db"
+L100=$("$SL" --db "$LDB" --batch 100 --spt 100 --seconds 15); echo "$L100" >> "$LOG"
+L512=$("$SL" --db "$LDB" --batch 512 --spt 128 --seconds 15); echo "$L512" >> "$LOG"
+L1=$("$SL" --db "$LDB" --batch 1 --spt 8 --seconds 5); echo "$L1" >> "$LOG"
+# The daemon's group commit puts up to writer_batch_max requests in one
+# transaction: 32 x 100 and 16 x 512 spans are the like-for-like batches.
+L3200=$("$SL" --db "$LDB" --batch 3200 --spt 100 --seconds 15); echo "$L3200" >> "$LOG"
+L8192=$("$SL" --db "$LDB" --batch 8192 --spt 128 --seconds 15); echo "$L8192" >> "$LOG"
+rm -f "$LDB" "$LDB-wal" "$LDB-shm"
+for l in "$L100" "$L512" "$L1" "$L3200" "$L8192"; do
+    note "  batch $(kv "$l" batch): $(kv "$l" spans_per_s) spans/s, commit p50 $(kv "$l" p50_ms) ms p99 $(kv "$l" p99_ms) ms"
+    lrow "limit: SQLite alone, $(kv "$l" batch) span(s)/txn" - "$(kv "$l" batches)" \
+        "$(kv "$l" txn_per_s)" "$(kv "$l" spans_per_s)" - "$(kv "$l" p50_ms)" "$(kv "$l" p99_ms)" - - - -
+done
+SQL100=$(kv "$L100" spans_per_s)
+SQL512=$(kv "$L512" spans_per_s)
+SQL3200=$(kv "$L3200" spans_per_s)
+SQL8192=$(kv "$L8192" spans_per_s)
+
+# 2. Workloads 1-3 on an empty database -----------------------------------
+note "workloads 1-3: empty database"
+DB="$DATA/empty.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+start_daemon "$DB"
+RSS_IDLE=$(proc_kb "$PID" VmRSS)
+note "  daemon idle VmRSS $(mib "$RSS_IDLE") MiB"
+perf_start w1
+load w1 --mode bulk --spans 100 --spt 100 --conns 32 --requests 20000 --seconds "$SECS" --tag "$RUN_TAG"
+perf_stop w1
+W1=$(kv "$LAST" spans_per_s)
+load_row "1 /spans-bulk 100 spans/req" "SQLite 3200/txn" "$SQL3200" spans ">=100k spans/s, >=0.6"
+ST=$(probe /v1/traces POST application/x-protobuf)
+if [ "$ST" = 404 ]; then
+    note "  w2: not available: POST /v1/traces answered 404"
+    row "2 OTLP protobuf 512 spans/req" 16 "not available: POST /v1/traces answered 404" - - - - - - - - ">=100k spans/s, >=0.6"
+else
+    load w2 --mode otlp --spans 512 --spt 128 --conns 16 --requests 5000 --seconds "$SECS" --tag "$RUN_TAG"
+    load_row "2 OTLP protobuf 512 spans/req" "SQLite 8192/txn" "$SQL8192" spans ">=100k spans/s, >=0.6"
+fi
+perf_start w3
+load w3 --mode single --spt 8 --conns 64 --requests 2000000 --seconds "$SECS" --tag "$RUN_TAG"
+perf_stop w3
+W3_LINE=$LAST; W3_RSS=$LAST_RSS
+sleep 2
+RSS_AFTER=$(proc_kb "$PID" VmRSS)
+stop_daemon
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+
+# 3. The read database: prefilled once through the daemon, then reused ----
+# The file name carries the id scheme of bench/spangen.c (ids2: random
+# leading bits), so a cache built by an older harness is never reused.
+PDB="$DATA/prefill-$LABEL-ids2.db"
+if [ ! -s "$PDB.done" ]; then
+    note "prefill: $PREFILL spans (100-span traces) into $PDB through the daemon (workload 1, reused next time)"
+    rm -f "$PDB" "$PDB-wal" "$PDB-shm" "$PDB.key"
+    start_daemon "$PDB"
+    line=$("$LG" --port "$PORT" --key "$KEY" --mode bulk --spans 100 --spt 100 --conns 32 \
+        --requests $((PREFILL / 100)) --seconds 7200 --tag 10000001)
+    echo "prefill $line" >> "$LOG"
+    note "  prefill: $(kv "$line" ok) requests, $(kv "$line" spans_per_s) spans/s from 0 to $PREFILL spans"
+    stop_daemon
+    [ "$(kv "$line" ok)" = $((PREFILL / 100)) ] || { echo "bench: prefill incomplete" >&2; exit 1; }
+    echo "$PREFILL" > "$PDB.done"
+    sync
+fi
+# The default size works on a copy so the cached database stays at 1M spans;
+# the large one (too big to copy cheaply) grows by workload 5's spans.
+RDB="$PDB"
+if [ -z "$SIZE" ]; then
+    RDB="$DATA/read-copy.db"
+    cp "$PDB" "$RDB"; cp "$PDB.key" "$RDB.key"; rm -f "$RDB-wal" "$RDB-shm"
+    sync # the copy's writeback would otherwise compete with the daemon's fsyncs
+fi
+note "workloads 4-5: database of $(cat "$PDB.done") spans ($(du -h "$PDB" | cut -f1))"
+start_daemon "$RDB"
+NTRACES=$(( $(cat "$PDB.done") / 100 ))
+GETBYTES=$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $KEY" \
+    "http://127.0.0.1:$PORT/v1/traces/$("$LG" --mode id --get-tag 10000001 --first 0)")
+note "  GET /v1/traces/{id} of a 100-span trace: $GETBYTES bytes"
+perf_start w4get $((SECS / 2))
+load w4get1 --mode get --conns 1 --requests 200000 --seconds $((SECS / 2)) --get-tag 10000001 --get-traces "$NTRACES"
+perf_stop w4get
+G1=$LAST; G1_RSS=$LAST_RSS
+load w4get8 --mode get --conns 8 --requests 500000 --seconds $((SECS / 2)) --get-tag 10000001 --get-traces "$NTRACES"
+G8=$LAST; G8_RSS=$LAST_RSS
+ST=$(probe_get "/v1/traces?limit=1")
+if [ "$ST" = 404 ]; then
+    note "  w4 list: not available: GET /v1/traces answered 404"
+    LIST=""
+else
+    load w4list --mode list --conns 1 --requests 200000 --seconds $((SECS / 2))
+    LIST=$LAST; LIST_RSS=$LAST_RSS
+fi
+# Workload 5 against workload 1, interleaved: 4 rounds of each, alternating
+# between this daemon and one on an empty database, so that load from
+# other processes on the machine hits both sides alike.
+FULL=("$PID" "$PORT" "$KEY")
+EDB="$DATA/w5-empty.db"; rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB.key"
+start_daemon "$EDB"
+EMPTY=("$PID" "$PORT" "$KEY")
+use() { PID=$1; PORT=$2; KEY=$3; }
+W5_F=""; W5_E=""; W5_RSS=0
+for i in 1 2 3 4; do
+    for side in full empty; do
+        if [ $side = full ]; then use "${FULL[@]}"; else use "${EMPTY[@]}"; fi
+        load "w5$side$i" --mode bulk --spans 100 --spt 100 --conns 32 --requests 20000 \
+            --seconds $((SECS / 4)) --tag "$RUN_TAG" --first $((i * 1000000))
+        if [ $side = full ]; then
+            W5_F="$W5_F $(kv "$LAST" spans_per_s)"; W5=$LAST
+            [ "$LAST_RSS" -gt "$W5_RSS" ] && W5_RSS=$LAST_RSS
+        else
+            W5_E="$W5_E $(kv "$LAST" spans_per_s)"
+        fi
+    done
+done
+mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF }'; }
+W5_FULL=$(mean $W5_F); W5_EMPTY=$(mean $W5_E)
+note "  w5: full database$W5_F spans/s (mean $W5_FULL); empty$W5_E (mean $W5_EMPTY);" \
+     "ratio $(ratio "$W5_FULL" "$W5_EMPTY")"
+use "${EMPTY[@]}"; stop_daemon
+use "${FULL[@]}"; stop_daemon
+rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB.key"
+[ "$RDB" != "$PDB" ] && rm -f "$RDB" "$RDB-wal" "$RDB-shm" "$RDB.key"
+
+# 4. The bare libmicrohttpd limit, same requests ---------------------------
+note "limits: bare libmicrohttpd, same requests"
+BPORT=$(free_port)
+"$BM" "$BPORT" "${GETBYTES:-100000}" >>"$LOG" 2>&1 &
+BPID=$!
+sleep 0.5
+bare() { local l; l=$("$LG" --port "$BPORT" --key x "$@"); echo "bare $l" >> "$LOG"; echo "$l"; }
+B1=$(bare --mode bulk --spans 100 --spt 100 --conns 32 --requests 50000 --seconds 10 --tag 1)
+B3=$(bare --mode single --spt 8 --conns 64 --requests 5000000 --seconds 10 --tag 1)
+BG=$(bare --mode get --conns 1 --requests 2000000 --seconds 10)
+BG8=$(bare --mode get --conns 8 --requests 5000000 --seconds 10)
+kill -TERM "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=0
+for b in "$B1" "$B3" "$BG" "$BG8"; do
+    lrow "limit: bare MHD, $(kv "$b" mode) $(kv "$b" conns) conns" "$(kv "$b" conns)" "$(kv "$b" ok)" \
+        "$(kv "$b" req_per_s)" "$(kv "$b" spans_per_s)" "$(kv "$b" mb_per_s)" "$(kv "$b" p50_ms)" \
+        "$(kv "$b" p99_ms)" - - - -
+done
+
+# 5. The table -------------------------------------------------------------
+LAST=$W3_LINE; LAST_RSS=$W3_RSS
+load_row "3 /spans-bulk 1 span/req" "bare MHD 1-span req/s" "$(kv "$B3" req_per_s)" req ">=25k req/s"
+LAST=$G1; LAST_RSS=$G1_RSS
+load_row "4 GET trace (100 spans), $LABEL db" "bare MHD GET 1 conn" "$(kv "$BG" req_per_s)" req "p99<=2 ms (10M)"
+LAST=$G8; LAST_RSS=$G8_RSS
+load_row "4 GET trace (100 spans), $LABEL db" "bare MHD GET 8 conns" "$(kv "$BG8" req_per_s)" req "-"
+if [ -n "$LIST" ]; then
+    LAST=$LIST; LAST_RSS=$LIST_RSS
+    load_row "4 GET /v1/traces filtered list, $LABEL db" - 0 req "p99<=20 ms"
+else
+    row "4 GET /v1/traces filtered list" 1 "not available: GET /v1/traces answered 404" - - - - - - - - "p99<=20 ms"
+fi
+LAST="$W5"; LAST_RSS=$W5_RSS
+LAST="${LAST/spans_per_s=$(kv "$W5" spans_per_s)/spans_per_s=$W5_FULL}"
+load_row "5 /spans-bulk into $LABEL db (x4 alt.)" "same, empty db (x4 alt.)" "$W5_EMPTY" spans ">=0.8"
+
+T_END=$(date +%s)
+{
+echo
+echo "tracestore benchmark, $(nproc) CPUs, size $LABEL, $(date -u +%FT%TZ), $((T_END - T_START)) s"
+echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; busiest other processes: $(busy_others)"
+echo "daemon RSS: idle $(mib "$RSS_IDLE") MiB at start, $(mib "$RSS_AFTER") MiB idle after workloads 1-3 (targets: <=64 MiB idle, <=256 MiB peak)"
+printf '%-44s %5s %9s %9s %10s %7s %8s %8s %8s %9s  %-22s %6s  %s\n' \
+    workload conns ok req/s spans/s MB/s p50_ms p99_ms RSS_MiB CPU:ts/oth limit ratio target
+for r in "${ROWS[@]}" "${LROWS[@]}"; do
+    IFS='|' read -r a b c d e f g h i j k l m <<< "$r"
+    if [[ "$c" == "not available"* ]]; then
+        printf '%-44s %5s %s  (target %s)\n' "$a" "$b" "$c" "$l"
+    else
+        printf '%-44s %5s %9s %9s %10s %7s %8s %8s %8s %9s  %-22s %6s  %s\n' "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i" "${m:--}" "$j" "$k" "$l"
+    fi
+done
+echo "(ratio: throughput / limit; workload 5: rate into the full database / rate into the empty one;"
+echo " CPU ts/oth: CPUs used by the daemon / by processes outside this benchmark, of $(nproc);"
+echo " RSS: daemon VmHWM during the workload)"
+} | tee -a "$LOG" | tee "$DATA/last-table.txt"
