@@ -34,6 +34,21 @@ typedef struct rl_slot {
     int64_t last_ns;
 } rl_slot;
 
+/* A request whose headers never end (slowloris: one byte now and then)
+ * keeps MHD's idle timer fresh, and no libmicrohttpd option bounds it. So
+ * every connection is tracked from accept, or from the end of its previous
+ * request, until its next request's headers are complete; a sweeper thread
+ * shuts down the socket of one that has waited longer than
+ * request_timeout_s, and MHD then reads EOF and closes it. The list mutex
+ * is held across shutdown() and across the CLOSED notification, which MHD
+ * sends before it closes the fd, so a reused fd is never shut down. */
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    int cut;
+    _Atomic int64_t since_ns; /* 0 while a request is being processed */
+} conn_track;
+
 struct ts_http {
     struct MHD_Daemon *d;
     ts_app *app;
@@ -42,6 +57,10 @@ struct ts_http {
     int port;
     pthread_mutex_t rl_mu;
     rl_slot *rl;
+    pthread_mutex_t ct_mu;
+    conn_track *ct_head;
+    pthread_t sweeper;
+    atomic_int sweep_stop;
 };
 
 /* Takes one token for key_id; returns 0 when allowed, else the seconds to
@@ -346,6 +365,79 @@ static int append_body(ts_http *h, ts_req *r, const char *data, size_t n)
     return 1;
 }
 
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    ts_http *h = cls;
+    conn_track *t = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(t = calloc(1, sizeof(*t))))
+            return;
+        t->fd = ci->connect_fd;
+        atomic_store(&t->since_ns, ts_now_ns());
+        pthread_mutex_lock(&h->ct_mu);
+        t->next = h->ct_head;
+        if (h->ct_head)
+            h->ct_head->prev = t;
+        h->ct_head = t;
+        pthread_mutex_unlock(&h->ct_mu);
+        *socket_context = t;
+        return;
+    }
+    if (!t)
+        return;
+    pthread_mutex_lock(&h->ct_mu);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->ct_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pthread_mutex_unlock(&h->ct_mu);
+    free(t);
+    *socket_context = NULL;
+}
+
+/* Marks conn's headers complete (since = 0) or waiting since now. */
+static void track_mark(struct MHD_Connection *conn, int64_t since)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_track *t = ci ? ci->socket_context : NULL;
+    if (t)
+        atomic_store(&t->since_ns, since);
+}
+
+static void *sweep_main(void *arg)
+{
+    ts_http *h = arg;
+    int64_t limit = h->app->cfg->request_timeout_s * 1000000000LL;
+    while (!atomic_load(&h->sweep_stop)) {
+        struct timespec ts = {0, 100 * 1000000L};
+        int cut = 0;
+        nanosleep(&ts, NULL);
+        int64_t now = ts_now_ns();
+        pthread_mutex_lock(&h->ct_mu);
+        for (conn_track *t = h->ct_head; t; t = t->next) {
+            int64_t since = atomic_load(&t->since_ns);
+            if (!t->cut && since > 0 && now - since > limit) {
+                t->cut = 1;
+                shutdown(t->fd, SHUT_RDWR);
+                cut++;
+            }
+        }
+        pthread_mutex_unlock(&h->ct_mu);
+        if (cut)
+            TS_LOG(TS_LOG_WARN,
+                   "msg=\"request headers incomplete after request_timeout_s, connection cut\" "
+                   "count=%d",
+                   cut);
+    }
+    return NULL;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -368,6 +460,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         r->path = normalise_path(a, url);
         r->start_ns = ts_now_ns();
         r->state = ST_BODY;
+        track_mark(conn, 0);
         *con_cls = r;
         atomic_fetch_add(&h->inflight, 1);
         if (!r->method || !r->path)
@@ -401,7 +494,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     ts_http *h = cls;
     ts_req *r = *con_cls;
-    (void)conn;
+    track_mark(conn, ts_now_ns());
     if (!r)
         return;
     if (ts_log_level <= TS_LOG_INFO)
@@ -462,6 +555,8 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
     h->routes = routes;
     atomic_init(&h->inflight, 0);
     pthread_mutex_init(&h->rl_mu, NULL);
+    pthread_mutex_init(&h->ct_mu, NULL);
+    atomic_init(&h->sweep_stop, 0);
     if (cfg->rate_limit_per_key > 0 && !(h->rl = calloc(RL_SLOTS, sizeof(*h->rl)))) {
         free(h);
         return ts_err_set(err, TS_ENOMEM, "out of memory");
@@ -475,13 +570,19 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
         (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
         MHD_OPTION_END);
     if (!h->d) {
         free(h->rl);
         free(h);
         return ts_err_set(err, TS_EIO, "cannot listen on %s (address in use or not permitted)",
                           cfg->listen);
+    }
+    if (pthread_create(&h->sweeper, NULL, sweep_main, h) != 0) {
+        MHD_stop_daemon(h->d);
+        free(h->rl);
+        free(h);
+        return ts_err_set(err, TS_EIO, "cannot start the connection sweeper thread");
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : 0;
@@ -506,12 +607,18 @@ void ts_http_stop(ts_http *h, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    /* Before the drain, not after it: the join may take a sweep period,
+     * and nothing may stand between the drain and MHD_stop_daemon (a
+     * keep-alive client can start a new request in that gap). */
+    atomic_store(&h->sweep_stop, 1);
+    pthread_join(h->sweeper, NULL);
     for (int waited = 0; waited < grace_ms && atomic_load(&h->inflight) > 0; waited += 10) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->rl_mu);
+    pthread_mutex_destroy(&h->ct_mu);
     free(h->rl);
     free(h);
 }
