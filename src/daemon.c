@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "codec/json_util.h"
 #include "cost/price.h"
 #include "daemon.h"
 #include "http/server.h"
@@ -63,6 +64,7 @@ int ts_daemon_run(const ts_config *cfg)
 
     ts_err_clear(&err);
     install_signals();
+    ts_json_init();
     if (ts_apikey_init() != TS_OK) {
         fprintf(stderr, "tracestore: cannot initialise libsodium\n");
         return 1;

@@ -22,4 +22,11 @@ char *ts_arena_printf(ts_arena *a, const char *fmt, ...)
 /* Total bytes handed out so far (for limits and tests). */
 size_t ts_arena_used(const ts_arena *a);
 
+/* The arena of the request the calling thread is serving right now, or
+ * NULL. The HTTP layer sets it around a handler; allocation hooks of
+ * libraries (cJSON's, in codec/json_util.c) allocate from it, so a parsed
+ * tree needs no frees. Thread-local. */
+void ts_arena_set_current(ts_arena *a);
+ts_arena *ts_arena_current(void);
+
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "codec/json_util.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
 
@@ -15,7 +16,7 @@
 
 void ts_api_json(ts_req *r, int status, cJSON *root)
 {
-    char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+    char *s = root ? ts_json_print_malloc(root) : NULL;
     cJSON_Delete(root);
     if (!s) {
         ts_req_respond(r, 500, "application/json", NULL, 0);

@@ -1,5 +1,6 @@
 /* json_util.c: see json_util.h. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,12 +61,68 @@ too_long:
     return TS_EINVAL;
 }
 
+/* Every cJSON block carries a 16-byte header saying where it came from:
+ * parsing a 1 MB body is ~40k small allocations, and from the request
+ * arena they cost a pointer bump and need no free (cJSON_Delete becomes a
+ * walk). Measured with callgrind: malloc/free/cJSON_Delete were about a
+ * quarter of all instructions spent per ingested span. */
+#define TAG_HEAP 0x68656170u
+#define TAG_ARENA 0x6172656eu
+
+typedef struct hook_hdr {
+    uint64_t tag;
+    uint64_t pad; /* keeps the user block 16-byte aligned */
+} hook_hdr;
+
+static void *hook_malloc(size_t n)
+{
+    ts_arena *a = ts_arena_current();
+    hook_hdr *h = a ? ts_arena_alloc(a, n + sizeof(*h)) : malloc(n + sizeof(*h));
+    if (!h)
+        return NULL;
+    h->tag = a ? TAG_ARENA : TAG_HEAP;
+    return h + 1;
+}
+
+static void hook_free(void *p)
+{
+    if (!p)
+        return;
+    hook_hdr *h = (hook_hdr *)p - 1;
+    if (h->tag == TAG_HEAP)
+        free(h);
+}
+
+static int hooks_on;
+
+void ts_json_init(void)
+{
+    cJSON_Hooks hk = {hook_malloc, hook_free};
+    cJSON_InitHooks(&hk);
+    hooks_on = 1;
+}
+
 char *ts_json_print(const cJSON *node, ts_arena *a)
 {
     char *s = cJSON_PrintUnformatted(node);
     if (!s)
         return NULL;
+    if (hooks_on && ts_arena_current() == a && ((hook_hdr *)s - 1)->tag == TAG_ARENA)
+        return s; /* already in the request arena */
     char *r = ts_arena_strdup(a, s);
+    cJSON_free(s);
+    return r;
+}
+
+char *ts_json_print_malloc(const cJSON *node)
+{
+    char *s = cJSON_PrintUnformatted(node);
+    if (!s || !hooks_on)
+        return s;
+    size_t n = strlen(s);
+    char *r = malloc(n + 1);
+    if (r)
+        memcpy(r, s, n + 1);
     cJSON_free(s);
     return r;
 }

@@ -17,8 +17,16 @@ int ts_json_parse(const char *body, size_t len, const ts_config *cfg, ts_arena *
 /* Every string and key in the tree is at most max bytes, else TS_EINVAL
  * ("string_too_long", loc left for the caller). */
 int ts_json_check_strings(const cJSON *node, size_t max, ts_err *err);
-/* Unformatted JSON text of node, copied into a. NULL on OOM. */
+/* Installs cJSON allocation hooks that allocate from the calling thread's
+ * current request arena (ts_arena_current) when there is one, and from
+ * the heap otherwise; every block is tagged so cJSON_free/cJSON_Delete
+ * work on both. Call once, before any thread uses cJSON. */
+void ts_json_init(void);
+/* Unformatted JSON text of node, in a (no copy when it was printed there). */
 char *ts_json_print(const cJSON *node, ts_arena *a);
+/* Unformatted JSON text of node in a plain malloc() block the caller
+ * releases with free() (for response bodies). NULL on OOM. */
+char *ts_json_print_malloc(const cJSON *node);
 /* An exact int64 from a JSON integer (|v| < 2^53) or a decimal string. */
 int ts_json_i64(const cJSON *item, int64_t *out);
 /* Returns the string value copied into a, or NULL if item is not a string. */

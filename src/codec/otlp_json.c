@@ -481,7 +481,7 @@ char *ts_otlp_json_response(long long rejected, const char *msg)
             cJSON_AddStringToObject(ps, "errorMessage", msg ? msg : "");
         }
     }
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *s = o ? ts_json_print_malloc(o) : NULL;
     cJSON_Delete(o);
     return s;
 }
@@ -493,7 +493,7 @@ char *ts_otlp_json_status(int code, const char *msg)
         cJSON_AddNumberToObject(o, "code", code);
         cJSON_AddStringToObject(o, "message", msg ? msg : "");
     }
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *s = o ? ts_json_print_malloc(o) : NULL;
     cJSON_Delete(o);
     return s;
 }

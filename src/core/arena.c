@@ -182,3 +182,15 @@ size_t ts_arena_used(const ts_arena *a)
 {
     return a ? a->used : 0;
 }
+
+static _Thread_local ts_arena *current;
+
+void ts_arena_set_current(ts_arena *a)
+{
+    current = a;
+}
+
+ts_arena *ts_arena_current(void)
+{
+    return current;
+}

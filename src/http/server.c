@@ -227,7 +227,9 @@ static enum MHD_Result dispatch(ts_http *h, ts_req *r)
         return send_response(r);
     }
     r->cont = NULL;
+    ts_arena_set_current(r->arena); /* cJSON allocates from the request arena */
     int hr = r->route->fn(r);
+    ts_arena_set_current(NULL);
     if (hr != TS_H_ASYNC)
         return send_response(r);
     r->state = ST_SUSPENDED;
@@ -470,8 +472,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (r->state == ST_RESUMED) {
-        if (r->cont)
+        if (r->cont) {
+            ts_arena_set_current(r->arena);
             r->cont(r);
+            ts_arena_set_current(NULL);
+        }
         return send_response(r);
     }
     if (r->state != ST_BODY)
