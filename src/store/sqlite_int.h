@@ -48,7 +48,6 @@ enum {
     Q_PROJ_BY_NAME,
     Q_TRACE_META,
     Q_DIM_INC,
-    Q_DIM_DEC,
     Q_DIM_DROP,
     Q_DIM_SYNC,
     Q_DEL_DIMS,

@@ -31,8 +31,21 @@ typedef struct tagg {
     int64_t err_start;
     int skip;            /* duplicate trace (skip_existing_traces): spans ignored */
     ts_trace_meta *meta; /* explicit trace fields to apply after the spans */
+    struct dimd *dims;   /* trace_dims count changes of this job, written once */
     struct tagg *next;   /* hash chain */
 } tagg;
+
+/* A pending trace_dims change: the job adds up +1/-1 per span in memory
+ * and writes each distinct (trace, dim, value) once. Measured with
+ * callgrind: one upsert per span and dim was a quarter of ingest cost. */
+typedef struct dimd {
+    const struct tagg *owner;
+    const char *val;
+    int dim;
+    int64_t delta;
+    struct dimd *next_in_trace;
+    struct dimd *next; /* hash chain */
+} dimd;
 
 typedef struct job_ctx {
     ts_sqlite_conn *c;
@@ -43,6 +56,8 @@ typedef struct job_ctx {
     size_t nbuckets;
     tagg **list; /* touched traces in first-seen order */
     size_t nlist, caplist;
+    dimd **dbuckets;
+    size_t ndbuckets;
 } job_ctx;
 
 /* The old values of a span being replaced. */
@@ -93,11 +108,26 @@ static int is_llm(const char *type)
     return ts_span_type_is_llm(type);
 }
 
+/* Token counts are client input up to INT64_MAX: sums saturate and
+ * differences stop at 0, so aggregates never overflow. */
+static int64_t tok_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    b = b > 0 ? b : 0;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+static int64_t tok_sub(int64_t a, int64_t b)
+{
+    b = b > 0 ? b : 0;
+    return a > b ? a - b : 0;
+}
+
 /* A span's contribution to the trace's total token count. */
 static int64_t span_total(int64_t p, int64_t c, int64_t t)
 {
     if (p != TS_TOKENS_ABSENT || c != TS_TOKENS_ABSENT)
-        return (p > 0 ? p : 0) + (c > 0 ? c : 0);
+        return tok_add(p > 0 ? p : 0, c);
     return t > 0 ? t : 0;
 }
 
@@ -318,9 +348,9 @@ static void tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
     if (o) {
         t->span_count--;
         t->llm_span_count -= o->is_llm;
-        t->prompt -= o->prompt > 0 ? o->prompt : 0;
-        t->completion -= o->completion > 0 ? o->completion : 0;
-        t->total -= span_total(o->prompt, o->completion, o->total);
+        t->prompt = tok_sub(t->prompt, o->prompt);
+        t->completion = tok_sub(t->completion, o->completion);
+        t->total = tok_sub(t->total, span_total(o->prompt, o->completion, o->total));
         if (o->has_cost) {
             t->cost_sum -= o->cost;
             t->cost_n--;
@@ -340,9 +370,10 @@ static void tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
     }
     t->span_count++;
     t->llm_span_count += is_llm(sp->type);
-    t->prompt += sp->prompt_tokens > 0 ? sp->prompt_tokens : 0;
-    t->completion += sp->completion_tokens > 0 ? sp->completion_tokens : 0;
-    t->total += span_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens);
+    t->prompt = tok_add(t->prompt, sp->prompt_tokens);
+    t->completion = tok_add(t->completion, sp->completion_tokens);
+    t->total =
+        tok_add(t->total, span_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens));
     if (sp->has_cost) {
         t->cost_sum += sp->cost;
         t->cost_n++;
@@ -402,9 +433,33 @@ static int dim_step(job_ctx *j, int id, const char *trace_id, int dim, const cha
     return step_done(q);
 }
 
+/* Adds delta to the pending count change of (t, dim, val). */
+static int dim_add(job_ctx *j, tagg *t, int dim, const char *val, int64_t delta)
+{
+    uint64_t h = (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ hash_str(val);
+    size_t b = (size_t)(h % j->ndbuckets);
+    for (dimd *e = j->dbuckets[b]; e; e = e->next)
+        if (e->owner == t && e->dim == dim && strcmp(e->val, val) == 0) {
+            e->delta += delta;
+            return TS_OK;
+        }
+    dimd *e = ts_arena_calloc(j->a, 1, sizeof(*e));
+    if (!e)
+        return TS_ENOMEM;
+    e->owner = t;
+    e->val = val;
+    e->dim = dim;
+    e->delta = delta;
+    e->next = j->dbuckets[b];
+    j->dbuckets[b] = e;
+    e->next_in_trace = t->dims;
+    t->dims = e;
+    return TS_OK;
+}
+
 /* Moves the trace's dim reference counts from the old span's values to
  * the new span's (unchanged values are left alone). */
-static int dims_update(job_ctx *j, const ts_span *sp, const old_span *o)
+static int dims_update(job_ctx *j, tagg *t, const ts_span *sp, const old_span *o)
 {
     const char *nv[DIM__COUNT], *ov[DIM__COUNT];
     int rc;
@@ -416,12 +471,35 @@ static int dims_update(job_ctx *j, const ts_span *sp, const old_span *o)
     for (int d = 1; d < DIM__COUNT; d++) {
         if (ov[d] && nv[d] && strcmp(ov[d], nv[d]) == 0)
             continue;
-        if (ov[d] && ((rc = dim_step(j, Q_DIM_DEC, sp->trace_id, d, ov[d])) != TS_OK ||
-                      (rc = dim_step(j, Q_DIM_DROP, sp->trace_id, d, ov[d])) != TS_OK))
+        if (ov[d] && (rc = dim_add(j, t, d, ov[d], -1)) != TS_OK)
             return rc;
-        if (nv[d] && (rc = dim_step(j, Q_DIM_INC, sp->trace_id, d, nv[d])) != TS_OK)
+        if (nv[d] && (rc = dim_add(j, t, d, nv[d], 1)) != TS_OK)
             return rc;
     }
+    return TS_OK;
+}
+
+/* Writes t's pending trace_dims changes: one upsert per distinct value. */
+static int dims_flush(job_ctx *j, tagg *t)
+{
+    int rc;
+    for (dimd *e = t->dims; e; e = e->next_in_trace) {
+        if (e->delta == 0)
+            continue;
+        sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_DIM_INC);
+        if (!q)
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, e->dim);
+        sqlite3_bind_text(q, 4, e->val, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, e->delta);
+        if ((rc = step_done(q)) != TS_OK)
+            return rc;
+        if (e->delta < 0 && (rc = dim_step(j, Q_DIM_DROP, t->trace_id, e->dim, e->val)) != TS_OK)
+            return rc;
+    }
+    t->dims = NULL;
     return TS_OK;
 }
 
@@ -533,7 +611,7 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     if (!found)
         sp->rowid = sqlite3_last_insert_rowid(j->c->db);
     sp->request_log_id = rl_id;
-    if ((rc = dims_update(j, sp, found ? &o : NULL)) != TS_OK)
+    if ((rc = dims_update(j, t, sp, found ? &o : NULL)) != TS_OK)
         return rc;
     tagg_apply(t, sp, found ? &o : NULL);
     return TS_OK;
@@ -685,7 +763,10 @@ static int job_tables(job_ctx *j, size_t n)
     while (nb < n * 2 && nb < (1u << 20))
         nb <<= 1;
     j->nbuckets = nb;
-    return (j->buckets = ts_arena_calloc(j->a, nb, sizeof(*j->buckets))) ? TS_OK : TS_ENOMEM;
+    j->ndbuckets = nb * 4;
+    j->buckets = ts_arena_calloc(j->a, nb, sizeof(*j->buckets));
+    j->dbuckets = ts_arena_calloc(j->a, j->ndbuckets, sizeof(*j->dbuckets));
+    return j->buckets && j->dbuckets ? TS_OK : TS_ENOMEM;
 }
 
 /* Project row id for a name or UUID, created (by name) on first use. */
@@ -769,9 +850,9 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     /* An explicit model or error counts for the any-span filters too (one
      * reference that no span replacement removes). */
     const char *fail = ts_failure_type(m->error);
-    if (m->model && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_MODEL, m->model)) != TS_OK)
+    if (m->model && (rc = dim_add(j, t, DIM_MODEL, m->model, 1)) != TS_OK)
         return rc;
-    if (fail && (rc = dim_step(j, Q_DIM_INC, t->trace_id, DIM_FAILURE, fail)) != TS_OK)
+    if (fail && (rc = dim_add(j, t, DIM_FAILURE, fail, 1)) != TS_OK)
         return rc;
     return TS_OK;
 }
@@ -804,7 +885,8 @@ static int apply_ingest(job_ctx *j)
             return rc;
         if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
             return rc;
-        if ((t->touched || t->meta) && (rc = dims_sync(j, t)) != TS_OK)
+        if ((t->touched || t->meta) &&
+            ((rc = dims_flush(j, t)) != TS_OK || (rc = dims_sync(j, t)) != TS_OK))
             return rc;
         if (t->touched && w->close_after && !t->closed) {
             if ((rc = insert_closure(j, t->trace_id, NULL)) != TS_OK)
