@@ -470,6 +470,62 @@ END_TEST
 
 /* ================= list filters ================= */
 
+/* trace_dims follow span replacement: a model no span carries any more
+ * stops matching, also when several spans change in one request. */
+START_TEST(test_list_model_follows_replacement)
+{
+    char t[33], s1[17], s2[17], uid[37], m1[64], m2[64], q[160];
+    ts_new_trace_id(t);
+    ts_new_span_id(s1);
+    ts_new_span_id(s2);
+    ts_hex_to_uuid(t, uid);
+    snprintf(m1, sizeof m1, "dim-old-%s", s1);
+    snprintf(m2, sizeof m2, "dim-new-%s", s2);
+    ts_span_spec sp[2];
+    memset(sp, 0, sizeof sp);
+    for (int i = 0; i < 2; i++) {
+        sp[i].trace_id = t;
+        sp[i].span_id = i ? s2 : s1;
+        sp[i].parent_id = i ? s1 : NULL;
+        sp[i].name = i ? "child" : "root";
+        sp[i].start_ns = T0 + i;
+        sp[i].end_ns = T0 + 10;
+        sp[i].model = m1;
+        sp[i].input_tokens = 1;
+        sp[i].output_tokens = 1;
+    }
+    /* Both spans carry m1 in one request. */
+    char *body = ts_spans_body(sp, 2, 0);
+    ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    free(body);
+    snprintf(q, sizeof q, "model=%s", m1);
+    EXPECT_IDS(q, uid);
+    /* One span moves to m2: both models match. */
+    sp[0].model = m2;
+    body = ts_spans_body(sp, 1, 0);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    free(body);
+    EXPECT_IDS(q, uid);
+    snprintf(q, sizeof q, "model=%s", m2);
+    EXPECT_IDS(q, uid);
+    /* Both spans on m2 in one request: m1 no longer matches. */
+    sp[1].model = m2;
+    body = ts_spans_body(sp, 2, 0);
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    free(body);
+    snprintf(q, sizeof q, "model=%s", m1);
+    EXPECT_NONE(q);
+    snprintf(q, sizeof q, "model=%s", m2);
+    EXPECT_IDS(q, uid);
+}
+END_TEST
+
 START_TEST(test_list_filters)
 {
     char a[37], b[37], c[37], d[37], q[512], from[48], to[48];
@@ -862,6 +918,7 @@ static Suite *trulayer_suite(void)
     tcase_add_test(tc, test_ingest_bad_input);
     tcase_add_test(tc, test_projects);
     tcase_add_test(tc, test_list_filters);
+    tcase_add_test(tc, test_list_model_follows_replacement);
     tcase_add_test(tc, test_list_bad_input);
     tcase_add_test(tc, test_list_pagination_keyset);
     tcase_add_test(tc, test_feedback);
