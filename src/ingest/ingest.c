@@ -58,8 +58,10 @@ void ts_ingest_derive(ts_span *s)
         s->type = (s->model || s->prompt_tokens >= 0 || s->completion_tokens >= 0) ? "llm" : "other";
     if (s->total_tokens == TS_TOKENS_ABSENT &&
         (s->prompt_tokens >= 0 || s->completion_tokens >= 0))
-        s->total_tokens = (s->prompt_tokens > 0 ? s->prompt_tokens : 0) +
-                          (s->completion_tokens > 0 ? s->completion_tokens : 0);
+        if (__builtin_add_overflow(s->prompt_tokens > 0 ? s->prompt_tokens : 0,
+                                   s->completion_tokens > 0 ? s->completion_tokens : 0,
+                                   &s->total_tokens))
+            s->total_tokens = INT64_MAX; /* counts are client input, up to INT64_MAX each */
     /* Cost is computed once, here, and stored with the span. */
     ts_cost_apply(s, ts_prices_active());
 }

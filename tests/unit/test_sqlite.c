@@ -502,6 +502,31 @@ START_TEST(exact_times_and_large_values)
 }
 END_TEST
 
+/* Token counts are client input up to INT64_MAX (found by fuzzing the
+ * codecs): the trace's sums saturate instead of overflowing, and replacing
+ * the spans brings them back down without going negative. */
+START_TEST(token_sums_saturate)
+{
+    ts_span s[2];
+    got g;
+
+    mk(&s[0], "t", "a", NULL, T0, T0 + MS);
+    llm(&s[0], "m", INT64_MAX, INT64_MAX, -1);
+    mk(&s[1], "t", "b", "a", T0, T0 + MS);
+    llm(&s[1], "m", INT64_MAX, 1, -1);
+    ingest(wsA, s, 2, 0);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.prompt_tokens == INT64_MAX);
+    ck_assert(g.t.completion_tokens == INT64_MAX);
+    ck_assert(g.t.total_tokens == INT64_MAX);
+    llm(&s[0], "m", 1, 2, -1);
+    llm(&s[1], "m", 3, 4, -1);
+    ingest(wsA, s, 2, 0);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.prompt_tokens >= 0 && g.t.completion_tokens >= 0 && g.t.total_tokens >= 0);
+}
+END_TEST
+
 START_TEST(reingest_is_idempotent)
 {
     ts_span s[3];
@@ -1300,6 +1325,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, aggregates_single_ingest);
     tcase_add_test(tc, aggregates_error_from_root_and_no_cost);
     tcase_add_test(tc, exact_times_and_large_values);
+    tcase_add_test(tc, token_sums_saturate);
     tcase_add_test(tc, reingest_is_idempotent);
     tcase_add_test(tc, reingest_moves_by_difference);
     tcase_add_test(tc, replace_keeps_first_ingest_time);
