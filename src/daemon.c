@@ -2,6 +2,7 @@
  * Signals only set a flag; the main thread notices it and drains: stop
  * accepting, finish in-flight requests, flush the writer, checkpoint. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +56,26 @@ static int bootstrap(ts_store *s)
     return TS_OK;
 }
 
+/* Each connection is a descriptor; the usual soft limit of 1024 would cap
+ * max_connections long before its default. Raise the soft limit as far as
+ * the hard limit allows and say so when it still falls short. */
+static void raise_fd_limit(const ts_config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->max_connections + (rlim_t)cfg->read_connections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        TS_LOG(TS_LOG_WARN,
+               "msg=\"open-file limit below max_connections\" nofile=%llu max_connections=%lld",
+               (unsigned long long)rl.rlim_cur, (long long)cfg->max_connections);
+}
+
 int ts_daemon_run(const ts_config *cfg)
 {
     ts_store *store = NULL;
@@ -64,6 +85,7 @@ int ts_daemon_run(const ts_config *cfg)
 
     ts_err_clear(&err);
     install_signals();
+    raise_fd_limit(cfg);
     ts_json_init();
     if (ts_apikey_init() != TS_OK) {
         fprintf(stderr, "tracestore: cannot initialise libsodium\n");

@@ -54,6 +54,7 @@ struct ts_http {
     ts_app *app;
     const ts_route *routes;
     atomic_int inflight;
+    atomic_int draining;
     int port;
     pthread_mutex_t rl_mu;
     rl_slot *rl;
@@ -232,6 +233,16 @@ static enum MHD_Result dispatch(ts_http *h, ts_req *r)
     ts_arena_set_current(NULL);
     if (hr != TS_H_ASYNC)
         return send_response(r);
+    if (atomic_load(&h->draining)) {
+        /* Shutting down: a connection must not be suspended once the drain
+         * has begun (MHD_stop_daemon refuses suspended connections), so a
+         * keep-alive client's late write is answered 503 and retried. */
+        r->write.rc = TS_ESHUTDOWN;
+        ts_arena_set_current(r->arena);
+        r->cont(r);
+        ts_arena_set_current(NULL);
+        return send_response(r);
+    }
     r->state = ST_SUSPENDED;
     MHD_suspend_connection(r->conn);
     r->write.done = write_done;
@@ -559,6 +570,7 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
     h->app = app;
     h->routes = routes;
     atomic_init(&h->inflight, 0);
+    atomic_init(&h->draining, 0);
     pthread_mutex_init(&h->rl_mu, NULL);
     pthread_mutex_init(&h->ct_mu, NULL);
     atomic_init(&h->sweep_stop, 0);
@@ -609,6 +621,9 @@ void ts_http_stop(ts_http *h, int grace_ms)
 {
     if (!h)
         return;
+    /* Set before waiting: every request counted in inflight has either
+     * passed the check in dispatch (and is waited for) or will see it. */
+    atomic_store(&h->draining, 1);
     MHD_socket fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
