@@ -5,7 +5,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= data/tracestore.db
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test test-build bench fuzz clean deps format
+.PHONY: all build run test test-build bench soak fuzz clean deps format
 
 all: build
 
@@ -33,6 +33,9 @@ bench:
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTS_BENCH=ON >/dev/null
 	@cmake --build build-release -j $(JOBS)
 	@bench/run.sh build-release $(SIZE)
+
+soak:
+	@$(MAKE) --no-print-directory bench SIZE=soak
 
 fuzz:
 	@scripts/deps.sh test
