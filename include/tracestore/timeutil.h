@@ -26,4 +26,9 @@ int ts_time_parse_iso(const char *s, int64_t *out_ns);
 #define TS_ISO_BUFSZ 40
 char *ts_time_format_iso(int64_t ns, char buf[TS_ISO_BUFSZ]);
 
+/* (end_ns - start_ns) in whole milliseconds, truncated toward zero, exact
+ * for any two int64 times (the plain difference can overflow: 1677 to 2262
+ * is more than INT64_MAX ns). */
+int64_t ts_time_diff_ms(int64_t start_ns, int64_t end_ns);
+
 #endif

@@ -127,7 +127,7 @@ static cJSON *span_node(const ts_span *s, const ts_trace *t, const ts_workspace 
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *attrs = s->attributes ? cJSON_Parse(s->attributes) : NULL;
-    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : (s->end_ns - s->start_ns) / 1000000;
+    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : ts_time_diff_ms(s->start_ns, s->end_ns);
     cJSON_AddStringToObject(o, "id", s->span_id);
     cJSON_AddStringToObject(o, "unique_id", s->span_id);
     cJSON_AddStringToObject(o, "span_unique_id", s->span_id);

@@ -45,7 +45,7 @@ static cJSON *span_json(const ts_span *s, const ts_workspace *ws, ts_arena *a)
     ts_api_add_str_opt(o, "input", s->input);
     ts_api_add_str_opt(o, "output", s->output);
     ts_api_add_str_opt(o, "model", s->model);
-    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : (s->end_ns - s->start_ns) / 1000000;
+    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : ts_time_diff_ms(s->start_ns, s->end_ns);
     ts_api_add_i64(o, "latency_ms", lat);
     if (s->has_cost)
         cJSON_AddNumberToObject(o, "cost", s->cost);

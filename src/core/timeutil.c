@@ -254,3 +254,15 @@ char *ts_time_format_iso(int64_t ns, char buf[TS_ISO_BUFSZ])
              (int)(sod / 60 % 60), (int)(sod % 60), fbuf);
     return buf;
 }
+
+int64_t ts_time_diff_ms(int64_t start_ns, int64_t end_ns)
+{
+    int64_t d;
+
+    if (!__builtin_sub_overflow(end_ns, start_ns, &d))
+        return d / 1000000;
+    /* Overflow means opposite signs, so the whole-ms and remainder parts of
+     * the difference have the difference's sign and neither overflows. */
+    return end_ns / 1000000 - start_ns / 1000000 +
+           (end_ns % 1000000 - start_ns % 1000000) / 1000000;
+}

@@ -431,7 +431,7 @@ void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
     if (sqlite3_column_type(q, 26) != SQLITE_NULL)
         t->latency_ms = sqlite3_column_int64(q, 26);
     else if (t->ended_ns >= t->started_ns && t->started_ns != 0)
-        t->latency_ms = (t->ended_ns - t->started_ns) / 1000000;
+        t->latency_ms = ts_time_diff_ms(t->started_ns, t->ended_ns);
     t->session_id = ts_sqlite_col_text(a, q, 29);
     t->user_id = ts_sqlite_col_text(a, q, 30);
     t->external_id = ts_sqlite_col_text(a, q, 31);

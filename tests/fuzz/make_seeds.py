@@ -230,6 +230,9 @@ for name, t in {"utc": "2024-01-15T10:30:00Z", "frac9": "2024-01-15T10:30:00.123
     write("time", name + ".txt", t.encode())
 write("time", "int64_min.bin", struct.pack("<q", -(1 << 63)))
 write("time", "int64_max.bin", struct.pack("<q", (1 << 63) - 1))
+# two int64 times for ts_time_diff_ms: the plain difference overflows
+write("time", "regress-diff-ms-overflow.bin", struct.pack("<qq", -(1 << 63), (1 << 63) - 1))
+write("time", "diff_neg.bin", struct.pack("<qq", (1 << 63) - 1, -(1 << 63) + 999999))
 
 for name, i in {"hex": HEX, "hex_upper": HEX.upper(), "uuid": UUID, "uuid_lower": UUID.lower(),
                 "verbatim": "my-trace-1", "long": "x" * 128, "too_long": "x" * 129, "space": "a b",

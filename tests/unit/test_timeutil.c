@@ -352,6 +352,19 @@ START_TEST(buffer_is_enough)
 }
 END_TEST
 
+/* Span latency from its times: exact even where end - start overflows
+ * (a span from 1677 to 2262, which the ISO parsers accept). */
+START_TEST(diff_ms_never_overflows)
+{
+    ck_assert(ts_time_diff_ms(0, 1999999) == 1);
+    ck_assert(ts_time_diff_ms(1999999, 0) == -1);
+    ck_assert(ts_time_diff_ms(INT64_MIN, INT64_MAX) == INT64_C(18446744073709));
+    ck_assert(ts_time_diff_ms(INT64_MAX, INT64_MIN) == -INT64_C(18446744073709));
+    ck_assert(ts_time_diff_ms(-1, INT64_MAX) == INT64_C(9223372036854));
+    ck_assert(ts_time_diff_ms(INT64_MAX, -999999) == -INT64_C(9223372036855));
+}
+END_TEST
+
 static Suite *timeutil_suite(void)
 {
     Suite *s = suite_create("timeutil");
@@ -373,6 +386,7 @@ static Suite *timeutil_suite(void)
     tcase_add_test(tc, format_before_1970);
     tcase_add_test(tc, round_trip_exact);
     tcase_add_test(tc, buffer_is_enough);
+    tcase_add_test(tc, diff_ms_never_overflows);
     suite_add_tcase(s, tc);
     return s;
 }
