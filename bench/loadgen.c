@@ -27,6 +27,7 @@ enum { M_BULK, M_OTLP, M_SINGLE, M_GET, M_LIST, M_RAW, M_ID };
 typedef struct conn {
     int fd;
     int busy;
+    int retries; /* resends of a request that never left (refused connects) */
     unsigned char *out;
     size_t out_len, out_sent, out_cap;
     char *in;
@@ -183,10 +184,11 @@ static void reconnect(int ep, conn *c)
         issue(ep, c);
         return;
     }
-    if (c->out_sent == 0) { /* not sent yet: send it on the new connection */
+    if (c->out_sent == 0 && c->retries++ < 3) { /* not sent yet: send it on the new connection */
         c->t0 = now_ns();
         return;
     }
+    c->retries = 0;
     /* The in-flight request failed: count it, send a new one. */
     done_req++;
     other_req++;
@@ -263,6 +265,7 @@ static int do_read(int ep, conn *c)
         return -1;
     if (rl > 0 && c->busy) {
         c->in_len = 0; /* one request in flight: nothing follows the response */
+        c->retries = 0;
         int64_t dt = now_ns() - c->t0;
         lat_us[nlat++] = (uint32_t)(dt / 1000 > UINT32_MAX ? UINT32_MAX : dt / 1000);
         done_req++;

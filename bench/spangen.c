@@ -72,7 +72,11 @@ void sg_span_vals(int k, int m, int err, sg_vals *v)
         v->kind_json = "SpanKind.CLIENT";
         v->in_tok = 800 + k;
         v->out_tok = 150 + k % 50;
-        v->price = (double)v->in_tok * 2.5e-6 + (double)v->out_tok * 1.0e-5;
+        /* Rounded to the 6 decimals the JSON carries, so both sides agree. */
+        v->price =
+            (double)(int64_t)(((double)v->in_tok * 2.5e-6 + (double)v->out_tok * 1.0e-5) * 1e6 +
+                              0.5) /
+            1e6;
         a[n++] = (sg_attr){"gen_ai.system", SG_STR, providers[m], 0, 0};
         a[n++] = (sg_attr){"gen_ai.request.model", SG_STR, sg_models[m], 0, 0};
         a[n++] = (sg_attr){"gen_ai.response.model", SG_STR, sg_models[m], 0, 0};

@@ -59,11 +59,16 @@ static void dim_add(int dim, const char *val)
     ndims++;
 }
 
-static int64_t now_ns(void)
+static int64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void check(sqlite3 *db, int rc, const char *what)
@@ -92,6 +97,31 @@ static void step(sqlite3 *db, sqlite3_stmt *st, const char *what)
     sqlite3_reset(st);
 }
 
+/* --append: the default project of the workspace named "bench" (created by
+ * `tracestore key create --workspace bench`), which must be workspace 1. */
+static int64_t bench_project(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t ws = 0, proj = 0;
+    check(db,
+          sqlite3_prepare_v2(db,
+                             "SELECT w.id, p.id FROM workspaces w JOIN projects p ON "
+                             "p.ws_id = w.id AND p.is_default = 1 WHERE w.name = 'bench'",
+                             -1, &st, NULL),
+          "find workspace");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        ws = sqlite3_column_int64(st, 0);
+        proj = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (ws != 1) {
+        fprintf(stderr, "sqlite_limit: --append needs workspace 'bench' with id 1 and a default "
+                        "project (tracestore key create --workspace bench)\n");
+        exit(1);
+    }
+    return proj;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -104,8 +134,12 @@ int main(int argc, char **argv)
     int batch = 100, spt = 100;
     long max_batches = 100000;
     double seconds = 10;
-    static struct option lo[] = {{"db", 1, 0, 'd'},      {"batch", 1, 0, 'b'},   {"spt", 1, 0, 'T'},
-                                 {"batches", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {0, 0, 0, 0}};
+    int append = 0, sync_full = 1;
+    uint32_t tag = 0x51;
+    static struct option lo[] = {
+        {"db", 1, 0, 'd'},      {"batch", 1, 0, 'b'},    {"spt", 1, 0, 'T'},
+        {"batches", 1, 0, 'n'}, {"seconds", 1, 0, 's'},  {"append", 0, 0, 'a'},
+        {"tag", 1, 0, 't'},     {"sync-off", 0, 0, 'o'}, {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -124,35 +158,54 @@ int main(int argc, char **argv)
         case 's':
             seconds = strtod(optarg, NULL);
             break;
+        case 'a':
+            append = 1;
+            break;
+        case 't':
+            tag = (uint32_t)strtoul(optarg, NULL, 16);
+            break;
+        case 'o':
+            sync_full = 0;
+            break;
         default:
             fprintf(stderr, "usage: sqlite_limit [--db PATH] [--batch N] [--spt N] "
-                            "[--batches N] [--seconds S]\n");
+                            "[--batches N] [--seconds S]\n"
+                            "       [--append --tag HEX [--sync-off]]  (prefills a daemon's "
+                            "database: the benchmark's fast path)\n");
             return 2;
         }
     }
     sg_set set;
-    if (batch < 1 || spt < 1 || sg_set_build(&set, SG_JSON, batch, spt, 0x51) != 0) {
+    if (batch < 1 || spt < 1 || sg_set_build(&set, SG_JSON, batch, spt, tag) != 0) {
         fprintf(stderr, "sqlite_limit: --batch and --spt must divide one another\n");
         return 2;
     }
     char wal[4096], shm[4096];
     snprintf(wal, sizeof(wal), "%s-wal", path);
     snprintf(shm, sizeof(shm), "%s-shm", path);
-    unlink(path);
-    unlink(wal);
-    unlink(shm);
+    if (!append) {
+        unlink(path);
+        unlink(wal);
+        unlink(shm);
+    }
 
     sqlite3 *db = NULL;
     check(db,
           sqlite3_open_v2(path, &db,
                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL),
           "open");
-    exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; "
+    exec(db, "PRAGMA journal_mode = WAL; PRAGMA cache_size = -65536; "
              "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;");
-    for (int i = 0; i < ts_migrations_count; i++)
-        exec(db, ts_migrations[i].sql);
-    exec(db, "INSERT INTO workspaces (id, uuid, name, created_ns) VALUES "
-             "(1, '00000000-0000-4000-8000-000000000001', 'bench', 0)");
+    exec(db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
+    int64_t project = 0;
+    if (append) {
+        project = bench_project(db);
+    } else {
+        for (int i = 0; i < ts_migrations_count; i++)
+            exec(db, ts_migrations[i].sql);
+        exec(db, "INSERT INTO workspaces (id, uuid, name, created_ns) VALUES "
+                 "(1, '00000000-0000-4000-8000-000000000001', 'bench', 0)");
+    }
 
     sqlite3_stmt *ins_span = prep(
         db,
@@ -162,7 +215,7 @@ int main(int argc, char **argv)
         "total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced, "
         "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns) VALUES "
         "(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,NULL,?10,'[]','[]',?11,NULL,0,?12,?13,?14,?15,?16,?17,"
-        "?18,?19,NULL,NULL,NULL,?20,0,?21,NULL,NULL,NULL,NULL,?22,?23)");
+        "?18,?19,NULL,NULL,NULL,?20,0,?21,?24,?25,NULL,NULL,?22,?23)");
     sqlite3_stmt *ins_rl = prep(db, "INSERT INTO request_logs (ws_id, trace_id, span_id, body, "
                                     "created_ns) VALUES (1, ?1, ?2, ?3, ?4)");
     sqlite3_stmt *ins_tr = prep(
@@ -170,8 +223,8 @@ int main(int argc, char **argv)
             "llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "
             "cost_span_count, unpriced_span_count, started_ns, ended_ns, error_count, "
             "root_span_id, root_start_ns, root_name, root_input, root_output, root_model, "
-            "root_error, err_span_id, err_start_ns, err_text) VALUES (1,?1,NULL,?2,?2,?3,?4,?5,?6,"
-            "?7,?8,?9,0,?10,?11,?12,?13,?14,?15,NULL,NULL,NULL,NULL,?16,?17,?18)");
+            "root_error, err_span_id, err_start_ns, err_text) VALUES (1,?1,?19,?2,?2,?3,?4,?5,?6,"
+            "?7,?8,?9,0,?10,?11,?12,?13,?14,?15,?20,?21,NULL,NULL,?16,?17,?18)");
     sqlite3_stmt *ins_dim =
         prep(db, "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n, start, trow) VALUES "
                  "(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ws_id, trace_id, dim, val) DO UPDATE "
@@ -186,6 +239,9 @@ int main(int argc, char **argv)
     if (!cache || !lat)
         return 1;
 
+    sg_vals root_vals; /* attrs[3], [4]: input.value, output.value */
+    sg_span_vals(0, 0, 0, &root_vals);
+    int64_t wall0 = clock_ns(CLOCK_REALTIME);
     int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9);
     long nb = 0;
     for (uint64_t r = 0; r < (uint64_t)max_batches && now_ns() < deadline; r++) {
@@ -199,8 +255,7 @@ int main(int argc, char **argv)
         int64_t err_start = 0, t_start = 0, t_end = 0;
         for (int i = 0; i < batch; i++) {
             uint64_t g = r * (uint64_t)batch + (uint64_t)i, t = g / (uint64_t)spt;
-            int k = (int)(g % (uint64_t)spt), m = sg_trace_model(r * (uint64_t)batch / spt);
-            int e = sg_trace_err(r * (uint64_t)batch / spt);
+            int k = (int)(g % (uint64_t)spt), m = sg_trace_model(t), e = sg_trace_err(t);
             cached *cv = &cache[((size_t)k * SG_MODELS + (size_t)m) * 2 + (size_t)e];
             if (!cv->ready) {
                 sg_span_vals(k, m, e ? sg_err_k(spt) : 0, &cv->v);
@@ -214,7 +269,7 @@ int main(int argc, char **argv)
             sg_span_hex(set.tag, g, sh);
             sg_span_hex(set.tag, t * (uint64_t)spt, ph);
             int64_t start = set.base_ns + (int64_t)t * 1000000 + (int64_t)k * 1000;
-            int64_t end = start + v->dur_ns, created = t0 + (int64_t)g;
+            int64_t end = start + v->dur_ns, created = wall0 + (int64_t)g;
             int64_t rl_id = 0;
             if (v->is_llm) {
                 sqlite3_bind_text(ins_rl, 1, th, 32, SQLITE_STATIC);
@@ -245,6 +300,20 @@ int main(int argc, char **argv)
             sqlite3_bind_text(q, 12, v->is_llm ? "llm" : "other", -1, SQLITE_STATIC);
             for (int c = 13; c <= 19; c++)
                 sqlite3_bind_null(q, c);
+            /* The daemon maps input.value, output.value, session.id and
+             * user.id attributes onto the span's columns. */
+            sqlite3_bind_null(q, 24);
+            sqlite3_bind_null(q, 25);
+            for (int a = 0; a < v->nattrs; a++) {
+                const sg_attr *at = &v->attrs[a];
+                int col = strcmp(at->key, "input.value") == 0    ? 15
+                          : strcmp(at->key, "output.value") == 0 ? 16
+                          : strcmp(at->key, "session.id") == 0   ? 24
+                          : strcmp(at->key, "user.id") == 0      ? 25
+                                                                 : 0;
+                if (col)
+                    sqlite3_bind_text(q, col, at->s, -1, SQLITE_STATIC);
+            }
             sqlite3_bind_null(q, 20);
             sqlite3_bind_null(q, 22);
             if (v->is_llm) {
@@ -293,6 +362,10 @@ int main(int argc, char **argv)
                 continue;
             sqlite3_bind_text(ins_tr, 1, th, 32, SQLITE_STATIC);
             sqlite3_bind_int64(ins_tr, 2, created);
+            if (project > 0)
+                sqlite3_bind_int64(ins_tr, 19, project);
+            else
+                sqlite3_bind_null(ins_tr, 19);
             sqlite3_bind_int64(ins_tr, 3, span_n);
             sqlite3_bind_int64(ins_tr, 4, llm_n);
             sqlite3_bind_int64(ins_tr, 5, p_tok);
@@ -306,6 +379,8 @@ int main(int argc, char **argv)
             sqlite3_bind_text(ins_tr, 13, ph, 16, SQLITE_STATIC);
             sqlite3_bind_int64(ins_tr, 14, t_first);
             sqlite3_bind_text(ins_tr, 15, "agent.run", -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins_tr, 20, root_vals.attrs[3].s, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins_tr, 21, root_vals.attrs[4].s, -1, SQLITE_STATIC);
             if (err_span) {
                 sqlite3_bind_text(ins_tr, 16, err_span, 16, SQLITE_STATIC);
                 sqlite3_bind_int64(ins_tr, 17, err_start);
