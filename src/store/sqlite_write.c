@@ -5,6 +5,8 @@
  * returned, so an acknowledged write is durable. Per-trace aggregates are
  * maintained here incrementally, in the same transaction as the spans. */
 #include <limits.h>
+#include <malloc.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1262,13 +1264,41 @@ static void run_batch(ts_sqlite *s, ts_write *jobs)
     }
 }
 
+/* After a burst, give memory back: SQLite's page caches (the OS still
+ * caches the file, so a later read copies instead of reading disk) and
+ * glibc's free lists. Idle RSS was about 100 MiB after ingest without it. */
+static void release_idle_memory(ts_sqlite *s)
+{
+    sqlite3_db_release_memory(s->w->db);
+    pthread_mutex_lock(&s->rmu);
+    for (ts_sqlite_conn *c = s->rfree; c; c = c->next_free)
+        sqlite3_db_release_memory(c->db);
+    pthread_mutex_unlock(&s->rmu);
+    malloc_trim(0);
+}
+
 static void *writer_main(void *arg)
 {
     ts_sqlite *s = arg;
+    int dirty = 0;
     for (;;) {
         pthread_mutex_lock(&s->qmu);
-        while (!s->qhead && !s->stopping)
-            pthread_cond_wait(&s->qcv, &s->qmu);
+        while (!s->qhead && !s->stopping) {
+            if (!dirty) {
+                pthread_cond_wait(&s->qcv, &s->qmu);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            if (pthread_cond_timedwait(&s->qcv, &s->qmu, &until) != 0 && !s->qhead) {
+                pthread_mutex_unlock(&s->qmu);
+                release_idle_memory(s);
+                dirty = 0;
+                pthread_mutex_lock(&s->qmu);
+            }
+        }
+        dirty = 1;
         if (!s->qhead) {
             pthread_mutex_unlock(&s->qmu);
             break;
