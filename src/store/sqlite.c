@@ -86,8 +86,15 @@ static const char *const sql_text[Q__COUNT] = {
                      "external_id = coalesce(?14, external_id), tags = coalesce(?15, tags), "
                      "tag_map = coalesce(?16, tag_map), metadata = coalesce(?17, metadata), "
                      "events = coalesce(?18, events), updated_ns = ?19 WHERE id = ?1",
-    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n) VALUES (?1, ?2, ?3, ?4, ?5) "
+    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n, start, trow) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, (SELECT eff_start FROM traces WHERE id = ?6), ?6) "
                   "ON CONFLICT (ws_id, trace_id, dim, val) DO UPDATE SET n = n + excluded.n",
+    [Q_TX_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_TX_COMMIT] = "COMMIT",
+    [Q_TX_ROLLBACK] = "ROLLBACK",
+    [Q_TX_SAVEPOINT] = "SAVEPOINT job",
+    [Q_TX_RELEASE] = "RELEASE job",
+    [Q_TX_ROLLBACK_TO] = "ROLLBACK TO job",
     [Q_DIM_DROP] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2 AND dim = ?3 AND "
                    "val = ?4 AND n <= 0",
     [Q_DIM_SYNC] = "UPDATE trace_dims SET start = (SELECT eff_start FROM traces WHERE id = ?3), "

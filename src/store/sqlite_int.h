@@ -59,6 +59,12 @@ enum {
     Q_RL_PENDING,
     Q_RL_ATTACH,
     Q_RL_TRACK_INSERT,
+    Q_TX_BEGIN,
+    Q_TX_COMMIT,
+    Q_TX_ROLLBACK,
+    Q_TX_SAVEPOINT,
+    Q_TX_RELEASE,
+    Q_TX_ROLLBACK_TO,
     Q__COUNT
 };
 
