@@ -585,7 +585,10 @@ static int ingest_span(job_ctx *j, ts_span *sp)
         return TS_OK;
     }
     sp->created_ns = j->now;
-    if ((rc = load_old(j, sp, &o, &found)) != TS_OK)
+    /* A trace without an aggregate row has no spans (both are written in
+     * one transaction by this writer, and deletes remove both), and spans
+     * are unique within a job: its spans are all inserts. */
+    if (t->existed && (rc = load_old(j, sp, &o, &found)) != TS_OK)
         return rc;
     if (!sp->log_request && sp->request_log_id > 0) {
         rl_id = sp->request_log_id; /* /track-request: the log is already written */
