@@ -174,13 +174,13 @@ note "log: $LOG"
 if [ "$SIZE" = soak ]; then
     DB="$DATA/soak.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
     start_daemon "$DB"
-    note "soak: workload 3 for 600 s; VmRSS every 30 s (idle $(mib "$(proc_kb "$PID" VmRSS)") MiB)"
+    note "soak: workload 3 for 600 s; VmRSS and open fds every 30 s (idle $(mib "$(proc_kb "$PID" VmRSS)") MiB, $(ls /proc/"$PID"/fd | wc -l) fds)"
     "$LG" --port "$PORT" --key "$KEY" --mode single --spt 8 --conns 64 --requests 100000000 \
         --seconds 600 --tag "$RUN_TAG" > "$DATA/soak.out" &
     LGP=$!
     for i in $(seq 20); do
         sleep 30
-        note "  t=$((i * 30))s VmRSS=$(mib "$(proc_kb "$PID" VmRSS)") MiB VmHWM=$(mib "$(proc_kb "$PID" VmHWM)") MiB"
+        note "  t=$((i * 30))s VmRSS=$(mib "$(proc_kb "$PID" VmRSS)") MiB VmHWM=$(mib "$(proc_kb "$PID" VmHWM)") MiB fds=$(ls /proc/"$PID"/fd | wc -l)"
     done
     wait "$LGP"
     note "  $(cat "$DATA/soak.out")"
