@@ -111,14 +111,22 @@ void ts_api_write_failed(ts_req *r)
 
 int ts_api_require_json(ts_req *r)
 {
+    const char *ce = ts_req_header(r, "Content-Encoding");
+    if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+        /* Only the OTLP routes decode compressed bodies (api/otlp.c). */
+        ts_api_error(r, 415, "unsupported_media_type",
+                     "unsupported Content-Encoding '%.64s' on this route (gzip is accepted on the "
+                     "OTLP routes only)",
+                     ce);
+        return -1;
+    }
     const char *ct = ts_req_header(r, "Content-Type");
     if (!ct)
         return 0;
     while (*ct == ' ')
         ct++;
     size_t n = strcspn(ct, "; ");
-    if ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-        (n == 25 && strncasecmp(ct, "application/json-patch+js", 25) == 0))
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return 0;
     ts_api_error(r, 415, "unsupported_media_type",
                  "unsupported Content-Type '%.100s': expected application/json", ct);

@@ -363,6 +363,9 @@ START_TEST(test_hostile_table)
     expect("application/xml", send_req("POST", "/spans-bulk", hdr, ok_body, okl), 415);
     snprintf(hdr, sizeof(hdr), "X-API-KEY: %s\r\nContent-Type: multipart/form-data; boundary=x\r\n", d.key_alpha);
     expect("multipart", send_req("POST", "/spans-bulk", hdr, ok_body, okl), 415);
+    snprintf(hdr, sizeof(hdr), "X-API-KEY: %s\r\nContent-Type: application/json\r\n"
+             "Content-Encoding: gzip\r\n", d.key_alpha);
+    expect("gzip on a JSON route", send_req("POST", "/spans-bulk", hdr, "\x1f\x8b\x08", 3), 415);
     snprintf(hdr, sizeof(hdr), "X-API-KEY: %s\r\nContent-Type: application/x-protobuf\r\n", d.key_alpha);
     expect("protobuf on a JSON route", send_req("POST", "/spans-bulk", hdr, ok_body, okl), 415);
     snprintf(hdr, sizeof(hdr), "X-API-KEY: %s\r\nContent-Type: application/json; charset=utf-8\r\n", d.key_alpha);
