@@ -136,7 +136,7 @@ static int ingest(ts_req *r, int batch)
     rc = ts_trulayer_decode(r->body ? r->body : "", r->body_len, batch, r->app->cfg, r->arena,
                             &traces, &nt, &spans, &ns, &err);
     if (rc == TS_OK)
-        rc = ts_ingest_dedupe_traces(traces, &nt, spans, &ns, r->arena);
+        rc = ts_ingest_dedupe_traces(traces, &nt);
     if (rc == TS_OK)
         rc = ts_ingest_dedupe(spans, &ns, r->arena);
     if (rc != TS_OK) {

@@ -81,13 +81,9 @@ int ts_ingest_price_call(const char *model, int64_t prompt_tokens, int64_t compl
     return s.has_cost;
 }
 
-int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,
-                            ts_arena *a)
+int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt)
 {
     size_t out = 0;
-    (void)spans;
-    (void)ns;
-    (void)a;
     for (size_t i = 0; i < *nt; i++) {
         int dup = 0;
         for (size_t k = 0; k < out && !dup; k++)

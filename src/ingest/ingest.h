@@ -16,8 +16,7 @@ int ts_ingest_dedupe(ts_span *spans, size_t *n, ts_arena *a);
 
 /* Keeps the first of several trace metas with the same trace id (n <= a
  * few hundred: quadratic). Spans are left alone. */
-int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt, ts_span *spans, size_t *ns,
-                            ts_arena *a);
+int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt);
 
 /* Builds one trace meta per distinct trace of spans (first-seen order)
  * carrying the trace-level fields a vendor sends on every span: metadata,

@@ -26,7 +26,7 @@ static void ingest(const uint8_t *data, size_t size, int batch, const ts_config 
     int rc = ts_trulayer_decode((const char *)data, size, batch, cfg, a, &traces, &nt, &spans, &ns,
                                 &err);
     check(rc);
-    if (rc == TS_OK && ts_ingest_dedupe_traces(traces, &nt, spans, &ns, a) == TS_OK &&
+    if (rc == TS_OK && ts_ingest_dedupe_traces(traces, &nt) == TS_OK &&
         ts_ingest_dedupe(spans, &ns, a) == TS_OK)
         for (size_t i = 0; i < ns; i++)
             ts_ingest_derive(&spans[i]);
