@@ -22,6 +22,10 @@ void ts_api_fail(ts_req *r, int rc, const char *msg);
 void ts_api_write_failed(ts_req *r);
 /* 0 when the Content-Type is absent or JSON; otherwise sets 415, returns -1. */
 int ts_api_require_json(ts_req *r);
+/* Sets r->write to an ingest of spans (prepared: ts_ingest_prepare) into
+ * r's workspace, continued by cont after commit; callers add the options
+ * of their surface (close_after, trace metas). Returns TS_H_ASYNC. */
+int ts_api_ingest_job(ts_req *r, ts_span *spans, size_t n, ts_handler cont);
 /* Canonical trace id from a path parameter; -1 (nothing set) if invalid. */
 int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1]);
 

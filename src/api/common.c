@@ -133,6 +133,17 @@ int ts_api_require_json(ts_req *r)
     return -1;
 }
 
+int ts_api_ingest_job(ts_req *r, ts_span *spans, size_t n, ts_handler cont)
+{
+    memset(&r->write, 0, sizeof(r->write));
+    r->write.kind = TS_W_INGEST;
+    r->write.ws_id = r->ws.id;
+    r->write.spans = spans;
+    r->write.nspans = n;
+    r->cont = cont;
+    return TS_H_ASYNC;
+}
+
 int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1])
 {
     return raw && ts_id_canon(raw, strlen(raw), out) == TS_OK ? 0 : -1;

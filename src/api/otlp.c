@@ -177,7 +177,7 @@ int ts_otlp_traces(ts_req *r)
     free(plain);
     if (rc == TS_OK && (rc = ts_otlp_to_spans(&q, r->arena, &spans, &n, &rej)) != TS_OK)
         ts_err_set(&err, rc, "out of memory");
-    if (rc == TS_OK && (rc = ts_ingest_dedupe(spans, &n, r->arena)) != TS_OK)
+    if (rc == TS_OK && (rc = ts_ingest_prepare(spans, &n, r->arena)) != TS_OK)
         ts_err_set(&err, rc, "out of memory");
     if (rc != TS_OK) {
         fail_rc(r, enc, rc, err.msg[0] ? err.msg : ts_strerror(rc));
@@ -197,16 +197,9 @@ int ts_otlp_traces(ts_req *r)
     c->enc = enc;
     c->bad = rej.count;
     snprintf(c->why, sizeof(c->why), "%s", rej.first);
-    for (size_t i = 0; i < n; i++)
-        ts_ingest_derive(&spans[i]);
-    memset(&r->write, 0, sizeof(r->write));
-    r->write.kind = TS_W_INGEST;
-    r->write.ws_id = r->ws.id;
-    r->write.spans = spans;
-    r->write.nspans = n;
+    ts_api_ingest_job(r, spans, n, otlp_done);
     r->write.close_after = close_after;
     r->hctx = c;
-    r->cont = otlp_done;
     return TS_H_ASYNC;
 }
 

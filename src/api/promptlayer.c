@@ -53,20 +53,13 @@ int ts_pl_spans_bulk(ts_req *r)
         return TS_H_DONE;
     }
     if (rc == TS_OK)
-        rc = ts_ingest_dedupe(spans, &n, r->arena);
+        rc = ts_ingest_prepare(spans, &n, r->arena);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
     }
-    for (size_t i = 0; i < n; i++)
-        ts_ingest_derive(&spans[i]);
-    memset(&r->write, 0, sizeof(r->write));
-    r->write.kind = TS_W_INGEST;
-    r->write.ws_id = r->ws.id;
-    r->write.spans = spans;
-    r->write.nspans = n;
+    ts_api_ingest_job(r, spans, n, spans_bulk_done);
     r->write.close_after = close_after;
-    r->cont = spans_bulk_done;
     return TS_H_ASYNC;
 }
 

@@ -219,23 +219,16 @@ int ts_rs_ingest(ts_req *r)
     int rc = ts_respan_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena, &spans,
                               &n, &err);
     if (rc == TS_OK)
-        rc = ts_ingest_dedupe(spans, &n, r->arena);
+        rc = ts_ingest_prepare(spans, &n, r->arena);
     if (rc == TS_OK)
         rc = ts_ingest_trace_metas(spans, n, r->arena, &metas, &nm);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
     }
-    for (size_t i = 0; i < n; i++)
-        ts_ingest_derive(&spans[i]);
-    memset(&r->write, 0, sizeof(r->write));
-    r->write.kind = TS_W_INGEST;
-    r->write.ws_id = r->ws.id;
-    r->write.spans = spans;
-    r->write.nspans = n;
+    ts_api_ingest_job(r, spans, n, ingest_done);
     r->write.traces = metas;
     r->write.ntraces = nm;
-    r->cont = ingest_done;
     return TS_H_ASYNC;
 }
 

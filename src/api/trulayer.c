@@ -138,22 +138,15 @@ static int ingest(ts_req *r, int batch)
     if (rc == TS_OK)
         rc = ts_ingest_dedupe_traces(traces, &nt);
     if (rc == TS_OK)
-        rc = ts_ingest_dedupe(spans, &ns, r->arena);
+        rc = ts_ingest_prepare(spans, &ns, r->arena);
     if (rc != TS_OK) {
         ts_api_fail(r, rc, err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
     }
-    for (size_t i = 0; i < ns; i++)
-        ts_ingest_derive(&spans[i]);
-    memset(&r->write, 0, sizeof(r->write));
-    r->write.kind = TS_W_INGEST;
-    r->write.ws_id = r->ws.id;
-    r->write.spans = spans;
-    r->write.nspans = ns;
+    ts_api_ingest_job(r, spans, ns, batch ? ingest_batch_done : ingest_single_done);
     r->write.traces = traces;
     r->write.ntraces = nt;
     r->write.skip_existing_traces = 1;
-    r->cont = batch ? ingest_batch_done : ingest_single_done;
     return TS_H_ASYNC;
 }
 

@@ -66,6 +66,16 @@ void ts_ingest_derive(ts_span *s)
     ts_cost_apply(s, ts_prices_active());
 }
 
+int ts_ingest_prepare(ts_span *spans, size_t *n, ts_arena *a)
+{
+    int rc = ts_ingest_dedupe(spans, n, a);
+    if (rc != TS_OK)
+        return rc;
+    for (size_t i = 0; i < *n; i++)
+        ts_ingest_derive(&spans[i]);
+    return TS_OK;
+}
+
 int ts_ingest_price_call(const char *model, int64_t prompt_tokens, int64_t completion_tokens,
                          double *cost)
 {

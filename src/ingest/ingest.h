@@ -25,6 +25,10 @@ int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt);
 int ts_ingest_trace_metas(const ts_span *spans, size_t n, ts_arena *a, ts_trace_meta **out,
                           size_t *nout);
 
+/* What every ingest surface does between its codec and the store:
+ * dedupe (first wins), then derive every span. TS_OK or TS_ENOMEM. */
+int ts_ingest_prepare(ts_span *spans, size_t *n, ts_arena *a);
+
 /* Fills derived fields that the codec left unset (error from status, type
  * default, total tokens) and prices the span with the active price table
  * (cost/price.h): the client's cost when it sent one, else tokens times
