@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,9 @@ static void exec_child(const char *bin, const char *const *args, const char *con
 {
     const char *argv[64];
     size_t n = 0;
+    /* A test that fails (or crashes) half-way must not leave its daemon
+     * running: the child dies with the test process. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
