@@ -213,10 +213,14 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
                                                         : cfg->max_body_bytes * 2 + 1024));
     if (readonly)
         snprintf(pragmas, sizeof(pragmas), "PRAGMA cache_size = -16384; PRAGMA query_only = 1;");
-    else
+    else /* temp_store: each job's savepoint journals the pages it changes;
+          * on disk that was 96 KB of pwrite per single-span request.
+          * wal_autocheckpoint: hot index pages are copied once per 32 MB
+          * of WAL instead of once per 4 MB. */
         snprintf(pragmas, sizeof(pragmas),
                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA cache_size = -%lld; "
-                 "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;",
+                 "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864; "
+                 "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8192;",
                  strcmp(cfg->sqlite_synchronous, "normal") == 0 ? "NORMAL" : "FULL",
                  (long long)cfg->sqlite_cache_mb * 1024);
     rc = exec_sql(c->db, pragmas, err);

@@ -1390,4 +1390,8 @@ void ts_sqlite_writer_stop(ts_sqlite *s)
     pthread_mutex_unlock(&s->qmu);
     pthread_join(s->wthread, NULL);
     s->wthread_started = 0;
+    int pages = 0, hi = 0;
+    sqlite3_db_status(s->w->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 0);
+    TS_LOG(TS_LOG_INFO, "msg=\"writer stopped\" transactions=%llu jobs=%llu pages_written=%d",
+           (unsigned long long)s->n_tx, (unsigned long long)s->n_jobs, pages);
 }
