@@ -331,6 +331,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
         s->readers[i]->next_free = s->rfree;
         s->rfree = s->readers[i];
     }
+    s->pipelined = strcmp(cfg->sqlite_synchronous, "normal") != 0;
     rc = ts_sqlite_writer_start(s, err);
 out:
     if (rc != TS_OK) {

@@ -5,6 +5,7 @@
 #define TS_SQLITE_INT_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -95,6 +96,20 @@ typedef struct ts_sqlite {
     uint64_t batch_max;
     int stopping;
     uint64_t n_tx, n_jobs;
+    /* syncer (synchronous=full): the writer commits with synchronous=NORMAL
+     * and hands each committed chain here; this thread fdatasyncs the WAL
+     * and only then runs the done callbacks, while the writer already
+     * builds the next transaction. */
+    int pipelined;
+    pthread_t sthread;
+    int sthread_started;
+    pthread_mutex_t smu;
+    pthread_cond_t scv;
+    ts_write *shead, *stail;
+    int sstopping;
+    int walfd;
+    dev_t wal_dev;
+    ino_t wal_ino;
 } ts_sqlite;
 
 /* Returns the cached prepared statement id of c, preparing it on first

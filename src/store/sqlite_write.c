@@ -2,13 +2,17 @@
  * connection; it drains the job queue and commits many jobs in one
  * transaction (group commit), each job inside its own savepoint so a
  * failing job rolls back alone. Done callbacks run only after COMMIT
- * returned, so an acknowledged write is durable. Per-trace aggregates are
+ * returned and (synchronous=full) the syncer thread's fdatasync of the WAL
+ * covered it, so an acknowledged write is durable. Per-trace aggregates are
  * maintained here incrementally, in the same transaction as the spans. */
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/sqlite_int.h"
 #include "tracestore/ids.h"
@@ -1292,6 +1296,27 @@ static void release_idle_memory(ts_sqlite *s)
     malloc_trim(0);
 }
 
+static void run_callbacks(ts_write *head)
+{
+    for (ts_write *w = head, *next; w; w = next) {
+        next = w->next; /* done() may free w */
+        w->next = NULL;
+        w->done(w, w->done_arg);
+    }
+}
+
+static void sync_enqueue(ts_sqlite *s, ts_write *head, ts_write *tail)
+{
+    pthread_mutex_lock(&s->smu);
+    if (s->stail)
+        s->stail->next = head;
+    else
+        s->shead = head;
+    s->stail = tail;
+    pthread_cond_signal(&s->scv);
+    pthread_mutex_unlock(&s->smu);
+}
+
 static void *writer_main(void *arg)
 {
     ts_sqlite *s = arg;
@@ -1337,11 +1362,59 @@ static void *writer_main(void *arg)
         s->n_tx++;
         s->n_jobs += n;
         pthread_mutex_unlock(&s->qmu);
-        for (ts_write *w = head, *next; w; w = next) {
-            next = w->next; /* done() may free w */
-            w->next = NULL;
-            w->done(w, w->done_arg);
+        if (s->pipelined)
+            sync_enqueue(s, head, tail);
+        else
+            run_callbacks(head);
+    }
+    return NULL;
+}
+
+/* Durability of the pipelined commit: frames written before this call
+ * began are on disk when it returns. fdatasync acts on the inode, so our
+ * own descriptor of the WAL serves; it is reopened should the file ever be
+ * replaced (SQLite deletes the WAL only when the last connection closes). */
+static int wal_sync(ts_sqlite *s)
+{
+    char wal[sizeof(s->path) + 8];
+    struct stat st;
+    snprintf(wal, sizeof(wal), "%s-wal", s->path);
+    if (stat(wal, &st) != 0)
+        return TS_EIO;
+    if (s->walfd < 0 || st.st_ino != s->wal_ino || st.st_dev != s->wal_dev) {
+        if (s->walfd >= 0)
+            close(s->walfd);
+        if ((s->walfd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+            return TS_EIO;
+        s->wal_ino = st.st_ino;
+        s->wal_dev = st.st_dev;
+    }
+    return fdatasync(s->walfd) == 0 ? TS_OK : TS_EIO;
+}
+
+static void *syncer_main(void *arg)
+{
+    ts_sqlite *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->smu);
+        while (!s->shead && !s->sstopping)
+            pthread_cond_wait(&s->scv, &s->smu);
+        ts_write *head = s->shead;
+        s->shead = s->stail = NULL;
+        pthread_mutex_unlock(&s->smu);
+        if (!head)
+            break;
+        /* Every committed transaction handed over so far is in this sync. */
+        int committed = 0;
+        for (ts_write *w = head; w; w = w->next)
+            committed |= w->rc == TS_OK;
+        if (committed && wal_sync(s) != TS_OK) {
+            TS_LOG(TS_LOG_ERROR, "msg=\"cannot sync the write-ahead log\" path=%s-wal", s->path);
+            for (ts_write *w = head; w; w = w->next)
+                if (w->rc == TS_OK)
+                    w->rc = ts_err_set(&w->err, TS_EIO, "cannot sync the write-ahead log");
         }
+        run_callbacks(head);
     }
     return NULL;
 }
@@ -1372,10 +1445,50 @@ int ts_sqlite_submit(ts_store *st, ts_write *w)
     return rc;
 }
 
+/* synchronous=full becomes NORMAL commits plus the syncer's fdatasync,
+ * when the WAL can be opened; otherwise SQLite syncs inside COMMIT. */
+static void syncer_start(ts_sqlite *s)
+{
+    s->walfd = -1;
+    pthread_mutex_init(&s->smu, NULL);
+    pthread_cond_init(&s->scv, NULL);
+    if (!s->pipelined)
+        return;
+    if (wal_sync(s) != TS_OK ||
+        sqlite3_exec(s->w->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
+        pthread_create(&s->sthread, NULL, syncer_main, s) != 0) {
+        TS_LOG(TS_LOG_WARN, "msg=\"commits sync inline\" path=%s", s->path);
+        sqlite3_exec(s->w->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        s->pipelined = 0;
+        return;
+    }
+    s->sthread_started = 1;
+}
+
+static void syncer_stop(ts_sqlite *s)
+{
+    if (s->sthread_started) {
+        pthread_mutex_lock(&s->smu);
+        s->sstopping = 1;
+        pthread_cond_broadcast(&s->scv);
+        pthread_mutex_unlock(&s->smu);
+        pthread_join(s->sthread, NULL);
+        s->sthread_started = 0;
+    }
+    if (s->walfd >= 0)
+        close(s->walfd);
+    s->walfd = -1;
+    pthread_mutex_destroy(&s->smu);
+    pthread_cond_destroy(&s->scv);
+}
+
 int ts_sqlite_writer_start(ts_sqlite *s, ts_err *err)
 {
-    if (pthread_create(&s->wthread, NULL, writer_main, s) != 0)
+    syncer_start(s);
+    if (pthread_create(&s->wthread, NULL, writer_main, s) != 0) {
+        syncer_stop(s);
         return ts_err_set(err, TS_EIO, "cannot start writer thread");
+    }
     s->wthread_started = 1;
     return TS_OK;
 }
@@ -1390,6 +1503,7 @@ void ts_sqlite_writer_stop(ts_sqlite *s)
     pthread_mutex_unlock(&s->qmu);
     pthread_join(s->wthread, NULL);
     s->wthread_started = 0;
+    syncer_stop(s); /* after the writer: it answers the last transactions */
     int pages = 0, hi = 0;
     sqlite3_db_status(s->w->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 0);
     TS_LOG(TS_LOG_INFO, "msg=\"writer stopped\" transactions=%llu jobs=%llu pages_written=%d",
