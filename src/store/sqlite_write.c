@@ -41,6 +41,12 @@ typedef struct tagg {
     int existed;         /* the trace row was there before this job */
     int64_t loaded_started; /* its started_ns then (0: none) */
     struct tagg *next;   /* hash chain */
+    /* Deferred aggregates (see struct ttable): */
+    int64_t ws_id;
+    ts_write *w;          /* a job of the trace's workspace (alive to COMMIT) */
+    struct tagg *image;   /* a job's copy: the transaction's image it updates */
+    int dirty;            /* image: to be written at the end of the transaction */
+    int spans_tx;         /* image: spans of the trace written in this transaction */
 } tagg;
 
 /* A pending trace_dims change: the job adds up +1/-1 per span in memory
@@ -55,17 +61,31 @@ typedef struct dimd {
     struct dimd *next; /* hash chain */
 } dimd;
 
-typedef struct job_ctx {
-    ts_sqlite_conn *c;
+/* Trace images by (workspace, trace id), with their pending dim changes.
+ * Each job has one. Consecutive span-only ingest jobs of a transaction
+ * also share one (the writer's deferred aggregates): a job works on copies
+ * of its images, merged back when the job succeeds; the images are written
+ * once, before the next other job and before COMMIT. Eight single-span
+ * requests of one trace in a transaction then cost one trace row update
+ * and one upsert per distinct dim value instead of eight of each. */
+typedef struct ttable {
     ts_arena *a;
-    ts_write *w;
-    int64_t now;
     tagg **buckets;
     size_t nbuckets;
-    tagg **list; /* touched traces in first-seen order */
+    tagg **list; /* traces in first-seen order */
     size_t nlist, caplist;
     dimd **dbuckets;
     size_t ndbuckets;
+} ttable;
+
+typedef struct job_ctx {
+    ts_sqlite_conn *c;
+    ts_arena *a;  /* freed when the job ends */
+    ts_arena *sa; /* strings an image may keep: lives to COMMIT when deferred */
+    ts_write *w;
+    int64_t now;
+    ttable t;
+    ttable *tx; /* the transaction's images (deferred), or NULL */
 } job_ctx;
 
 /* The old values of a span being replaced. */
@@ -235,16 +255,16 @@ static int tagg_load(job_ctx *j, tagg *t)
         t->loaded_started = t->has_ext ? t->started : 0;
         t->ended = sqlite3_column_int64(q, 10);
         t->error_count = sqlite3_column_int64(q, 11);
-        t->root_span_id = ts_sqlite_col_text(j->a, q, 12);
+        t->root_span_id = ts_sqlite_col_text(j->sa, q, 12);
         t->root_start = sqlite3_column_int64(q, 13);
-        t->root_name = ts_sqlite_col_text(j->a, q, 14);
-        t->root_input = ts_sqlite_col_text(j->a, q, 15);
-        t->root_output = ts_sqlite_col_text(j->a, q, 16);
-        t->root_model = ts_sqlite_col_text(j->a, q, 17);
-        t->root_error = ts_sqlite_col_text(j->a, q, 18);
-        t->err_span_id = ts_sqlite_col_text(j->a, q, 19);
+        t->root_name = ts_sqlite_col_text(j->sa, q, 14);
+        t->root_input = ts_sqlite_col_text(j->sa, q, 15);
+        t->root_output = ts_sqlite_col_text(j->sa, q, 16);
+        t->root_model = ts_sqlite_col_text(j->sa, q, 17);
+        t->root_error = ts_sqlite_col_text(j->sa, q, 18);
+        t->err_span_id = ts_sqlite_col_text(j->sa, q, 19);
         t->err_start = sqlite3_column_int64(q, 20);
-        t->err_text = ts_sqlite_col_text(j->a, q, 21);
+        t->err_text = ts_sqlite_col_text(j->sa, q, 21);
     }
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -252,36 +272,89 @@ static int tagg_load(job_ctx *j, tagg *t)
     return query_closed(j, t->trace_id, &t->closed);
 }
 
-static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
+static uint64_t trace_hash(int64_t ws_id, const char *trace_id)
 {
-    uint64_t h = hash_str(trace_id) % j->nbuckets;
-    for (tagg *t = j->buckets[h]; t; t = t->next)
-        if (strcmp(t->trace_id, trace_id) == 0) {
-            *out = t;
-            return TS_OK;
-        }
-    tagg *t = ts_arena_calloc(j->a, 1, sizeof(*t));
-    if (!t)
-        return TS_ENOMEM;
-    t->trace_id = trace_id;
-    int rc = tagg_load(j, t);
-    if (rc != TS_OK)
-        return rc;
-    if (j->nlist == j->caplist) {
-        size_t ncap = j->caplist ? j->caplist * 2 : 16;
-        tagg **nl = ts_arena_alloc(j->a, ncap * sizeof(*nl));
+    return hash_str(trace_id) * 31 + (uint64_t)ws_id;
+}
+
+static tagg *ttable_find(const ttable *tt, int64_t ws_id, const char *trace_id)
+{
+    for (tagg *t = tt->buckets[trace_hash(ws_id, trace_id) % tt->nbuckets]; t; t = t->next)
+        if (t->ws_id == ws_id && strcmp(t->trace_id, trace_id) == 0)
+            return t;
+    return NULL;
+}
+
+static int ttable_add(ttable *tt, tagg *t)
+{
+    if (tt->nlist == tt->caplist) {
+        size_t ncap = tt->caplist ? tt->caplist * 2 : 16;
+        tagg **nl = ts_arena_alloc(tt->a, ncap * sizeof(*nl));
         if (!nl)
             return TS_ENOMEM;
-        if (j->nlist)
-            memcpy(nl, j->list, j->nlist * sizeof(*nl));
-        j->list = nl;
-        j->caplist = ncap;
+        if (tt->nlist)
+            memcpy(nl, tt->list, tt->nlist * sizeof(*nl));
+        tt->list = nl;
+        tt->caplist = ncap;
     }
-    j->list[j->nlist++] = t;
-    t->next = j->buckets[h];
-    j->buckets[h] = t;
-    *out = t;
+    tt->list[tt->nlist++] = t;
+    size_t h = trace_hash(t->ws_id, t->trace_id) % tt->nbuckets;
+    t->next = tt->buckets[h];
+    tt->buckets[h] = t;
     return TS_OK;
+}
+
+static int ttable_init(ttable *tt, ts_arena *a, size_t n)
+{
+    size_t nb = 64;
+    while (nb < n * 2 && nb < (1u << 20))
+        nb <<= 1;
+    memset(tt, 0, sizeof(*tt));
+    tt->a = a;
+    tt->nbuckets = nb;
+    tt->ndbuckets = nb * 4;
+    tt->buckets = ts_arena_calloc(a, nb, sizeof(*tt->buckets));
+    tt->dbuckets = ts_arena_calloc(a, tt->ndbuckets, sizeof(*tt->dbuckets));
+    return tt->buckets && tt->dbuckets ? TS_OK : TS_ENOMEM;
+}
+
+/* A new image of trace_id in tt, loaded from the database. */
+static int tagg_new(job_ctx *j, ttable *tt, const char *trace_id, tagg **out)
+{
+    tagg *t = ts_arena_calloc(tt->a, 1, sizeof(*t));
+    if (!t || !(t->trace_id = ts_arena_strdup(j->sa, trace_id)))
+        return TS_ENOMEM;
+    t->ws_id = j->w->ws_id;
+    t->w = j->w;
+    int rc = tagg_load(j, t);
+    if (rc == TS_OK)
+        rc = ttable_add(tt, t);
+    *out = t;
+    return rc;
+}
+
+/* The job's image of trace_id: a copy of the transaction's when deferred. */
+static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
+{
+    tagg *img, *t;
+    int rc;
+    if ((*out = ttable_find(&j->t, j->w->ws_id, trace_id)))
+        return TS_OK;
+    if (!j->tx)
+        return tagg_new(j, &j->t, trace_id, out);
+    img = ttable_find(j->tx, j->w->ws_id, trace_id);
+    if (!img && (rc = tagg_new(j, j->tx, trace_id, &img)) != TS_OK)
+        return rc;
+    if (!(t = ts_arena_alloc(j->a, sizeof(*t))))
+        return TS_ENOMEM;
+    *t = *img;
+    t->image = img;
+    t->dims = NULL;
+    t->touched = 0;
+    /* Spans written earlier in the transaction may be replaced: look them up. */
+    t->existed |= img->spans_tx;
+    *out = t;
+    return ttable_add(&j->t, t);
 }
 
 static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
@@ -444,24 +517,24 @@ static int dim_step(job_ctx *j, int id, const char *trace_id, int dim, const cha
 }
 
 /* Adds delta to the pending count change of (t, dim, val). */
-static int dim_add(job_ctx *j, tagg *t, int dim, const char *val, int64_t delta)
+static int dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t delta)
 {
     uint64_t h = (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ hash_str(val);
-    size_t b = (size_t)(h % j->ndbuckets);
-    for (dimd *e = j->dbuckets[b]; e; e = e->next)
+    size_t b = (size_t)(h % tt->ndbuckets);
+    for (dimd *e = tt->dbuckets[b]; e; e = e->next)
         if (e->owner == t && e->dim == dim && strcmp(e->val, val) == 0) {
             e->delta += delta;
             return TS_OK;
         }
-    dimd *e = ts_arena_calloc(j->a, 1, sizeof(*e));
+    dimd *e = ts_arena_calloc(tt->a, 1, sizeof(*e));
     if (!e)
         return TS_ENOMEM;
     e->owner = t;
     e->val = val;
     e->dim = dim;
     e->delta = delta;
-    e->next = j->dbuckets[b];
-    j->dbuckets[b] = e;
+    e->next = tt->dbuckets[b];
+    tt->dbuckets[b] = e;
     e->next_in_trace = t->dims;
     t->dims = e;
     return TS_OK;
@@ -481,9 +554,9 @@ static int dims_update(job_ctx *j, tagg *t, const ts_span *sp, const old_span *o
     for (int d = 1; d < DIM__COUNT; d++) {
         if (ov[d] && nv[d] && strcmp(ov[d], nv[d]) == 0)
             continue;
-        if (ov[d] && (rc = dim_add(j, t, d, ov[d], -1)) != TS_OK)
+        if (ov[d] && (rc = dim_add(&j->t, t, d, ov[d], -1)) != TS_OK)
             return rc;
-        if (nv[d] && (rc = dim_add(j, t, d, nv[d], 1)) != TS_OK)
+        if (nv[d] && (rc = dim_add(&j->t, t, d, nv[d], 1)) != TS_OK)
             return rc;
     }
     return TS_OK;
@@ -541,13 +614,13 @@ static int apply_pending(job_ctx *j, ts_span *sp, int64_t *rl_id)
     if (src == SQLITE_ROW) {
         *rl_id = sqlite3_column_int64(q, 0);
         char *v;
-        if ((v = ts_sqlite_col_text(j->a, q, 1)))
+        if ((v = ts_sqlite_col_text(j->sa, q, 1)))
             sp->model = v;
-        if ((v = ts_sqlite_col_text(j->a, q, 2)))
+        if ((v = ts_sqlite_col_text(j->sa, q, 2)))
             sp->provider = v;
-        if ((v = ts_sqlite_col_text(j->a, q, 3)))
+        if ((v = ts_sqlite_col_text(j->sa, q, 3)))
             sp->input = v;
-        if ((v = ts_sqlite_col_text(j->a, q, 4)))
+        if ((v = ts_sqlite_col_text(j->sa, q, 4)))
             sp->output = v;
         if (sqlite3_column_type(q, 5) != SQLITE_NULL)
             sp->prompt_tokens = sqlite3_column_int64(q, 5);
@@ -653,13 +726,13 @@ static int tagg_recompute(job_ctx *j, tagg *t)
     t->root_span_id = t->root_name = t->root_input = t->root_output = NULL;
     t->root_model = t->root_error = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
-        t->root_span_id = ts_sqlite_col_text(j->a, q, 0);
+        t->root_span_id = ts_sqlite_col_text(j->sa, q, 0);
         t->root_start = sqlite3_column_int64(q, 1);
-        t->root_name = ts_sqlite_col_text(j->a, q, 2);
-        t->root_input = ts_sqlite_col_text(j->a, q, 3);
-        t->root_output = ts_sqlite_col_text(j->a, q, 4);
-        t->root_model = ts_sqlite_col_text(j->a, q, 5);
-        t->root_error = ts_sqlite_col_text(j->a, q, 6);
+        t->root_name = ts_sqlite_col_text(j->sa, q, 2);
+        t->root_input = ts_sqlite_col_text(j->sa, q, 3);
+        t->root_output = ts_sqlite_col_text(j->sa, q, 4);
+        t->root_model = ts_sqlite_col_text(j->sa, q, 5);
+        t->root_error = ts_sqlite_col_text(j->sa, q, 6);
     }
     sqlite3_reset(q);
     if (!(q = ts_sqlite_stmt(j->c, Q_RECOMP_ERR)))
@@ -668,9 +741,9 @@ static int tagg_recompute(job_ctx *j, tagg *t)
     sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     t->err_span_id = t->err_text = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
-        t->err_span_id = ts_sqlite_col_text(j->a, q, 0);
+        t->err_span_id = ts_sqlite_col_text(j->sa, q, 0);
         t->err_start = sqlite3_column_int64(q, 1);
-        t->err_text = ts_sqlite_col_text(j->a, q, 2);
+        t->err_text = ts_sqlite_col_text(j->sa, q, 2);
     }
     sqlite3_reset(q);
     t->recompute = 0;
@@ -771,18 +844,6 @@ static int insert_closure(job_ctx *j, const char *trace_id, ts_closure *out)
     return rc;
 }
 
-static int job_tables(job_ctx *j, size_t n)
-{
-    size_t nb = 64;
-    while (nb < n * 2 && nb < (1u << 20))
-        nb <<= 1;
-    j->nbuckets = nb;
-    j->ndbuckets = nb * 4;
-    j->buckets = ts_arena_calloc(j->a, nb, sizeof(*j->buckets));
-    j->dbuckets = ts_arena_calloc(j->a, j->ndbuckets, sizeof(*j->dbuckets));
-    return j->buckets && j->dbuckets ? TS_OK : TS_ENOMEM;
-}
-
 /* Project row id for a name or UUID, created (by name) on first use. */
 static int resolve_project(job_ctx *j, const char *p, int64_t *id)
 {
@@ -864,9 +925,9 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     /* An explicit model or error counts for the any-span filters too (one
      * reference that no span replacement removes). */
     const char *fail = ts_failure_type(m->error);
-    if (m->model && (rc = dim_add(j, t, DIM_MODEL, m->model, 1)) != TS_OK)
+    if (m->model && (rc = dim_add(&j->t, t, DIM_MODEL, m->model, 1)) != TS_OK)
         return rc;
-    if (fail && (rc = dim_add(j, t, DIM_FAILURE, fail, 1)) != TS_OK)
+    if (fail && (rc = dim_add(&j->t, t, DIM_FAILURE, fail, 1)) != TS_OK)
         return rc;
     return TS_OK;
 }
@@ -875,7 +936,7 @@ static int apply_ingest(job_ctx *j)
 {
     ts_write *w = j->w;
     int rc;
-    if ((rc = job_tables(j, w->nspans + w->ntraces)) != TS_OK)
+    if ((rc = ttable_init(&j->t, j->a, w->nspans + w->ntraces)) != TS_OK)
         return rc;
     /* Trace meta first: a duplicate trace's spans are skipped. */
     for (size_t i = 0; i < w->ntraces; i++) {
@@ -893,8 +954,14 @@ static int apply_ingest(job_ctx *j)
     for (size_t i = 0; i < w->nspans; i++)
         if ((rc = ingest_span(j, &w->spans[i])) != TS_OK)
             return rc;
-    for (size_t i = 0; i < j->nlist; i++) {
-        tagg *t = j->list[i];
+    if (j->tx) /* deferred: the images stay consistent between jobs */
+        for (size_t i = 0; i < j->t.nlist; i++) {
+            tagg *t = j->t.list[i];
+            if (t->touched && t->recompute && (rc = tagg_recompute(j, t)) != TS_OK)
+                return rc;
+        }
+    for (size_t i = 0; !j->tx && i < j->t.nlist; i++) {
+        tagg *t = j->t.list[i];
         if (t->touched && (rc = tagg_store(j, t)) != TS_OK)
             return rc;
         if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
@@ -1134,12 +1201,12 @@ static int apply_track(job_ctx *j)
     sp.type = "llm";
     sp.log_request = NULL;
     sp.request_log_id = tr->request_id;
-    if ((rc = job_tables(j, 1)) != TS_OK || (rc = ingest_span(j, &sp)) != TS_OK)
+    if ((rc = ttable_init(&j->t, j->a, 1)) != TS_OK || (rc = ingest_span(j, &sp)) != TS_OK)
         return rc;
     tr->attached = !sp.rejected;
-    for (size_t i = 0; i < j->nlist; i++)
-        if (j->list[i]->touched && ((rc = tagg_store(j, j->list[i])) != TS_OK ||
-                                    (rc = dims_sync(j, j->list[i])) != TS_OK))
+    for (size_t i = 0; i < j->t.nlist; i++)
+        if (j->t.list[i]->touched && ((rc = tagg_store(j, j->t.list[i])) != TS_OK ||
+                                      (rc = dims_sync(j, j->t.list[i])) != TS_OK))
             return rc;
     return TS_OK;
 }
@@ -1246,41 +1313,112 @@ static int tx(ts_sqlite_conn *c, int id)
     return q ? step_done(q) : TS_EIO;
 }
 
+/* Span-only ingest jobs share the transaction's trace images (ttable). */
+static int deferrable(const ts_write *w)
+{
+    return w->kind == TS_W_INGEST && w->ntraces == 0 && !w->close_after;
+}
+
+/* A successful job's images become the transaction's. */
+static int tx_merge(job_ctx *j)
+{
+    for (size_t i = 0; i < j->t.nlist; i++) {
+        tagg *t = j->t.list[i], *img = t->image, keep;
+        if (!t->touched)
+            continue;
+        keep = *img;
+        *img = *t;
+        img->next = keep.next;
+        img->dims = keep.dims;
+        img->image = NULL;
+        img->existed = keep.existed;
+        img->loaded_started = keep.loaded_started;
+        img->dirty = img->spans_tx = 1;
+        for (dimd *e = t->dims; e; e = e->next_in_trace) {
+            const char *v = e->delta ? ts_arena_strdup(j->tx->a, e->val) : NULL;
+            if (e->delta && (!v || dim_add(j->tx, img, e->dim, v, e->delta) != TS_OK))
+                return TS_ENOMEM;
+        }
+    }
+    return TS_OK;
+}
+
+/* Writes the transaction's changed images: row, dims, dims order. */
+static int tx_flush(ts_sqlite *s, ttable *tt, int64_t now)
+{
+    int rc;
+    for (size_t i = 0; i < tt->nlist; i++) {
+        tagg *t = tt->list[i];
+        if (!t->dirty)
+            continue;
+        job_ctx fj = {.c = s->w, .a = tt->a, .sa = tt->a, .w = t->w, .now = now};
+        int moved = t->existed && (t->has_ext ? t->started : 0) != t->loaded_started;
+        if ((rc = tagg_store(&fj, t)) != TS_OK || (rc = dims_flush(&fj, t)) != TS_OK ||
+            (moved && (rc = dims_sync(&fj, t)) != TS_OK))
+            return rc;
+        t->dirty = 0;
+    }
+    return ttable_init(tt, tt->a, tt->nbuckets / 2);
+}
+
+/* Runs one job in its savepoint; returns non-OK only when the whole
+ * transaction must fail (a merged image could not be recorded). */
+static int run_job(ts_sqlite *s, ts_write *w, int64_t now, ttable *shared)
+{
+    job_ctx j = {.c = s->w, .w = w, .now = now, .a = ts_arena_new(64 * 1024), .tx = shared};
+    int fatal = TS_OK;
+    if (!j.a) {
+        w->rc = ts_err_set(&w->err, TS_ENOMEM, "out of memory");
+        return TS_OK;
+    }
+    j.sa = shared ? shared->a : j.a;
+    w->nrejected = 0;
+    if ((w->rc = tx(s->w, Q_TX_SAVEPOINT)) == TS_OK) {
+        w->rc = apply_job(&j);
+        if (w->rc == TS_OK && shared)
+            fatal = tx_merge(&j);
+        if (w->rc != TS_OK)
+            tx(s->w, Q_TX_ROLLBACK_TO);
+        tx(s->w, Q_TX_RELEASE);
+    }
+    if (w->rc != TS_OK && w->err.code == 0)
+        ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
+    ts_arena_free(j.a);
+    return fatal;
+}
+
 /* Runs one group-commit transaction over the chain of jobs. */
 static void run_batch(ts_sqlite *s, ts_write *jobs)
 {
-    sqlite3 *db = s->w->db;
-    int rc = tx(s->w, Q_TX_BEGIN);
     int64_t now = ts_now_ns();
+    size_t nspans = 16;
+    ttable tt = {0};
+    ts_arena *ta = ts_arena_new(64 * 1024);
+    int rc = tx(s->w, Q_TX_BEGIN);
 
+    for (ts_write *w = jobs; w; w = w->next)
+        nspans += w->nspans;
+    if (rc == TS_OK && (!ta || ttable_init(&tt, ta, nspans) != TS_OK))
+        rc = TS_ENOMEM;
+    for (ts_write *w = jobs; w && rc == TS_OK; w = w->next) {
+        int defer = deferrable(w);
+        if (!defer && tt.nlist && (rc = tx_flush(s, &tt, now)) != TS_OK)
+            break;
+        rc = run_job(s, w, now, defer ? &tt : NULL);
+    }
+    if (rc == TS_OK && tt.nlist)
+        rc = tx_flush(s, &tt, now);
+    if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) == TS_OK) {
+        ts_arena_free(ta);
+        return;
+    }
+    TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" err=\"%s\"", sqlite3_errmsg(s->w->db));
+    tx(s->w, Q_TX_ROLLBACK);
     for (ts_write *w = jobs; w; w = w->next) {
-        w->rc = rc;
-        if (rc != TS_OK)
-            continue;
-        job_ctx j = {.c = s->w, .w = w, .now = now, .a = ts_arena_new(64 * 1024)};
-        if (!j.a) {
-            w->rc = TS_ENOMEM;
-            continue;
-        }
-        w->nrejected = 0;
-        if ((w->rc = tx(s->w, Q_TX_SAVEPOINT)) == TS_OK) {
-            w->rc = apply_job(&j);
-            if (w->rc != TS_OK)
-                tx(s->w, Q_TX_ROLLBACK_TO);
-            tx(s->w, Q_TX_RELEASE);
-        }
-        if (w->rc != TS_OK && w->err.code == 0)
-            ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
-        ts_arena_free(j.a);
+        w->rc = rc == TS_ENOMEM ? TS_ENOMEM : TS_EIO;
+        ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
     }
-    if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) != TS_OK) {
-        TS_LOG(TS_LOG_ERROR, "msg=\"commit failed\" err=\"%s\"", sqlite3_errmsg(db));
-        tx(s->w, Q_TX_ROLLBACK);
-        for (ts_write *w = jobs; w; w = w->next)
-            w->rc = TS_EIO;
-    } else if (rc != TS_OK) {
-        TS_LOG(TS_LOG_ERROR, "msg=\"begin failed\" err=\"%s\"", sqlite3_errmsg(db));
-    }
+    ts_arena_free(ta);
 }
 
 /* After a burst, give memory back: SQLite's page caches (the OS still

@@ -1116,11 +1116,15 @@ static void wait_done(int n)
     pthread_mutex_unlock(&g_gate.mu);
 }
 
-static void reopen_with_queue(int64_t qmax)
+/* sync "normal": done() runs on the writer thread, so holding it holds
+ * the writer (with "full" it runs on the syncer thread: see
+ * syncer_does_not_hold_the_writer). */
+static void reopen(int64_t qmax, const char *sync)
 {
     ts_store_close(store);
     store = NULL;
     cfg.writer_queue_max = qmax;
+    snprintf(cfg.sqlite_synchronous, sizeof(cfg.sqlite_synchronous), "%s", sync);
     open_store();
     memset(&g_gate, 0, sizeof(g_gate));
     pthread_mutex_init(&g_gate.mu, NULL);
@@ -1135,7 +1139,7 @@ START_TEST(queue_full_is_busy)
     ts_write sync;
     ts_span sp[QMAX];
 
-    reopen_with_queue(QMAX);
+    reopen(QMAX, "normal");
     g_gate.hold = 1;
     prep_job(0, TS_W_PING);
     ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
@@ -1198,6 +1202,44 @@ START_TEST(queue_full_is_busy)
 }
 END_TEST
 
+/* synchronous=full: commits are answered by the syncer after fdatasync of
+ * the WAL; a slow answer does not stop the writer committing more. */
+START_TEST(syncer_does_not_hold_the_writer)
+{
+    ts_store_stats before, now;
+    ts_span sp;
+
+    reopen(64, "full");
+    g_gate.hold = 1;
+    prep_job(0, TS_W_PING);
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
+    pthread_mutex_lock(&g_gate.mu);
+    while (!g_gate.entered)
+        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
+    pthread_mutex_unlock(&g_gate.mu);
+    ts_store_stats_get(store, &before);
+    prep_job(1, TS_W_INGEST);
+    mk(&sp, "sy1", "s", NULL, T0, T0 + MS);
+    g_jobs[1].spans = &sp;
+    g_jobs[1].nspans = 1;
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[1]), TS_OK);
+    /* the writer commits job 1 while job 0's answer is still held */
+    do {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+        ts_store_stats_get(store, &now);
+    } while (now.transactions == before.transactions);
+    ck_assert_int_eq(get_ok(wsA, "sy1").t.span_count, 1);
+    pthread_mutex_lock(&g_gate.mu);
+    ck_assert_int_eq(g_gate.calls[1], 0); /* answered only after job 0's */
+    g_gate.hold = 0;
+    pthread_cond_broadcast(&g_gate.cv);
+    pthread_mutex_unlock(&g_gate.mu);
+    wait_done(2);
+    ck_assert_int_eq(g_jobs[1].rc, TS_OK);
+}
+END_TEST
+
 /* A free-running burst: whatever is accepted completes exactly once; a
  * failing job in a group commit fails alone. */
 START_TEST(async_burst_and_failing_job)
@@ -1206,7 +1248,7 @@ START_TEST(async_burst_and_failing_job)
     int accepted = 0;
     ts_span sp[N];
 
-    reopen_with_queue(8);
+    reopen(8, "full");
     for (int i = 0; i < N; i++) {
         prep_job(i, TS_W_INGEST);
         if (i % 3 == 1) {
@@ -1253,7 +1295,7 @@ START_TEST(close_drains_queue)
     enum { N = 40 };
     ts_span sp[N];
 
-    reopen_with_queue(N);
+    reopen(N, "full");
     for (int i = 0; i < N; i++) {
         prep_job(i, TS_W_INGEST);
         mk(&sp[i], "drain", ts_arena_printf(arena, "s%02d", i), NULL, T0 + i, T0 + i);
@@ -1273,6 +1315,150 @@ START_TEST(close_drains_queue)
     ck_assert_int_eq(g.t.span_count, N);
     ck_assert(g.t.started_ns == T0);
     ck_assert(g.t.ended_ns == T0 + N - 1);
+}
+END_TEST
+
+/* Aggregates and trace_dims equal a recomputation from the spans after
+ * bursts of asynchronous jobs: the writer groups them into transactions
+ * where span-only ingest jobs share trace images (deferred aggregates),
+ * with span replacements, roots, errors, failing and closing jobs, deletes
+ * and the same trace ids in two workspaces in between. */
+enum { MIX_JOBS = 240, MIX_ROUNDS = 6 };
+static pthread_mutex_t mix_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mix_cv = PTHREAD_COND_INITIALIZER;
+static int mix_done;
+
+static void mix_done_cb(ts_write *w, void *arg)
+{
+    (void)w;
+    (void)arg;
+    pthread_mutex_lock(&mix_mu);
+    mix_done++;
+    pthread_cond_broadcast(&mix_cv);
+    pthread_mutex_unlock(&mix_mu);
+}
+
+static uint32_t mix_rand(uint32_t *st)
+{
+    *st = *st * 1103515245u + 12345u;
+    return *st >> 8;
+}
+
+static void mix_span(ts_span *sp, uint32_t *st)
+{
+    static const char *traces[] = {"m0", "m1", "m2", "m3", "m4", "m5"};
+    static const char *ids[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    static const char *models[] = {"gpt-4o", "claude-3-5-sonnet", "gemini-1.5-pro"};
+    static const char *errors[] = {"boom", "upstream 429: rate limit reached"};
+    uint32_t r = mix_rand(st);
+    int64_t start = T0 + (int64_t)(mix_rand(st) % 1000) * MS;
+
+    mk(sp, traces[r % 6], ids[(r >> 3) % 8], (r >> 6) % 4 == 0 ? NULL : ids[(r >> 8) % 8], start,
+       start + (int64_t)(mix_rand(st) % 500) * MS);
+    if ((r >> 10) % 2)
+        llm(sp, models[(r >> 11) % 3], (int64_t)(r % 97), (int64_t)(r % 13),
+            (r >> 13) % 3 ? 0.001 * (double)(r % 7) : -1);
+    if ((r >> 15) % 5 == 0)
+        sp->error = (char *)errors[(r >> 17) % 2];
+    if ((r >> 18) % 3 == 0)
+        sp->provider = (r >> 19) % 2 ? "openai" : "anthropic";
+}
+
+static int64_t mix_mismatches(void)
+{
+#define SP "FROM spans s WHERE s.ws_id = t.ws_id AND s.trace_id = t.trace_id"
+    return sql_int(
+        "SELECT count(*) FROM traces t WHERE span_count != (SELECT count(*) " SP ") "
+        "OR llm_span_count != (SELECT count(*) " SP " AND s.type = 'llm') "
+        "OR prompt_tokens != (SELECT coalesce(sum(prompt_tokens), 0) " SP ") "
+        "OR completion_tokens != (SELECT coalesce(sum(completion_tokens), 0) " SP ") "
+        "OR total_tokens != (SELECT coalesce(sum(coalesce(prompt_tokens, 0) + "
+        "coalesce(completion_tokens, 0)), 0) " SP ") "
+        "OR abs(cost_sum - (SELECT coalesce(sum(cost), 0) " SP ")) > 1e-9 "
+        "OR cost_span_count != (SELECT count(cost) " SP ") "
+        "OR error_count != (SELECT count(error) " SP ") "
+        "OR started_ns IS NOT (SELECT min(start_ns) " SP ") "
+        "OR ended_ns IS NOT (SELECT max(end_ns) " SP ") "
+        "OR root_span_id IS NOT (SELECT span_id " SP " AND (parent_id IS NULL OR parent_id = '') "
+        "ORDER BY start_ns, span_id LIMIT 1) "
+        "OR err_span_id IS NOT (SELECT span_id " SP " AND error IS NOT NULL "
+        "ORDER BY start_ns, span_id LIMIT 1)");
+#undef SP
+}
+
+static int64_t mix_dim_mismatches(void)
+{
+    return sql_int(
+        "WITH e (ws_id, trace_id, dim, val) AS ("
+        " SELECT ws_id, trace_id, 1, model FROM spans WHERE model IS NOT NULL"
+        " UNION ALL SELECT ws_id, trace_id, 3, name FROM spans"
+        " UNION ALL SELECT ws_id, trace_id, 4, type FROM spans WHERE type IS NOT NULL"
+        " UNION ALL SELECT ws_id, trace_id, 6, parent_id FROM spans WHERE parent_id <> ''"
+        " UNION ALL SELECT ws_id, trace_id, 7, provider FROM spans WHERE provider IS NOT NULL"
+        " UNION ALL SELECT ws_id, trace_id, 8, CASE WHEN error IS NULL THEN 'success' ELSE "
+        "'error' END FROM spans), "
+        "g AS (SELECT ws_id, trace_id, dim, val, count(*) AS n FROM e GROUP BY 1, 2, 3, 4) "
+        "SELECT (SELECT count(*) FROM g LEFT JOIN trace_dims d USING (ws_id, trace_id, dim, val) "
+        "WHERE d.n IS NOT g.n) + (SELECT count(*) FROM trace_dims d WHERE d.dim <> 2 AND NOT "
+        "EXISTS (SELECT 1 FROM g WHERE g.ws_id = d.ws_id AND g.trace_id = d.trace_id AND "
+        "g.dim = d.dim AND g.val = d.val)) + (SELECT count(*) FROM trace_dims d LEFT JOIN traces "
+        "t ON t.ws_id = d.ws_id AND t.trace_id = d.trace_id WHERE t.id IS NULL OR d.trow != t.id "
+        "OR d.start IS NOT t.eff_start OR d.n <= 0)");
+}
+
+START_TEST(deferred_aggregates_match_spans)
+{
+    static ts_write jobs[MIX_JOBS];
+    static ts_span spans[MIX_JOBS][3];
+    uint32_t st = 12345;
+    int64_t txs = 0;
+    ts_store_stats before, after;
+
+    reopen(MIX_JOBS, "full");
+    ts_store_stats_get(store, &before);
+    for (int round = 0; round < MIX_ROUNDS; round++) {
+        int accepted = 0;
+        mix_done = 0; /* the previous round was answered in full */
+        for (int i = 0; i < MIX_JOBS; i++) {
+            uint32_t r = mix_rand(&st);
+            size_t n = 1 + (r % 8 == 0 ? 2 : 0);
+            for (size_t k = 0; k < n; k++)
+                mix_span(&spans[i][k], &st);
+            if (n == 3 && strcmp(spans[i][1].span_id, spans[i][0].span_id) == 0)
+                n = 1; /* a job never carries one span twice */
+            if (n == 3 && (strcmp(spans[i][2].span_id, spans[i][0].span_id) == 0 ||
+                           strcmp(spans[i][2].span_id, spans[i][1].span_id) == 0))
+                n = 2;
+            jobs[i] = ingest_job((r >> 4) % 4 == 0 ? wsB : wsA, spans[i], n, 0);
+            if ((r >> 6) % 60 == 0) { /* a failing job between the ingests */
+                jobs[i].kind = TS_W_CLOSE;
+                jobs[i].trace_id = "missing";
+            } else if ((r >> 6) % 60 == 1 && round > 0) {
+                jobs[i].kind = TS_W_DELETE;
+                jobs[i].trace_id = spans[i][0].trace_id;
+            } else if ((r >> 6) % 60 == 2 && round == MIX_ROUNDS - 1) {
+                jobs[i].kind = TS_W_CLOSE;
+                jobs[i].trace_id = spans[i][0].trace_id;
+            }
+            jobs[i].done = mix_done_cb;
+            ck_assert_int_eq(ts_store_submit(store, &jobs[i]), TS_OK);
+            accepted++;
+        }
+        pthread_mutex_lock(&mix_mu);
+        while (mix_done < accepted)
+            pthread_cond_wait(&mix_cv, &mix_mu);
+        pthread_mutex_unlock(&mix_mu);
+        for (int i = 0; i < MIX_JOBS; i++)
+            if (jobs[i].kind == TS_W_INGEST)
+                ck_assert_msg(jobs[i].rc == TS_OK, "job %d: %s", i, jobs[i].err.msg);
+        ck_assert_int_eq(mix_mismatches(), 0);
+        ck_assert_int_eq(mix_dim_mismatches(), 0);
+    }
+    ts_store_stats_get(store, &after);
+    txs = (int64_t)(after.transactions - before.transactions);
+    /* the bursts were grouped: fewer transactions than jobs */
+    ck_assert_int_lt(txs, MIX_JOBS * MIX_ROUNDS);
+    ck_assert_int_gt(sql_int("SELECT count(*) FROM spans"), 20);
 }
 END_TEST
 
@@ -1342,6 +1528,8 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, workspace_isolation);
     tcase_add_test(tc, workspace_isolation_close_delete);
     tcase_add_test(tc, queue_full_is_busy);
+    tcase_add_test(tc, syncer_does_not_hold_the_writer);
+    tcase_add_test(tc, deferred_aggregates_match_spans);
     tcase_add_test(tc, async_burst_and_failing_job);
     tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
