@@ -108,6 +108,7 @@ typedef struct ts_sqlite {
     ts_write *shead, *stail;
     int sstopping;
     int walfd;
+    uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */
     dev_t wal_dev;
     ino_t wal_ino;
 } ts_sqlite;

@@ -1546,7 +1546,13 @@ static void *syncer_main(void *arg)
         int committed = 0;
         for (ts_write *w = head; w; w = w->next)
             committed |= w->rc == TS_OK;
-        if (committed && wal_sync(s) != TS_OK) {
+        int64_t t0 = ts_now_ns();
+        int src = committed ? wal_sync(s) : TS_OK;
+        if (committed) {
+            s->n_sync++;
+            s->sync_ns += (uint64_t)(ts_now_ns() - t0);
+        }
+        if (src != TS_OK) {
             TS_LOG(TS_LOG_ERROR, "msg=\"cannot sync the write-ahead log\" path=%s-wal", s->path);
             for (ts_write *w = head; w; w = w->next)
                 if (w->rc == TS_OK)
@@ -1644,6 +1650,9 @@ void ts_sqlite_writer_stop(ts_sqlite *s)
     syncer_stop(s); /* after the writer: it answers the last transactions */
     int pages = 0, hi = 0;
     sqlite3_db_status(s->w->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 0);
-    TS_LOG(TS_LOG_INFO, "msg=\"writer stopped\" transactions=%llu jobs=%llu pages_written=%d",
-           (unsigned long long)s->n_tx, (unsigned long long)s->n_jobs, pages);
+    TS_LOG(TS_LOG_INFO,
+           "msg=\"writer stopped\" transactions=%llu jobs=%llu pages_written=%d syncs=%llu "
+           "sync_ms=%.1f",
+           (unsigned long long)s->n_tx, (unsigned long long)s->n_jobs, pages,
+           (unsigned long long)s->n_sync, (double)s->sync_ns / 1e6);
 }
