@@ -72,6 +72,7 @@ enum {
 typedef struct ts_sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q__COUNT];
+    int pending_logs; /* writer: a request log may wait for its span */
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 

@@ -977,6 +977,27 @@ START_TEST(test_track_request)
 }
 END_TEST
 
+/* A request log still waiting for its span when the daemon restarts is
+ * applied when the span arrives afterwards (the writer learns at start
+ * that logs are pending, and skips the lookup per span only without). */
+START_TEST(test_track_request_pending_across_restart)
+{
+    char t[33], s[17], path[128];
+    ts_new_trace_id(t);
+    ts_new_span_id(s);
+    track(D.key_alpha, s, 11, 4);
+    ts_d_stop(&D);
+    ts_d_start(&D);
+    spans_bulk(D.key_alpha, t, s, NULL);
+    snprintf(path, sizeof path, "/v1/traces/%s", t);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "total_token_count", 15);
+    TS_J_STR(ts_json(r), "spans.0.model", "gpt-4o-2024-08-06");
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1005,6 +1026,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_bulk_delete);
     tcase_add_test(tc, test_isolation);
     tcase_add_test(tc, test_track_request);
+    tcase_add_test(tc, test_track_request_pending_across_restart);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
