@@ -1,6 +1,7 @@
 /* json_guard.c: a single-pass scanner over JSON text; see json_guard.h. It
  * does not validate grammar (cJSON does); it validates bytes, depth and
  * strings, and finds integer tokens longer than 15 digits. */
+#include <stdint.h>
 #include <string.h>
 
 #include "codec/json_guard.h"
@@ -43,11 +44,30 @@ static int fail(ts_err *err, size_t at, const char *what)
     return TS_EINVAL;
 }
 
+/* Whether any of the 8 bytes of v needs a closer look in a string: a
+ * control character, a byte >= 0x80, '"' or '\\' (bit tricks from
+ * "Bit Twiddling Hacks": a zero byte in x shows in (x - 0x01..) & ~x & 0x80..). */
+static int swar_special(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t quote = v ^ (ones * '"'), bslash = v ^ (ones * '\\');
+    uint64_t lt20 = (v - ones * 0x20) & ~v;
+    uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
+    return ((lt20 | zq | zb | v) & highs) != 0;
+}
+
 /* Scans a string starting after its opening quote; returns the index just
  * past the closing quote, or 0 on error. */
 static size_t scan_string(const char *s, size_t len, size_t i, ts_err *err)
 {
     while (i < len) {
+        /* Fastest path: 8 plain bytes at a time (a third of the cost of a
+         * single-span request's guard went to this loop byte by byte). */
+        uint64_t v;
+        while (i + 8 <= len && (memcpy(&v, s + i, 8), !swar_special(v)))
+            i += 8;
+        if (i >= len)
+            break;
         unsigned char c = (unsigned char)s[i];
         /* Fast path: plain printable ASCII, the bulk of any trace payload. */
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
