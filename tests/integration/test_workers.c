@@ -104,9 +104,10 @@ START_TEST(test_connections_spread_over_workers)
         least = least < 0 || count[w] < least ? count[w] : least;
     }
     ck_assert_msg(total >= NCONN, "workers served %ld connections, want >= %d", total, NCONN);
-    /* Consecutive descriptors alternate between the two workers; the slack
-     * covers the harness's own connections and an fd another daemon thread
-     * may take mid-burst. MHD's own accept put 20 to 32 of them on one. */
+    /* Consecutive descriptors alternate between the two workers (17 and 16
+     * here); the slack covers the harness's own connection and an fd another
+     * daemon thread may take mid-burst. With MHD's own accept, five runs in
+     * six put 25 to all 33 on one worker. */
     ck_assert_msg(least * 8 >= total * 3, "uneven spread: %ld and %ld of %ld", count[0], count[1],
                   total);
 }
