@@ -1,7 +1,6 @@
 /* listener.c: the listening socket and its acceptor thread. The thread
- * polls the socket and an eventfd; ts_listener_close writes the eventfd,
- * so stopping never depends on a signal or on closing an fd another
- * thread is polling. */
+ * polls the socket and an eventfd; stop and resume write the eventfd, so
+ * neither depends on a signal or on closing an fd another thread polls. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4 */
 #endif
@@ -10,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,7 @@ struct ts_listener {
     int wake; /* eventfd: readable once close has been asked for */
     int port;
     int running;
+    atomic_int stop;
     int starved; /* an EMFILE-like error was logged and no accept succeeded since */
     pthread_t thread;
     ts_listener_fn fn;
@@ -103,6 +104,7 @@ int ts_listener_open(const char *listen, int backlog, ts_listener **out, ts_err 
     if (!(l = calloc(1, sizeof(*l))))
         return ts_err_set(err, TS_ENOMEM, "out of memory");
     l->wake = -1;
+    atomic_init(&l->stop, 0);
     if ((l->fd = bind_listen(&ss, sslen, backlog)) < 0) {
         rc = ts_err_set(err, TS_EIO, "cannot listen on %s: %s", listen, strerror(errno));
         goto out;
@@ -116,7 +118,7 @@ int ts_listener_open(const char *listen, int backlog, ts_listener **out, ts_err 
     l = NULL;
     rc = TS_OK;
 out:
-    ts_listener_close(l);
+    ts_listener_free(l);
     return rc;
 }
 
@@ -125,10 +127,11 @@ int ts_listener_port(const ts_listener *l)
     return l->port;
 }
 
-/* Accepts what is waiting (up to ACCEPT_BATCH). Returns 0, or BACKOFF_MS
- * when the process or system is out of descriptors or memory: the pending
- * connection stays in the backlog, so polling again at once would spin. */
-static int accept_batch(ts_listener *l)
+/* Accepts what is waiting (up to ACCEPT_BATCH, or until fn says full:
+ * *paused = 1). Returns 0, or BACKOFF_MS when the process or system is
+ * out of descriptors or memory: the pending connection stays in the
+ * backlog, so polling again at once would spin. */
+static int accept_batch(ts_listener *l, int *paused)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
@@ -136,7 +139,10 @@ static int accept_batch(ts_listener *l)
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             l->starved = 0;
-            l->fn(l->arg, fd, (const struct sockaddr *)&ss, len);
+            if (l->fn(l->arg, fd, (const struct sockaddr *)&ss, len)) {
+                *paused = 1;
+                return 0;
+            }
             continue;
         }
         switch (errno) {
@@ -167,20 +173,27 @@ static void *accept_main(void *arg)
 {
     ts_listener *l = arg;
     struct pollfd p[2] = {{l->wake, POLLIN, 0}, {l->fd, POLLIN, 0}};
-    int backoff = 0;
+    int backoff = 0, paused = 0;
     for (;;) {
-        /* While backing off only the stop request can end the wait. */
-        int n = poll(p, backoff ? 1 : 2, backoff ? backoff : -1);
+        /* Paused or backing off, only the eventfd can end the wait. */
+        int listening = !paused && !backoff;
+        int n = poll(p, listening ? 2 : 1, backoff ? backoff : -1);
         backoff = 0;
         if (n < 0 && errno != EINTR) {
             TS_LOG(TS_LOG_ERROR, "msg=\"acceptor poll failed\" error=\"%s\"", strerror(errno));
             backoff = BACKOFF_MS;
             continue;
         }
-        if (n > 0 && p[0].revents)
-            break;
-        if (n > 0 && p[1].revents)
-            backoff = accept_batch(l);
+        if (n > 0 && p[0].revents) {
+            uint64_t v;
+            if (read(l->wake, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
+                backoff = BACKOFF_MS;
+            if (atomic_load(&l->stop))
+                break;
+            paused = 0;
+        }
+        if (listening && n > 0 && p[1].revents)
+            backoff = accept_batch(l, &paused);
     }
     return NULL;
 }
@@ -195,18 +208,39 @@ int ts_listener_start(ts_listener *l, ts_listener_fn fn, void *arg, ts_err *err)
     return TS_OK;
 }
 
-void ts_listener_close(ts_listener *l)
+static void wake(ts_listener *l)
+{
+    uint64_t one = 1;
+    while (write(l->wake, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+}
+
+void ts_listener_resume(ts_listener *l)
+{
+    if (l)
+        wake(l);
+}
+
+void ts_listener_stop(ts_listener *l)
 {
     if (!l)
         return;
     if (l->running) {
-        uint64_t one = 1;
-        while (write(l->wake, &one, sizeof(one)) < 0 && errno == EINTR) {
-        }
+        atomic_store(&l->stop, 1);
+        wake(l);
         pthread_join(l->thread, NULL);
+        l->running = 0;
     }
     if (l->fd >= 0)
         close(l->fd);
+    l->fd = -1;
+}
+
+void ts_listener_free(ts_listener *l)
+{
+    if (!l)
+        return;
+    ts_listener_stop(l);
     if (l->wake >= 0)
         close(l->wake);
     free(l);

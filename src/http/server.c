@@ -56,6 +56,7 @@ struct ts_http {
     const ts_route *routes;
     atomic_int inflight;
     atomic_int draining;
+    atomic_int open; /* connections handed to MHD and not yet closed */
     int port;
     pthread_mutex_t rl_mu;
     rl_slot *rl;
@@ -422,6 +423,9 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
         *socket_context = t;
         return;
     }
+    /* CLOSED: the connection that filled the last slot paused the acceptor */
+    if (atomic_fetch_sub(&h->open, 1) >= h->app->cfg->max_connections)
+        ts_listener_resume(h->lis);
     if (!t)
         return;
     pthread_mutex_lock(&h->ct_mu);
@@ -550,17 +554,28 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 /* Runs on the acceptor thread. With a thread pool, MHD_add_connection
- * gives fd to worker (fd + i) % pool size for the first i whose share of
- * max_connections has room, so a burst of accepts (consecutive fds) is
- * dealt out evenly; MHD's own accept let whichever worker woke first take
- * up to ten connections at a time. On refusal (connection or per-IP limit,
- * out of memory) MHD has closed fd already. */
-static void hand_conn(void *arg, int fd, const struct sockaddr *addr, socklen_t len)
+ * gives fd to worker (fd + i) % pool size for the first i with room, so a
+ * burst of accepts (consecutive fds) is dealt out evenly; MHD's own accept
+ * let whichever worker woke first take a series of connections. On
+ * refusal (per-IP limit, out of memory) MHD has closed fd already.
+ *
+ * max_connections is enforced here, not by MHD: in 0.9.75 a worker that
+ * finds itself at its limit when it takes up an added connection locks up
+ * (its pre-check runs before the worker counts the connections queued to
+ * it). So MHD's per-worker limit is set above max_connections (mhd_start)
+ * and the acceptor pauses, leaving clients in the backlog, while
+ * max_connections are open; the CLOSED notification resumes it. */
+static int hand_conn(void *arg, int fd, const struct sockaddr *addr, socklen_t len)
 {
     ts_http *h = arg;
-    /* errno is no guide here: MHD reports a full pool as ENFILE */
-    if (MHD_add_connection(h->d, fd, addr, len) != MHD_YES)
-        TS_LOG(TS_LOG_DEBUG, "msg=\"connection refused (connection or per-IP limit)\"");
+    int full = atomic_fetch_add(&h->open, 1) + 1 >= h->app->cfg->max_connections;
+    if (MHD_add_connection(h->d, fd, addr, len) != MHD_YES) {
+        /* errno is no guide here: MHD reports its limits as ENFILE */
+        TS_LOG(TS_LOG_DEBUG, "msg=\"connection refused (per-IP limit)\"");
+        atomic_fetch_sub(&h->open, 1);
+        return 0;
+    }
+    return full;
 }
 
 static void http_free(ts_http *h)
@@ -569,6 +584,7 @@ static void http_free(ts_http *h)
         return;
     pthread_mutex_destroy(&h->rl_mu);
     pthread_mutex_destroy(&h->ct_mu);
+    ts_listener_free(h->lis);
     free(h->worker_conns);
     free(h->rl);
     free(h);
@@ -583,6 +599,7 @@ static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
     h->routes = routes;
     atomic_init(&h->inflight, 0);
     atomic_init(&h->draining, 0);
+    atomic_init(&h->open, 0);
     pthread_mutex_init(&h->rl_mu, NULL);
     pthread_mutex_init(&h->ct_mu, NULL);
     atomic_init(&h->sweep_stop, 0);
@@ -600,15 +617,18 @@ static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
 }
 
 /* The daemon accepts nothing itself (MHD_USE_NO_LISTEN_SOCKET): the
- * listener hands it connections. */
+ * listener hands it connections. Each worker may hold max_connections plus
+ * slack (connections notified CLOSED but not yet uncounted by MHD), so
+ * MHD's own limit is never reached: hand_conn enforces the real one. */
 static struct MHD_Daemon *mhd_start(ts_http *h, unsigned threads)
 {
     const ts_config *cfg = h->app->cfg;
+    unsigned limit = ((unsigned)cfg->max_connections + 16) * threads;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_STRICT_FOR_CLIENT, 1,
@@ -646,7 +666,7 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
     h = NULL;
 out:
     if (h) {
-        ts_listener_close(h->lis);
+        ts_listener_stop(h->lis);
         if (sweeping) {
             atomic_store(&h->sweep_stop, 1);
             pthread_join(h->sweeper, NULL);
@@ -677,8 +697,7 @@ void ts_http_stop(ts_http *h, int grace_ms)
     atomic_store(&h->draining, 1);
     /* Stop accepting: joins the acceptor, so no connection is handed to
      * MHD after this; the backlog is reset. */
-    ts_listener_close(h->lis);
-    h->lis = NULL;
+    ts_listener_stop(h->lis);
     /* Before the drain, not after it: the join may take a sweep period,
      * and nothing may stand between the drain and MHD_stop_daemon (a
      * keep-alive client can start a new request in that gap). */
