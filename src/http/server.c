@@ -1,9 +1,8 @@
-/* server.c: libmicrohttpd glue. A pool of epoll threads accepts requests;
- * each request gets a ts_req with its own arena. Writes never block an
- * HTTP thread: the connection is suspended while the writer commits and
- * resumed by the write's done callback. */
+/* server.c: libmicrohttpd glue. The acceptor (listener.c) hands each
+ * connection to a pool of epoll threads; each request gets a ts_req with its
+ * own arena. Writes never block an HTTP thread: the connection is suspended
+ * while the writer commits and resumed by the write's done callback. */
 #include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/listener.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
@@ -51,10 +51,12 @@ typedef struct conn_track {
 
 struct ts_http {
     struct MHD_Daemon *d;
+    ts_listener *lis;
     ts_app *app;
     const ts_route *routes;
     atomic_int inflight;
     atomic_int draining;
+    atomic_int open; /* connections handed to MHD and not yet closed */
     int port;
     pthread_mutex_t rl_mu;
     rl_slot *rl;
@@ -62,6 +64,10 @@ struct ts_http {
     conn_track *ct_head;
     pthread_t sweeper;
     atomic_int sweep_stop;
+    /* connections started per worker thread, logged at stop */
+    unsigned nworkers;
+    atomic_uint worker_next;
+    atomic_long *worker_conns;
 };
 
 /* Takes one token for key_id; returns 0 when allowed, else the seconds to
@@ -378,12 +384,30 @@ static int append_body(ts_http *h, ts_req *r, const char *data, size_t n)
     return 1;
 }
 
+/* Counts a connection for the calling worker thread. MHD sends STARTED on
+ * the worker that owns the connection (also for MHD_add_connection), and a
+ * worker belongs to one daemon for its life, so a thread-local index,
+ * assigned on the worker's first connection, names the worker. */
+static _Thread_local const ts_http *tl_http;
+static _Thread_local unsigned tl_worker;
+
+static void count_worker_conn(ts_http *h)
+{
+    if (tl_http != h) {
+        tl_http = h;
+        tl_worker = atomic_fetch_add(&h->worker_next, 1);
+    }
+    if (tl_worker < h->nworkers)
+        atomic_fetch_add(&h->worker_conns[tl_worker], 1);
+}
+
 static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
     ts_http *h = cls;
     conn_track *t = *socket_context;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        count_worker_conn(h);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (!ci || !(t = calloc(1, sizeof(*t))))
@@ -399,6 +423,9 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
         *socket_context = t;
         return;
     }
+    /* CLOSED: the connection that filled the last slot paused the acceptor */
+    if (atomic_fetch_sub(&h->open, 1) >= h->app->cfg->max_connections)
+        ts_listener_resume(h->lis);
     if (!t)
         return;
     pthread_mutex_lock(&h->ct_mu);
@@ -526,90 +553,134 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&h->inflight, 1);
 }
 
-static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen, int *ipv6,
-                   ts_err *err)
+/* Runs on the acceptor thread. With a thread pool, MHD_add_connection
+ * gives fd to worker (fd + i) % pool size for the first i with room, so a
+ * burst of accepts (consecutive fds) is dealt out evenly; MHD's own accept
+ * let whichever worker woke first take a series of connections. On
+ * refusal (per-IP limit, out of memory) MHD has closed fd already.
+ *
+ * max_connections is enforced here, not by MHD: in 0.9.75 a worker that
+ * finds itself at its limit when it takes up an added connection locks up
+ * (its pre-check runs before the worker counts the connections queued to
+ * it). So MHD's per-worker limit is set above max_connections (mhd_start)
+ * and the acceptor pauses, leaving clients in the backlog, while
+ * max_connections are open; the CLOSED notification resumes it. */
+static int hand_conn(void *arg, int fd, const struct sockaddr *addr, socklen_t len)
 {
-    char host[256];
-    int port;
-    char portstr[16];
-    struct addrinfo hints, *res = NULL;
+    ts_http *h = arg;
+    int full = atomic_fetch_add(&h->open, 1) + 1 >= h->app->cfg->max_connections;
+    if (MHD_add_connection(h->d, fd, addr, len) != MHD_YES) {
+        /* errno is no guide here: MHD reports its limits as ENFILE */
+        TS_LOG(TS_LOG_DEBUG, "msg=\"connection refused (per-IP limit)\"");
+        atomic_fetch_sub(&h->open, 1);
+        return 0;
+    }
+    return full;
+}
 
-    if (ts_config_listen_split(listen, host, sizeof(host), &port) != TS_OK)
-        return ts_err_set(err, TS_EINVAL, "listen: expected HOST:PORT, got '%s'", listen);
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int g = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
-    if (g != 0 || !res)
-        return ts_err_set(err, TS_EINVAL, "listen: cannot resolve '%s': %s", host,
-                          gai_strerror(g));
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *sslen = res->ai_addrlen;
-    *ipv6 = res->ai_family == AF_INET6;
-    freeaddrinfo(res);
-    return TS_OK;
+static void http_free(ts_http *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_destroy(&h->rl_mu);
+    pthread_mutex_destroy(&h->ct_mu);
+    ts_listener_free(h->lis);
+    free(h->worker_conns);
+    free(h->rl);
+    free(h);
+}
+
+static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
+{
+    ts_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->app = app;
+    h->routes = routes;
+    atomic_init(&h->inflight, 0);
+    atomic_init(&h->draining, 0);
+    atomic_init(&h->open, 0);
+    pthread_mutex_init(&h->rl_mu, NULL);
+    pthread_mutex_init(&h->ct_mu, NULL);
+    atomic_init(&h->sweep_stop, 0);
+    h->nworkers = threads;
+    atomic_init(&h->worker_next, 0);
+    h->worker_conns = calloc(threads, sizeof(*h->worker_conns));
+    if (!h->worker_conns ||
+        (app->cfg->rate_limit_per_key > 0 && !(h->rl = calloc(RL_SLOTS, sizeof(*h->rl))))) {
+        http_free(h);
+        return NULL;
+    }
+    for (unsigned i = 0; i < threads; i++)
+        atomic_init(&h->worker_conns[i], 0);
+    return h;
+}
+
+/* The daemon accepts nothing itself (MHD_USE_NO_LISTEN_SOCKET): the
+ * listener hands it connections. Each worker may hold max_connections plus
+ * slack (connections notified CLOSED but not yet uncounted by MHD), so
+ * MHD's own limit is never reached: hand_conn enforces the real one. */
+static struct MHD_Daemon *mhd_start(ts_http *h, unsigned threads)
+{
+    const ts_config *cfg = h->app->cfg;
+    unsigned limit = ((unsigned)cfg->max_connections + 16) * threads;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
+        MHD_OPTION_END);
 }
 
 int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *err)
 {
     const ts_config *cfg = app->cfg;
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    int ipv6 = 0, rc;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = (unsigned)(cfg->http_threads > 0 ? cfg->http_threads : (ncpu > 0 ? ncpu : 2));
+    ts_http *h = NULL;
+    int sweeping = 0, rc;
 
     *out = NULL;
-    if ((rc = resolve(cfg->listen, &ss, &sslen, &ipv6, err)) != TS_OK)
-        return rc;
-    ts_http *h = calloc(1, sizeof(*h));
-    if (!h)
-        return ts_err_set(err, TS_ENOMEM, "out of memory");
-    h->app = app;
-    h->routes = routes;
-    atomic_init(&h->inflight, 0);
-    atomic_init(&h->draining, 0);
-    pthread_mutex_init(&h->rl_mu, NULL);
-    pthread_mutex_init(&h->ct_mu, NULL);
-    atomic_init(&h->sweep_stop, 0);
-    if (cfg->rate_limit_per_key > 0 && !(h->rl = calloc(RL_SLOTS, sizeof(*h->rl)))) {
-        free(h);
-        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    if (!(h = http_new(app, routes, threads))) {
+        rc = ts_err_set(err, TS_ENOMEM, "out of memory");
+        goto out;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, h,
-        MHD_OPTION_END);
-    if (!h->d) {
-        free(h->rl);
-        free(h);
-        return ts_err_set(err, TS_EIO, "cannot listen on %s (address in use or not permitted)",
-                          cfg->listen);
+    if ((rc = ts_listener_open(cfg->listen, 1024, &h->lis, err)) != TS_OK)
+        goto out;
+    if (!(h->d = mhd_start(h, threads))) {
+        rc = ts_err_set(err, TS_EIO, "cannot start libmicrohttpd (%u threads)", threads);
+        goto out;
     }
     if (pthread_create(&h->sweeper, NULL, sweep_main, h) != 0) {
-        MHD_stop_daemon(h->d);
-        free(h->rl);
-        free(h);
-        return ts_err_set(err, TS_EIO, "cannot start the connection sweeper thread");
+        rc = ts_err_set(err, TS_EIO, "cannot start the connection sweeper thread");
+        goto out;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = di ? di->port : 0;
+    sweeping = 1;
+    if ((rc = ts_listener_start(h->lis, hand_conn, h, err)) != TS_OK)
+        goto out;
     *out = h;
-    return TS_OK;
+    h = NULL;
+out:
+    if (h) {
+        ts_listener_stop(h->lis);
+        if (sweeping) {
+            atomic_store(&h->sweep_stop, 1);
+            pthread_join(h->sweeper, NULL);
+        }
+        if (h->d)
+            MHD_stop_daemon(h->d);
+        http_free(h);
+    }
+    return rc;
 }
 
 int ts_http_port(ts_http *h)
 {
-    return h->port;
+    return ts_listener_port(h->lis);
 }
 
 int ts_http_inflight(ts_http *h)
@@ -624,9 +695,9 @@ void ts_http_stop(ts_http *h, int grace_ms)
     /* Set before waiting: every request counted in inflight has either
      * passed the check in dispatch (and is waited for) or will see it. */
     atomic_store(&h->draining, 1);
-    MHD_socket fd = MHD_quiesce_daemon(h->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    /* Stop accepting: joins the acceptor, so no connection is handed to
+     * MHD after this; the backlog is reset. */
+    ts_listener_stop(h->lis);
     /* Before the drain, not after it: the join may take a sweep period,
      * and nothing may stand between the drain and MHD_stop_daemon (a
      * keep-alive client can start a new request in that gap). */
@@ -637,8 +708,8 @@ void ts_http_stop(ts_http *h, int grace_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(h->d);
-    pthread_mutex_destroy(&h->rl_mu);
-    pthread_mutex_destroy(&h->ct_mu);
-    free(h->rl);
-    free(h);
+    for (unsigned i = 0; i < h->nworkers; i++)
+        TS_LOG(TS_LOG_INFO, "msg=\"http worker\" worker=%u connections=%ld", i,
+               atomic_load(&h->worker_conns[i]));
+    http_free(h);
 }
