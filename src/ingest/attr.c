@@ -48,53 +48,63 @@ void ts_jw_raw(ts_jw *w, const char *s, size_t n)
     w->p[w->len] = '\0';
 }
 
-void ts_jw_str(ts_jw *w, const char *s)
+/* The escape of c, or 0 when c goes out as is: '"', '\\', the short
+ * forms of \b \f \n \r \t, else \u00xx below 0x20 (cJSON's choice). */
+static char short_escape(unsigned char c)
+{
+    static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+    const char *at = c ? strchr(from, c) : NULL;
+    return at ? to[at - from] : 0;
+}
+
+static size_t escaped_extra(unsigned char c)
+{
+    if (c >= 0x20 && c != '"' && c != '\\')
+        return 0;
+    return short_escape(c) ? 1 : 5;
+}
+
+static char *put_escaped(char *o, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    ts_jw_raw(w, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        ts_jw_raw(w, run, (size_t)(s - run));
-        run = s + 1;
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
-        ts_jw_raw(w, esc, en);
+    char e = short_escape(c);
+    *o++ = '\\';
+    if (e) {
+        *o++ = e;
+        return o;
     }
-    ts_jw_raw(w, run, (size_t)(s - run));
-    ts_jw_raw(w, "\"", 1);
+    memcpy(o, "u00", 3);
+    o[3] = hex[c >> 4];
+    o[4] = hex[c & 15];
+    return o + 5;
+}
+
+/* Two passes, as cJSON's print_string_ptr: measure, then write into room
+ * made once (a response is mostly strings; one grow each, not one per run). */
+void ts_jw_str(ts_jw *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0, extra = 0;
+    for (; p[n]; n++)
+        extra += escaped_extra(p[n]);
+    if (!grow(w, n + extra + 2))
+        return;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    if (extra == 0) {
+        memcpy(o, s, n);
+        o += n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (escaped_extra(p[i]))
+                o = put_escaped(o, p[i]);
+            else
+                *o++ = (char)p[i];
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->p);
+    w->p[w->len] = '\0';
 }
 
 void ts_jw_i64(ts_jw *w, int64_t v)
