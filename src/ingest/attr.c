@@ -48,60 +48,71 @@ void ts_jw_raw(ts_jw *w, const char *s, size_t n)
     w->p[w->len] = '\0';
 }
 
-/* The escape of c, or 0 when c goes out as is: '"', '\\', the short
- * forms of \b \f \n \r \t, else \u00xx below 0x20 (cJSON's choice). */
-static char short_escape(unsigned char c)
+/* cJSON's choice of escapes: '"', '\\' and the bytes below 0x20. */
+static int needs_escape(unsigned char c)
 {
-    static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
-    const char *at = c ? strchr(from, c) : NULL;
-    return at ? to[at - from] : 0;
+    return c < 0x20 || c == '"' || c == '\\';
 }
 
-static size_t escaped_extra(unsigned char c)
+/* The letter after the backslash: a short form, or 'u' for \u00xx. */
+static char escape_letter(unsigned char c)
 {
-    if (c >= 0x20 && c != '"' && c != '\\')
-        return 0;
-    return short_escape(c) ? 1 : 5;
+    switch (c) {
+    case '"':
+    case '\\':
+        return (char)c;
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 'u';
+    }
 }
 
 static char *put_escaped(char *o, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    char e = short_escape(c);
+    char e = escape_letter(c);
     *o++ = '\\';
-    if (e) {
-        *o++ = e;
+    *o++ = e;
+    if (e != 'u')
         return o;
-    }
-    memcpy(o, "u00", 3);
-    o[3] = hex[c >> 4];
-    o[4] = hex[c & 15];
-    return o + 5;
+    *o++ = '0';
+    *o++ = '0';
+    *o++ = hex[c >> 4];
+    *o++ = hex[c & 15];
+    return o;
 }
 
 /* Two passes, as cJSON's print_string_ptr: measure, then write into room
  * made once (a response is mostly strings; one grow each, not one per run). */
 void ts_jw_str(ts_jw *w, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *run = p;
     size_t n = 0, extra = 0;
     for (; p[n]; n++)
-        extra += escaped_extra(p[n]);
+        if (needs_escape(p[n]))
+            extra += escape_letter(p[n]) == 'u' ? 5 : 1;
     if (!grow(w, n + extra + 2))
         return;
     char *o = w->p + w->len;
     *o++ = '"';
-    if (extra == 0) {
-        memcpy(o, s, n);
-        o += n;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            if (escaped_extra(p[i]))
-                o = put_escaped(o, p[i]);
-            else
-                *o++ = (char)p[i];
-        }
+    for (size_t i = 0; extra && i < n; i++) {
+        if (!needs_escape(p[i]))
+            continue;
+        memcpy(o, run, (size_t)(p + i - run));
+        o = put_escaped(o + (p + i - run), p[i]);
+        run = p + i + 1;
     }
+    memcpy(o, run, (size_t)(p + n - run));
+    o += p + n - run;
     *o++ = '"';
     w->len = (size_t)(o - w->p);
     w->p[w->len] = '\0';
