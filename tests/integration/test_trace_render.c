@@ -1,6 +1,7 @@
 /* test_trace_render.c: the TruLayer trace detail (GET /v1/traces/{id}) and
- * list (GET /v1/traces) answers are byte-for-byte what the cJSON renderer
- * they replaced printed. The reference below is that renderer, frozen: it
+ * list (GET /v1/traces) and the PromptLayer trace (GET
+ * /api/public/v2/traces/{id}) answers are byte-for-byte what the cJSON
+ * renderers they replaced printed. The reference below is that renderer, frozen: it
  * reads the same rows from the store the daemon wrote (opened in-process
  * after the daemon stops) and prints them with cJSON_PrintUnformatted. */
 #ifndef _POSIX_C_SOURCE
@@ -156,22 +157,36 @@ static char *ref_print(cJSON *o)
     return s;
 }
 
-static char *ref_detail(ts_store *st, const ts_workspace *ws, const char *canon)
+/* A stored trace with its spans, as both trace GETs read it. */
+typedef struct stored {
+    ts_trace t;
+    ts_span *spans;
+    size_t n;
+    const ts_workspace *ws;
+} stored;
+
+typedef cJSON *(*ref_answer)(const stored *d);
+
+/* Reads trace canon back from the store and prints answer(it). */
+static char *ref_render(ts_store *st, const ts_workspace *ws, const char *canon, ref_answer answer)
 {
     ts_arena *a = ts_arena_new(0);
-    ts_trace t;
-    ts_span *spans = NULL;
-    size_t n = 0;
-    ck_assert_int_eq(ts_store_trace_get(st, ws->id, canon, a, &t, &spans, &n), TS_OK);
-    cJSON *o = ref_trace(&t);
-    ref_i64(o, "control_loop_depth", 0);
-    ref_raw(o, "events", t.events, "[]");
-    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, ref_span(&spans[i], ws));
-    char *s = ref_print(o);
+    stored d = {.ws = ws};
+    ck_assert_int_eq(ts_store_trace_get(st, ws->id, canon, a, &d.t, &d.spans, &d.n), TS_OK);
+    char *s = ref_print(answer(&d));
     ts_arena_free(a);
     return s;
+}
+
+static cJSON *ref_detail(const stored *d)
+{
+    cJSON *o = ref_trace(&d->t);
+    ref_i64(o, "control_loop_depth", 0);
+    ref_raw(o, "events", d->t.events, "[]");
+    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
+    for (size_t i = 0; i < d->n; i++)
+        cJSON_AddItemToArray(arr, ref_span(&d->spans[i], d->ws));
+    return o;
 }
 
 /* GET /v1/traces with no parameters: newest first, 50 a page. */
@@ -193,6 +208,72 @@ static char *ref_list(ts_store *st, const ts_workspace *ws)
     char *s = ref_print(o);
     ts_arena_free(a);
     return s;
+}
+
+/* ---- the pre-change PromptLayer renderer (src/api/promptlayer.c) ---- */
+
+static const char *const REF_KIND[] = {"SpanKind.INTERNAL", "SpanKind.INTERNAL",
+                                       "SpanKind.SERVER",   "SpanKind.CLIENT",
+                                       "SpanKind.PRODUCER", "SpanKind.CONSUMER"};
+static const char *const REF_STATUS[] = {"StatusCode.UNSET", "StatusCode.OK",
+                                         "StatusCode.ERROR"};
+
+static void ref_i64_or_null(cJSON *o, const char *key, int has, int64_t v)
+{
+    if (has)
+        ref_i64(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *ref_pl_span(const ts_span *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
+    int code = s->status_code >= 0 && s->status_code <= 2 ? s->status_code : 0;
+    ref_i64(o, "id", s->rowid);
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "trace_id", s->trace_id);
+    cJSON_AddStringToObject(o, "span_id", s->span_id);
+    ref_str(o, "parent_id", s->parent_id);
+    ref_time(o, "start_time", s->start_ns);
+    ref_time(o, "end_time", s->end_ns);
+    ref_time(o, "start", s->start_ns);
+    ref_time(o, "end", s->end_ns);
+    cJSON_AddStringToObject(o, "kind", REF_KIND[kind]);
+    cJSON *st = cJSON_AddObjectToObject(o, "status");
+    cJSON_AddStringToObject(st, "status_code", REF_STATUS[code]);
+    ref_str(st, "description", s->status_message);
+    cJSON *ctx = cJSON_AddObjectToObject(o, "context");
+    cJSON_AddStringToObject(ctx, "trace_id", s->trace_id);
+    cJSON_AddStringToObject(ctx, "span_id", s->span_id);
+    cJSON_AddStringToObject(ctx, "trace_state", s->trace_state ? s->trace_state : "");
+    ref_raw(o, "attributes", s->attributes, "{}");
+    ref_raw(o, "resource", s->resource, "{}");
+    ref_raw(o, "events", s->events, "[]");
+    ref_raw(o, "links", s->links, "[]");
+    ref_i64_or_null(o, "request_log_id", s->request_log_id > 0, s->request_log_id);
+    ref_str(o, "provider", s->provider);
+    ref_str(o, "model", s->model);
+    ref_i64_or_null(o, "input_tokens", s->prompt_tokens != TS_TOKENS_ABSENT, s->prompt_tokens);
+    ref_i64_or_null(o, "output_tokens", s->completion_tokens != TS_TOKENS_ABSENT,
+                    s->completion_tokens);
+    if (s->has_cost)
+        cJSON_AddNumberToObject(o, "cost", s->cost);
+    else
+        cJSON_AddNullToObject(o, "cost");
+    return o;
+}
+
+static cJSON *ref_pl_detail(const stored *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON_AddStringToObject(o, "trace_id", d->t.trace_id);
+    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
+    for (size_t i = 0; i < d->n; i++)
+        cJSON_AddItemToArray(arr, ref_pl_span(&d->spans[i]));
+    return o;
 }
 
 /* ---- the data ---- */
@@ -245,6 +326,8 @@ static void ingest_bulk(char trace_hex[33])
                            .start_ns = T0, .end_ns = T0 + 900 * MS};
     sp[1] = (ts_span_spec){.trace_id = trace_hex, .span_id = s1, .parent_id = s0,
                            .name = "openai.chat", .start_ns = T0 + MS, .end_ns = T0 + 700 * MS,
+                           .kind = "SpanKind.CLIENT", .status_code = "StatusCode.ERROR",
+                           .description = "upstream \"429\"\x02",
                            .model = "gpt-4o", .input_text = "q\n\"1\"", .output_text = "\xe2\x9c\x93",
                            .input_tokens = 1234, .output_tokens = 567, .price = 0.0123456789};
     char *body = ts_spans_body(sp, 2, 1);
@@ -305,10 +388,11 @@ static ts_store *open_store(ts_workspace *ws)
     return st;
 }
 
+/* TruLayer detail and list, and PromptLayer's trace GET, for every trace. */
 START_TEST(test_detail_and_list_match_cjson)
 {
     char ids[NTRACES][37], hex[33], path[128];
-    char *got[NTRACES + 1];
+    char *got[NTRACES + 1], *pl[NTRACES];
     ts_workspace ws;
 
     for (size_t i = 0; i < 3; i++)
@@ -321,16 +405,24 @@ START_TEST(test_detail_and_list_match_cjson)
         got[i] = get_body(path);
     }
     got[NTRACES] = get_body("/v1/traces");
+    for (size_t i = 0; i < NTRACES; i++) {
+        snprintf(path, sizeof path, "/api/public/v2/traces/%s", ids[i]);
+        pl[i] = get_body(path);
+    }
     ts_d_stop(&D);
 
     ts_store *st = open_store(&ws);
     for (size_t i = 0; i < NTRACES; i++) {
         char canon[TS_ID_MAX + 1];
         ck_assert_int_eq(ts_id_canon(ids[i], strlen(ids[i]), canon), TS_OK);
-        char *want = ref_detail(st, &ws, canon);
+        char *want = ref_render(st, &ws, canon, ref_detail);
         expect_same(ids[i], got[i], want);
         free(want);
         free(got[i]);
+        want = ref_render(st, &ws, canon, ref_pl_detail);
+        expect_same(ids[i], pl[i], want);
+        free(want);
+        free(pl[i]);
     }
     char *want = ref_list(st, &ws);
     expect_same("list", got[NTRACES], want);
