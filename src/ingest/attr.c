@@ -48,11 +48,17 @@ void ts_jw_raw(ts_jw *w, const char *s, size_t n)
     w->p[w->len] = '\0';
 }
 
-/* cJSON's choice of escapes: '"', '\\' and the bytes below 0x20. */
-static int needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
+/* Bytes each byte value grows by when escaped, as cJSON escapes: 5 for
+ * \u00xx below 0x20, 1 for the short forms (\b \t \n \f \r) and for
+ * '"' (0x22) and '\\' (0x5c); 0 for everything from 0x60 on. */
+static const unsigned char ESC_EXTRA[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5, /* 0x00 */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50 */
+};
 
 /* The letter after the backslash: a short form, or 'u' for \u00xx. */
 static char escape_letter(unsigned char c)
@@ -98,14 +104,13 @@ void ts_jw_str(ts_jw *w, const char *s)
     const unsigned char *p = (const unsigned char *)s, *run = p;
     size_t n = 0, extra = 0;
     for (; p[n]; n++)
-        if (needs_escape(p[n]))
-            extra += escape_letter(p[n]) == 'u' ? 5 : 1;
+        extra += ESC_EXTRA[p[n]];
     if (!grow(w, n + extra + 2))
         return;
     char *o = w->p + w->len;
     *o++ = '"';
     for (size_t i = 0; extra && i < n; i++) {
-        if (!needs_escape(p[i]))
+        if (!ESC_EXTRA[p[i]])
             continue;
         memcpy(o, run, (size_t)(p + i - run));
         o = put_escaped(o + (p + i - run), p[i]);
