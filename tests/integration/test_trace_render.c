@@ -215,8 +215,7 @@ static char *ref_list(ts_store *st, const ts_workspace *ws)
 static const char *const REF_KIND[] = {"SpanKind.INTERNAL", "SpanKind.INTERNAL",
                                        "SpanKind.SERVER",   "SpanKind.CLIENT",
                                        "SpanKind.PRODUCER", "SpanKind.CONSUMER"};
-static const char *const REF_STATUS[] = {"StatusCode.UNSET", "StatusCode.OK",
-                                         "StatusCode.ERROR"};
+static const char *const REF_STATUS[] = {"StatusCode.UNSET", "StatusCode.OK", "StatusCode.ERROR"};
 
 static void ref_i64_or_null(cJSON *o, const char *key, int has, int64_t v)
 {
@@ -279,16 +278,21 @@ static cJSON *ref_pl_detail(const stored *d)
 /* ---- the data ---- */
 
 /* Control characters, quotes, backslashes, DEL and 2/3/4-byte UTF-8. */
-#define NASTY "h\xc3\xa9llo \xe2\x86\x92 \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x9a\x80 " \
-              "\\u0001\\u001f\\b\\f\\n\\r\\t\\\"\\\\/ \x7f" " end"
+#define NASTY                                                                                      \
+    "h\xc3\xa9llo \xe2\x86\x92 \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x9a\x80 "                         \
+    "\\u0001\\u001f\\b\\f\\n\\r\\t\\\"\\\\/ \x7f"                                                  \
+    " end"
 
 static const char *const TL_BODIES[] = {
     /* everything present; span ids 128-bit hex (UUID form, plain hex) and not */
     "{\"id\":\"@ID\",\"name\":\"" NASTY "\",\"input\":\"in \\u0010 " NASTY "\","
-    "\"output\":{\"structured\":[1,2.5,\"x\"]},\"model\":\"gpt-4o\",\"session_id\":\"sess-\xc3\xbc\","
+    "\"output\":{\"structured\":[1,2.5,\"x\"]},\"model\":\"gpt-4o\",\"session_id\":\"sess-"
+    "\xc3\xbc\","
     "\"external_id\":\"ext\\t1\",\"tags\":[\"alpha\",\"\xce\xb2\\u0002\"],"
     "\"metadata\":{\"a\":{\"b\":[1,2.5,{\"c\":null}],\"d\":true},\"s\":\"x\\ny\",\"n\":-0.0001},"
-    "\"events\":[{\"message\":\"retry \\u0004\",\"data\":{\"n\":1}},{\"message\":\"m\",\"level\":\"warn\"}],\"cost\":0.1,\"latency_ms\":1234,"
+    "\"events\":[{\"message\":\"retry "
+    "\\u0004\",\"data\":{\"n\":1}},{\"message\":\"m\",\"level\":\"warn\"}],\"cost\":0.1,\"latency_"
+    "ms\":1234,"
     "\"started_at\":\"2023-11-14T22:13:20.123Z\",\"ended_at\":\"2023-11-14T22:13:21.357Z\","
     "\"spans\":["
     "{\"id\":\"6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b\",\"name\":\"root \\u0003\",\"type\":\"agent\","
@@ -301,7 +305,8 @@ static const char *const TL_BODIES[] = {
     "{\"id\":\"0123456789abcdef0123456789ABCDEF\",\"parent_span_id\":\"span-not-hex\","
     "\"name\":\"tool\",\"type\":\"tool\",\"cost\":123456.789,\"error\":\"boom \\\"quoted\\\"\","
     "\"latency_ms\":5,\"start_time\":\"2023-11-14T22:13:20.300Z\"},"
-    "{\"id\":\"s4\",\"parent_span_id\":\"0123456789abcdef0123456789abcdef\",\"name\":\"meta-priced\","
+    "{\"id\":\"s4\",\"parent_span_id\":\"0123456789abcdef0123456789abcdef\",\"name\":\"meta-"
+    "priced\","
     "\"type\":\"llm\",\"prompt_tokens\":0,\"metadata\":{\"cost_usd\":0.30000000000000004},"
     "\"start_time\":\"2023-11-14T22:13:20.400Z\",\"end_time\":\"2023-11-14T22:13:20.4005Z\"}]}",
     /* the minimum: optional fields absent, no cost, empty type */
@@ -322,14 +327,26 @@ static void ingest_bulk(char trace_hex[33])
     ts_new_trace_id(trace_hex);
     ts_new_span_id(s0);
     ts_new_span_id(s1);
-    sp[0] = (ts_span_spec){.trace_id = trace_hex, .span_id = s0, .name = "agent \x01 run",
-                           .start_ns = T0, .end_ns = T0 + 900 * MS};
-    sp[1] = (ts_span_spec){.trace_id = trace_hex, .span_id = s1, .parent_id = s0,
-                           .name = "openai.chat", .start_ns = T0 + MS, .end_ns = T0 + 700 * MS,
-                           .kind = "SpanKind.CLIENT", .status_code = "StatusCode.ERROR",
+    sp[0] = (ts_span_spec){.trace_id = trace_hex,
+                           .span_id = s0,
+                           .name = "agent \x01 run",
+                           .start_ns = T0,
+                           .end_ns = T0 + 900 * MS};
+    sp[1] = (ts_span_spec){.trace_id = trace_hex,
+                           .span_id = s1,
+                           .parent_id = s0,
+                           .name = "openai.chat",
+                           .start_ns = T0 + MS,
+                           .end_ns = T0 + 700 * MS,
+                           .kind = "SpanKind.CLIENT",
+                           .status_code = "StatusCode.ERROR",
                            .description = "upstream \"429\"\x02",
-                           .model = "gpt-4o", .input_text = "q\n\"1\"", .output_text = "\xe2\x9c\x93",
-                           .input_tokens = 1234, .output_tokens = 567, .price = 0.0123456789};
+                           .model = "gpt-4o",
+                           .input_text = "q\n\"1\"",
+                           .output_text = "\xe2\x9c\x93",
+                           .input_tokens = 1234,
+                           .output_tokens = 567,
+                           .price = 0.0123456789};
     char *body = ts_spans_body(sp, 2, 1);
     ts_resp *r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
     TS_STATUS(r, 201);

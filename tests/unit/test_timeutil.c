@@ -368,8 +368,9 @@ static void ref_iso(int64_t ns, char *out, size_t cap)
 
 START_TEST(format_matches_printf)
 {
-    static const int64_t edges[] = {0, 1, -1, 999, 1000, 1000000, S - 1, S, -S, INT64_MAX,
-                                    INT64_MIN, INT64_C(951782400000000000)};
+    static const int64_t edges[] = {0,    1,         -1,        999,
+                                    1000, 1000000,   S - 1,     S,
+                                    -S,   INT64_MAX, INT64_MIN, INT64_C(951782400000000000)};
     char want[64];
     uint64_t x = 0x2545f4914f6cdd1du;
 
