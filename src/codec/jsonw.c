@@ -150,7 +150,11 @@ void ts_jsonw_double(ts_jsonw *w, double v)
     n = snprintf(b, sizeof(b), "%1.15g", v);
     if (!close_enough(strtod(b, NULL), v))
         n = snprintf(b, sizeof(b), "%1.17g", v);
-    ts_jsonw_raw(w, b, n > 0 && (size_t)n < sizeof(b) ? (size_t)n : 0);
+    if (n <= 0 || (size_t)n >= sizeof(b)) {
+        w->out.oom = 1; /* cannot happen for a finite double; fail rather than emit nothing */
+        return;
+    }
+    ts_jsonw_raw(w, b, (size_t)n);
 }
 
 void ts_jsonw_i64(ts_jsonw *w, int64_t v)
