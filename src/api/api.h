@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "codec/jsonw.h"
 #include "http/server.h"
 
 extern const ts_route ts_routes[];
@@ -16,6 +17,9 @@ void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets a JSON response; takes root. */
 void ts_api_json(ts_req *r, int status, cJSON *root);
+/* Sets the text written into w as a JSON response (w is left empty); a
+ * 500 when w ran out of memory. */
+void ts_api_jsonw(ts_req *r, int status, ts_jsonw *w);
 /* Maps a status code from the store/codecs to an HTTP error, with msg. */
 void ts_api_fail(ts_req *r, int rc, const char *msg);
 /* Renders a failed async write (w->rc != TS_OK). */
@@ -37,6 +41,17 @@ void ts_api_add_i64(cJSON *o, const char *key, int64_t v);
 /* Adds only when present (omitempty). */
 void ts_api_add_str_opt(cJSON *o, const char *key, const char *s);
 void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v);
+
+/* The same for a streaming writer: each writes a key and its value, byte
+ * for byte what the cJSON helpers above print. put_raw uses dflt for NULL
+ * and for "" (empty text is not JSON). */
+void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns);
+void ts_api_put_str(ts_jsonw *w, const char *key, const char *s);
+void ts_api_put_raw(ts_jsonw *w, const char *key, const char *json, const char *dflt);
+void ts_api_put_i64(ts_jsonw *w, const char *key, int64_t v);
+void ts_api_put_double(ts_jsonw *w, const char *key, double v);
+void ts_api_put_str_opt(ts_jsonw *w, const char *key, const char *s);
+void ts_api_put_tokens_opt(ts_jsonw *w, const char *key, int64_t v);
 
 /* Route handlers. */
 int ts_api_healthz(ts_req *r);

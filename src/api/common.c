@@ -14,15 +14,27 @@
     "Your API key is invalid or expired, please check your API key at "                        \
     "https://platform.respan.ai/platform/api/api-keys"
 
+/* Sets text (malloc'd, taken; NULL when rendering ran out of memory). */
+static void respond(ts_req *r, int status, char *text, size_t len)
+{
+    if (!text)
+        ts_req_respond(r, 500, "application/json", NULL, 0);
+    else
+        ts_req_respond(r, status, "application/json", text, len);
+}
+
 void ts_api_json(ts_req *r, int status, cJSON *root)
 {
     char *s = root ? ts_json_print_malloc(root) : NULL;
     cJSON_Delete(root);
-    if (!s) {
-        ts_req_respond(r, 500, "application/json", NULL, 0);
-        return;
-    }
-    ts_req_respond(r, status, "application/json", s, strlen(s));
+    respond(r, status, s, s ? strlen(s) : 0);
+}
+
+void ts_api_jsonw(ts_req *r, int status, ts_jsonw *w)
+{
+    size_t len;
+    char *s = ts_jsonw_finish(w, &len);
+    respond(r, status, s, len);
 }
 
 void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
@@ -187,4 +199,48 @@ void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v)
 {
     if (v != TS_TOKENS_ABSENT)
         cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns)
+{
+    char buf[TS_ISO_BUFSZ];
+    ts_api_put_str(w, key, ns == 0 ? NULL : ts_time_format_iso(ns, buf));
+}
+
+void ts_api_put_str(ts_jsonw *w, const char *key, const char *s)
+{
+    ts_jsonw_key(w, key);
+    ts_jsonw_str(w, s);
+}
+
+void ts_api_put_str_opt(ts_jsonw *w, const char *key, const char *s)
+{
+    if (s)
+        ts_api_put_str(w, key, s);
+}
+
+void ts_api_put_raw(ts_jsonw *w, const char *key, const char *json, const char *dflt)
+{
+    /* Stored JSON text was produced by our own encoder: splice it verbatim. */
+    const char *text = json && *json ? json : dflt;
+    ts_jsonw_key(w, key);
+    ts_jsonw_raw(w, text, strlen(text));
+}
+
+void ts_api_put_i64(ts_jsonw *w, const char *key, int64_t v)
+{
+    ts_jsonw_key(w, key);
+    ts_jsonw_i64(w, v);
+}
+
+void ts_api_put_double(ts_jsonw *w, const char *key, double v)
+{
+    ts_jsonw_key(w, key);
+    ts_jsonw_double(w, v);
+}
+
+void ts_api_put_tokens_opt(ts_jsonw *w, const char *key, int64_t v)
+{
+    if (v != TS_TOKENS_ABSENT)
+        ts_api_put_i64(w, key, v);
 }

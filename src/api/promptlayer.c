@@ -112,52 +112,62 @@ static int spans_bulk_done(ts_req *r)
     return TS_H_DONE;
 }
 
-static cJSON *span_json(const ts_span *s)
+/* A number, or null when absent. */
+static void put_i64_or_null(ts_jsonw *w, const char *key, int has, int64_t v)
 {
-    cJSON *o = cJSON_CreateObject();
-    int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
-    int code = s->status_code >= 0 && s->status_code <= 2 ? s->status_code : 0;
+    if (has)
+        ts_api_put_i64(w, key, v);
+    else
+        ts_api_put_str(w, key, NULL);
+}
 
-    ts_api_add_i64(o, "id", s->rowid);
-    cJSON_AddStringToObject(o, "name", s->name);
-    cJSON_AddStringToObject(o, "trace_id", s->trace_id);
-    cJSON_AddStringToObject(o, "span_id", s->span_id);
-    ts_api_add_str(o, "parent_id", s->parent_id);
-    ts_api_add_time(o, "start_time", s->start_ns);
-    ts_api_add_time(o, "end_time", s->end_ns);
-    ts_api_add_time(o, "start", s->start_ns);
-    ts_api_add_time(o, "end", s->end_ns);
-    cJSON_AddStringToObject(o, "kind", kind_text[kind]);
-    cJSON *st = cJSON_AddObjectToObject(o, "status");
-    cJSON_AddStringToObject(st, "status_code", status_text[code]);
-    ts_api_add_str(st, "description", s->status_message);
-    cJSON *ctx = cJSON_AddObjectToObject(o, "context");
-    cJSON_AddStringToObject(ctx, "trace_id", s->trace_id);
-    cJSON_AddStringToObject(ctx, "span_id", s->span_id);
-    cJSON_AddStringToObject(ctx, "trace_state", s->trace_state ? s->trace_state : "");
-    ts_api_add_raw(o, "attributes", s->attributes, "{}");
-    ts_api_add_raw(o, "resource", s->resource, "{}");
-    ts_api_add_raw(o, "events", s->events, "[]");
-    ts_api_add_raw(o, "links", s->links, "[]");
-    if (s->request_log_id > 0)
-        ts_api_add_i64(o, "request_log_id", s->request_log_id);
-    else
-        cJSON_AddNullToObject(o, "request_log_id");
-    ts_api_add_str(o, "provider", s->provider);
-    ts_api_add_str(o, "model", s->model);
-    if (s->prompt_tokens != TS_TOKENS_ABSENT)
-        ts_api_add_i64(o, "input_tokens", s->prompt_tokens);
-    else
-        cJSON_AddNullToObject(o, "input_tokens");
-    if (s->completion_tokens != TS_TOKENS_ABSENT)
-        ts_api_add_i64(o, "output_tokens", s->completion_tokens);
-    else
-        cJSON_AddNullToObject(o, "output_tokens");
+static void put_status_and_context(ts_jsonw *w, const ts_span *s)
+{
+    int code = s->status_code >= 0 && s->status_code <= 2 ? s->status_code : 0;
+    ts_jsonw_key(w, "status");
+    ts_jsonw_obj_begin(w);
+    ts_api_put_str(w, "status_code", status_text[code]);
+    ts_api_put_str(w, "description", s->status_message);
+    ts_jsonw_obj_end(w);
+    ts_jsonw_key(w, "context");
+    ts_jsonw_obj_begin(w);
+    ts_api_put_str(w, "trace_id", s->trace_id);
+    ts_api_put_str(w, "span_id", s->span_id);
+    ts_api_put_str(w, "trace_state", s->trace_state ? s->trace_state : "");
+    ts_jsonw_obj_end(w);
+}
+
+/* Written straight into the response buffer, as the TruLayer detail. */
+static void put_span(ts_jsonw *w, const ts_span *s)
+{
+    int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
+    ts_jsonw_obj_begin(w);
+    ts_api_put_i64(w, "id", s->rowid);
+    ts_api_put_str_opt(w, "name", s->name);
+    ts_api_put_str(w, "trace_id", s->trace_id);
+    ts_api_put_str(w, "span_id", s->span_id);
+    ts_api_put_str(w, "parent_id", s->parent_id);
+    ts_api_put_time(w, "start_time", s->start_ns);
+    ts_api_put_time(w, "end_time", s->end_ns);
+    ts_api_put_time(w, "start", s->start_ns);
+    ts_api_put_time(w, "end", s->end_ns);
+    ts_api_put_str(w, "kind", kind_text[kind]);
+    put_status_and_context(w, s);
+    ts_api_put_raw(w, "attributes", s->attributes, "{}");
+    ts_api_put_raw(w, "resource", s->resource, "{}");
+    ts_api_put_raw(w, "events", s->events, "[]");
+    ts_api_put_raw(w, "links", s->links, "[]");
+    put_i64_or_null(w, "request_log_id", s->request_log_id > 0, s->request_log_id);
+    ts_api_put_str(w, "provider", s->provider);
+    ts_api_put_str(w, "model", s->model);
+    put_i64_or_null(w, "input_tokens", s->prompt_tokens != TS_TOKENS_ABSENT, s->prompt_tokens);
+    put_i64_or_null(w, "output_tokens", s->completion_tokens != TS_TOKENS_ABSENT,
+                    s->completion_tokens);
     if (s->has_cost)
-        cJSON_AddNumberToObject(o, "cost", s->cost);
+        ts_api_put_double(w, "cost", s->cost);
     else
-        cJSON_AddNullToObject(o, "cost");
-    return o;
+        ts_api_put_str(w, "cost", NULL);
+    ts_jsonw_obj_end(w);
 }
 
 int ts_pl_get_trace(ts_req *r)
@@ -166,6 +176,7 @@ int ts_pl_get_trace(ts_req *r)
     ts_trace t;
     ts_span *spans = NULL;
     size_t n = 0;
+    ts_jsonw w;
 
     if (ts_api_trace_id(r->params[0], id) != 0) {
         ts_api_error(r, 422, "invalid_trace_id",
@@ -177,13 +188,18 @@ int ts_pl_get_trace(ts_req *r)
         ts_api_fail(r, rc, rc == TS_ENOTFOUND ? "Trace not found" : ts_strerror(rc));
         return TS_H_DONE;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "success", 1);
-    cJSON_AddStringToObject(o, "trace_id", t.trace_id);
-    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
+    ts_jsonw_init(&w);
+    ts_jsonw_obj_begin(&w);
+    ts_jsonw_key(&w, "success");
+    ts_jsonw_bool(&w, 1);
+    ts_api_put_str(&w, "trace_id", t.trace_id);
+    ts_jsonw_key(&w, "spans");
+    ts_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, span_json(&spans[i]));
-    ts_api_json(r, 200, o);
+        put_span(&w, &spans[i]);
+    ts_jsonw_arr_end(&w);
+    ts_jsonw_obj_end(&w);
+    ts_api_jsonw(r, 200, &w);
     return TS_H_DONE;
 }
 

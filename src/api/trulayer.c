@@ -13,84 +13,83 @@
 #include "tracestore/timeutil.h"
 
 /* TruLayer shows 128-bit ids in UUID form. */
-static void add_id(cJSON *o, const char *key, const char *canon, ts_arena *a)
+static void put_uuid(ts_jsonw *w, const char *key, const char *canon)
 {
     char buf[TS_ID_MAX + 1];
     ts_id_to_uuid_form(canon, buf);
-    cJSON_AddStringToObject(o, key, buf);
-    (void)a;
+    ts_api_put_str(w, key, buf);
 }
 
-static cJSON *span_json(const ts_span *s, const ts_workspace *ws, ts_arena *a)
+/* Span ids that are 128-bit hex (TruLayer's own UUIDs) show as UUIDs. */
+static void put_span_id(ts_jsonw *w, const char *key, const char *id)
 {
-    cJSON *o = cJSON_CreateObject();
     char canon[TS_ID_MAX + 1];
-
-    /* Span ids that are 128-bit hex (TruLayer's own UUIDs) show as UUIDs. */
-    if (ts_id_canon(s->span_id, strlen(s->span_id), canon) == 0)
-        add_id(o, "id", canon, a);
+    if (ts_id_canon(id, strlen(id), canon) == 0)
+        put_uuid(w, key, canon);
     else
-        cJSON_AddStringToObject(o, "id", s->span_id);
-    ts_api_add_time(o, "created_at", s->created_ns);
-    cJSON_AddStringToObject(o, "tenant_id", ws->uuid);
-    add_id(o, "trace_id", s->trace_id, a);
-    cJSON_AddStringToObject(o, "name", s->name);
-    cJSON_AddStringToObject(o, "type", s->type ? s->type : "other");
-    if (s->parent_id) {
-        if (ts_id_canon(s->parent_id, strlen(s->parent_id), canon) == 0)
-            add_id(o, "parent_span_id", canon, a);
-        else
-            cJSON_AddStringToObject(o, "parent_span_id", s->parent_id);
-    }
-    ts_api_add_str_opt(o, "input", s->input);
-    ts_api_add_str_opt(o, "output", s->output);
-    ts_api_add_str_opt(o, "model", s->model);
-    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : ts_time_diff_ms(s->start_ns, s->end_ns);
-    ts_api_add_i64(o, "latency_ms", lat);
-    if (s->has_cost)
-        cJSON_AddNumberToObject(o, "cost", s->cost);
-    ts_api_add_str_opt(o, "error", s->error);
-    ts_api_add_tokens_opt(o, "prompt_tokens", s->prompt_tokens);
-    ts_api_add_tokens_opt(o, "completion_tokens", s->completion_tokens);
-    ts_api_add_raw(o, "metadata", s->metadata, "{}");
-    ts_api_add_time(o, "start_time", s->start_ns);
-    ts_api_add_time(o, "end_time", s->end_ns);
-    cJSON_AddStringToObject(o, "otel_trace_id", s->trace_id);
-    cJSON_AddStringToObject(o, "otel_span_id", s->span_id);
-    return o;
+        ts_api_put_str(w, key, id);
 }
 
-/* The Trace object shared by detail (with spans) and, later, list items. */
-static cJSON *trace_json(const ts_trace *t, ts_arena *a)
+/* The answer is written straight into the response buffer, no cJSON tree
+ * (docs/PERFORMANCE.md): a 100-span trace is ~80 KB. */
+static void put_span(ts_jsonw *w, const ts_span *s, const ts_workspace *ws)
 {
-    cJSON *o = cJSON_CreateObject();
-    add_id(o, "id", t->trace_id, a);
-    ts_api_add_str(o, "project_id", t->project_uuid);
-    ts_api_add_str(o, "error", t->error);
-    ts_api_add_raw(o, "tags", t->tags, "[]");
-    ts_api_add_time(o, "started_at", t->started_ns);
-    ts_api_add_time(o, "ended_at", t->ended_ns);
-    ts_api_add_str(o, "session_id", t->session_id);
-    ts_api_add_str(o, "external_id", t->external_id);
-    ts_api_add_str(o, "name", t->name);
-    ts_api_add_str(o, "input", t->input);
-    ts_api_add_str(o, "output", t->output);
-    ts_api_add_str(o, "model", t->model);
-    ts_api_add_i64(o, "latency_ms", t->latency_ms);
+    ts_jsonw_obj_begin(w);
+    put_span_id(w, "id", s->span_id);
+    ts_api_put_time(w, "created_at", s->created_ns);
+    ts_api_put_str(w, "tenant_id", ws->uuid);
+    put_uuid(w, "trace_id", s->trace_id);
+    ts_api_put_str_opt(w, "name", s->name);
+    ts_api_put_str(w, "type", s->type ? s->type : "other");
+    if (s->parent_id)
+        put_span_id(w, "parent_span_id", s->parent_id);
+    ts_api_put_str_opt(w, "input", s->input);
+    ts_api_put_str_opt(w, "output", s->output);
+    ts_api_put_str_opt(w, "model", s->model);
+    int64_t lat = s->latency_ms >= 0 ? s->latency_ms : ts_time_diff_ms(s->start_ns, s->end_ns);
+    ts_api_put_i64(w, "latency_ms", lat);
+    if (s->has_cost)
+        ts_api_put_double(w, "cost", s->cost);
+    ts_api_put_str_opt(w, "error", s->error);
+    ts_api_put_tokens_opt(w, "prompt_tokens", s->prompt_tokens);
+    ts_api_put_tokens_opt(w, "completion_tokens", s->completion_tokens);
+    ts_api_put_raw(w, "metadata", s->metadata, "{}");
+    ts_api_put_time(w, "start_time", s->start_ns);
+    ts_api_put_time(w, "end_time", s->end_ns);
+    ts_api_put_str(w, "otel_trace_id", s->trace_id);
+    ts_api_put_str(w, "otel_span_id", s->span_id);
+    ts_jsonw_obj_end(w);
+}
+
+/* The members of the Trace object shared by detail (with spans) and list. */
+static void put_trace_fields(ts_jsonw *w, const ts_trace *t)
+{
+    put_uuid(w, "id", t->trace_id);
+    ts_api_put_str(w, "project_id", t->project_uuid);
+    ts_api_put_str(w, "error", t->error);
+    ts_api_put_raw(w, "tags", t->tags, "[]");
+    ts_api_put_time(w, "started_at", t->started_ns);
+    ts_api_put_time(w, "ended_at", t->ended_ns);
+    ts_api_put_str(w, "session_id", t->session_id);
+    ts_api_put_str(w, "external_id", t->external_id);
+    ts_api_put_str(w, "name", t->name);
+    ts_api_put_str(w, "input", t->input);
+    ts_api_put_str(w, "output", t->output);
+    ts_api_put_str(w, "model", t->model);
+    ts_api_put_i64(w, "latency_ms", t->latency_ms);
     if (t->has_cost)
-        cJSON_AddNumberToObject(o, "cost", t->cost);
+        ts_api_put_double(w, "cost", t->cost);
     else
-        cJSON_AddNullToObject(o, "cost");
-    ts_api_add_i64(o, "unpriced_span_count", t->unpriced_span_count);
-    ts_api_add_i64(o, "total_token_count", t->total_tokens);
-    ts_api_add_i64(o, "prompt_tokens_total", t->prompt_tokens);
-    ts_api_add_i64(o, "completion_tokens_total", t->completion_tokens);
+        ts_api_put_str(w, "cost", NULL);
+    ts_api_put_i64(w, "unpriced_span_count", t->unpriced_span_count);
+    ts_api_put_i64(w, "total_token_count", t->total_tokens);
+    ts_api_put_i64(w, "prompt_tokens_total", t->prompt_tokens);
+    ts_api_put_i64(w, "completion_tokens_total", t->completion_tokens);
     if (t->tag_map)
-        ts_api_add_raw(o, "tag_map", t->tag_map, "{}");
-    ts_api_add_raw(o, "metadata", t->metadata, "{}");
-    ts_api_add_i64(o, "span_count", t->span_count);
-    ts_api_add_i64(o, "error_count", t->error_count);
-    return o;
+        ts_api_put_raw(w, "tag_map", t->tag_map, "{}");
+    ts_api_put_raw(w, "metadata", t->metadata, "{}");
+    ts_api_put_i64(w, "span_count", t->span_count);
+    ts_api_put_i64(w, "error_count", t->error_count);
 }
 
 int ts_tl_get_trace(ts_req *r)
@@ -99,6 +98,7 @@ int ts_tl_get_trace(ts_req *r)
     ts_trace t;
     ts_span *spans = NULL;
     size_t n = 0;
+    ts_jsonw w;
     int rc = ts_api_trace_id(r->params[0], id) == 0
                  ? ts_store_trace_get(r->app->store, r->ws.id, id, r->arena, &t, &spans, &n)
                  : TS_ENOTFOUND;
@@ -106,13 +106,18 @@ int ts_tl_get_trace(ts_req *r)
         ts_api_fail(r, rc, rc == TS_ENOTFOUND ? "Trace not found." : ts_strerror(rc));
         return TS_H_DONE;
     }
-    cJSON *o = trace_json(&t, r->arena);
-    ts_api_add_i64(o, "control_loop_depth", 0);
-    ts_api_add_raw(o, "events", t.events, "[]");
-    cJSON *arr = cJSON_AddArrayToObject(o, "spans");
+    ts_jsonw_init(&w);
+    ts_jsonw_obj_begin(&w);
+    put_trace_fields(&w, &t);
+    ts_api_put_i64(&w, "control_loop_depth", 0);
+    ts_api_put_raw(&w, "events", t.events, "[]");
+    ts_jsonw_key(&w, "spans");
+    ts_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, span_json(&spans[i], &r->ws, r->arena));
-    ts_api_json(r, 200, o);
+        put_span(&w, &spans[i], &r->ws);
+    ts_jsonw_arr_end(&w);
+    ts_jsonw_obj_end(&w);
+    ts_api_jsonw(r, 200, &w);
     return TS_H_DONE;
 }
 
@@ -239,6 +244,28 @@ static int q_time(ts_req *r, const char *name, int *has, int64_t *v)
     return 0;
 }
 
+static void list_answer(ts_req *r, const ts_trace *rows, size_t n, int more)
+{
+    ts_jsonw w;
+    ts_jsonw_init(&w);
+    ts_jsonw_obj_begin(&w);
+    ts_jsonw_key(&w, "traces");
+    ts_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        ts_jsonw_obj_begin(&w);
+        put_trace_fields(&w, &rows[i]);
+        ts_jsonw_obj_end(&w);
+    }
+    ts_jsonw_arr_end(&w);
+    ts_jsonw_key(&w, "has_more");
+    ts_jsonw_bool(&w, more);
+    const ts_trace *last = more && n > 0 ? &rows[n - 1] : NULL;
+    ts_api_put_str(&w, "next_cursor",
+                   last ? ts_trulayer_cursor_encode(r->arena, last->sort_key, last->rowid) : NULL);
+    ts_jsonw_obj_end(&w);
+    ts_api_jsonw(r, 200, &w);
+}
+
 int ts_tl_list_traces(ts_req *r)
 {
     ts_tl_conds l = {.n = 0};
@@ -281,18 +308,7 @@ int ts_tl_list_traces(ts_req *r)
         ts_api_fail(r, rc, ts_strerror(rc));
         return TS_H_DONE;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(o, "traces");
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, trace_json(&rows[i], r->arena));
-    cJSON_AddBoolToObject(o, "has_more", more);
-    if (more && n > 0)
-        cJSON_AddStringToObject(
-            o, "next_cursor",
-            ts_trulayer_cursor_encode(r->arena, rows[n - 1].sort_key, rows[n - 1].rowid));
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
-    ts_api_json(r, 200, o);
+    list_answer(r, rows, n, more);
     return TS_H_DONE;
 }
 

@@ -5,7 +5,6 @@
 #include "tracestore/timeutil.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <time.h>
 
 #include "tracestore/err.h"
@@ -227,11 +226,41 @@ int ts_time_parse_iso(const char *s, int64_t *out_ns)
     return TS_OK;
 }
 
+/* v as exactly n decimal digits, zero-padded, at p; returns p + n. */
+static char *put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* ".mmm", ".uuuuuu" or ".nnnnnnnnn" (the shortest exact one), or nothing. */
+static char *put_fraction(char *p, int64_t frac)
+{
+    int digits = 9;
+    if (frac == 0)
+        return p;
+    if (frac % 1000000 == 0) {
+        frac /= 1000000;
+        digits = 3;
+    } else if (frac % 1000 == 0) {
+        frac /= 1000;
+        digits = 6;
+    }
+    *p++ = '.';
+    return put_digits(p, frac, digits);
+}
+
+/* Without printf: a trace answer formats three times per span (measured
+ * with callgrind, snprintf here was a fifth of a 100-span GET). int64 ns
+ * span the years 1677-2262, so the year always has four digits. */
 char *ts_time_format_iso(int64_t ns, char buf[TS_ISO_BUFSZ])
 {
     int64_t secs = ns / NS_PER_SEC, frac = ns % NS_PER_SEC, days, sod, y;
-    char fbuf[16] = "";
     int m, d;
+    char *p = buf;
 
     if (frac < 0) { /* floor division: -1 ns is 1969-12-31T23:59:59.999999999Z */
         frac += NS_PER_SEC;
@@ -244,14 +273,20 @@ char *ts_time_format_iso(int64_t ns, char buf[TS_ISO_BUFSZ])
         days -= 1;
     }
     civil_from_days(days, &y, &m, &d);
-    if (frac != 0 && frac % 1000000 == 0)
-        snprintf(fbuf, sizeof fbuf, ".%03d", (int)(frac / 1000000));
-    else if (frac != 0 && frac % 1000 == 0)
-        snprintf(fbuf, sizeof fbuf, ".%06d", (int)(frac / 1000));
-    else if (frac != 0)
-        snprintf(fbuf, sizeof fbuf, ".%09d", (int)frac);
-    snprintf(buf, TS_ISO_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", (int)y, m, d, (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60), fbuf);
+    p = put_digits(p, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sod % 60, 2);
+    p = put_fraction(p, frac);
+    *p++ = 'Z';
+    *p = '\0';
     return buf;
 }
 

@@ -48,53 +48,79 @@ void ts_jw_raw(ts_jw *w, const char *s, size_t n)
     w->p[w->len] = '\0';
 }
 
-void ts_jw_str(ts_jw *w, const char *s)
+/* Bytes each byte value grows by when escaped, as cJSON escapes: 5 for
+ * \u00xx below 0x20, 1 for the short forms (\b \t \n \f \r) and for
+ * '"' (0x22) and '\\' (0x5c); 0 for everything from 0x60 on. */
+static const unsigned char ESC_EXTRA[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5, /* 0x00 */
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50 */
+};
+
+/* The letter after the backslash: a short form, or 'u' for \u00xx. */
+static char escape_letter(unsigned char c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+        return (char)c;
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 'u';
+    }
+}
+
+static char *put_escaped(char *o, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    ts_jw_raw(w, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
+    char e = escape_letter(c);
+    *o++ = '\\';
+    *o++ = e;
+    if (e != 'u')
+        return o;
+    *o++ = '0';
+    *o++ = '0';
+    *o++ = hex[c >> 4];
+    *o++ = hex[c & 15];
+    return o;
+}
+
+/* Two passes, as cJSON's print_string_ptr: measure, then write into room
+ * made once (a response is mostly strings; one grow each, not one per run). */
+void ts_jw_str(ts_jw *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    size_t n = 0, extra = 0;
+    for (; p[n]; n++)
+        extra += ESC_EXTRA[p[n]];
+    if (!grow(w, n + extra + 2))
+        return;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    for (size_t i = 0; extra && i < n; i++) {
+        if (!ESC_EXTRA[p[i]])
             continue;
-        ts_jw_raw(w, run, (size_t)(s - run));
-        run = s + 1;
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
-        ts_jw_raw(w, esc, en);
+        memcpy(o, run, (size_t)(p + i - run));
+        o = put_escaped(o + (p + i - run), p[i]);
+        run = p + i + 1;
     }
-    ts_jw_raw(w, run, (size_t)(s - run));
-    ts_jw_raw(w, "\"", 1);
+    memcpy(o, run, (size_t)(p + n - run));
+    o += p + n - run;
+    *o++ = '"';
+    w->len = (size_t)(o - w->p);
+    w->p[w->len] = '\0';
 }
 
 void ts_jw_i64(ts_jw *w, int64_t v)

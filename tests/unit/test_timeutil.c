@@ -342,6 +342,57 @@ START_TEST(round_trip_exact)
 }
 END_TEST
 
+/* What the snprintf formatter printed, with gmtime_r for the calendar. */
+static void ref_iso(int64_t ns, char *out, size_t cap)
+{
+    int64_t secs = ns / S, frac = ns % S;
+    char f[16] = "";
+    struct tm tm;
+    time_t t;
+
+    if (frac < 0) {
+        frac += S;
+        secs -= 1;
+    }
+    t = (time_t)secs;
+    ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+    if (frac != 0 && frac % 1000000 == 0)
+        snprintf(f, sizeof f, ".%03d", (int)(frac / 1000000));
+    else if (frac != 0 && frac % 1000 == 0)
+        snprintf(f, sizeof f, ".%06d", (int)(frac / 1000));
+    else if (frac != 0)
+        snprintf(f, sizeof f, ".%09d", (int)frac);
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
+}
+
+START_TEST(format_matches_printf)
+{
+    static const int64_t edges[] = {0,    1,         -1,        999,
+                                    1000, 1000000,   S - 1,     S,
+                                    -S,   INT64_MAX, INT64_MIN, INT64_C(951782400000000000)};
+    char want[64];
+    uint64_t x = 0x2545f4914f6cdd1du;
+
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        ref_iso(edges[i], want, sizeof want);
+        ck_assert_str_eq(fmt(edges[i]), want);
+    }
+    for (int i = 0; i < 100000; i++) {
+        int64_t v;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&v, &x, sizeof v);
+        /* whole ms and us too, which print shorter fractions */
+        v = i % 3 == 0 ? v : i % 3 == 1 ? v / 1000 * 1000 : v / 1000000 * 1000000;
+        ref_iso(v, want, sizeof want);
+        ck_assert_msg(strcmp(fmt(v), want) == 0, "%lld: %s, want %s", (long long)v, fmt(v), want);
+    }
+}
+END_TEST
+
 START_TEST(buffer_is_enough)
 {
     char buf[TS_ISO_BUFSZ];
@@ -385,6 +436,7 @@ static Suite *timeutil_suite(void)
     tcase_add_test(tc, format_fraction_widths);
     tcase_add_test(tc, format_before_1970);
     tcase_add_test(tc, round_trip_exact);
+    tcase_add_test(tc, format_matches_printf);
     tcase_add_test(tc, buffer_is_enough);
     tcase_add_test(tc, diff_ms_never_overflows);
     suite_add_tcase(s, tc);

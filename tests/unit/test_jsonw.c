@@ -1,0 +1,272 @@
+/* test_jsonw.c: the streaming JSON writer prints exactly what
+ * cJSON_PrintUnformatted prints for the same values (every byte in a
+ * string, numbers at the edges of each formatting rule, random doubles),
+ * nests containers with the right commas, and hands over its buffer. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/jsonw.h"
+
+static char *jsonw_take(ts_jsonw *w)
+{
+    size_t len = 0;
+    char *s = ts_jsonw_finish(w, &len);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(strlen(s), len);
+    return s;
+}
+
+/* Prints item with cJSON (takes it) and compares with the writer's text. */
+static void expect_cjson(cJSON *item, ts_jsonw *w)
+{
+    char *want = cJSON_PrintUnformatted(item);
+    char *got = jsonw_take(w);
+    cJSON_Delete(item);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_msg(strcmp(got, want) == 0, "got %s, cJSON prints %s", got, want);
+    free(got);
+    cJSON_free(want);
+}
+
+static void check_str(const char *s)
+{
+    ts_jsonw w;
+    ts_jsonw_init(&w);
+    ts_jsonw_str(&w, s);
+    expect_cjson(cJSON_CreateString(s), &w);
+}
+
+static void check_double(double v)
+{
+    ts_jsonw w;
+    ts_jsonw_init(&w);
+    ts_jsonw_double(&w, v);
+    expect_cjson(cJSON_CreateNumber(v), &w);
+}
+
+static void check_i64(int64_t v)
+{
+    ts_jsonw w;
+    ts_jsonw_init(&w);
+    ts_jsonw_i64(&w, v);
+    expect_cjson(cJSON_CreateNumber((double)v), &w);
+}
+
+/* xorshift64*: a fixed sequence, so a failure reproduces. */
+static uint64_t rnd(void)
+{
+    static uint64_t x = 0x9e3779b97f4a7c15u;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    return x * 0x2545f4914f6cdd1du;
+}
+
+START_TEST(strings_every_byte)
+{
+    char s[4] = {'a', 0, 'z', 0};
+    for (int c = 1; c < 256; c++) {
+        s[1] = (char)c;
+        check_str(s);
+    }
+    check_str("");
+    check_str("h\xc3\xa9llo \xe2\x86\x92 \xe4\xb8\x96 \xf0\x9f\x9a\x80 \x7f \"q\" \\ /");
+    check_str("\x01\x1f\b\f\n\r\t\"\\");
+}
+END_TEST
+
+START_TEST(strings_random_bytes)
+{
+    char s[64];
+    for (int i = 0; i < 20000; i++) {
+        size_t n = rnd() % (sizeof(s) - 1);
+        for (size_t j = 0; j < n; j++)
+            s[j] = (char)(1 + rnd() % 255);
+        s[n] = '\0';
+        check_str(s);
+    }
+}
+END_TEST
+
+START_TEST(doubles_edges)
+{
+    static const double v[] = {0.0,
+                               -0.0,
+                               1.0,
+                               -1.0,
+                               0.1,
+                               0.2,
+                               0.3,
+                               1e-7,
+                               1e-5,
+                               123456.789,
+                               0.30000000000000004,
+                               2.5e-12,
+                               1e15,
+                               -1e15,
+                               999999999999999.0,
+                               1e15 + 1,
+                               1e16,
+                               1e17,
+                               9007199254740992.0,
+                               9007199254740993.0,
+                               1e21,
+                               1e22,
+                               1e300,
+                               DBL_MAX,
+                               -DBL_MAX,
+                               DBL_MIN,
+                               DBL_MIN / 4,
+                               DBL_TRUE_MIN,
+                               5e-324,
+                               2147483647.0,
+                               2147483648.0,
+                               -2147483649.0,
+                               0.5,
+                               1.5,
+                               -2.5,
+                               123456789.123456789,
+                               1.0 / 3.0,
+                               2.0 / 3.0,
+                               M_PI,
+                               100.0 * 1.1};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        check_double(v[i]);
+    check_double(NAN);
+    check_double(INFINITY);
+    check_double(-INFINITY);
+}
+END_TEST
+
+START_TEST(doubles_random)
+{
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = rnd();
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        check_double(d);
+        /* decimal-looking values, as prices and costs are */
+        check_double((double)(rnd() % 100000000) / pow(10, (double)(rnd() % 12)));
+        /* integers around the int / exact-integer boundaries */
+        check_double((double)(int64_t)(rnd() % 4000000000000000u) - 2e15);
+    }
+}
+END_TEST
+
+START_TEST(integers)
+{
+    static const int64_t v[] = {0,
+                                1,
+                                -1,
+                                9,
+                                10,
+                                INT32_MAX,
+                                (int64_t)INT32_MAX + 1,
+                                INT32_MIN,
+                                (int64_t)INT32_MIN - 1,
+                                3000000000,
+                                999999999999999,
+                                -999999999999999,
+                                1000000000000000,
+                                -1000000000000000,
+                                1234567890123456,
+                                9007199254740991,
+                                9007199254740993,
+                                INT64_MAX,
+                                INT64_MIN,
+                                INT64_MIN + 1};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        check_i64(v[i]);
+    for (int i = 0; i < 20000; i++) {
+        check_i64((int64_t)rnd());
+        check_i64((int64_t)(rnd() % 20000000000000000u) - 10000000000000000);
+    }
+}
+END_TEST
+
+START_TEST(nesting_and_commas)
+{
+    ts_jsonw w;
+    ts_jsonw_init(&w);
+    ts_jsonw_obj_begin(&w);
+    ts_jsonw_key(&w, "a");
+    ts_jsonw_i64(&w, 1);
+    ts_jsonw_key(&w, "k\n\"");
+    ts_jsonw_arr_begin(&w);
+    ts_jsonw_arr_begin(&w);
+    ts_jsonw_arr_end(&w);
+    ts_jsonw_obj_begin(&w);
+    ts_jsonw_obj_end(&w);
+    ts_jsonw_str(&w, "s");
+    ts_jsonw_str(&w, NULL);
+    ts_jsonw_bool(&w, 1);
+    ts_jsonw_bool(&w, 0);
+    ts_jsonw_raw(&w, "{\"x\":[1,{}]}", 12);
+    ts_jsonw_double(&w, 0.25);
+    ts_jsonw_arr_end(&w);
+    ts_jsonw_key(&w, "last");
+    ts_jsonw_null(&w);
+    ts_jsonw_obj_end(&w);
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "a", 1);
+    cJSON *arr = cJSON_AddArrayToObject(o, "k\n\"");
+    cJSON_AddItemToArray(arr, cJSON_CreateArray());
+    cJSON_AddItemToArray(arr, cJSON_CreateObject());
+    cJSON_AddItemToArray(arr, cJSON_CreateString("s"));
+    cJSON_AddItemToArray(arr, cJSON_CreateNull());
+    cJSON_AddItemToArray(arr, cJSON_CreateTrue());
+    cJSON_AddItemToArray(arr, cJSON_CreateFalse());
+    cJSON_AddItemToArray(arr, cJSON_CreateRaw("{\"x\":[1,{}]}"));
+    cJSON_AddItemToArray(arr, cJSON_CreateNumber(0.25));
+    cJSON_AddNullToObject(o, "last");
+    expect_cjson(o, &w);
+}
+END_TEST
+
+START_TEST(empty_and_discard)
+{
+    ts_jsonw w;
+    size_t len = 1;
+    ts_jsonw_init(&w);
+    char *s = ts_jsonw_finish(&w, &len);
+    ck_assert_str_eq(s, "");
+    ck_assert_uint_eq(len, 0);
+    free(s);
+
+    ts_jsonw_init(&w);
+    ts_jsonw_str(&w, "dropped");
+    ts_jsonw_free(&w);
+    ck_assert_ptr_null(w.out.p);
+}
+END_TEST
+
+static Suite *jsonw_suite(void)
+{
+    Suite *s = suite_create("jsonw");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, strings_every_byte);
+    tcase_add_test(tc, strings_random_bytes);
+    tcase_add_test(tc, doubles_edges);
+    tcase_add_test(tc, doubles_random);
+    tcase_add_test(tc, integers);
+    tcase_add_test(tc, nesting_and_commas);
+    tcase_add_test(tc, empty_and_discard);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(jsonw_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
