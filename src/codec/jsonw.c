@@ -35,6 +35,14 @@ char *ts_jsonw_finish(ts_jsonw *w, size_t *len)
     return text;
 }
 
+char *ts_jsonw_take(ts_jsonw *w, ts_arena *a)
+{
+    char *text = ts_jw_take(&w->out, a);
+    ts_jw_reset(&w->out);
+    w->comma = 0;
+    return text;
+}
+
 /* Before every key and value: a comma unless it is the first at its level. */
 static void sep(ts_jsonw *w)
 {

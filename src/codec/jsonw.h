@@ -23,6 +23,9 @@ void ts_jsonw_init(ts_jsonw *w);
 /* Returns the text (malloc'd, NUL-terminated; the caller frees it) and its
  * length in *len; NULL on OOM. w is left empty either way. */
 char *ts_jsonw_finish(ts_jsonw *w, size_t *len);
+/* Copies the text into arena a (NULL on OOM) and empties w, keeping its
+ * buffer for the next text. */
+char *ts_jsonw_take(ts_jsonw *w, ts_arena *a);
 /* Discards what was written. */
 void ts_jsonw_free(ts_jsonw *w);
 

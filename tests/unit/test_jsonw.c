@@ -7,10 +7,13 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/json_util.h"
 #include "codec/jsonw.h"
+#include "tracestore/arena.h"
 
 static char *jsonw_take(ts_jsonw *w)
 {
@@ -246,6 +249,68 @@ START_TEST(empty_and_discard)
 }
 END_TEST
 
+/* A random tree: objects, arrays, strings with any byte, numbers of every
+ * formatting rule (with -0 and integers past int), booleans, null. */
+static cJSON *random_tree(int depth)
+{
+    static const double nums[] = {0.0, -0.0, 1, -1, 2147483647.0, 2147483648.0, -2147483649.0,
+                                  1e15, 123456.789, 0.1, 1e-7, 3.0e300, 9007199254740993.0};
+    int kind = (int)(rnd() % (depth > 3 ? 5 : 7));
+    char s[24];
+    switch (kind) {
+    case 0:
+        return cJSON_CreateNull();
+    case 1:
+        return cJSON_CreateBool((int)(rnd() % 2));
+    case 2:
+        return cJSON_CreateNumber(rnd() % 2 ? nums[rnd() % (sizeof(nums) / sizeof(nums[0]))]
+                                            : (double)(int64_t)rnd() / (double)(rnd() | 1));
+    case 3:
+    case 4: {
+        size_t n = rnd() % (sizeof(s) - 1);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (char)(1 + rnd() % 255);
+        s[n] = '\0';
+        return cJSON_CreateString(s);
+    }
+    case 5: {
+        cJSON *a = cJSON_CreateArray();
+        for (int i = (int)(rnd() % 4); i > 0; i--)
+            cJSON_AddItemToArray(a, random_tree(depth + 1));
+        return a;
+    }
+    default: {
+        cJSON *o = cJSON_CreateObject();
+        for (int i = (int)(rnd() % 4); i > 0; i--) {
+            snprintf(s, sizeof(s), "k\x01\"%d", (int)(rnd() % 100));
+            cJSON_AddItemToObject(o, s, random_tree(depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+/* ts_json_print (how ingest stores free-form JSON) walks a parsed tree
+ * with the writer: the same bytes as cJSON_PrintUnformatted. */
+START_TEST(trees_print_as_cjson)
+{
+    ts_arena *a = ts_arena_new(4096);
+    for (int i = 0; i < 5000; i++) {
+        cJSON *t = random_tree(0);
+        char *want = cJSON_PrintUnformatted(t);
+        char *got = ts_json_print(t, a);
+        char *got2 = ts_json_print_malloc(t);
+        ck_assert_ptr_nonnull(want);
+        ck_assert_msg(got && strcmp(got, want) == 0, "got %s, cJSON prints %s", got, want);
+        ck_assert_msg(got2 && strcmp(got2, want) == 0, "got %s, cJSON prints %s", got2, want);
+        free(got2);
+        cJSON_free(want);
+        cJSON_Delete(t);
+    }
+    ts_arena_free(a);
+}
+END_TEST
+
 static Suite *jsonw_suite(void)
 {
     Suite *s = suite_create("jsonw");
@@ -258,6 +323,7 @@ static Suite *jsonw_suite(void)
     tcase_add_test(tc, integers);
     tcase_add_test(tc, nesting_and_commas);
     tcase_add_test(tc, empty_and_discard);
+    tcase_add_test(tc, trees_print_as_cjson);
     suite_add_tcase(s, tc);
     return s;
 }
