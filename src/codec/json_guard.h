@@ -12,9 +12,11 @@
 #include "tracestore/err.h"
 
 /* On TS_OK, *out (length *outlen) is the text to hand to cJSON (either in itself or
- * a rewritten copy in a). TS_EINVAL with a message naming the problem and
+ * a rewritten copy in a) and *longest (when not NULL) the length of the
+ * longest string or long integer as written (escapes count: at least its
+ * decoded length). TS_EINVAL with a message naming the problem and
  * err->type "json_invalid" otherwise. */
 int ts_json_guard(const char *in, size_t len, int max_depth, ts_arena *a, const char **out,
-                  size_t *outlen, ts_err *err);
+                  size_t *outlen, size_t *longest, ts_err *err);
 
 #endif

@@ -15,7 +15,8 @@ int ts_json_parse(const char *body, size_t len, const ts_config *cfg, ts_arena *
     const char *text;
     size_t tlen;
     const char *end = NULL;
-    int rc = ts_json_guard(body, len, (int)cfg->max_json_depth, a, &text, &tlen, err);
+    size_t longest = 0;
+    int rc = ts_json_guard(body, len, (int)cfg->max_json_depth, a, &text, &tlen, &longest, err);
 
     *out = NULL;
     if (rc != TS_OK)
@@ -37,7 +38,10 @@ int ts_json_parse(const char *body, size_t len, const ts_config *cfg, ts_arena *
             return TS_EINVAL;
         }
     }
-    if ((rc = ts_json_check_strings(root, (size_t)cfg->max_string_bytes, err)) != TS_OK) {
+    /* Decoded strings are no longer than written: walk the tree only when
+     * one written string is longer than the limit. */
+    if (longest > (size_t)cfg->max_string_bytes &&
+        (rc = ts_json_check_strings(root, (size_t)cfg->max_string_bytes, err)) != TS_OK) {
         cJSON_Delete(root);
         return rc;
     }

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!a)
         return 0;
     fuzz_config(&cfg);
-    int rc = ts_json_guard((const char *)data, size, 16, a, &out, &outlen, &err);
+    size_t longest = 0;
+    int rc = ts_json_guard((const char *)data, size, 16, a, &out, &outlen, &longest, &err);
     if (rc != TS_OK && rc != TS_EINVAL && rc != TS_ETOOBIG && rc != TS_ENOMEM)
         abort();
     if (rc == TS_OK && !out)

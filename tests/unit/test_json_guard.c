@@ -31,7 +31,7 @@ static int guard_n(const char *in, size_t len, int depth, const char **out, size
     ts_err_clear(err);
     *out = NULL;
     *outlen = 0;
-    return ts_json_guard(in, len, depth, arena, out, outlen, err);
+    return ts_json_guard(in, len, depth, arena, out, outlen, NULL, err);
 }
 
 /* Expects rejection with type json_invalid. */
