@@ -76,6 +76,10 @@ typedef struct ts_sqlite_conn {
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 
+/* Syncer threads: with two, a transaction committed while one fdatasync
+ * runs starts its own at once instead of waiting for that one to end. */
+#define TS_SYNCERS 2
+
 typedef struct ts_sqlite {
     struct ts_store base;
     char path[4096];
@@ -102,8 +106,9 @@ typedef struct ts_sqlite {
      * and only then runs the done callbacks, while the writer already
      * builds the next transaction. */
     int pipelined;
-    pthread_t sthread;
-    int sthread_started;
+    pthread_t sthread[TS_SYNCERS];
+    int nsthreads;
+    pthread_mutex_t wmu; /* walfd */
     pthread_mutex_t smu;
     pthread_cond_t scv;
     ts_write *shead, *stail;

@@ -1510,58 +1510,76 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Durability of the pipelined commit: frames written before this call
- * began are on disk when it returns. fdatasync acts on the inode, so our
- * own descriptor of the WAL serves; it is reopened should the file ever be
- * replaced (SQLite deletes the WAL only when the last connection closes). */
-static int wal_sync(ts_sqlite *s)
+/* A descriptor of the WAL for one sync (the caller closes it). fdatasync
+ * acts on the inode, so our own descriptor serves; it is reopened should
+ * the file ever be replaced (SQLite deletes the WAL only when the last
+ * connection closes), and each sync works on a dup so a reopen never
+ * closes a descriptor another syncer is using. */
+static int wal_fd(ts_sqlite *s)
 {
     char wal[sizeof(s->path) + 8];
     struct stat st;
+    int fd = -1;
     snprintf(wal, sizeof(wal), "%s-wal", s->path);
-    if (stat(wal, &st) != 0)
-        return TS_EIO;
-    if (s->walfd < 0 || st.st_ino != s->wal_ino || st.st_dev != s->wal_dev) {
+    pthread_mutex_lock(&s->wmu);
+    if (stat(wal, &st) == 0 &&
+        (s->walfd < 0 || st.st_ino != s->wal_ino || st.st_dev != s->wal_dev)) {
         if (s->walfd >= 0)
             close(s->walfd);
-        if ((s->walfd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
-            return TS_EIO;
+        s->walfd = open(wal, O_RDONLY | O_CLOEXEC);
         s->wal_ino = st.st_ino;
         s->wal_dev = st.st_dev;
     }
-    return fdatasync(s->walfd) == 0 ? TS_OK : TS_EIO;
+    if (s->walfd >= 0)
+        fd = fcntl(s->walfd, F_DUPFD_CLOEXEC, 0);
+    pthread_mutex_unlock(&s->wmu);
+    return fd;
+}
+
+/* Durability of the pipelined commit: frames written before this call
+ * began are on disk when it returns. */
+static int wal_sync(ts_sqlite *s)
+{
+    int fd = wal_fd(s);
+    if (fd < 0)
+        return TS_EIO;
+    int rc = fdatasync(fd) == 0 ? TS_OK : TS_EIO;
+    close(fd);
+    return rc;
 }
 
 static void *syncer_main(void *arg)
 {
     ts_sqlite *s = arg;
+    pthread_mutex_lock(&s->smu);
     for (;;) {
-        pthread_mutex_lock(&s->smu);
         while (!s->shead && !s->sstopping)
             pthread_cond_wait(&s->scv, &s->smu);
         ts_write *head = s->shead;
         s->shead = s->stail = NULL;
-        pthread_mutex_unlock(&s->smu);
         if (!head)
             break;
-        /* Every committed transaction handed over so far is in this sync. */
+        pthread_mutex_unlock(&s->smu);
+        /* Every transaction handed over so far is in this sync. */
         int committed = 0;
         for (ts_write *w = head; w; w = w->next)
             committed |= w->rc == TS_OK;
         int64_t t0 = ts_now_ns();
-        int src = committed ? wal_sync(s) : TS_OK;
-        if (committed) {
-            s->n_sync++;
-            s->sync_ns += (uint64_t)(ts_now_ns() - t0);
-        }
-        if (src != TS_OK) {
+        if (committed && wal_sync(s) != TS_OK) {
             TS_LOG(TS_LOG_ERROR, "msg=\"cannot sync the write-ahead log\" path=%s-wal", s->path);
             for (ts_write *w = head; w; w = w->next)
                 if (w->rc == TS_OK)
                     w->rc = ts_err_set(&w->err, TS_EIO, "cannot sync the write-ahead log");
         }
+        int64_t took = ts_now_ns() - t0;
         run_callbacks(head);
+        pthread_mutex_lock(&s->smu);
+        if (committed) {
+            s->n_sync++;
+            s->sync_ns += (uint64_t)took;
+        }
     }
+    pthread_mutex_unlock(&s->smu);
     return NULL;
 }
 
@@ -1593,39 +1611,41 @@ int ts_sqlite_submit(ts_store *st, ts_write *w)
 
 /* synchronous=full becomes NORMAL commits plus the syncer's fdatasync,
  * when the WAL can be opened; otherwise SQLite syncs inside COMMIT. */
+static void syncer_stop(ts_sqlite *s)
+{
+    pthread_mutex_lock(&s->smu);
+    s->sstopping = 1;
+    pthread_cond_broadcast(&s->scv);
+    pthread_mutex_unlock(&s->smu);
+    for (int i = 0; i < s->nsthreads; i++)
+        pthread_join(s->sthread[i], NULL);
+    s->nsthreads = 0;
+    if (s->walfd >= 0)
+        close(s->walfd);
+    s->walfd = -1;
+    pthread_mutex_destroy(&s->wmu);
+    pthread_mutex_destroy(&s->smu);
+    pthread_cond_destroy(&s->scv);
+}
+
 static void syncer_start(ts_sqlite *s)
 {
     s->walfd = -1;
+    pthread_mutex_init(&s->wmu, NULL);
     pthread_mutex_init(&s->smu, NULL);
     pthread_cond_init(&s->scv, NULL);
     if (!s->pipelined)
         return;
-    if (wal_sync(s) != TS_OK ||
-        sqlite3_exec(s->w->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
-        pthread_create(&s->sthread, NULL, syncer_main, s) != 0) {
+    if (wal_sync(s) == TS_OK &&
+        sqlite3_exec(s->w->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) == SQLITE_OK)
+        while (s->nsthreads < TS_SYNCERS &&
+               pthread_create(&s->sthread[s->nsthreads], NULL, syncer_main, s) == 0)
+            s->nsthreads++;
+    if (s->nsthreads == 0) {
         TS_LOG(TS_LOG_WARN, "msg=\"commits sync inline\" path=%s", s->path);
         sqlite3_exec(s->w->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
         s->pipelined = 0;
-        return;
     }
-    s->sthread_started = 1;
-}
-
-static void syncer_stop(ts_sqlite *s)
-{
-    if (s->sthread_started) {
-        pthread_mutex_lock(&s->smu);
-        s->sstopping = 1;
-        pthread_cond_broadcast(&s->scv);
-        pthread_mutex_unlock(&s->smu);
-        pthread_join(s->sthread, NULL);
-        s->sthread_started = 0;
-    }
-    if (s->walfd >= 0)
-        close(s->walfd);
-    s->walfd = -1;
-    pthread_mutex_destroy(&s->smu);
-    pthread_cond_destroy(&s->scv);
 }
 
 /* Whether any request log waits for its span (/track-request before the
