@@ -215,13 +215,23 @@ static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t r
     sqlite3_bind_int64(q, at + 33, sp->created_ns);
 }
 
+/* Statement id with ?1 bound to the job's workspace and ?2 to text
+ * (a trace id, span id or name); NULL when it cannot be prepared. */
+static sqlite3_stmt *ws_stmt(job_ctx *j, int id, const char *text)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, id);
+    if (q) {
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
+    }
+    return q;
+}
+
 static int query_closed(job_ctx *j, const char *trace_id, int *closed)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_CLOSED);
+    sqlite3_stmt *q = ws_stmt(j, Q_CLOSED, trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(q);
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -233,11 +243,9 @@ static int query_closed(job_ctx *j, const char *trace_id, int *closed)
 /* Loads the aggregate row of trace_id (or an empty image). */
 static int tagg_load(job_ctx *j, tagg *t)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_TRACE_LOAD);
+    sqlite3_stmt *q = ws_stmt(j, Q_TRACE_LOAD, t->trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(q);
     if (src == SQLITE_ROW) {
         t->rowid = sqlite3_column_int64(q, 0);
@@ -359,11 +367,9 @@ static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
 
 static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_SPAN_OLD);
+    sqlite3_stmt *q = ws_stmt(j, Q_SPAN_OLD, sp->trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, sp->trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(q);
     *found = src == SQLITE_ROW;
@@ -412,10 +418,8 @@ static int write_request_log(job_ctx *j, const ts_span *sp, int64_t old_rl, int6
         sqlite3_bind_int64(q, 3, old_rl);
         return step_done(q);
     }
-    if (!(q = ts_sqlite_stmt(j->c, Q_RL_INSERT)))
+    if (!(q = ws_stmt(j, Q_RL_INSERT, sp->trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, sp->trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, sp->log_request, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, j->now);
@@ -506,11 +510,9 @@ static void span_dims(const char *parent, const char *error, const char *type,
 
 static int dim_step(job_ctx *j, int id, const char *trace_id, int dim, const char *val)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, id);
+    sqlite3_stmt *q = ws_stmt(j, id, trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, dim);
     sqlite3_bind_text(q, 4, val, -1, SQLITE_STATIC);
     return step_done(q);
@@ -569,11 +571,9 @@ static int dims_flush(job_ctx *j, tagg *t)
     for (dimd *e = t->dims; e; e = e->next_in_trace) {
         if (e->delta == 0)
             continue;
-        sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_DIM_INC);
+        sqlite3_stmt *q = ws_stmt(j, Q_DIM_INC, t->trace_id);
         if (!q)
             return TS_EIO;
-        sqlite3_bind_int64(q, 1, j->w->ws_id);
-        sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 3, e->dim);
         sqlite3_bind_text(q, 4, e->val, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, e->delta);
@@ -591,11 +591,9 @@ static int dims_flush(job_ctx *j, tagg *t)
  * the trace row is written), so dim-driven lists see the trace's order. */
 static int dims_sync(job_ctx *j, const tagg *t)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_DIM_SYNC);
+    sqlite3_stmt *q = ws_stmt(j, Q_DIM_SYNC, t->trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, t->rowid);
     return step_done(q);
 }
@@ -686,10 +684,8 @@ static int ingest_span(job_ctx *j, ts_span *sp)
         sqlite3_bind_int64(q, 35, o.id);
         sp->rowid = o.id;
     } else {
-        if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_INSERT)))
+        if (!(q = ws_stmt(j, Q_SPAN_INSERT, sp->trace_id)))
             return TS_EIO;
-        sqlite3_bind_int64(q, 1, j->w->ws_id);
-        sqlite3_bind_text(q, 2, sp->trace_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
         bind_span_tail(q, 4, sp, rl_id);
     }
@@ -710,19 +706,15 @@ static int tagg_recompute(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q;
     int src;
-    if (!(q = ts_sqlite_stmt(j->c, Q_RECOMP_EXT)))
+    if (!(q = ws_stmt(j, Q_RECOMP_EXT, t->trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     if ((src = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
         t->started = sqlite3_column_int64(q, 0);
         t->ended = sqlite3_column_int64(q, 1);
     }
     sqlite3_reset(q);
-    if (!(q = ts_sqlite_stmt(j->c, Q_RECOMP_ROOT)))
+    if (!(q = ws_stmt(j, Q_RECOMP_ROOT, t->trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     t->root_span_id = t->root_name = t->root_input = t->root_output = NULL;
     t->root_model = t->root_error = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -735,10 +727,8 @@ static int tagg_recompute(job_ctx *j, tagg *t)
         t->root_error = ts_sqlite_col_text(j->sa, q, 6);
     }
     sqlite3_reset(q);
-    if (!(q = ts_sqlite_stmt(j->c, Q_RECOMP_ERR)))
+    if (!(q = ws_stmt(j, Q_RECOMP_ERR, t->trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     t->err_span_id = t->err_text = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
         t->err_span_id = ts_sqlite_col_text(j->sa, q, 0);
@@ -807,10 +797,8 @@ static int tagg_store(job_ctx *j, tagg *t)
     int64_t project = 0;
     if ((rc = default_project(j, &project)) != TS_OK)
         return rc;
-    if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_INSERT)))
+    if (!(q = ws_stmt(j, Q_TRACE_INSERT, t->trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, t->trace_id, -1, SQLITE_STATIC);
     if (project)
         sqlite3_bind_int64(q, 3, project);
     sqlite3_bind_int64(q, 4, j->now);
@@ -853,10 +841,8 @@ static int resolve_project(job_ctx *j, const char *p, int64_t *id)
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 0 && !ts_uuid_valid(p))
             continue;
-        if (!(q = ts_sqlite_stmt(j->c, pass == 0 ? Q_PROJ_BY_UUID : Q_PROJ_BY_NAME)))
+        if (!(q = ws_stmt(j, pass == 0 ? Q_PROJ_BY_UUID : Q_PROJ_BY_NAME, p)))
             return TS_EIO;
-        sqlite3_bind_int64(q, 1, j->w->ws_id);
-        sqlite3_bind_text(q, 2, p, -1, SQLITE_STATIC);
         src = sqlite3_step(q);
         if (src == SQLITE_ROW)
             *id = sqlite3_column_int64(q, 0);
@@ -866,10 +852,8 @@ static int resolve_project(job_ctx *j, const char *p, int64_t *id)
     }
     char uuid[TS_UUID_STRLEN + 1];
     ts_uuid_new(uuid);
-    if (!(q = ts_sqlite_stmt(j->c, Q_PROJ_INSERT)))
+    if (!(q = ws_stmt(j, Q_PROJ_INSERT, uuid)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, p, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 4, 0);
     sqlite3_bind_int64(q, 5, j->now);
@@ -985,13 +969,7 @@ static int apply_ingest(job_ctx *j)
 
 static int bind_ws_trace(job_ctx *j, int id, sqlite3_stmt **out)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, id);
-    if (!q)
-        return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, j->w->trace_id, -1, SQLITE_STATIC);
-    *out = q;
-    return TS_OK;
+    return (*out = ws_stmt(j, id, j->w->trace_id)) ? TS_OK : TS_EIO;
 }
 
 static int apply_close(job_ctx *j)
@@ -1019,11 +997,9 @@ static int delete_trace(job_ctx *j, const char *trace_id)
     static const int dels[] = {Q_DEL_SPANS, Q_DEL_RL,   Q_DEL_TRACE,
                                Q_DEL_CLOSURE, Q_DEL_DIMS, Q_DEL_FEEDBACK};
     for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-        sqlite3_stmt *q = ts_sqlite_stmt(j->c, dels[i]);
+        sqlite3_stmt *q = ws_stmt(j, dels[i], trace_id);
         if (!q)
             return TS_EIO;
-        sqlite3_bind_int64(q, 1, j->w->ws_id);
-        sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
         int rc = step_done(q);
         if (rc != TS_OK)
             return rc;
@@ -1096,11 +1072,9 @@ static int apply_bulk_delete(job_ctx *j)
 static int apply_feedback(job_ctx *j)
 {
     ts_feedback *f = j->w->feedback;
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_TRACE_EXISTS);
+    sqlite3_stmt *q = ws_stmt(j, Q_TRACE_EXISTS, f->trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, f->trace_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(q);
     sqlite3_reset(q);
     if (src == SQLITE_DONE)
@@ -1126,11 +1100,9 @@ static int apply_feedback(job_ctx *j)
 /* Writes the track's request log (trace_id '' while its span is unknown). */
 static int insert_track_log(job_ctx *j, const ts_track *tr, const char *trace_id)
 {
-    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_RL_TRACK_INSERT);
+    sqlite3_stmt *q = ws_stmt(j, Q_RL_TRACK_INSERT, trace_id);
     if (!q)
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, tr->span_id ? tr->span_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, tr->body ? tr->body : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, j->now);
@@ -1159,10 +1131,8 @@ static int apply_track(job_ctx *j)
     int rc, src;
 
     if (tr->span_id) {
-        if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_BY_ID)))
+        if (!(q = ws_stmt(j, Q_SPAN_BY_ID, tr->span_id)))
             return TS_EIO;
-        sqlite3_bind_int64(q, 1, j->w->ws_id);
-        sqlite3_bind_text(q, 2, tr->span_id, -1, SQLITE_STATIC);
         if (sqlite3_step(q) == SQLITE_ROW)
             trace_id = ts_sqlite_col_text(j->a, q, 0);
         sqlite3_reset(q);
@@ -1172,10 +1142,8 @@ static int apply_track(job_ctx *j)
     tr->request_id = sqlite3_last_insert_rowid(j->c->db);
     if (!trace_id)
         return TS_OK;
-    if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_FULL)))
+    if (!(q = ws_stmt(j, Q_SPAN_FULL, trace_id)))
         return TS_EIO;
-    sqlite3_bind_int64(q, 1, j->w->ws_id);
-    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, tr->span_id, -1, SQLITE_STATIC);
     src = sqlite3_step(q);
     if (src == SQLITE_ROW)
