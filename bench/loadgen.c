@@ -22,7 +22,7 @@
 
 #include "spangen.h"
 
-enum { M_BULK, M_OTLP, M_SINGLE, M_GET, M_LIST, M_RAW, M_ID };
+enum { M_BULK, M_OTLP, M_SINGLE, M_GET, M_LIST, M_RAW, M_ID, M_DEL };
 
 typedef struct conn {
     int fd;
@@ -118,6 +118,9 @@ static void build(conn *c, uint64_t r)
             sg_trace_hex(O.get_tag, xorshift() % O.get_traces, th);
             snprintf(path, sizeof(path), "/v1/traces/%.8s-%.4s-%.4s-%.4s-%.12s", th, th + 8,
                      th + 12, th + 16, th + 20);
+        } else if (mode == M_DEL) { /* request r deletes trace r of --get-tag */
+            sg_trace_hex(O.get_tag, r, th);
+            snprintf(path, sizeof(path), "/api/traces/%s/", th);
         } else if (mode == M_LIST) {
             snprintf(path, sizeof(path), "%s",
                      list_paths[r % (sizeof(list_paths) / sizeof(list_paths[0]))]);
@@ -126,8 +129,8 @@ static void build(conn *c, uint64_t r)
         }
         ensure(&c->out, &c->out_cap, 1024);
         c->out_len = (size_t)snprintf(
-            (char *)c->out, 1024, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-            path, O.host, O.key);
+            (char *)c->out, 1024, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+            mode == M_DEL ? "DELETE" : "GET", path, O.host, O.key);
     }
     c->out_sent = 0;
 }
@@ -308,7 +311,7 @@ static double cpu_seconds(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen --mode bulk|otlp|single|get|list|raw|id --port N --key KEY\n"
+    fprintf(stderr, "usage: loadgen --mode bulk|otlp|single|get|list|raw|id|del --port N --key KEY\n"
                     "  [--conns N] [--requests N] [--seconds S] [--spans N] [--spt N]\n"
                     "  [--tag HEX] [--first N] [--get-tag HEX] [--get-traces N] [--path P]\n");
     exit(2);
@@ -375,9 +378,9 @@ static void parse_opts(int argc, char **argv)
     }
     if (O.conns < 1 || O.requests < 1 || O.n < 1 || O.spt < 1 || O.get_traces < 1)
         usage();
-    const char *names[] = {"bulk", "otlp", "single", "get", "list", "raw", "id"};
+    const char *names[] = {"bulk", "otlp", "single", "get", "list", "raw", "id", "del"};
     mode = -1;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if (strcmp(O.mode, names[i]) == 0)
             mode = i;
     if (mode < 0)
