@@ -71,8 +71,9 @@ static void fill(const char *path, int64_t n)
                            "'root', ?8, 'agent_run', ?11, ?12, ?13, ?14, ?15, '{}', ?8, ?8)",
                            -1, &tr, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n) "
-                           "VALUES (?1, ?2, ?3, ?4, 1)",
+                           "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) "
+                           "VALUES (?1, ?2, ?3, ?4, 1, (SELECT eff_start FROM traces "
+                           "WHERE id = ?2))",
                            -1, &dim, NULL) != SQLITE_OK)
         die("prepare", sqlite3_errmsg(db));
     srand(42);
@@ -118,6 +119,7 @@ static void fill(const char *path, int64_t n)
             sqlite3_bind_null(tr, 15);
         if (sqlite3_step(tr) != SQLITE_DONE)
             die("insert trace", sqlite3_errmsg(db));
+        int64_t trow = sqlite3_last_insert_rowid(db);
         struct {
             int d;
             const char *v;
@@ -125,7 +127,7 @@ static void fill(const char *path, int64_t n)
         for (int k = 0; k < (err ? 4 : 3); k++) {
             sqlite3_reset(dim);
             sqlite3_bind_int(dim, 1, ws);
-            sqlite3_bind_text(dim, 2, tid, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(dim, 2, trow);
             sqlite3_bind_int(dim, 3, dims[k].d);
             sqlite3_bind_text(dim, 4, dims[k].v, -1, SQLITE_STATIC);
             if (sqlite3_step(dim) != SQLITE_DONE)
@@ -134,9 +136,6 @@ static void fill(const char *path, int64_t n)
     }
     sqlite3_finalize(tr);
     sqlite3_finalize(dim);
-    /* The writer keeps trace_dims.start/trow equal to the trace's eff_start/id. */
-    exec(db, "UPDATE trace_dims SET (start, trow) = (SELECT t.eff_start, t.id FROM traces t "
-             "WHERE t.ws_id = trace_dims.ws_id AND t.trace_id = trace_dims.trace_id)");
     exec(db, "COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(db);
 }

@@ -239,9 +239,10 @@ stop_daemon
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
 
 # 3. The read database: prefilled once through the daemon, then reused ----
-# The file name carries the id scheme of bench/spangen.c (ids2: random
-# leading bits), so a cache built by an older harness is never reused.
-PDB="$DATA/prefill-$LABEL-ids2.db"
+# The file name carries the id scheme of bench/spangen.c and the schema
+# (ids3: random leading bits, rows keyed by their trace's row id), so a
+# cache built by an older harness or schema is never reused.
+PDB="$DATA/prefill-$LABEL-ids3.db"
 if [ ! -s "$PDB.done" ] && [ "$SIZE" = large ]; then
     # 10M spans through the daemon take 7-35 min depending on the machine;
     # the fast path writes the daemon's own rows (bench/sqlite_limit.c

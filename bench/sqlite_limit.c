@@ -213,22 +213,29 @@ int main(int argc, char **argv)
         "status_code, status_message, trace_state, attributes, events, links, resource, scope, "
         "origin, type, model, provider, input, output, prompt_tokens, completion_tokens, "
         "total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced, "
-        "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns) VALUES "
-        "(1,?1,?2,?3,?4,?5,?6,?7,?8,?9,NULL,?10,'[]','[]',?11,NULL,0,?12,?13,?14,?15,?16,?17,"
-        "?18,?19,NULL,NULL,NULL,?20,0,?21,?24,?25,NULL,NULL,?22,?23)");
+        "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns, trow) "
+        "VALUES (1,?1,?2,?3,?4,?5,?6,?7,?8,?9,NULL,?10,'[]','[]',?11,NULL,0,?12,?13,?14,?15,?16,"
+        "?17,?18,?19,NULL,NULL,NULL,?20,0,?21,?24,?25,NULL,NULL,?22,?23,?26)");
     sqlite3_stmt *ins_rl = prep(db, "INSERT INTO request_logs (ws_id, trace_id, span_id, body, "
-                                    "created_ns) VALUES (1, ?1, ?2, ?3, ?4)");
+                                    "created_ns, trow) VALUES (1, ?1, ?2, ?3, ?4, ?5)");
     sqlite3_stmt *ins_tr = prep(
         db, "INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns, span_count, "
             "llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "
             "cost_span_count, unpriced_span_count, started_ns, ended_ns, error_count, "
             "root_span_id, root_start_ns, root_name, root_input, root_output, root_model, "
-            "root_error, err_span_id, err_start_ns, err_text) VALUES (1,?1,?19,?2,?2,?3,?4,?5,?6,"
-            "?7,?8,?9,0,?10,?11,?12,?13,?14,?15,?20,?21,NULL,NULL,?16,?17,?18)");
+            "root_error, err_span_id, err_start_ns, err_text, id) VALUES (1,?1,?19,?2,?2,?3,?4,?5,"
+            "?6,?7,?8,?9,0,?10,?11,?12,?13,?14,?15,?20,?21,NULL,NULL,?16,?17,?18,?22)");
     sqlite3_stmt *ins_dim =
-        prep(db, "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n, start, trow) VALUES "
-                 "(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ws_id, trace_id, dim, val) DO UPDATE "
+        prep(db, "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) VALUES "
+                 "(1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (trow, dim, val) DO UPDATE "
                  "SET n = n + excluded.n");
+    /* Spans, logs and dims are keyed by their trace's row id, reserved
+     * when the trace's first span is written (as the daemon's writer does). */
+    sqlite3_stmt *max_tr = prep(db, "SELECT coalesce(max(id), 0) + 1 FROM traces");
+    if (sqlite3_step(max_tr) != SQLITE_ROW)
+        return 1;
+    int64_t next_trow = sqlite3_column_int64(max_tr, 0), trow = 0;
+    sqlite3_finalize(max_tr);
     sqlite3_stmt *begin = prep(db, "BEGIN IMMEDIATE");
     sqlite3_stmt *commit = prep(db, "COMMIT");
 
@@ -271,11 +278,14 @@ int main(int argc, char **argv)
             int64_t start = set.base_ns + (int64_t)t * 1000000 + (int64_t)k * 1000;
             int64_t end = start + v->dur_ns, created = wall0 + (int64_t)g;
             int64_t rl_id = 0;
+            if (k == 0)
+                trow = next_trow++;
             if (v->is_llm) {
                 sqlite3_bind_text(ins_rl, 1, th, 32, SQLITE_STATIC);
                 sqlite3_bind_text(ins_rl, 2, sh, 16, SQLITE_STATIC);
                 sqlite3_bind_text(ins_rl, 3, cv->lr, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(ins_rl, 4, created);
+                sqlite3_bind_int64(ins_rl, 5, trow);
                 step(db, ins_rl, "insert request_log");
                 rl_id = sqlite3_last_insert_rowid(db);
             }
@@ -331,6 +341,7 @@ int main(int argc, char **argv)
             else
                 sqlite3_bind_null(q, 21);
             sqlite3_bind_int64(q, 23, created);
+            sqlite3_bind_int64(q, 26, trow);
             step(db, q, "insert span");
             dim_add(DIM_MODEL, v->model);
             dim_add(DIM_FAILURE, v->is_err ? "rate_limit" : NULL);
@@ -397,16 +408,15 @@ int main(int argc, char **argv)
                 (g - (uint64_t)i) % (uint64_t)spt != 0) {
                 sqlite3_clear_bindings(ins_tr);
             } else {
+                sqlite3_bind_int64(ins_tr, 22, trow);
                 step(db, ins_tr, "insert trace");
             }
-            int64_t trow = sqlite3_last_insert_rowid(db);
             for (int d = 0; d < ndims; d++) {
-                sqlite3_bind_text(ins_dim, 1, th, 32, SQLITE_STATIC);
+                sqlite3_bind_int64(ins_dim, 1, trow);
                 sqlite3_bind_int(ins_dim, 2, dims[d].dim);
                 sqlite3_bind_text(ins_dim, 3, dims[d].val, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(ins_dim, 4, dims[d].n);
                 sqlite3_bind_int64(ins_dim, 5, t_start);
-                sqlite3_bind_int64(ins_dim, 6, trow);
                 step(db, ins_dim, "insert trace_dims");
             }
             ndims = 0;

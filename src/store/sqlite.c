@@ -28,40 +28,40 @@ static const char *const sql_text[Q__COUNT] = {
                          "JOIN workspaces w ON w.id = k.ws_id WHERE k.prefix = ?1",
     [Q_TRACE_GET] = "SELECT " TS_SQL_TRACE_COLS " FROM traces t LEFT JOIN projects p ON "
                     "p.id = t.project_id WHERE t.ws_id = ?1 AND t.trace_id = ?2",
-    [Q_SPANS_GET] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE ws_id = ?1 AND "
-                    "trace_id = ?2 ORDER BY start_ns, span_id",
+    [Q_SPANS_GET] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE trow = ?1 "
+                    "ORDER BY start_ns, span_id",
     [Q_KEY_LIST] = "SELECT k.id, k.prefix, w.name, k.created_ns, k.revoked_ns FROM api_keys k "
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
     [Q_SPAN_OLD] = "SELECT id, start_ns, end_ns, parent_id, error, type, prompt_tokens, "
                    "completion_tokens, total_tokens, cost, unpriced, request_log_id, model, "
-                   "name, provider, created_ns FROM spans WHERE ws_id = ?1 AND trace_id = ?2 "
-                   "AND span_id = ?3",
+                   "name, provider, created_ns FROM spans WHERE trow = ?2 AND span_id = ?3",
     [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
-                      ") VALUES (?,?,?," Q34 ")",
+                      ", trow) VALUES (?,?,?," Q34 ",?)",
     [Q_SPAN_UPDATE] = "UPDATE spans SET (" SPAN_TAIL ") = (" Q34 ") WHERE id = ?35",
-    [Q_RL_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_RL_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, trow) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_RL_UPDATE] = "UPDATE request_logs SET body = ?1, created_ns = ?2 WHERE id = ?3",
     [Q_CLOSED] = "SELECT 1 FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_TRACE_LOAD] = "SELECT id, " TRACE_AGG_COLS " FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_TRACE_INSERT] = "INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns, " TRACE_AGG_COLS
-                       ") VALUES (?,?,?,?,?," Q21 ")",
+                       ", id) VALUES (?,?,?,?,?," Q21 ",?)",
+    [Q_TRACE_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM traces",
     [Q_TRACE_UPDATE] = "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21
                        ") WHERE id = ?",
-    [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE trow = ?2",
     [Q_RECOMP_ROOT] = "SELECT span_id, start_ns, name, input, output, model, error FROM spans "
-                      "WHERE ws_id = ?1 AND trace_id = ?2 AND (parent_id IS NULL OR parent_id = '') "
+                      "WHERE trow = ?2 AND (parent_id IS NULL OR parent_id = '') "
                       "ORDER BY start_ns, span_id LIMIT 1",
-    [Q_RECOMP_ERR] = "SELECT span_id, start_ns, error FROM spans WHERE ws_id = ?1 AND "
-                     "trace_id = ?2 AND error IS NOT NULL ORDER BY start_ns, span_id LIMIT 1",
+    [Q_RECOMP_ERR] = "SELECT span_id, start_ns, error FROM spans WHERE trow = ?2 AND "
+                     "error IS NOT NULL ORDER BY start_ns, span_id LIMIT 1",
     [Q_CLOSE_INSERT] = "INSERT INTO trace_closures (ws_id, trace_id, uuid, status, created_ns, "
                        "updated_ns) VALUES (?1, ?2, ?3, 'closed', ?4, ?4)",
-    [Q_TRACE_START] = "SELECT coalesce(t_started_ns, started_ns) FROM traces WHERE ws_id = ?1 AND "
-                      "trace_id = ?2",
-    [Q_DEL_SPANS] = "DELETE FROM spans WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_DEL_RL] = "DELETE FROM request_logs WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_DEL_TRACE] = "DELETE FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_TRACE_START] = "SELECT coalesce(t_started_ns, started_ns), id FROM traces WHERE ws_id = ?1 "
+                      "AND trace_id = ?2",
+    [Q_DEL_SPANS] = "DELETE FROM spans WHERE trow = ?2",
+    [Q_DEL_RL] = "DELETE FROM request_logs WHERE trow = ?2",
+    [Q_DEL_TRACE] = "DELETE FROM traces WHERE id = ?2",
     [Q_DEL_CLOSURE] = "DELETE FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_WS_FIND] = "SELECT id, uuid, name FROM workspaces WHERE name = ?1",
     [Q_WS_INSERT] = "INSERT INTO workspaces (uuid, name, created_ns) VALUES (?1, ?2, ?3)",
@@ -86,35 +86,36 @@ static const char *const sql_text[Q__COUNT] = {
                      "external_id = coalesce(?14, external_id), tags = coalesce(?15, tags), "
                      "tag_map = coalesce(?16, tag_map), metadata = coalesce(?17, metadata), "
                      "events = coalesce(?18, events), updated_ns = ?19 WHERE id = ?1",
-    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n, start, trow) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, (SELECT eff_start FROM traces WHERE id = ?6), ?6) "
-                  "ON CONFLICT (ws_id, trace_id, dim, val) DO UPDATE SET n = n + excluded.n",
+    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, (SELECT eff_start FROM traces WHERE id = ?2)) "
+                  "ON CONFLICT (trow, dim, val) DO UPDATE SET n = n + excluded.n",
     [Q_TX_BEGIN] = "BEGIN IMMEDIATE",
     [Q_TX_COMMIT] = "COMMIT",
     [Q_TX_ROLLBACK] = "ROLLBACK",
     [Q_TX_SAVEPOINT] = "SAVEPOINT job",
     [Q_TX_RELEASE] = "RELEASE job",
     [Q_TX_ROLLBACK_TO] = "ROLLBACK TO job",
-    [Q_DIM_DROP] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2 AND dim = ?3 AND "
-                   "val = ?4 AND n <= 0",
-    [Q_DIM_SYNC] = "UPDATE trace_dims SET start = (SELECT eff_start FROM traces WHERE id = ?3), "
-                   "trow = ?3 WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_DEL_DIMS] = "DELETE FROM trace_dims WHERE ws_id = ?1 AND trace_id = ?2",
+    [Q_DIM_DROP] = "DELETE FROM trace_dims WHERE trow = ?2 AND dim = ?3 AND val = ?4 AND n <= 0",
+    [Q_DIM_SYNC] = "UPDATE trace_dims SET start = (SELECT eff_start FROM traces WHERE id = ?2) "
+                   "WHERE trow = ?2",
+    [Q_DEL_DIMS] = "DELETE FROM trace_dims WHERE trow = ?2",
     [Q_DEL_FEEDBACK] = "DELETE FROM feedback WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_FEEDBACK_INSERT] = "INSERT INTO feedback (ws_id, trace_id, uuid, label, score, comment, "
                           "metadata, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_TRACE_EXISTS] = "SELECT 1 FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_SPAN_BY_ID] = "SELECT trace_id FROM spans WHERE ws_id = ?1 AND span_id = ?2 "
+    [Q_SPAN_BY_ID] = "SELECT trace_id, trow FROM spans WHERE ws_id = ?1 AND span_id = ?2 "
                      "ORDER BY id DESC LIMIT 1",
-    [Q_SPAN_FULL] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE ws_id = ?1 AND "
-                    "trace_id = ?2 AND span_id = ?3",
+    [Q_SPAN_FULL] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE trow = ?2 AND "
+                    "span_id = ?3",
     [Q_RL_PENDING] = "SELECT id, model, provider, input, output, prompt_tokens, "
                      "completion_tokens, cost FROM request_logs WHERE ws_id = ?1 AND "
                      "trace_id = '' AND span_id = ?2 ORDER BY id DESC LIMIT 1",
-    [Q_RL_ATTACH] = "UPDATE request_logs SET trace_id = ?2 WHERE id = ?1",
+    [Q_RL_ATTACH] = "UPDATE request_logs SET trace_id = ?2, trow = ?3 WHERE id = ?1",
     [Q_RL_TRACK_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, "
                           "model, provider, input, output, prompt_tokens, completion_tokens, "
-                          "cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                          "cost, trow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                          "?13)",
+    [Q_RL_ANY_PENDING] = "SELECT EXISTS (SELECT 1 FROM request_logs WHERE trace_id = '')",
 };
 
 sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
@@ -547,8 +548,7 @@ static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, t
         rc = TS_EIO;
         goto out;
     }
-    sqlite3_bind_int64(q, 1, ws_id);
-    sqlite3_bind_text(q, 2, trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 1, out->rowid); /* the workspace's trace row, found above */
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;

@@ -60,6 +60,8 @@ enum {
     Q_RL_PENDING,
     Q_RL_ATTACH,
     Q_RL_TRACK_INSERT,
+    Q_RL_ANY_PENDING,
+    Q_TRACE_NEXT,
     Q_TX_BEGIN,
     Q_TX_COMMIT,
     Q_TX_ROLLBACK,
@@ -73,6 +75,7 @@ typedef struct ts_sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q__COUNT];
     int pending_logs; /* writer: a request log may wait for its span */
+    int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 

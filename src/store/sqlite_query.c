@@ -243,7 +243,7 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
             continue;
         if (c->field == TS_QF_SPAN_ID && c->op == TS_QOP_EQ) {
             /* Exact span ids: straight from the (ws_id, span_id) index. */
-            put(b, "t.trace_id IN (SELECT s.trace_id FROM spans s WHERE s.ws_id = ?1 AND "
+            put(b, "t.id IN (SELECT s.trow FROM spans s WHERE s.ws_id = ?1 AND "
                    "s.span_id IN (");
             for (size_t k = 0; k < c->nvals; k++)
                 put(b, "%s?%d", k ? ", " : "", bind_value(b, c->vals[k], 0));
@@ -251,8 +251,7 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
             return;
         }
         put(b,
-            "%sEXISTS (SELECT 1 FROM spans s WHERE s.ws_id = t.ws_id AND "
-            "s.trace_id = t.trace_id AND ",
+            "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
             c->op == TS_QOP_NE ? "NOT " : "");
         if (c->op == TS_QOP_NE) {
             ts_qcond eq = *c;
@@ -269,7 +268,7 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         if (c->op == TS_QOP_EQ && b->counting) {
             /* Every match is visited: drive from the (ws_id, dim, val) index. */
             put(b,
-                "t.trace_id IN (SELECT d.trace_id FROM trace_dims d WHERE d.ws_id = ?1 AND "
+                "t.id IN (SELECT d.trow FROM trace_dims d WHERE d.ws_id = ?1 AND "
                 "d.dim = %d AND d.val IN (",
                 dim);
             for (size_t i = 0; i < c->nvals; i++)
@@ -281,8 +280,8 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
              * common value costs a few hundred probes (see bench/README.md
              * for the rare-value case). */
             put(b,
-                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (",
+                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.trow = t.id AND "
+                "d.dim = %d AND d.val IN (",
                 dim);
             for (size_t i = 0; i < c->nvals; i++)
                 put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
@@ -290,22 +289,22 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         } else if (c->op == TS_QOP_ISNULL) {
             int want_null = c->nvals && strcmp(c->vals[0], "true") == 0;
             put(b,
-                "%sEXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                "d.trace_id = t.trace_id AND d.dim = %d)",
+                "%sEXISTS (SELECT 1 FROM trace_dims d WHERE d.trow = t.id AND "
+                "d.dim = %d)",
                 want_null ? "NOT " : "", dim);
         } else if (c->op == TS_QOP_NE) {
             /* No span carries any of the values. */
             put(b,
-                "NOT EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                "d.trace_id = t.trace_id AND d.dim = %d AND d.val IN (",
+                "NOT EXISTS (SELECT 1 FROM trace_dims d WHERE d.trow = t.id AND "
+                "d.dim = %d AND d.val IN (",
                 dim);
             for (size_t i = 0; i < c->nvals; i++)
                 put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
             put(b, "))");
         } else {
             put(b,
-                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.ws_id = t.ws_id AND "
-                "d.trace_id = t.trace_id AND d.dim = %d AND ",
+                "EXISTS (SELECT 1 FROM trace_dims d WHERE d.trow = t.id AND "
+                "d.dim = %d AND ",
                 dim);
             cond_on(b, "d.val", c, 0);
             put(b, ")");

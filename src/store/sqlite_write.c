@@ -22,7 +22,8 @@
 /* In-memory image of one trace's aggregate row while a job touches it. */
 typedef struct tagg {
     const char *trace_id;
-    int64_t rowid; /* 0: not yet in the table */
+    int64_t rowid; /* traces.id: reserved before the row is written (see inrow) */
+    int inrow;     /* the row is in the table */
     int closed;
     int touched;   /* at least one span written in this job */
     int recompute; /* a replaced span held an extreme: re-derive from spans */
@@ -227,6 +228,18 @@ static sqlite3_stmt *ws_stmt(job_ctx *j, int id, const char *text)
     return q;
 }
 
+/* The same for statements keyed by a trace's row id (?2); ?1 stays the
+ * workspace where the statement writes it. */
+static sqlite3_stmt *tr_stmt(job_ctx *j, int id, int64_t trow)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, id);
+    if (q) {
+        sqlite3_bind_int64(q, 1, j->w->ws_id);
+        sqlite3_bind_int64(q, 2, trow);
+    }
+    return q;
+}
+
 static int query_closed(job_ctx *j, const char *trace_id, int *closed)
 {
     sqlite3_stmt *q = ws_stmt(j, Q_CLOSED, trace_id);
@@ -240,15 +253,20 @@ static int query_closed(job_ctx *j, const char *trace_id, int *closed)
     return TS_OK;
 }
 
-/* Loads the aggregate row of trace_id (or an empty image). */
+/* Loads the aggregate row of trace_id, or starts an empty image with a
+ * reserved row id: the trace's spans, logs and dims are keyed by it before
+ * the row itself is written (at the end of the job or transaction). */
 static int tagg_load(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q = ws_stmt(j, Q_TRACE_LOAD, t->trace_id);
     if (!q)
         return TS_EIO;
     int src = sqlite3_step(q);
+    if (src == SQLITE_DONE)
+        t->rowid = j->c->next_trace_row++;
     if (src == SQLITE_ROW) {
         t->rowid = sqlite3_column_int64(q, 0);
+        t->inrow = 1;
         t->span_count = sqlite3_column_int64(q, 1);
         t->llm_span_count = sqlite3_column_int64(q, 2);
         t->prompt = sqlite3_column_int64(q, 3);
@@ -365,9 +383,9 @@ static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
     return ttable_add(&j->t, t);
 }
 
-static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
+static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, int *found)
 {
-    sqlite3_stmt *q = ws_stmt(j, Q_SPAN_OLD, sp->trace_id);
+    sqlite3_stmt *q = tr_stmt(j, Q_SPAN_OLD, t->rowid);
     if (!q)
         return TS_EIO;
     sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
@@ -404,7 +422,8 @@ static int load_old(job_ctx *j, const ts_span *sp, old_span *o, int *found)
 }
 
 /* Writes or replaces the span's request log; returns its id in *rl_id. */
-static int write_request_log(job_ctx *j, const ts_span *sp, int64_t old_rl, int64_t *rl_id)
+static int write_request_log(job_ctx *j, const tagg *t, const ts_span *sp, int64_t old_rl,
+                             int64_t *rl_id)
 {
     sqlite3_stmt *q;
     *rl_id = old_rl;
@@ -423,6 +442,7 @@ static int write_request_log(job_ctx *j, const ts_span *sp, int64_t old_rl, int6
     sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, sp->log_request, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, j->now);
+    sqlite3_bind_int64(q, 6, t->rowid);
     int rc = step_done(q);
     if (rc == TS_OK)
         *rl_id = sqlite3_last_insert_rowid(j->c->db);
@@ -508,9 +528,9 @@ static void span_dims(const char *parent, const char *error, const char *type,
     out[DIM_STATUS] = error ? "error" : "success";
 }
 
-static int dim_step(job_ctx *j, int id, const char *trace_id, int dim, const char *val)
+static int dim_step(job_ctx *j, int id, int64_t trow, int dim, const char *val)
 {
-    sqlite3_stmt *q = ws_stmt(j, id, trace_id);
+    sqlite3_stmt *q = tr_stmt(j, id, trow);
     if (!q)
         return TS_EIO;
     sqlite3_bind_int(q, 3, dim);
@@ -571,36 +591,32 @@ static int dims_flush(job_ctx *j, tagg *t)
     for (dimd *e = t->dims; e; e = e->next_in_trace) {
         if (e->delta == 0)
             continue;
-        sqlite3_stmt *q = ws_stmt(j, Q_DIM_INC, t->trace_id);
+        sqlite3_stmt *q = tr_stmt(j, Q_DIM_INC, t->rowid);
         if (!q)
             return TS_EIO;
         sqlite3_bind_int(q, 3, e->dim);
         sqlite3_bind_text(q, 4, e->val, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, e->delta);
-        sqlite3_bind_int64(q, 6, t->rowid);
         if ((rc = step_done(q)) != TS_OK)
             return rc;
-        if (e->delta < 0 && (rc = dim_step(j, Q_DIM_DROP, t->trace_id, e->dim, e->val)) != TS_OK)
+        if (e->delta < 0 && (rc = dim_step(j, Q_DIM_DROP, t->rowid, e->dim, e->val)) != TS_OK)
             return rc;
     }
     t->dims = NULL;
     return TS_OK;
 }
 
-/* Copies the trace's eff_start and row id onto its trace_dims rows (after
- * the trace row is written), so dim-driven lists see the trace's order. */
+/* Copies the trace's eff_start onto its trace_dims rows (after the trace
+ * row is written), so dim-driven lists see the trace's order. */
 static int dims_sync(job_ctx *j, const tagg *t)
 {
-    sqlite3_stmt *q = ws_stmt(j, Q_DIM_SYNC, t->trace_id);
-    if (!q)
-        return TS_EIO;
-    sqlite3_bind_int64(q, 3, t->rowid);
-    return step_done(q);
+    sqlite3_stmt *q = tr_stmt(j, Q_DIM_SYNC, t->rowid);
+    return q ? step_done(q) : TS_EIO;
 }
 
 /* A request log sent by /track-request before its span: its LLM fields
  * fill the span, and the log is attached (*rl_id). */
-static int apply_pending(job_ctx *j, ts_span *sp, int64_t *rl_id)
+static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
 {
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_RL_PENDING);
     *rl_id = 0;
@@ -639,6 +655,7 @@ static int apply_pending(job_ctx *j, ts_span *sp, int64_t *rl_id)
         return TS_EIO;
     sqlite3_bind_int64(q, 1, *rl_id);
     sqlite3_bind_text(q, 2, sp->trace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, t->rowid);
     return step_done(q);
 }
 
@@ -663,16 +680,16 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     /* A trace without an aggregate row has no spans (both are written in
      * one transaction by this writer, and deletes remove both), and spans
      * are unique within a job: its spans are all inserts. */
-    if (t->existed && (rc = load_old(j, sp, &o, &found)) != TS_OK)
+    if (t->existed && (rc = load_old(j, t, sp, &o, &found)) != TS_OK)
         return rc;
     if (!sp->log_request && sp->request_log_id > 0) {
         rl_id = sp->request_log_id; /* /track-request: the log is already written */
     } else if (!sp->log_request) {
-        if (j->c->pending_logs && (rc = apply_pending(j, sp, &rl_id)) != TS_OK)
+        if (j->c->pending_logs && (rc = apply_pending(j, t, sp, &rl_id)) != TS_OK)
             return rc;
         if (!rl_id && found)
             rl_id = o.request_log_id;
-    } else if ((rc = write_request_log(j, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK) {
+    } else if ((rc = write_request_log(j, t, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK) {
         return rc;
     }
     if (found) {
@@ -688,6 +705,7 @@ static int ingest_span(job_ctx *j, ts_span *sp)
             return TS_EIO;
         sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
         bind_span_tail(q, 4, sp, rl_id);
+        sqlite3_bind_int64(q, 38, t->rowid);
     }
     if ((rc = step_done(q)) != TS_OK)
         return rc;
@@ -706,14 +724,14 @@ static int tagg_recompute(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q;
     int src;
-    if (!(q = ws_stmt(j, Q_RECOMP_EXT, t->trace_id)))
+    if (!(q = tr_stmt(j, Q_RECOMP_EXT, t->rowid)))
         return TS_EIO;
     if ((src = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
         t->started = sqlite3_column_int64(q, 0);
         t->ended = sqlite3_column_int64(q, 1);
     }
     sqlite3_reset(q);
-    if (!(q = ws_stmt(j, Q_RECOMP_ROOT, t->trace_id)))
+    if (!(q = tr_stmt(j, Q_RECOMP_ROOT, t->rowid)))
         return TS_EIO;
     t->root_span_id = t->root_name = t->root_input = t->root_output = NULL;
     t->root_model = t->root_error = NULL;
@@ -727,7 +745,7 @@ static int tagg_recompute(job_ctx *j, tagg *t)
         t->root_error = ts_sqlite_col_text(j->sa, q, 6);
     }
     sqlite3_reset(q);
-    if (!(q = ws_stmt(j, Q_RECOMP_ERR, t->trace_id)))
+    if (!(q = tr_stmt(j, Q_RECOMP_ERR, t->rowid)))
         return TS_EIO;
     t->err_span_id = t->err_text = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -786,7 +804,7 @@ static int tagg_store(job_ctx *j, tagg *t)
     int rc;
     if (t->recompute && (rc = tagg_recompute(j, t)) != TS_OK)
         return rc;
-    if (t->rowid) {
+    if (t->inrow) {
         if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_UPDATE)))
             return TS_EIO;
         sqlite3_bind_int64(q, 1, j->now);
@@ -804,9 +822,10 @@ static int tagg_store(job_ctx *j, tagg *t)
     sqlite3_bind_int64(q, 4, j->now);
     sqlite3_bind_int64(q, 5, j->now);
     bind_agg(q, 6, t);
+    sqlite3_bind_int64(q, 27, t->rowid);
     if ((rc = step_done(q)) != TS_OK)
         return rc;
-    t->rowid = sqlite3_last_insert_rowid(j->c->db);
+    t->inrow = 1;
     return TS_OK;
 }
 
@@ -878,7 +897,7 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     sqlite3_stmt *q;
     int64_t project = 0;
     int rc;
-    if (!t->rowid && (rc = tagg_store(j, t)) != TS_OK)
+    if (!t->inrow && (rc = tagg_store(j, t)) != TS_OK)
         return rc;
     if (m->project && (rc = resolve_project(j, m->project, &project)) != TS_OK)
         return rc;
@@ -928,7 +947,7 @@ static int apply_ingest(job_ctx *j)
         tagg *t;
         if ((rc = tagg_get(j, m->trace_id, &t)) != TS_OK)
             return rc;
-        m->duplicate = t->rowid != 0;
+        m->duplicate = t->inrow;
         m->created_ns = j->now;
         if (m->duplicate && w->skip_existing_traces)
             t->skip = 1;
@@ -991,13 +1010,15 @@ static int apply_close(job_ctx *j)
     return insert_closure(j, j->w->trace_id, &j->w->closure);
 }
 
-/* Deletes one trace with everything hanging off it. */
-static int delete_trace(job_ctx *j, const char *trace_id)
+/* Deletes one trace (row trow) with everything hanging off it: the first
+ * three statements are keyed by the row, the rest by the trace id. */
+static int delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
 {
-    static const int dels[] = {Q_DEL_SPANS, Q_DEL_RL,   Q_DEL_TRACE,
-                               Q_DEL_CLOSURE, Q_DEL_DIMS, Q_DEL_FEEDBACK};
+    static const int dels[] = {Q_DEL_SPANS,   Q_DEL_RL,   Q_DEL_DIMS,
+                               Q_DEL_CLOSURE, Q_DEL_FEEDBACK, Q_DEL_TRACE};
     for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-        sqlite3_stmt *q = ws_stmt(j, dels[i], trace_id);
+        int by_row = i < 3 || dels[i] == Q_DEL_TRACE;
+        sqlite3_stmt *q = by_row ? tr_stmt(j, dels[i], trow) : ws_stmt(j, dels[i], trace_id);
         if (!q)
             return TS_EIO;
         int rc = step_done(q);
@@ -1018,6 +1039,7 @@ static int apply_delete(job_ctx *j)
         return rc;
     src = sqlite3_step(q);
     int64_t started = src == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    int64_t trow = src == SQLITE_ROW ? sqlite3_column_int64(q, 1) : 0;
     sqlite3_reset(q);
     if (src == SQLITE_DONE)
         return TS_OK;
@@ -1025,7 +1047,7 @@ static int apply_delete(job_ctx *j)
         return ts_sqlite_rc(src);
     if ((w->has_from && started < w->from_ns) || (w->has_to && started > w->to_ns))
         return TS_OK;
-    if ((rc = delete_trace(j, w->trace_id)) != TS_OK)
+    if ((rc = delete_trace(j, w->trace_id, trow)) != TS_OK)
         return rc;
     w->affected = 1;
     return TS_OK;
@@ -1039,17 +1061,21 @@ static int apply_bulk_delete(job_ctx *j)
     sqlite3_stmt *st = NULL;
     int64_t max = w->max_delete > 0 ? w->max_delete : 1000, n = 0;
     char **ids = ts_arena_alloc(j->a, (size_t)(max + 1) * sizeof(*ids));
+    int64_t *rows = ts_arena_alloc(j->a, (size_t)(max + 1) * sizeof(*rows));
     int rc, src;
 
     w->affected = 0;
-    if (!ids)
+    if (!ids || !rows)
         return TS_ENOMEM;
-    rc = ts_sqlite_query_prepare(j->c->db, w->ws_id, w->query, "t.trace_id", 0, -1, 0, j->a, &st);
+    rc = ts_sqlite_query_prepare(j->c->db, w->ws_id, w->query, "t.trace_id, t.id", 0, -1, 0, j->a,
+                                 &st);
     if (rc != TS_OK)
         return rc;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n <= max)
+        if (n <= max) {
             ids[n] = ts_sqlite_col_text(j->a, st, 0);
+            rows[n] = sqlite3_column_int64(st, 1);
+        }
         n++;
     }
     sqlite3_finalize(st);
@@ -1063,7 +1089,7 @@ static int apply_bulk_delete(job_ctx *j)
                           (long long)max);
     }
     for (int64_t i = 0; i < n; i++)
-        if ((rc = delete_trace(j, ids[i])) != TS_OK)
+        if ((rc = delete_trace(j, ids[i], rows[i])) != TS_OK)
             return rc;
     w->affected = n;
     return TS_OK;
@@ -1097,8 +1123,9 @@ static int apply_feedback(job_ctx *j)
     return step_done(q);
 }
 
-/* Writes the track's request log (trace_id '' while its span is unknown). */
-static int insert_track_log(job_ctx *j, const ts_track *tr, const char *trace_id)
+/* Writes the track's request log (trace_id '' and trow NULL while its span
+ * is unknown). */
+static int insert_track_log(job_ctx *j, const ts_track *tr, const char *trace_id, int64_t trow)
 {
     sqlite3_stmt *q = ws_stmt(j, Q_RL_TRACK_INSERT, trace_id);
     if (!q)
@@ -1114,6 +1141,7 @@ static int insert_track_log(job_ctx *j, const ts_track *tr, const char *trace_id
     bind_i64_opt(q, 11, tr->completion_tokens);
     if (tr->has_cost)
         sqlite3_bind_double(q, 12, tr->cost);
+    bind_i64_or_null(q, 13, trow != 0, trow);
     if (!*trace_id)
         j->c->pending_logs = 1; /* until restart: a false positive costs a lookup */
     return step_done(q);
@@ -1126,6 +1154,7 @@ static int apply_track(job_ctx *j)
 {
     ts_track *tr = j->w->track;
     char *trace_id = NULL;
+    int64_t trow = 0;
     ts_span sp;
     sqlite3_stmt *q;
     int rc, src;
@@ -1133,16 +1162,18 @@ static int apply_track(job_ctx *j)
     if (tr->span_id) {
         if (!(q = ws_stmt(j, Q_SPAN_BY_ID, tr->span_id)))
             return TS_EIO;
-        if (sqlite3_step(q) == SQLITE_ROW)
+        if (sqlite3_step(q) == SQLITE_ROW) {
             trace_id = ts_sqlite_col_text(j->a, q, 0);
+            trow = sqlite3_column_int64(q, 1);
+        }
         sqlite3_reset(q);
     }
-    if ((rc = insert_track_log(j, tr, trace_id ? trace_id : "")) != TS_OK)
+    if ((rc = insert_track_log(j, tr, trace_id ? trace_id : "", trow)) != TS_OK)
         return rc;
     tr->request_id = sqlite3_last_insert_rowid(j->c->db);
     if (!trace_id)
         return TS_OK;
-    if (!(q = ws_stmt(j, Q_SPAN_FULL, trace_id)))
+    if (!(q = tr_stmt(j, Q_SPAN_FULL, trow)))
         return TS_EIO;
     sqlite3_bind_text(q, 3, tr->span_id, -1, SQLITE_STATIC);
     src = sqlite3_step(q);
@@ -1283,6 +1314,20 @@ static int tx(ts_sqlite_conn *c, int id)
     return q ? step_done(q) : TS_EIO;
 }
 
+/* The row id new traces start from in this transaction (the writer is
+ * the only one inserting traces; ids a failed job reserved are skipped). */
+static int next_trace_row(ts_sqlite_conn *c)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_TRACE_NEXT);
+    if (!q)
+        return TS_EIO;
+    int src = sqlite3_step(q);
+    if (src == SQLITE_ROW)
+        c->next_trace_row = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return src == SQLITE_ROW ? TS_OK : ts_sqlite_rc(src);
+}
+
 /* Span-only ingest jobs share the transaction's trace images (ttable). */
 static int deferrable(const ts_write *w)
 {
@@ -1370,6 +1415,8 @@ static void run_batch(ts_sqlite *s, ts_write *jobs)
         nspans += w->nspans;
     if (rc == TS_OK && (!ta || ttable_init(&tt, ta, nspans) != TS_OK))
         rc = TS_ENOMEM;
+    if (rc == TS_OK)
+        rc = next_trace_row(s->w);
     for (ts_write *w = jobs; w && rc == TS_OK; w = w->next) {
         int defer = deferrable(w);
         if (!defer && tt.nlist && (rc = tx_flush(s, &tt, now)) != TS_OK)
@@ -1618,20 +1665,16 @@ static void syncer_start(ts_sqlite *s)
 
 /* Whether any request log waits for its span (/track-request before the
  * span): without one, ingest skips the lookup per span (10% of the
- * writer's time on bulk ingest). One index probe per workspace (CROSS JOIN
- * keeps that order; a plain join scanned every request log). */
+ * writer's time on bulk ingest). Waiting logs have their own partial
+ * index (request_logs_pending), so this is one probe. */
 static void pending_logs_init(ts_sqlite_conn *c)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_RL_ANY_PENDING);
     c->pending_logs = 1;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT EXISTS (SELECT 1 FROM workspaces w CROSS JOIN request_logs r ON "
-                           "r.ws_id = w.id AND r.trace_id = '')",
-                           -1, &q, NULL) != SQLITE_OK)
-        return;
-    if (sqlite3_step(q) == SQLITE_ROW)
+    if (q && sqlite3_step(q) == SQLITE_ROW)
         c->pending_logs = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
+    if (q)
+        sqlite3_reset(q);
 }
 
 int ts_sqlite_writer_start(ts_sqlite *s, ts_err *err)

@@ -1384,7 +1384,13 @@ static int64_t mix_mismatches(void)
         "OR root_span_id IS NOT (SELECT span_id " SP " AND (parent_id IS NULL OR parent_id = '') "
         "ORDER BY start_ns, span_id LIMIT 1) "
         "OR err_span_id IS NOT (SELECT span_id " SP " AND error IS NOT NULL "
-        "ORDER BY start_ns, span_id LIMIT 1)");
+        "ORDER BY start_ns, span_id LIMIT 1)") +
+           /* every span, log and dim row carries its trace's row id */
+           sql_int("SELECT count(*) FROM spans s LEFT JOIN traces t ON t.id = s.trow "
+                   "WHERE t.id IS NULL OR t.ws_id != s.ws_id OR t.trace_id != s.trace_id") +
+           sql_int("SELECT count(*) FROM request_logs r LEFT JOIN traces t ON t.id = r.trow "
+                   "WHERE r.trace_id <> '' AND (t.id IS NULL OR t.ws_id != r.ws_id OR "
+                   "t.trace_id != r.trace_id)");
 #undef SP
 }
 
@@ -1399,13 +1405,13 @@ static int64_t mix_dim_mismatches(void)
         " UNION ALL SELECT ws_id, trace_id, 7, provider FROM spans WHERE provider IS NOT NULL"
         " UNION ALL SELECT ws_id, trace_id, 8, CASE WHEN error IS NULL THEN 'success' ELSE "
         "'error' END FROM spans), "
-        "g AS (SELECT ws_id, trace_id, dim, val, count(*) AS n FROM e GROUP BY 1, 2, 3, 4) "
-        "SELECT (SELECT count(*) FROM g LEFT JOIN trace_dims d USING (ws_id, trace_id, dim, val) "
+        "g AS (SELECT t.ws_id, t.id AS trow, dim, val, count(*) AS n FROM e JOIN traces t ON "
+        "t.ws_id = e.ws_id AND t.trace_id = e.trace_id GROUP BY 1, 2, 3, 4) "
+        "SELECT (SELECT count(*) FROM g LEFT JOIN trace_dims d USING (ws_id, trow, dim, val) "
         "WHERE d.n IS NOT g.n) + (SELECT count(*) FROM trace_dims d WHERE d.dim <> 2 AND NOT "
-        "EXISTS (SELECT 1 FROM g WHERE g.ws_id = d.ws_id AND g.trace_id = d.trace_id AND "
-        "g.dim = d.dim AND g.val = d.val)) + (SELECT count(*) FROM trace_dims d LEFT JOIN traces "
-        "t ON t.ws_id = d.ws_id AND t.trace_id = d.trace_id WHERE t.id IS NULL OR d.trow != t.id "
-        "OR d.start IS NOT t.eff_start OR d.n <= 0)");
+        "EXISTS (SELECT 1 FROM g WHERE g.trow = d.trow AND g.dim = d.dim AND g.val = d.val)) + "
+        "(SELECT count(*) FROM trace_dims d LEFT JOIN traces t ON t.id = d.trow WHERE t.id IS "
+        "NULL OR d.ws_id != t.ws_id OR d.start IS NOT t.eff_start OR d.n <= 0)");
 }
 
 START_TEST(deferred_aggregates_match_spans)
@@ -1465,6 +1471,135 @@ START_TEST(deferred_aggregates_match_spans)
 END_TEST
 
 /* ---- durability ------------------------------------------------------- */
+
+/* A database written before migration 0003 (spans, logs and dims keyed by
+ * (ws_id, trace_id)) opens with its rows keyed by their trace's row: the
+ * trace reads back, dim filters and span-id lookups find it, a new span
+ * moves its aggregates, a waiting /track-request log attaches, and a
+ * delete removes every row. */
+static void old_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
+                  msg ? msg : "");
+}
+
+START_TEST(migration_0003_rekeys_old_rows)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    char p[160], rec[160];
+    sqlite3 *db = NULL;
+    ts_span sp[2];
+    const char *model[] = {"gpt-4o"}, *span_ids[] = {"c"};
+    ts_qcond cond = {.field = TS_QF_SPAN_MODEL, .op = TS_QOP_EQ, .vals = model, .nvals = 1};
+    ts_trace_query q = {.conds = &cond, .nconds = 1, .limit = 10};
+    ts_trace *rows = NULL;
+    size_t nrows = 0;
+    int more = 0;
+
+    ts_store_close(store);
+    store = NULL;
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", dbpath, sfx[i]);
+        unlink(p);
+    }
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    old_exec(db, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+                 "NULL, applied_ns INTEGER NOT NULL)");
+    for (int i = 0; i < ts_migrations_count && ts_migrations[i].version < 3; i++) {
+        old_exec(db, ts_migrations[i].sql);
+        snprintf(rec, sizeof(rec), "INSERT INTO schema_migrations VALUES (%d, '%s', 1)",
+                 ts_migrations[i].version, ts_migrations[i].name);
+        old_exec(db, rec);
+    }
+    /* Trace M: root r, child c (an LLM span with a request log); trace N
+     * of another workspace with the same id layout; a log waiting for
+     * span p. Aggregates and dims as the old writer kept them. */
+    old_exec(db,
+             "INSERT INTO workspaces VALUES (1, 'u1', 'alpha', 0), (2, 'u2', 'beta', 0);"
+             "INSERT INTO projects VALUES (1, 1, 'p1', 'default', 1, 0), "
+             "(2, 2, 'p2', 'default', 1, 0);"
+             "INSERT INTO traces (id, ws_id, trace_id, project_id, span_count, llm_span_count, "
+             "prompt_tokens, completion_tokens, total_tokens, cost_sum, cost_span_count, "
+             "started_ns, ended_ns, root_span_id, root_start_ns, root_name, created_ns, "
+             "updated_ns) VALUES (7, 1, 'M', 1, 2, 1, 10, 5, 15, 0.5, 1, 100, 300, 'r', 100, "
+             "'r', 0, 0), (9, 2, 'M', 2, 1, 0, 0, 0, 0, 0, 0, 100, 200, 'r', 100, 'r', 0, 0);"
+             "INSERT INTO request_logs (id, ws_id, trace_id, span_id, body, created_ns) VALUES "
+             "(1, 1, 'M', 'c', '{}', 0);"
+             "INSERT INTO request_logs (id, ws_id, trace_id, span_id, body, created_ns, model) "
+             "VALUES (2, 1, '', 'p', '{}', 0, 'claude-x');"
+             "INSERT INTO spans (ws_id, trace_id, span_id, parent_id, name, kind, start_ns, "
+             "end_ns, status_code, attributes, events, links, resource, origin, type, model, "
+             "prompt_tokens, completion_tokens, cost, request_log_id, created_ns) VALUES "
+             "(1, 'M', 'r', NULL, 'r', 1, 100, 300, 0, '{}', '[]', '[]', '{}', 1, 'other', "
+             "NULL, NULL, NULL, NULL, NULL, 0), (1, 'M', 'c', 'r', 'c', 1, 150, 250, 0, '{}', "
+             "'[]', '[]', '{}', 1, 'llm', 'gpt-4o', 10, 5, 0.5, 1, 0), (2, 'M', 'r', NULL, "
+             "'r', 1, 100, 200, 0, '{}', '[]', '[]', '{}', 1, 'other', NULL, NULL, NULL, NULL, "
+             "NULL, 0);"
+             "INSERT INTO trace_dims (ws_id, trace_id, dim, val, n, start, trow) VALUES "
+             "(1, 'M', 3, 'r', 1, 100, 7), (1, 'M', 4, 'other', 1, 100, 7), "
+             "(1, 'M', 8, 'success', 2, 100, 7), (1, 'M', 3, 'c', 1, 100, 7), "
+             "(1, 'M', 4, 'llm', 1, 100, 7), (1, 'M', 1, 'gpt-4o', 1, 100, 7), "
+             "(1, 'M', 6, 'r', 1, 100, 7), (2, 'M', 3, 'r', 1, 100, 9), "
+             "(2, 'M', 4, 'other', 1, 100, 9), (2, 'M', 8, 'success', 1, 100, 9)");
+    sqlite3_close(db);
+
+    open_store();
+    ck_assert_int_eq(sql_int("SELECT max(version) FROM schema_migrations"),
+                     ts_migrations[ts_migrations_count - 1].version);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE trow = 7"), 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE trow = 9"), 1);
+    ck_assert_int_eq(sql_int("SELECT trow FROM request_logs WHERE id = 1"), 7);
+    ck_assert_int_eq(mix_mismatches(), 0);
+    ck_assert_int_eq(mix_dim_mismatches(), 0);
+
+    got g = get_ok(1, "M");
+    ck_assert_int_eq(g.t.span_count, 2);
+    ck_assert_int_eq(g.t.prompt_tokens, 10);
+    ck_assert_ptr_nonnull(find(&g, "c"));
+    ck_assert_int_eq(find(&g, "c")->request_log_id, 1);
+    g = get_ok(2, "M");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_int_eq(ts_store_trace_list(store, 1, &q, arena, &rows, &nrows, &more, NULL), TS_OK);
+    ck_assert_uint_eq(nrows, 1);
+    ck_assert_str_eq(rows[0].trace_id, "M");
+    ck_assert_int_eq(ts_store_trace_list(store, 2, &q, arena, &rows, &nrows, &more, NULL), TS_OK);
+    ck_assert_uint_eq(nrows, 0);
+    cond.field = TS_QF_SPAN_ID;
+    cond.vals = span_ids;
+    ck_assert_int_eq(ts_store_trace_list(store, 1, &q, arena, &rows, &nrows, &more, NULL), TS_OK);
+    ck_assert_uint_eq(nrows, 1);
+
+    /* p arrives: the waiting log's model fills it and the log attaches. */
+    mk(&sp[0], "M", "p", "r", 120, 400);
+    ingest1(1, &sp[0]);
+    g = get_ok(1, "M");
+    ck_assert_int_eq(g.t.span_count, 3);
+    ck_assert_int_eq(g.t.ended_ns, 400);
+    ck_assert_str_eq(find(&g, "p")->model, "claude-x");
+    ck_assert_int_eq(find(&g, "p")->request_log_id, 2);
+    ck_assert_int_eq(sql_int("SELECT trow FROM request_logs WHERE id = 2"), 7);
+    /* a replaced span of an old trace moves the sums by the difference */
+    mk(&sp[1], "M", "c", "r", 150, 250);
+    llm(&sp[1], "gpt-4o", 20, 5, 0.75);
+    ingest1(1, &sp[1]);
+    ck_assert_int_eq(get_ok(1, "M").t.prompt_tokens, 20);
+    ck_assert_int_eq(mix_mismatches(), 0);
+    ck_assert_int_eq(mix_dim_mismatches(), 0);
+
+    ck_assert_int_eq(delete_trace(1, "M"), 1);
+    ck_assert_int_eq(get(1, "M").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE ws_id = 1"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_dims WHERE ws_id = 1"), 0);
+    ck_assert_int_eq(get_ok(2, "M").t.span_count, 1);
+    /* a new trace gets the next row id after the migrated ones */
+    mk(&sp[0], "Z", "z", NULL, 1, 2);
+    ingest1(1, &sp[0]);
+    ck_assert_int_eq(sql_int("SELECT id FROM traces WHERE trace_id = 'Z'"), 10);
+    ck_assert_int_eq(sql_int("SELECT trow FROM spans WHERE span_id = 'z'"), 10);
+}
+END_TEST
 
 START_TEST(durable_across_reopen)
 {
@@ -1535,6 +1670,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, async_burst_and_failing_job);
     tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
+    tcase_add_test(tc, migration_0003_rekeys_old_rows);
     suite_add_tcase(s, tc);
     return s;
 }
