@@ -235,7 +235,21 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
 
 /* Applies every embedded migration newer than the database, each in its
  * own transaction together with its row in schema_migrations. */
+static int migrate_all(sqlite3 *db, ts_err *err);
+
+/* Migrations that rebuild a table (0003) journal and sort in temporary
+ * storage as large as the table: on disk, not in memory as for jobs. */
 static int migrate(sqlite3 *db, ts_err *err)
+{
+    int rc = exec_sql(db, "PRAGMA temp_store = FILE", err);
+    if (rc == TS_OK)
+        rc = migrate_all(db, err);
+    if (rc == TS_OK)
+        rc = exec_sql(db, "PRAGMA temp_store = MEMORY", err);
+    return rc;
+}
+
+static int migrate_all(sqlite3 *db, ts_err *err)
 {
     int rc = exec_sql(db,
                       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -257,6 +271,8 @@ static int migrate(sqlite3 *db, ts_err *err)
         sqlite3_finalize(st);
         if (have)
             continue;
+        /* 0003 rewrites the spans table: about 30 s per million spans. */
+        TS_LOG(TS_LOG_INFO, "msg=\"applying migration\" version=%d name=%s", m->version, m->name);
         if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) != TS_OK)
             return rc;
         snprintf(rec, sizeof(rec),
