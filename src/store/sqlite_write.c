@@ -1010,19 +1010,25 @@ static int apply_close(job_ctx *j)
     return insert_closure(j, j->w->trace_id, &j->w->closure);
 }
 
-/* Deletes one trace (row trow) with everything hanging off it: the first
- * three statements are keyed by the row, the rest by the trace id. */
+/* Deletes one trace (row trow) with everything hanging off it: rows keyed
+ * by the trace's row id, then those keyed by its id (closure, feedback). */
 static int delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
 {
-    static const int dels[] = {Q_DEL_SPANS,   Q_DEL_RL,   Q_DEL_DIMS,
-                               Q_DEL_CLOSURE, Q_DEL_FEEDBACK, Q_DEL_TRACE};
-    for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-        int by_row = i < 3 || dels[i] == Q_DEL_TRACE;
-        sqlite3_stmt *q = by_row ? tr_stmt(j, dels[i], trow) : ws_stmt(j, dels[i], trace_id);
+    static const int by_row[] = {Q_DEL_SPANS, Q_DEL_RL, Q_DEL_DIMS, Q_DEL_TRACE};
+    static const int by_id[] = {Q_DEL_CLOSURE, Q_DEL_FEEDBACK};
+    int rc;
+    for (size_t i = 0; i < sizeof(by_row) / sizeof(by_row[0]); i++) {
+        sqlite3_stmt *q = tr_stmt(j, by_row[i], trow);
         if (!q)
             return TS_EIO;
-        int rc = step_done(q);
-        if (rc != TS_OK)
+        if ((rc = step_done(q)) != TS_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < sizeof(by_id) / sizeof(by_id[0]); i++) {
+        sqlite3_stmt *q = ws_stmt(j, by_id[i], trace_id);
+        if (!q)
+            return TS_EIO;
+        if ((rc = step_done(q)) != TS_OK)
             return rc;
     }
     return TS_OK;
