@@ -19,7 +19,8 @@
     "\n"                                                                                       \
     "commands:\n"                                                                              \
     "  serve [--config FILE] [--db PATH] [--listen HOST:PORT] [--check-config]\n"              \
-    "        run the daemon in the foreground (SIGTERM/SIGINT drain and exit 0)\n"             \
+    "        run the daemon in the foreground (SIGTERM/SIGINT drain and exit 0;\n"               \
+    "        SIGUSR1 logs where recent writes spent their time)\n"                              \
     "  key create --workspace NAME [--db PATH] [--config FILE]\n"                              \
     "        create the workspace if needed and print a new API key on stdout\n"               \
     "  key list [--db PATH] [--config FILE]\n"                                                 \

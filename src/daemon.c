@@ -16,12 +16,14 @@
 #include "tracestore/log.h"
 #include "tracestore/store.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, report_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGUSR1)
+        report_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 static void install_signals(void)
@@ -32,6 +34,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -115,6 +118,10 @@ int ts_daemon_run(const ts_config *cfg)
     while (!stop_requested) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
+        if (report_requested) {
+            report_requested = 0;
+            ts_http_report(http, 1);
+        }
     }
     TS_LOG(TS_LOG_INFO, "msg=\"draining\" inflight=%d", ts_http_inflight(http));
     ts_http_stop(http, 10000);

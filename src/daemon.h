@@ -5,7 +5,8 @@
 
 #include "tracestore/config.h"
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+/* Runs until SIGTERM/SIGINT (SIGUSR1 logs the write-stage report); returns
+ * the process exit code. */
 int ts_daemon_run(const ts_config *cfg);
 
 #endif

@@ -4,6 +4,9 @@
 #define TS_LOG_H
 
 enum { TS_LOG_DEBUG = 0, TS_LOG_INFO = 1, TS_LOG_WARN = 2, TS_LOG_ERROR = 3 };
+/* Or'ed into a level for ts_log_write: the line is written whatever the
+ * configured level (a report an operator asked for). */
+enum { TS_LOG_FORCE = 1 << 4 };
 
 extern int ts_log_level;
 

@@ -220,6 +220,9 @@ struct ts_write {
     /* owned by the store while queued */
     ts_write *next;
     int64_t enqueued_ns;
+    /* stamped by the store for the request-stage report (ts_http_report):
+     * the writer took the job, its transaction committed, done was called */
+    int64_t taken_ns, committed_ns, done_ns;
 };
 
 /* One stored key that matches a prefix; the caller compares hashes. */

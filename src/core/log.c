@@ -70,13 +70,15 @@ void ts_log_write(int level, const char *fmt, ...)
     char line[LOG_LINE_MAX];
     size_t len, i;
     va_list ap;
-    int n;
+    int n, force = level >= 0 && (level & TS_LOG_FORCE);
 
+    if (force)
+        level &= ~TS_LOG_FORCE;
     if (level < TS_LOG_DEBUG)
         level = TS_LOG_DEBUG;
     if (level > TS_LOG_ERROR)
         level = TS_LOG_ERROR;
-    if (level < ts_log_level || !fmt)
+    if ((!force && level < ts_log_level) || !fmt)
         return;
     len = format_prefix(line, sizeof line, level);
     va_start(ap, fmt);

@@ -34,6 +34,12 @@ typedef struct rl_slot {
     int64_t last_ns;
 } rl_slot;
 
+/* The stages of an asynchronous write, in order (ts_http_report). */
+enum { STAGE_BODY, STAGE_HANDLER, STAGE_QUEUE, STAGE_TX, STAGE_SYNC, STAGE_RESUME, STAGE_SEND,
+       STAGE__COUNT };
+static const char *const stage_names[STAGE__COUNT] = {"body", "handler", "queue", "tx",
+                                                      "sync", "resume", "send"};
+
 /* A request whose headers never end (slowloris: one byte now and then)
  * keeps MHD's idle timer fresh, and no libmicrohttpd option bounds it. So
  * every connection is tracked from accept, or from the end of its previous
@@ -64,6 +70,11 @@ struct ts_http {
     conn_track *ct_head;
     pthread_t sweeper;
     atomic_int sweep_stop;
+    /* asynchronous writes completed since the last report: count and the
+     * sum of each stage's nanoseconds (ts_http_report) */
+    pthread_mutex_t st_mu;
+    uint64_t st_n, st_ns[STAGE__COUNT];
+    uint64_t st_tx0, st_jobs0; /* the store's counters at the last report */
     /* connections started per worker thread, logged at stop */
     unsigned nworkers;
     atomic_uint worker_next;
@@ -234,6 +245,7 @@ static enum MHD_Result dispatch(ts_http *h, ts_req *r)
         return send_response(r);
     }
     r->cont = NULL;
+    r->handler_ns = ts_now_ns();
     ts_arena_set_current(r->arena); /* cJSON allocates from the request arena */
     int hr = r->route->fn(r);
     ts_arena_set_current(NULL);
@@ -253,6 +265,7 @@ static enum MHD_Result dispatch(ts_http *h, ts_req *r)
     MHD_suspend_connection(r->conn);
     r->write.done = write_done;
     r->write.done_arg = r;
+    r->submit_ns = ts_now_ns();
     int rc = ts_store_submit(h->app->store, &r->write);
     if (rc != TS_OK) {
         r->write.rc = rc;
@@ -510,6 +523,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (r->state == ST_RESUMED) {
+        r->resumed_ns = ts_now_ns();
         if (r->cont) {
             ts_arena_set_current(r->arena);
             r->cont(r);
@@ -532,6 +546,50 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     return dispatch(h, r);
 }
 
+/* Adds a finished asynchronous write's stages to the report. */
+static void stages_add(ts_http *h, const ts_req *r)
+{
+    const ts_write *w = &r->write;
+    int64_t t[STAGE__COUNT + 1] = {r->start_ns,    r->handler_ns, r->submit_ns,
+                                   w->taken_ns,    w->committed_ns, w->done_ns,
+                                   r->resumed_ns,  ts_now_ns()};
+    pthread_mutex_lock(&h->st_mu);
+    h->st_n++;
+    for (int i = 0; i < STAGE__COUNT; i++)
+        h->st_ns[i] += t[i + 1] > t[i] ? (uint64_t)(t[i + 1] - t[i]) : 0;
+    pthread_mutex_unlock(&h->st_mu);
+}
+
+void ts_http_report(ts_http *h, int force)
+{
+    uint64_t n, ns[STAGE__COUNT], total = 0;
+    ts_store_stats ss;
+    char line[512];
+    size_t off = 0;
+
+    ts_store_stats_get(h->app->store, &ss);
+    pthread_mutex_lock(&h->st_mu);
+    n = h->st_n;
+    memcpy(ns, h->st_ns, sizeof(ns));
+    h->st_n = 0;
+    memset(h->st_ns, 0, sizeof(h->st_ns));
+    uint64_t tx = ss.transactions - h->st_tx0, jobs = ss.jobs - h->st_jobs0;
+    h->st_tx0 = ss.transactions;
+    h->st_jobs0 = ss.jobs;
+    pthread_mutex_unlock(&h->st_mu);
+    for (int i = 0; i < STAGE__COUNT; i++) {
+        total += ns[i];
+        off += (size_t)snprintf(line + off, sizeof(line) - off, " %s_us=%.0f", stage_names[i],
+                                n ? (double)ns[i] / 1e3 / (double)n : 0.0);
+    }
+    if (force || ts_log_level <= TS_LOG_INFO)
+        ts_log_write(TS_LOG_INFO | (force ? TS_LOG_FORCE : 0),
+                     "msg=\"write stages\" writes=%llu%s total_us=%.0f transactions=%llu "
+                     "jobs_per_tx=%.1f",
+                     (unsigned long long)n, line, n ? (double)total / 1e3 / (double)n : 0.0,
+                     (unsigned long long)tx, tx ? (double)jobs / (double)tx : 0.0);
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -540,6 +598,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     track_mark(conn, ts_now_ns());
     if (!r)
         return;
+    if (r->write.done_ns && r->resumed_ns)
+        stages_add(h, r);
     if (ts_log_level <= TS_LOG_INFO)
         TS_LOG(TS_LOG_INFO,
                "msg=access method=%s path=%s route=\"%s\" status=%d bytes=%zu dur_us=%lld ws=%lld "
@@ -584,6 +644,7 @@ static void http_free(ts_http *h)
         return;
     pthread_mutex_destroy(&h->rl_mu);
     pthread_mutex_destroy(&h->ct_mu);
+    pthread_mutex_destroy(&h->st_mu);
     ts_listener_free(h->lis);
     free(h->worker_conns);
     free(h->rl);
@@ -602,6 +663,7 @@ static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
     atomic_init(&h->open, 0);
     pthread_mutex_init(&h->rl_mu, NULL);
     pthread_mutex_init(&h->ct_mu, NULL);
+    pthread_mutex_init(&h->st_mu, NULL);
     atomic_init(&h->sweep_stop, 0);
     h->nworkers = threads;
     atomic_init(&h->worker_next, 0);
@@ -708,6 +770,7 @@ void ts_http_stop(ts_http *h, int grace_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(h->d);
+    ts_http_report(h, 0);
     for (unsigned i = 0; i < h->nworkers; i++)
         TS_LOG(TS_LOG_INFO, "msg=\"http worker\" worker=%u connections=%ld", i,
                atomic_load(&h->worker_conns[i]));

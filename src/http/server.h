@@ -78,6 +78,7 @@ struct ts_req {
     void *conn;
     int state;
     int64_t start_ns;
+    int64_t handler_ns, submit_ns, resumed_ns; /* for ts_http_report */
     size_t discarded;
     size_t body_cap;
 };
@@ -104,5 +105,10 @@ int ts_http_port(ts_http *h);
 void ts_http_stop(ts_http *h, int grace_ms);
 /* Requests in flight right now. */
 int ts_http_inflight(ts_http *h);
+/* Logs where the asynchronous writes completed since the last report spent
+ * their time, stage by stage (mean microseconds), and starts over. The
+ * line is written whatever the log level (an operator asked for it with
+ * SIGUSR1), or at level info when force is 0. */
+void ts_http_report(ts_http *h, int force);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1462,6 +1463,7 @@ static void run_callbacks(ts_write *head)
     for (ts_write *w = head, *next; w; w = next) {
         next = w->next; /* done() may free w */
         w->next = NULL;
+        w->done_ns = ts_now_ns();
         w->done(w, w->done_arg);
     }
 }
@@ -1482,6 +1484,7 @@ static void *writer_main(void *arg)
 {
     ts_sqlite *s = arg;
     int dirty = 0;
+    prctl(PR_SET_NAME, "ts-writer", 0, 0, 0);
     for (;;) {
         pthread_mutex_lock(&s->qmu);
         while (!s->qhead && !s->stopping) {
@@ -1517,7 +1520,13 @@ static void *writer_main(void *arg)
         s->qlen -= n;
         pthread_mutex_unlock(&s->qmu);
 
+        int64_t t = ts_now_ns();
+        for (ts_write *w = head; w; w = w->next)
+            w->taken_ns = t;
         run_batch(s, head);
+        t = ts_now_ns();
+        for (ts_write *w = head; w; w = w->next)
+            w->committed_ns = t;
 
         pthread_mutex_lock(&s->qmu);
         s->n_tx++;
@@ -1572,6 +1581,7 @@ static int wal_sync(ts_sqlite *s)
 static void *syncer_main(void *arg)
 {
     ts_sqlite *s = arg;
+    prctl(PR_SET_NAME, "ts-syncer", 0, 0, 0);
     pthread_mutex_lock(&s->smu);
     for (;;) {
         while (!s->shead && !s->sstopping)

@@ -1,9 +1,12 @@
 /* test_ops.c: operational features over the real binary: the per-key rate
- * limit (429 + Retry-After in each family's shape) and the online backup
- * taken while the daemon serves ingest. */
+ * limit (429 + Retry-After in each family's shape), the online backup
+ * taken while the daemon serves ingest, and the write-stage report that
+ * SIGUSR1 asks for. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -127,6 +130,102 @@ START_TEST(test_backup_while_serving)
 }
 END_TEST
 
+/* The n-th (1-based) "write stages" line of d's log, or NULL when it has
+ * not appeared within 5 s. malloc'd. */
+static char *stage_line(ts_daemon *d, int n)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        char *log = ts_d_read_log(d), *p = log;
+        for (int i = 0; p && i < n; i++)
+            if ((p = strstr(p, "msg=\"write stages\"")) && i < n - 1)
+                p++;
+        if (p) {
+            char *end = strchr(p, '\n');
+            char *line = strndup(p, end ? (size_t)(end - p) : strlen(p));
+            free(log);
+            return line;
+        }
+        free(log);
+        usleep(10000);
+    }
+    return NULL;
+}
+
+static double stage_field(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), " %s=", key);
+    const char *p = strstr(line, pat);
+    ck_assert_msg(p != NULL, "no %s in: %s", key, line);
+    return strtod(p + strlen(pat), NULL);
+}
+
+START_TEST(test_write_stage_report)
+{
+    /* At level warn: the report is printed because an operator asked. */
+    static const char *const env[] = {"TRACESTORE_LOG_LEVEL=warn", NULL};
+    static const char *const stages[] = {"body_us",   "handler_us", "queue_us", "tx_us",
+                                         "sync_us",   "resume_us",  "send_us"};
+    ts_daemon d;
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    /* Start-up's health probes were writes (GET /healthz goes through the
+     * writer); this report takes them away. A write is counted when MHD
+     * reports it complete, just after the client has the answer: the
+     * pauses let the last one be counted before a report. */
+    usleep(300000);
+    ts_d_signal(&d, SIGUSR1);
+    char *line = stage_line(&d, 1);
+    ck_assert_msg(line != NULL, "no write-stage report after SIGUSR1");
+    free(line);
+    for (int i = 0; i < 5; i++) {
+        char *b = span_body("stages", i);
+        ts_resp *r = ts_req("POST", "/spans-bulk", d.key_alpha, b);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        free(b);
+    }
+    ts_resp *r = ts_req("GET", "/healthz", NULL, NULL);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    /* Refused before the store and reads are not writes. */
+    r = ts_req("POST", "/spans-bulk", d.key_alpha, "{\"spans\": 5}");
+    TS_STATUS(r, 422);
+    ts_resp_free(r);
+    r = ts_req("GET", "/v1/traces/stages-1", d.key_alpha, NULL);
+    ts_resp_free(r);
+
+    usleep(300000);
+    ts_d_signal(&d, SIGUSR1);
+    line = stage_line(&d, 2);
+    ck_assert_msg(line != NULL, "no write-stage report after SIGUSR1");
+    ck_assert_double_eq(stage_field(line, "writes"), 6);
+    double sum = 0;
+    for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+        double v = stage_field(line, stages[i]);
+        ck_assert_msg(v >= 0, "%s negative in: %s", stages[i], line);
+        sum += v;
+    }
+    double total = stage_field(line, "total_us");
+    ck_assert_msg(total > 0, "total 0 in: %s", line);
+    /* Each stage is rounded to a microsecond on its own. */
+    ck_assert_msg(sum >= total - 8 && sum <= total + 8, "stages %.0f vs total %.0f", sum, total);
+    ck_assert_double_ge(stage_field(line, "transactions"), 1);
+    ck_assert_double_le(stage_field(line, "transactions"), 6);
+    free(line);
+
+    /* The report starts over: nothing was written since. */
+    ts_d_signal(&d, SIGUSR1);
+    line = stage_line(&d, 3);
+    ck_assert_msg(line != NULL, "no third report after SIGUSR1");
+    ck_assert_double_eq(stage_field(line, "writes"), 0);
+    ck_assert_double_eq(stage_field(line, "transactions"), 0);
+    free(line);
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("integration-ops");
@@ -134,6 +233,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rate_limit_per_key);
     tcase_add_test(tc, test_backup_while_serving);
+    tcase_add_test(tc, test_write_stage_report);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
