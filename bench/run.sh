@@ -109,20 +109,52 @@ row() { ROWS+=("$(printf '%s|' "$@")"); }
 lrow() { LROWS+=("$(printf '%s|' "$@")"); }
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-# load NAME ARGS...: runs the load generator against the daemon, records RSS.
+# writer_sched: the writer thread's "run_ns runq_ns" (/proc schedstat:
+# time on a CPU, time runnable but waiting for one).
+writer_sched() {
+    local t
+    for t in /proc/"$PID"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = ts-writer ] && { cut -d' ' -f1-2 "$t/schedstat"; return; }
+    done
+    echo "0 0"
+}
+# stage_report: asks the daemon (SIGUSR1) for its write-stage report and
+# prints the new line's key=value fields (empty after 5 s without one).
+stage_report() {
+    local n0 i
+    n0=$(grep -c 'msg="write stages"' "$LOG" || true)
+    kill -USR1 "$PID" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        if [ "$(grep -c 'msg="write stages"' "$LOG" || true)" -gt "$n0" ]; then
+            grep 'msg="write stages"' "$LOG" | tail -n 1 | sed 's/.*msg="write stages" //'
+            return 0
+        fi
+        sleep 0.1
+    done
+}
+
+STAGES=()
+# load NAME ARGS...: runs the load generator against the daemon, records RSS,
+# and (for the write workloads) where the writes' time went.
 load() {
     local name=$1; shift
     reset_peak
-    local line c0 c1 s0 s1 hz
+    stage_report >/dev/null
+    local line c0 c1 s0 s1 hz w0 w1 st
     hz=$(getconf CLK_TCK)
-    c0=$(cpu_ticks "$PID"); s0=$(sys_busy)
+    c0=$(cpu_ticks "$PID"); s0=$(sys_busy); w0=$(writer_sched)
     line=$("$LG" --port "$PORT" --key "$KEY" "$@")
-    c1=$(cpu_ticks "$PID"); s1=$(sys_busy)
+    c1=$(cpu_ticks "$PID"); s1=$(sys_busy); w1=$(writer_sched)
+    st=$(stage_report)
     line="$line $(awk -v a="$c0" -v b="$c1" -v s0="$s0" -v s1="$s1" -v hz="$hz" \
         -v t="$(kv "$line" elapsed_s)" -v g="$(kv "$line" cpu_s)" 'BEGIN {
         d = (b - a) / hz / t; o = (s1 - s0) / hz / t - d - g / t; if (o < 0) o = 0
         printf "daemon_cpu=%.2f other_cpu=%.2f", d, o }')"
-    echo "$name $line rss_peak_kb=$(proc_kb "$PID" VmHWM)" >> "$LOG"
+    line="$line $(awk -v w0="$w0" -v w1="$w1" -v t="$(kv "$line" elapsed_s)" 'BEGIN {
+        split(w0, a, " "); split(w1, b, " ")
+        printf "writer_run=%.2f writer_runq=%.2f", (b[1] - a[1]) / 1e9 / t, (b[2] - a[2]) / 1e9 / t }')"
+    echo "$name $line rss_peak_kb=$(proc_kb "$PID" VmHWM) $st" >> "$LOG"
+    case $name in w1 | w2 | w3) [ -n "$st" ] && STAGES+=("$name $line $st") ;; esac
     LAST="$line"
     LAST_RSS=$(proc_kb "$PID" VmHWM)
     note "  $name: $(kv "$line" req_per_s) req/s, $(kv "$line" spans_per_s) spans/s," \
@@ -405,4 +437,24 @@ done
 echo "(ratio: throughput / limit; workload 5: rate into the full database / rate into the empty one;"
 echo " CPU ts/oth: CPUs used by the daemon / by processes outside this benchmark, of $(nproc);"
 echo " RSS: daemon VmHWM during the workload)"
+echo
+echo "where the writes' time went (mean microseconds per request, from the daemon's SIGUSR1 report)"
+printf '%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9s %9s\n' \
+    load body handler queue tx sync resume send total job/tx writer_run wr_runq us/span cpu_bound
+for s in "${STAGES[@]}"; do
+    set -- $s
+    n=$1
+    awk -v n="$n" -v ncpu="$(nproc)" -v l="$s" 'BEGIN {
+        m = split(l, f, " "); for (i = 2; i <= m; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+        rate = v["spans_per_s"] + 0; if (rate <= 0) rate = v["req_per_s"] + 0
+        us = (rate > 0) ? v["daemon_cpu"] / rate * 1e6 : 0
+        gen = (rate > 0 && v["elapsed_s"] > 0) ? v["cpu_s"] / v["elapsed_s"] / rate * 1e6 : 0
+        bound = (us + gen > 0) ? ncpu / (us + gen) * 1e6 : 0
+        printf "%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9.1f %9.0f\n", n, v["body_us"],
+            v["handler_us"], v["queue_us"], v["tx_us"], v["sync_us"], v["resume_us"], v["send_us"],
+            v["total_us"], v["jobs_per_tx"], v["writer_run"], v["writer_runq"], us, bound }'
+done
+echo "(writer_run / wr_runq: fraction of the run the writer thread was on a CPU / runnable but waiting"
+echo " for one; us/span: daemon CPU time per span (per request for w3); cpu_bound: the rate at which"
+echo " daemon and load generator together would use all $(nproc) CPUs at this CPU cost per span)"
 } | tee -a "$LOG" | tee "$DATA/last-table.txt"
