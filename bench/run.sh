@@ -180,7 +180,7 @@ perf_stop() {
     wait "$PERF_PID" 2>/dev/null || true
     local d="$DATA/perf-$1.data"
     {
-        echo "## by thread (MHD-worker: HTTP threads; tracestore: writer and main)"
+        echo "## by thread (MHD-worker: HTTP threads; ts-writer, ts-syncer; tracestore: main and acceptor)"
         perf report -i "$d" --no-children --sort comm --stdio -g none 2>/dev/null | grep -E '^ +[0-9]'
         echo "## by library"
         perf report -i "$d" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
