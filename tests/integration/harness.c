@@ -202,6 +202,20 @@ int ts_is_key(const char *s)
     return 1;
 }
 
+int ts_it_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed != 0) {
+        fflush(NULL);
+        _exit(EXIT_FAILURE);
+    }
+    return EXIT_SUCCESS;
+}
+
 void ts_cli_key_create(const char *db, const char *ws, char key[TS_IT_KEY_CAP])
 {
     const char *args[] = {"key", "create", "--workspace", ws, "--db", db, NULL};

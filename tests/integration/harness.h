@@ -74,6 +74,12 @@ int ts_cli(const char *const *args, const char *const *env, char **out, char **e
 void ts_cli_key_create(const char *db, const char *ws, char key[TS_IT_KEY_CAP]);
 /* True when s is "ts_" followed by 48 lowercase hex digits. */
 int ts_is_key(const char *s);
+/* Runs suite s as a test program's main: without forking (the daemon is a
+ * child of this process) and with CK_RUN_* from the environment. Returns
+ * EXIT_SUCCESS; after a failure it exits at once with EXIT_FAILURE (a
+ * failed check longjmps past its frees, and LeakSanitizer's report of
+ * those would bury the failure messages). */
+int ts_it_run(Suite *s);
 
 /* ---- HTTP ---- */
 

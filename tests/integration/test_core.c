@@ -2582,18 +2582,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
-    int failed;
-    /* the daemon is a child of this process: tests must not fork */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed != 0) {
-        /* a failed check longjmps past its frees: skip LeakSanitizer's
-         * report of those, which would bury the failure messages */
-        fflush(NULL);
-        _exit(EXIT_FAILURE);
-    }
-    return EXIT_SUCCESS;
+    return ts_it_run(core_suite());
 }

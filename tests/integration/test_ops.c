@@ -22,6 +22,18 @@ static char *span_body(const char *trace, int i)
     return b;
 }
 
+/* POSTs n one-span traces "<trace>-0" .. "<trace>-(n-1)", each answered 201. */
+static void post_spans(const ts_daemon *d, const char *trace, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *b = span_body(trace, i);
+        ts_resp *r = ts_req("POST", "/spans-bulk", d->key_alpha, b);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        free(b);
+    }
+}
+
 START_TEST(test_rate_limit_per_key)
 {
     static const char *const env[] = {"TRACESTORE_RATE_LIMIT_PER_KEY=3", NULL};
@@ -89,13 +101,7 @@ START_TEST(test_backup_while_serving)
     ts_d_init(&d, 1, NULL);
     ts_d_start(&d);
     /* Acknowledged before the backup begins. */
-    for (int i = 0; i < 20; i++) {
-        char *b = span_body("before", i);
-        ts_resp *r = ts_req("POST", "/spans-bulk", d.key_alpha, b);
-        TS_STATUS(r, 201);
-        ts_resp_free(r);
-        free(b);
-    }
+    post_spans(&d, "before", 20);
     for (int i = 0; i < N; i++)
         bodies[i] = span_body("during", i);
     backup_daemon = &d;
@@ -178,13 +184,7 @@ START_TEST(test_write_stage_report)
     char *line = stage_line(&d, 1);
     ck_assert_msg(line != NULL, "no write-stage report after SIGUSR1");
     free(line);
-    for (int i = 0; i < 5; i++) {
-        char *b = span_body("stages", i);
-        ts_resp *r = ts_req("POST", "/spans-bulk", d.key_alpha, b);
-        TS_STATUS(r, 201);
-        ts_resp_free(r);
-        free(b);
-    }
+    post_spans(&d, "stages", 5);
     ts_resp *r = ts_req("GET", "/healthz", NULL, NULL);
     TS_STATUS(r, 200);
     ts_resp_free(r);

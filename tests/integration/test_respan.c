@@ -1039,11 +1039,5 @@ static Suite *respan_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(respan_suite());
-    int failed;
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ts_it_run(respan_suite());
 }

@@ -468,10 +468,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_detail_and_list_match_cjson);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return ts_it_run(s);
 }

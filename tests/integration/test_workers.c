@@ -138,16 +138,5 @@ static Suite *workers_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(workers_suite());
-    int failed;
-    /* the daemon is a child of this process: tests must not fork */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (failed != 0) {
-        fflush(NULL);
-        _exit(EXIT_FAILURE);
-    }
-    return EXIT_SUCCESS;
+    return ts_it_run(workers_suite());
 }

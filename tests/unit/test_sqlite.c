@@ -1116,6 +1116,19 @@ static void wait_done(int n)
     pthread_mutex_unlock(&g_gate.mu);
 }
 
+/* Submits job 0 (a ping) with the gate closed and waits until its done()
+ * has entered the gate, where it stays until g_gate.hold is cleared. */
+static void hold_writer(void)
+{
+    g_gate.hold = 1;
+    prep_job(0, TS_W_PING);
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
+    pthread_mutex_lock(&g_gate.mu);
+    while (!g_gate.entered)
+        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
+    pthread_mutex_unlock(&g_gate.mu);
+}
+
 /* sync "normal": done() runs on the writer thread, so holding it holds
  * the writer (with "full" it runs on the syncer thread: see
  * syncer_does_not_hold_the_writer). */
@@ -1140,13 +1153,7 @@ START_TEST(queue_full_is_busy)
     ts_span sp[QMAX];
 
     reopen(QMAX, "normal");
-    g_gate.hold = 1;
-    prep_job(0, TS_W_PING);
-    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
-    pthread_mutex_lock(&g_gate.mu);
-    while (!g_gate.entered)
-        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
-    pthread_mutex_unlock(&g_gate.mu);
+    hold_writer();
     ts_store_stats_get(store, &before);
     ck_assert_uint_eq(before.queue_depth, 0);
 
@@ -1211,13 +1218,7 @@ START_TEST(syncer_does_not_hold_the_writer)
     ts_span sp;
 
     reopen(64, "full");
-    g_gate.hold = 1;
-    prep_job(0, TS_W_PING);
-    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
-    pthread_mutex_lock(&g_gate.mu);
-    while (!g_gate.entered)
-        pthread_cond_wait(&g_gate.cv, &g_gate.mu);
-    pthread_mutex_unlock(&g_gate.mu);
+    hold_writer();
     ts_store_stats_get(store, &before);
     prep_job(1, TS_W_INGEST);
     mk(&sp, "sy1", "s", NULL, T0, T0 + MS);
