@@ -119,11 +119,16 @@ static int load_config(const opts *o, ts_config *cfg)
     return 0;
 }
 
+/* The short commands write a row or two and never checkpoint: the daemon
+ * may be running on the same database, and only its store may checkpoint
+ * (SQLite 3.40's WAL-reset race, see ARCHITECTURE.md "Checkpoints"). */
 static int open_store(const ts_config *cfg, ts_store **s)
 {
     ts_err err;
+    ts_config c = *cfg;
+    c.checkpoints = 0;
     ts_err_clear(&err);
-    if (ts_apikey_init() != TS_OK || ts_store_open(cfg, s, &err) != TS_OK) {
+    if (ts_apikey_init() != TS_OK || ts_store_open(&c, s, &err) != TS_OK) {
         fprintf(stderr, "tracestore: %s\n", err.msg[0] ? err.msg : "cannot initialise");
         return 1;
     }

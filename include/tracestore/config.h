@@ -34,10 +34,15 @@ typedef struct ts_config {
     int64_t read_connections;      /* 0: http_threads + 2 */
     int64_t writer_queue_max;      /* pending write jobs before 503 */
     int64_t writer_batch_max;      /* jobs per group-commit transaction */
+    int64_t sqlite_checkpoint_pages; /* WAL growth that starts a background checkpoint */
+    int64_t sqlite_wal_max_pages;  /* WAL size at which the writer checkpoints itself */
     /* pricing (cost engine) */
     char price_file[TS_PATH_MAX];  /* empty: the built-in table */
     /* overload protection */
     int64_t rate_limit_per_key;    /* requests/second per key, 0: off */
+    /* Not a key: the short commands (cli.c) set it to 0 so that only the
+     * daemon's store checkpoints (see ARCHITECTURE.md, "Checkpoints"). */
+    int checkpoints;
 } ts_config;
 
 void ts_config_defaults(ts_config *c);

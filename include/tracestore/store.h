@@ -275,6 +275,8 @@ typedef struct ts_store_stats {
     uint64_t transactions;
     uint64_t jobs;
     uint64_t queue_depth;
+    uint64_t checkpoints, checkpoint_ns;               /* in the background */
+    uint64_t writer_checkpoints, writer_checkpoint_ns; /* by the writer itself */
 } ts_store_stats;
 void ts_store_stats_get(ts_store *s, ts_store_stats *out);
 

@@ -62,6 +62,10 @@ static const cfg_entry table[] = {
     INT(read_connections, 0, 0, 1024, "read-only SQLite connections, 0 = http_threads + 2"),
     INT(writer_queue_max, 4096, 1, 1000000, "pending write jobs before 503"),
     INT(writer_batch_max, 256, 1, 100000, "write jobs per group-commit transaction"),
+    INT(sqlite_checkpoint_pages, 4096, 64, 1048576,
+        "WAL pages appended since the last checkpoint that start a background one"),
+    INT(sqlite_wal_max_pages, 32768, 64, 16777216,
+        "WAL pages at which the writer checkpoints itself so the WAL can restart"),
     STR(price_file, "", NULL, "model price table file, empty = built-in table"),
     INT(rate_limit_per_key, 0, 0, 10000000, "requests per second per API key, 0 = off"),
 };
@@ -207,6 +211,7 @@ void ts_config_defaults(ts_config *c)
         assert(rc == TS_OK); /* a bad default is a bug in the table */
         (void)rc;
     }
+    c->checkpoints = 1;
 }
 
 /* ---- config file ----------------------------------------------------- */

@@ -74,7 +74,7 @@ struct ts_http {
      * sum of each stage's nanoseconds (ts_http_report) */
     pthread_mutex_t st_mu;
     uint64_t st_n, st_ns[STAGE__COUNT];
-    uint64_t st_tx0, st_jobs0; /* the store's counters at the last report */
+    ts_store_stats st0; /* the store's counters at the last report */
     /* connections started per worker thread, logged at stop */
     unsigned nworkers;
     atomic_uint worker_next;
@@ -573,10 +573,10 @@ void ts_http_report(ts_http *h, int force)
     memcpy(ns, h->st_ns, sizeof(ns));
     h->st_n = 0;
     memset(h->st_ns, 0, sizeof(h->st_ns));
-    uint64_t tx = ss.transactions - h->st_tx0, jobs = ss.jobs - h->st_jobs0;
-    h->st_tx0 = ss.transactions;
-    h->st_jobs0 = ss.jobs;
+    ts_store_stats d0 = h->st0;
+    h->st0 = ss;
     pthread_mutex_unlock(&h->st_mu);
+    uint64_t tx = ss.transactions - d0.transactions, jobs = ss.jobs - d0.jobs;
     for (int i = 0; i < STAGE__COUNT; i++) {
         total += ns[i];
         off += (size_t)snprintf(line + off, sizeof(line) - off, " %s_us=%.0f", stage_names[i],
@@ -585,9 +585,14 @@ void ts_http_report(ts_http *h, int force)
     if (force || ts_log_level <= TS_LOG_INFO)
         ts_log_write(TS_LOG_INFO | (force ? TS_LOG_FORCE : 0),
                      "msg=\"write stages\" writes=%llu%s total_us=%.0f transactions=%llu "
-                     "jobs_per_tx=%.1f",
+                     "jobs_per_tx=%.1f checkpoints=%llu checkpoint_ms=%.1f writer_checkpoints=%llu "
+                     "writer_checkpoint_ms=%.1f",
                      (unsigned long long)n, line, n ? (double)total / 1e3 / (double)n : 0.0,
-                     (unsigned long long)tx, tx ? (double)jobs / (double)tx : 0.0);
+                     (unsigned long long)tx, tx ? (double)jobs / (double)tx : 0.0,
+                     (unsigned long long)(ss.checkpoints - d0.checkpoints),
+                     (double)(ss.checkpoint_ns - d0.checkpoint_ns) / 1e6,
+                     (unsigned long long)(ss.writer_checkpoints - d0.writer_checkpoints),
+                     (double)(ss.writer_checkpoint_ns - d0.writer_checkpoint_ns) / 1e6);
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,

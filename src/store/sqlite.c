@@ -301,9 +301,13 @@ static void sqlite_close(ts_store *st)
         conn_close(s->readers[i]);
     free(s->readers);
     if (s->w) {
-        sqlite3_wal_checkpoint_v2(s->w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (s->ck_enabled)
+            sqlite3_wal_checkpoint_v2(s->w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         conn_close(s->w);
     }
+    pthread_mutex_destroy(&s->crun);
+    pthread_mutex_destroy(&s->cmu);
+    pthread_cond_destroy(&s->ccv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     pthread_mutex_destroy(&s->qmu);
@@ -326,6 +330,9 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
     pthread_cond_init(&s->rcv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
+    pthread_mutex_init(&s->crun, NULL);
+    pthread_mutex_init(&s->cmu, NULL);
+    pthread_cond_init(&s->ccv, NULL);
     s->qmax = (uint64_t)cfg->writer_queue_max;
     s->batch_max = (uint64_t)cfg->writer_batch_max;
     snprintf(s->path, sizeof(s->path), "%s", cfg->db_path);
@@ -349,7 +356,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
         s->rfree = s->readers[i];
     }
     s->pipelined = strcmp(cfg->sqlite_synchronous, "normal") != 0;
-    rc = ts_sqlite_writer_start(s, err);
+    rc = ts_sqlite_writer_start(s, cfg, err);
 out:
     if (rc != TS_OK) {
         sqlite_close(&s->base);
@@ -712,6 +719,12 @@ static void sqlite_stats(ts_store *st, ts_store_stats *out)
     out->jobs = s->n_jobs;
     out->queue_depth = s->qlen;
     pthread_mutex_unlock(&s->qmu);
+    pthread_mutex_lock(&s->cmu);
+    out->checkpoints = s->n_ckpt;
+    out->checkpoint_ns = s->ckpt_ns;
+    out->writer_checkpoints = s->n_ckpt_inline;
+    out->writer_checkpoint_ns = s->ckpt_inline_ns;
+    pthread_mutex_unlock(&s->cmu);
 }
 
 /* Online backup: one read transaction on a fresh connection copies every

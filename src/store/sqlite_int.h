@@ -120,7 +120,31 @@ typedef struct ts_sqlite {
     uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */
     dev_t wal_dev;
     ino_t wal_ino;
+    /* checkpoints (sqlite_ckpt.c) */
+    sqlite3 *ckdb;           /* the checkpointer's connection (NULL: none) */
+    pthread_t cthread;
+    int cthread_started;
+    int ck_enabled;          /* this process checkpoints (the daemon) */
+    int64_t ck_pages, ck_wal_max;
+    pthread_mutex_t crun;    /* held by whoever runs a checkpoint */
+    pthread_mutex_t cmu;     /* the fields below */
+    pthread_cond_t ccv;
+    int cstopping;
+    uint64_t ck_seq;         /* checkpoints finished */
+    uint64_t ck_tx_seq;      /* ck_seq when the writer's transaction began */
+    uint64_t ck_ok_seq;      /* a commit begun after checkpoint ck_ok_seq ended */
+    int64_t wal_frames;      /* frames in the WAL after the last commit */
+    int64_t wal_backfilled;  /* frames the last checkpoint left copied */
+    uint64_t n_ckpt, n_ckpt_inline, ckpt_ns, ckpt_inline_ns;
 } ts_sqlite;
+
+/* Checkpoints off the writer's thread (sqlite_ckpt.c). start installs the
+ * writer's WAL hook (autocheckpoint off) and, for the daemon, starts the
+ * checkpointer thread on its own connection; stop joins it. tx_begin is
+ * called by the writer right before each BEGIN. */
+int ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
+void ts_sqlite_ckpt_stop(ts_sqlite *s);
+void ts_sqlite_ckpt_tx_begin(ts_sqlite *s);
 
 /* Returns the cached prepared statement id of c, preparing it on first
  * use; NULL (and logs) on failure. The statement is reset before return. */
@@ -176,7 +200,7 @@ int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t 
                       int64_t to_ns, ts_metrics *out);
 
 /* sqlite_write.c */
-int ts_sqlite_writer_start(ts_sqlite *s, ts_err *err);
+int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
 void ts_sqlite_writer_stop(ts_sqlite *s);
 int ts_sqlite_submit(ts_store *st, ts_write *w);
 

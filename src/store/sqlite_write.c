@@ -1416,7 +1416,10 @@ static void run_batch(ts_sqlite *s, ts_write *jobs)
     size_t nspans = 16;
     ttable tt = {0};
     ts_arena *ta = ts_arena_new(64 * 1024);
-    int rc = tx(s->w, Q_TX_BEGIN);
+    int rc;
+
+    ts_sqlite_ckpt_tx_begin(s);
+    rc = tx(s->w, Q_TX_BEGIN);
 
     for (ts_write *w = jobs; w; w = w->next)
         nspans += w->nspans;
@@ -1693,11 +1696,13 @@ static void pending_logs_init(ts_sqlite_conn *c)
         sqlite3_reset(q);
 }
 
-int ts_sqlite_writer_start(ts_sqlite *s, ts_err *err)
+int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
 {
     pending_logs_init(s->w);
     syncer_start(s);
+    ts_sqlite_ckpt_start(s, cfg, err);
     if (pthread_create(&s->wthread, NULL, writer_main, s) != 0) {
+        ts_sqlite_ckpt_stop(s);
         syncer_stop(s);
         return ts_err_set(err, TS_EIO, "cannot start writer thread");
     }
@@ -1716,6 +1721,7 @@ void ts_sqlite_writer_stop(ts_sqlite *s)
     pthread_join(s->wthread, NULL);
     s->wthread_started = 0;
     syncer_stop(s); /* after the writer: it answers the last transactions */
+    ts_sqlite_ckpt_stop(s);
     int pages = 0, hi = 0;
     sqlite3_db_status(s->w->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 0);
     TS_LOG(TS_LOG_INFO,

@@ -1,7 +1,8 @@
 /* test_ops.c: operational features over the real binary: the per-key rate
  * limit (429 + Retry-After in each family's shape), the online backup
- * taken while the daemon serves ingest, and the write-stage report that
- * SIGUSR1 asks for. */
+ * taken while the daemon serves ingest, the write-stage report that
+ * SIGUSR1 asks for, and checkpoints (background and the writer's own,
+ * which keeps the WAL bounded). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,103 @@ START_TEST(test_write_stage_report)
 }
 END_TEST
 
+/* A request of CK_SPANS spans of about 1 KB each in trace "ckpt-<i>". */
+#define CK_SPANS 40
+static char *big_body(int i)
+{
+    size_t cap = CK_SPANS * 1400 + 64, n = 0;
+    char *b = malloc(cap), pad[1001];
+    ck_assert_ptr_nonnull(b);
+    for (int k = 0; k < 1000; k++)
+        pad[k] = (char)('a' + (i + k) % 26);
+    pad[1000] = '\0';
+    n += (size_t)snprintf(b + n, cap - n, "{\"spans\":[");
+    for (int s = 0; s < CK_SPANS; s++)
+        n += (size_t)snprintf(b + n, cap - n,
+                              "%s{\"name\":\"s%d\",\"context\":{\"trace_id\":\"ckpt-%d\","
+                              "\"span_id\":\"sp%d\"},\"kind\":\"SpanKind.INTERNAL\","
+                              "\"start_time\":%d,\"end_time\":%d,\"status\":{\"status_code\":"
+                              "\"StatusCode.OK\"},\"attributes\":{\"pad\":\"%s\"}}",
+                              s ? "," : "", s, i, s, 1000 + s, 2000 + s, pad);
+    snprintf(b + n, cap - n, "]}");
+    return b;
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long sz = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        sz = ftell(f);
+    if (f)
+        fclose(f);
+    return sz;
+}
+
+/* With small thresholds: the checkpointer copies in the background, the
+ * writer checkpoints itself when the WAL reaches its bound, the WAL
+ * restarts (its file stays far smaller than what was written through it),
+ * and every acknowledged span is there, in a database that passes
+ * integrity_check. */
+START_TEST(test_checkpoints_keep_the_wal_bounded)
+{
+    static const char *const env[] = {"TRACESTORE_LOG_LEVEL=warn",
+                                      "TRACESTORE_SQLITE_CHECKPOINT_PAGES=64",
+                                      "TRACESTORE_SQLITE_WAL_MAX_PAGES=256", NULL};
+    enum { N = 150 };
+    static char *bodies[N];
+    static long status[N];
+    char wal[TS_IT_PATH_CAP + 8], path[64], cmd[TS_IT_PATH_CAP + 64], out[64] = "";
+    ts_daemon d;
+
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    for (int i = 0; i < N; i++)
+        bodies[i] = big_body(i);
+    ts_http_parallel("/spans-bulk", d.key_alpha, bodies, N, 8, status, NULL, 0, NULL, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(status[i] == 201, "request %d answered %ld", i, status[i]);
+    usleep(300000);
+    ts_d_signal(&d, SIGUSR1);
+    char *line = stage_line(&d, 1);
+    ck_assert_msg(line != NULL, "no write-stage report after SIGUSR1");
+    ck_assert_msg(stage_field(line, "checkpoints") >= 1, "no background checkpoint: %s", line);
+    ck_assert_msg(stage_field(line, "writer_checkpoints") >= 1, "the writer never checkpointed: %s",
+                  line);
+    snprintf(wal, sizeof(wal), "%s-wal", d.db);
+    fprintf(stderr, "checkpoints: %.0f background, %.0f by the writer; WAL file %ld bytes\n",
+            stage_field(line, "checkpoints"), stage_field(line, "writer_checkpoints"),
+            file_size(wal));
+    free(line);
+    /* 6,000 spans of 1 KB went through the WAL: over 1,500 pages, 6 MB.
+     * Restarted at 256 pages, the file holds at most that plus one
+     * transaction (8 requests), never all of it. */
+    long sz = file_size(wal);
+    ck_assert_msg(sz > 0 && sz < 1100L * 4120, "WAL file is %ld bytes", sz);
+    for (int i = 0; i < N; i += 7) {
+        snprintf(path, sizeof(path), "/v1/traces/ckpt-%d", i);
+        ts_resp *r = ts_req("GET", path, d.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        cJSON *j = ts_json(r);
+        TS_J_INT(j, "span_count", CK_SPANS);
+        ts_resp_free(r);
+    }
+    ts_d_stop(&d);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA integrity_check; SELECT count(*) FROM spans'",
+             d.db);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
+    ck_assert_str_eq(out, "ok\n");
+    ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
+    ck_assert_int_eq(atoi(out), N * CK_SPANS);
+    pclose(p);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+    ts_d_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("integration-ops");
@@ -234,6 +332,7 @@ int main(void)
     tcase_add_test(tc, test_rate_limit_per_key);
     tcase_add_test(tc, test_backup_while_serving);
     tcase_add_test(tc, test_write_stage_report);
+    tcase_add_test(tc, test_checkpoints_keep_the_wal_bounded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

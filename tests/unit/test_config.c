@@ -86,6 +86,9 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.read_connections, 0);
     ck_assert_int_eq(c.writer_queue_max, 4096);
     ck_assert_int_eq(c.writer_batch_max, 256);
+    ck_assert_int_eq(c.sqlite_checkpoint_pages, 4096);
+    ck_assert_int_eq(c.sqlite_wal_max_pages, 32768);
+    ck_assert_int_eq(c.checkpoints, 1);
     ck_assert_str_eq(c.price_file, "");
     ck_assert_int_eq(c.rate_limit_per_key, 0);
 }
@@ -147,6 +150,9 @@ START_TEST(int_ranges)
     SET_BAD(&c, "max_json_depth", "1001");
     SET_BAD(&c, "max_page_size", "100001");
     SET_BAD(&c, "sqlite_cache_mb", "65537");
+    SET_BAD(&c, "sqlite_checkpoint_pages", "63");
+    SET_OK(&c, "sqlite_checkpoint_pages", "64");
+    SET_BAD(&c, "sqlite_wal_max_pages", "16777217");
     SET_OK(&c, "read_connections", "1024");
     SET_BAD(&c, "read_connections", "1025");
     SET_BAD(&c, "writer_queue_max", "0");
