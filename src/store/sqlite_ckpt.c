@@ -73,6 +73,16 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
                sqlite3_errmsg(db), on_writer);
 }
 
+/* Whether the checkpointer has copying to do (caller holds cmu): every
+ * ck_pages new frames, and in the last quarter before ck_wal_max every
+ * eighth of that, so that the writer's own checkpoint at the bound finds
+ * little left to copy (measured: 4096 frames left took it 160 ms). */
+static int ckpt_due(const ts_sqlite *s)
+{
+    int64_t step = s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
+    return s->wal_frames - s->wal_backfilled >= (step > 16 ? step : 16);
+}
+
 /* The writer's WAL hook: after each commit that appended frames, with the
  * WAL's frame count. Replaces SQLite's autocheckpoint. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
@@ -91,7 +101,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         if (frames >= s->ck_wal_max ||
             (!s->cthread_started && frames - s->wal_backfilled >= s->ck_pages))
             self = 1;
-        else if (frames - s->wal_backfilled >= s->ck_pages)
+        else if (ckpt_due(s))
             pthread_cond_signal(&s->ccv);
     }
     pthread_mutex_unlock(&s->cmu);
@@ -109,8 +119,7 @@ static void *ckpt_main(void *arg)
     prctl(PR_SET_NAME, "ts-checkpoint", 0, 0, 0);
     pthread_mutex_lock(&s->cmu);
     for (;;) {
-        while (!s->cstopping && !(s->ck_ok_seq == s->ck_seq &&
-                                  s->wal_frames - s->wal_backfilled >= s->ck_pages))
+        while (!s->cstopping && !(s->ck_ok_seq == s->ck_seq && ckpt_due(s)))
             pthread_cond_wait(&s->ccv, &s->cmu);
         if (s->cstopping)
             break;
