@@ -40,6 +40,7 @@ typedef struct ts_config {
     char price_file[TS_PATH_MAX];  /* empty: the built-in table */
     /* overload protection */
     int64_t rate_limit_per_key;    /* requests/second per key, 0: off */
+    int64_t key_cache_ms;          /* key lookups cached this long, 0: off */
     /* Not a key: the short commands (cli.c) set it to 0 so that only the
      * daemon's store checkpoints (see ARCHITECTURE.md, "Checkpoints"). */
     int checkpoints;

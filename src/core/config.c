@@ -68,6 +68,8 @@ static const cfg_entry table[] = {
         "WAL pages at which the writer checkpoints itself so the WAL can restart"),
     STR(price_file, "", NULL, "model price table file, empty = built-in table"),
     INT(rate_limit_per_key, 0, 0, 10000000, "requests per second per API key, 0 = off"),
+    INT(key_cache_ms, 10000, 0, 3600000,
+        "API key lookups cached this long (a revoke ends it at once), 0 = off"),
 };
 
 #define NENTRIES (sizeof table / sizeof table[0])

@@ -3,6 +3,7 @@
  * a pool of read-only connections serves reads, so reads never wait for the
  * writer (WAL). All SQL of the backend lives in the table below. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -290,6 +291,36 @@ static int migrate_all(sqlite3 *db, ts_err *err)
     return TS_OK;
 }
 
+/* The key epoch: 8 random bytes in the file <db>-keys, rewritten by
+ * whichever process commits a key create or revoke (ts_sqlite_keys_bump) and read
+ * before each cached key lookup (store/keycache.c). A file rather than a
+ * row, so that checking it costs one pread instead of a query. */
+static void keys_open(ts_sqlite *s)
+{
+    char path[sizeof(s->path) + 8];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s-keys", s->path);
+    s->keysfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->keysfd >= 0 && fstat(s->keysfd, &st) == 0 && st.st_size < 8)
+        ts_sqlite_keys_bump(s);
+}
+
+void ts_sqlite_keys_bump(ts_sqlite *s)
+{
+    uint64_t v;
+    sqlite3_randomness(sizeof(v), &v);
+    if (s->keysfd >= 0 && pwrite(s->keysfd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        TS_LOG(TS_LOG_WARN, "msg=\"cannot write the key epoch\" path=%s-keys", s->path);
+}
+
+static int sqlite_keys_epoch(ts_store *st, uint64_t *epoch)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    if (s->keysfd < 0 || pread(s->keysfd, epoch, sizeof(*epoch), 0) != (ssize_t)sizeof(*epoch))
+        return TS_EIO;
+    return TS_OK;
+}
+
 static void sqlite_close(ts_store *st)
 {
     ts_sqlite *s = (ts_sqlite *)st;
@@ -308,6 +339,8 @@ static void sqlite_close(ts_store *st)
     pthread_mutex_destroy(&s->crun);
     pthread_mutex_destroy(&s->cmu);
     pthread_cond_destroy(&s->ccv);
+    if (s->keysfd >= 0)
+        close(s->keysfd);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     pthread_mutex_destroy(&s->qmu);
@@ -326,6 +359,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
     if (!s)
         return ts_err_set(err, TS_ENOMEM, "out of memory");
     s->base.ops = &ts_sqlite_ops;
+    s->keysfd = -1;
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
@@ -343,6 +377,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
         goto out;
     if ((rc = migrate(s->w->db, err)) != TS_OK)
         goto out;
+    keys_open(s);
     s->nreaders = (int)(cfg->read_connections > 0 ? cfg->read_connections : threads + 2);
     s->readers = calloc((size_t)s->nreaders, sizeof(*s->readers));
     if (!s->readers) {
@@ -779,6 +814,7 @@ const ts_store_ops ts_sqlite_ops = {
     .close = sqlite_close,
     .submit = ts_sqlite_submit,
     .key_candidates = sqlite_key_candidates,
+    .keys_epoch = sqlite_keys_epoch,
     .trace_get = sqlite_trace_get,
     .key_list = sqlite_key_list,
     .workspace_count = sqlite_workspace_count,

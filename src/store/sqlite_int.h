@@ -120,6 +120,7 @@ typedef struct ts_sqlite {
     uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */
     dev_t wal_dev;
     ino_t wal_ino;
+    int keysfd; /* <db>-keys: the key epoch (see keys_epoch in sqlite.c) */
     /* checkpoints (sqlite_ckpt.c) */
     sqlite3 *ckdb;           /* the checkpointer's connection (NULL: none) */
     pthread_t cthread;
@@ -198,6 +199,9 @@ int ts_sqlite_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, t
                          ts_trace **out, size_t *n, int *more, int64_t *count);
 int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from_ns,
                       int64_t to_ns, ts_metrics *out);
+
+/* Writes a new key epoch (after a committed revoke). */
+void ts_sqlite_keys_bump(ts_sqlite *s);
 
 /* sqlite_write.c */
 int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);

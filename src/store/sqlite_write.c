@@ -1436,6 +1436,11 @@ static void run_batch(ts_sqlite *s, ts_write *jobs)
     if (rc == TS_OK && tt.nlist)
         rc = tx_flush(s, &tt, now);
     if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) == TS_OK) {
+        for (ts_write *w = jobs; w; w = w->next)
+            if ((w->kind == TS_W_KEY_REVOKE || w->kind == TS_W_KEY_CREATE) && w->rc == TS_OK) {
+                ts_sqlite_keys_bump(s); /* before the answer: see keycache.c */
+                break;
+            }
         ts_arena_free(ta);
         return;
     }

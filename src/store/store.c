@@ -11,13 +11,19 @@ int ts_store_open(const ts_config *cfg, ts_store **out, ts_err *err)
     if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
         strncmp(cfg->db_path, "postgresql://", 13) == 0)
         return ts_err_set(err, TS_EINVAL, "PostgreSQL backend is not built into this binary");
-    return ts_sqlite_ops.open(cfg, out, err);
+    int rc = ts_sqlite_ops.open(cfg, out, err);
+    if (rc == TS_OK)
+        (*out)->kc = ts_keycache_new(cfg->key_cache_ms);
+    return rc;
 }
 
 void ts_store_close(ts_store *s)
 {
-    if (s)
-        s->ops->close(s);
+    if (!s)
+        return;
+    ts_keycache_free(s->kc);
+    s->kc = NULL;
+    s->ops->close(s);
 }
 
 int ts_store_submit(ts_store *s, ts_write *w)
@@ -63,7 +69,7 @@ int ts_store_write_sync(ts_store *s, ts_write *w)
 int ts_store_key_candidates(ts_store *s, const char *prefix, ts_key_row *rows, size_t cap,
                             size_t *n)
 {
-    return s->ops->key_candidates(s, prefix, rows, cap, n);
+    return ts_keycache_lookup(s, prefix, rows, cap, n);
 }
 
 int ts_store_trace_get(ts_store *s, int64_t ws_id, const char *trace_id, ts_arena *a,

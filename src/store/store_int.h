@@ -14,6 +14,9 @@ typedef struct ts_store_ops {
     int (*submit)(ts_store *s, ts_write *w);
     int (*key_candidates)(ts_store *s, const char *prefix, ts_key_row *rows, size_t cap,
                           size_t *n);
+    /* A value that changes whenever any process creates or revokes a key
+     * (NULL or an error: key lookups are not cached). */
+    int (*keys_epoch)(ts_store *s, uint64_t *epoch);
     int (*trace_get)(ts_store *s, int64_t ws_id, const char *trace_id, ts_arena *a,
                      ts_trace *out, ts_span **spans, size_t *nspans);
     int (*key_list)(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n);
@@ -28,9 +31,18 @@ typedef struct ts_store_ops {
     int (*backup)(ts_store *s, const char *dest, ts_err *err);
 } ts_store_ops;
 
+typedef struct ts_keycache ts_keycache;
+
 struct ts_store {
     const ts_store_ops *ops;
+    ts_keycache *kc; /* NULL: key lookups not cached */
 };
+
+/* keycache.c: key lookups cached for ttl_ms while the key epoch holds
+ * (new returns NULL for ttl_ms <= 0). */
+ts_keycache *ts_keycache_new(int64_t ttl_ms);
+void ts_keycache_free(ts_keycache *kc);
+int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t cap, size_t *n);
 
 extern const ts_store_ops ts_sqlite_ops;
 

@@ -18,7 +18,7 @@ static ts_store *store;
 
 static void rm_db(void)
 {
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal", "-keys"};
     char p[128];
 
     for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {

@@ -80,7 +80,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal", "-keys"};
     char p[160];
 
     ts_store_close(store);
@@ -1487,7 +1487,7 @@ static void old_exec(sqlite3 *db, const char *sql)
 
 START_TEST(migration_0003_rekeys_old_rows)
 {
-    static const char *const sfx[] = {"", "-wal", "-shm"};
+    static const char *const sfx[] = {"", "-wal", "-shm", "-keys"};
     char p[160], rec[160];
     sqlite3 *db = NULL;
     ts_span sp[2];
@@ -1602,6 +1602,57 @@ START_TEST(migration_0003_rekeys_old_rows)
 }
 END_TEST
 
+static int lookup_revoked(const char *prefix)
+{
+    ts_key_row rows[4];
+    size_t n = 0;
+    ck_assert_int_eq(ts_store_key_candidates(store, prefix, rows, 4, &n), TS_OK);
+    ck_assert_uint_eq(n, 1);
+    return rows[0].revoked;
+}
+
+/* Key lookups are cached (key_cache_ms) until a key is created or revoked,
+ * in this process or another: a change made behind the store's back is not
+ * seen until the epoch in <db>-keys changes. */
+START_TEST(key_lookups_cached_until_the_epoch_changes)
+{
+    sqlite3 *db = NULL;
+    char kp[160];
+    ts_write w;
+
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 0);
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    old_exec(db, "UPDATE api_keys SET revoked_ns = 1 WHERE prefix = 'ts_bbbbbbbbb'");
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 0); /* from the cache */
+    /* What another process's `key revoke` does after its commit. */
+    snprintf(kp, sizeof(kp), "%s-keys", dbpath);
+    FILE *f = fopen(kp, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite("epoch-02", 1, 8, f), 8);
+    fclose(f);
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 1);
+    /* A revoke through this store (of another key) changes it too. */
+    old_exec(db, "UPDATE api_keys SET revoked_ns = 0 WHERE prefix = 'ts_bbbbbbbbb'");
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 1);
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_KEY_REVOKE;
+    w.key_prefix = "ts_aaaaaaaaa";
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 0);
+    ck_assert_int_eq(lookup_revoked("ts_aaaaaaaaa"), 1);
+
+    /* key_cache_ms = 0: every lookup reads the database. */
+    ts_store_close(store);
+    cfg.key_cache_ms = 0;
+    open_store();
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 0);
+    old_exec(db, "UPDATE api_keys SET revoked_ns = 1 WHERE prefix = 'ts_bbbbbbbbb'");
+    ck_assert_int_eq(lookup_revoked("ts_bbbbbbbbb"), 1);
+    sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(durable_across_reopen)
 {
     ts_span s[2];
@@ -1672,6 +1723,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
     tcase_add_test(tc, migration_0003_rekeys_old_rows);
+    tcase_add_test(tc, key_lookups_cached_until_the_epoch_changes);
     suite_add_tcase(s, tc);
     return s;
 }
