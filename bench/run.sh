@@ -8,7 +8,8 @@
 # Environment: BENCH_PERF=1 also records `perf record -g` of the daemon
 # during workloads 1, 3 and 4 (reports in BUILD_DIR/bench-data/perf-*.txt);
 # BENCH_SECONDS overrides the per-workload time bound (default 20);
-# BENCH_PREFILL the read database's span count (a quick check of the script).
+# BENCH_PREFILL the read database's span count (a quick check of the script);
+# SOAK_SECONDS the soak's length (default 600).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -202,22 +203,30 @@ note "machine: $(nproc) CPUs, $(awk -F: '/model name/ {print $2; exit}' /proc/cp
      "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
 note "log: $LOG"
 
-# SIZE=soak: 10 minutes of workload 3, RSS every 30 s ----------------------
+# SIZE=soak: 10 minutes of workload 3, RSS, fds and WAL size every 30 s;
+# then the database must pass integrity_check and hold every acknowledged span.
 if [ "$SIZE" = soak ]; then
-    DB="$DATA/soak.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+    DB="$DATA/soak.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-keys" "$DB.key"
     start_daemon "$DB"
-    note "soak: workload 3 for 600 s; VmRSS and open fds every 30 s (idle $(mib "$(proc_kb "$PID" VmRSS)") MiB, $(ls /proc/"$PID"/fd | wc -l) fds)"
+    SOAK=${SOAK_SECONDS:-600}
+    note "soak: workload 3 for $SOAK s; VmRSS, open fds and WAL size every 30 s (idle $(mib "$(proc_kb "$PID" VmRSS)") MiB, $(ls /proc/"$PID"/fd | wc -l) fds)"
     "$LG" --port "$PORT" --key "$KEY" --mode single --spt 8 --conns 64 --requests 100000000 \
-        --seconds 600 --tag "$RUN_TAG" > "$DATA/soak.out" &
+        --seconds "$SOAK" --tag "$RUN_TAG" > "$DATA/soak.out" &
     LGP=$!
-    for i in $(seq 20); do
+    for i in $(seq $((SOAK / 30))); do
         sleep 30
-        note "  t=$((i * 30))s VmRSS=$(mib "$(proc_kb "$PID" VmRSS)") MiB VmHWM=$(mib "$(proc_kb "$PID" VmHWM)") MiB fds=$(ls /proc/"$PID"/fd | wc -l)"
+        note "  t=$((i * 30))s VmRSS=$(mib "$(proc_kb "$PID" VmRSS)") MiB VmHWM=$(mib "$(proc_kb "$PID" VmHWM)") MiB fds=$(ls /proc/"$PID"/fd | wc -l) wal=$(mib $(( $(stat -c %s "$DB-wal" 2>/dev/null || echo 0) / 1024 ))) MiB"
     done
     wait "$LGP"
     note "  $(cat "$DATA/soak.out")"
+    st=$(stage_report)
+    note "  checkpoints: background $(kv "$st" checkpoints) ($(kv "$st" checkpoint_ms) ms), by the writer $(kv "$st" writer_checkpoints) ($(kv "$st" writer_checkpoint_ms) ms)"
     stop_daemon
-    rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+    ok=$(kv "$(cat "$DATA/soak.out")" ok)
+    check=$(sqlite3 "$DB" "PRAGMA integrity_check; SELECT count(*) FROM spans" | tr '\n' ' ')
+    note "  after stop: integrity_check and spans: $check(acknowledged: $ok)"
+    case "$check" in "ok $ok "*) ;; *) note "soak: FAILED: database check does not match"; exit 1 ;; esac
+    rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-keys" "$DB.key"
     exit 0
 fi
 
@@ -231,7 +240,7 @@ L1=$("$SL" --db "$LDB" --batch 1 --spt 8 --seconds 5); echo "$L1" >> "$LOG"
 # transaction: 32 x 100 and 16 x 512 spans are the like-for-like batches.
 L3200=$("$SL" --db "$LDB" --batch 3200 --spt 100 --seconds 15); echo "$L3200" >> "$LOG"
 L8192=$("$SL" --db "$LDB" --batch 8192 --spt 128 --seconds 15); echo "$L8192" >> "$LOG"
-rm -f "$LDB" "$LDB-wal" "$LDB-shm"
+rm -f "$LDB" "$LDB-wal" "$LDB-shm" "$LDB-keys"
 for l in "$L100" "$L512" "$L1" "$L3200" "$L8192"; do
     note "  batch $(kv "$l" batch): $(kv "$l" spans_per_s) spans/s, commit p50 $(kv "$l" p50_ms) ms p99 $(kv "$l" p99_ms) ms"
     lrow "limit: SQLite alone, $(kv "$l" batch) span(s)/txn" - "$(kv "$l" batches)" \
@@ -244,7 +253,7 @@ SQL8192=$(kv "$L8192" spans_per_s)
 
 # 2. Workloads 1-3 on an empty database -----------------------------------
 note "workloads 1-3: empty database"
-DB="$DATA/empty.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+DB="$DATA/empty.db"; rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-keys" "$DB.key"
 start_daemon "$DB"
 RSS_IDLE=$(proc_kb "$PID" VmRSS)
 note "  daemon idle VmRSS $(mib "$RSS_IDLE") MiB"
@@ -268,7 +277,7 @@ W3_LINE=$LAST; W3_RSS=$LAST_RSS
 sleep 2
 RSS_AFTER=$(proc_kb "$PID" VmRSS)
 stop_daemon
-rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-keys" "$DB.key"
 
 # 3. The read database: prefilled once through the daemon, then reused ----
 # The file name carries the id scheme of bench/spangen.c and the schema
@@ -280,7 +289,7 @@ if [ ! -s "$PDB.done" ] && [ "$SIZE" = large ]; then
     # the fast path writes the daemon's own rows (bench/sqlite_limit.c
     # --append) with synchronous=OFF, 100 traces per transaction.
     note "prefill: $PREFILL spans (100-span traces) into $PDB, fast path (sqlite_limit --append, reused next time)"
-    rm -f "$PDB" "$PDB-wal" "$PDB-shm" "$PDB.key"
+    rm -f "$PDB" "$PDB-wal" "$PDB-shm" "$PDB-keys" "$PDB.key"
     "$TS" key create --workspace bench --db "$PDB" 2>>"$LOG" | tail -n 1 > "$PDB.key"
     line=$("$SL" --append --sync-off --tag 10000001 --db "$PDB" --batch 10000 --spt 100 \
         --batches $((PREFILL / 10000)) --seconds 36000)
@@ -291,7 +300,7 @@ if [ ! -s "$PDB.done" ] && [ "$SIZE" = large ]; then
     sync
 elif [ ! -s "$PDB.done" ]; then
     note "prefill: $PREFILL spans (100-span traces) into $PDB through the daemon (workload 1, reused next time)"
-    rm -f "$PDB" "$PDB-wal" "$PDB-shm" "$PDB.key"
+    rm -f "$PDB" "$PDB-wal" "$PDB-shm" "$PDB-keys" "$PDB.key"
     start_daemon "$PDB"
     line=$("$LG" --port "$PORT" --key "$KEY" --mode bulk --spans 100 --spt 100 --conns 32 \
         --requests $((PREFILL / 100)) --seconds 7200 --tag 10000001)
@@ -334,7 +343,7 @@ fi
 # between this daemon and one on an empty database, so that load from
 # other processes on the machine hits both sides alike.
 FULL=("$PID" "$PORT" "$KEY")
-EDB="$DATA/w5-empty.db"; rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB.key"
+EDB="$DATA/w5-empty.db"; rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB-keys" "$EDB.key"
 start_daemon "$EDB"
 EMPTY=("$PID" "$PORT" "$KEY")
 use() { PID=$1; PORT=$2; KEY=$3; }
@@ -374,8 +383,8 @@ if [ "$RDB" = "$PDB" ]; then
     done
 fi
 stop_daemon
-rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB.key"
-[ "$RDB" != "$PDB" ] && rm -f "$RDB" "$RDB-wal" "$RDB-shm" "$RDB.key"
+rm -f "$EDB" "$EDB-wal" "$EDB-shm" "$EDB-keys" "$EDB.key"
+[ "$RDB" != "$PDB" ] && rm -f "$RDB" "$RDB-wal" "$RDB-shm" "$RDB-keys" "$RDB.key"
 
 # 4. The bare libmicrohttpd limit, same requests ---------------------------
 note "limits: bare libmicrohttpd, same requests"
