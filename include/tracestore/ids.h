@@ -6,6 +6,7 @@
 #define TS_IDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TS_ID_MAX 128
 #define TS_UUID_STRLEN 36
@@ -27,5 +28,8 @@ void ts_uuid_new(char out[TS_UUID_STRLEN + 1]);
 
 /* True when s is a UUID in text form (any case). */
 int ts_uuid_valid(const char *s);
+
+/* 64-bit FNV-1a of a NUL-terminated string, for in-memory hash tables. */
+uint64_t ts_str_hash(const char *s);
 
 #endif

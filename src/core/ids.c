@@ -117,3 +117,11 @@ int ts_uuid_valid(const char *s)
 {
     return s && uuid_valid_n(s, strnlen(s, TS_UUID_STRLEN + 1));
 }
+
+uint64_t ts_str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}

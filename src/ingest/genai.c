@@ -11,6 +11,7 @@
 
 #include "ingest/genai.h"
 #include "tracestore/err.h"
+#include "tracestore/ids.h"
 
 enum field {
     F_MODEL,
@@ -235,18 +236,10 @@ static unsigned char rule_slot[RULE_SLOTS];
 _Static_assert(NRULES < RULE_SLOTS / 2, "rule table too full for RULE_SLOTS");
 static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
 
-static unsigned key_hash(const char *k)
-{
-    unsigned h = 2166136261u;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    return h;
-}
-
 static void rule_index_build(void)
 {
     for (size_t r = 0; r < NRULES; r++) {
-        unsigned i = key_hash(rules[r].key) % RULE_SLOTS;
+        unsigned i = (unsigned)(ts_str_hash(rules[r].key) % RULE_SLOTS);
         while (rule_slot[i])
             i = (i + 1) % RULE_SLOTS;
         rule_slot[i] = (unsigned char)(r + 1);
@@ -256,7 +249,8 @@ static void rule_index_build(void)
 /* Index of the rule for attribute name k, or -1. */
 static int rule_of(const char *k)
 {
-    for (unsigned i = key_hash(k) % RULE_SLOTS; rule_slot[i]; i = (i + 1) % RULE_SLOTS)
+    unsigned i = (unsigned)(ts_str_hash(k) % RULE_SLOTS);
+    for (; rule_slot[i]; i = (i + 1) % RULE_SLOTS)
         if (strcmp(rules[rule_slot[i] - 1].key, k) == 0)
             return rule_slot[i] - 1;
     return -1;

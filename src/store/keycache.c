@@ -16,6 +16,7 @@
 
 #include "store/store_int.h"
 #include "tracestore/apikey.h"
+#include "tracestore/ids.h"
 
 #define KC_SLOTS 128
 #define KC_ROWS 4 /* prefixes shared by more keys than this are not cached */
@@ -39,14 +40,6 @@ static int64_t mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static unsigned prefix_slot(const char *p)
-{
-    unsigned h = 2166136261u;
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % KC_SLOTS;
 }
 
 ts_keycache *ts_keycache_new(int64_t ttl_ms)
@@ -78,7 +71,7 @@ int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t
     if (!kc || plen != TS_KEY_PREFIX_LEN || !s->ops->keys_epoch ||
         s->ops->keys_epoch(s, &epoch) != TS_OK)
         return s->ops->key_candidates(s, prefix, rows, cap, n);
-    kc_slot *sl = &kc->slot[prefix_slot(prefix)];
+    kc_slot *sl = &kc->slot[ts_str_hash(prefix) % KC_SLOTS];
     int64_t now = mono_ns();
     pthread_mutex_lock(&kc->mu);
     if (sl->n && sl->epoch == epoch && now < sl->until_ns && sl->n <= cap &&

@@ -79,7 +79,8 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
  * little left to copy (measured: 4096 frames left took it 160 ms). */
 static int ckpt_due(const ts_sqlite *s)
 {
-    int64_t step = s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
+    int64_t step =
+        s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
     return s->wal_frames - s->wal_backfilled >= (step > 16 ? step : 16);
 }
 

@@ -161,14 +161,6 @@ static int64_t span_total(int64_t p, int64_t c, int64_t t)
     return t > 0 ? t : 0;
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* Bind the 34 SPAN_TAIL values starting at parameter `at`. */
 static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t rl_id)
 {
@@ -301,7 +293,7 @@ static int tagg_load(job_ctx *j, tagg *t)
 
 static uint64_t trace_hash(int64_t ws_id, const char *trace_id)
 {
-    return hash_str(trace_id) * 31 + (uint64_t)ws_id;
+    return ts_str_hash(trace_id) * 31 + (uint64_t)ws_id;
 }
 
 static tagg *ttable_find(const ttable *tt, int64_t ws_id, const char *trace_id)
@@ -542,7 +534,7 @@ static int dim_step(job_ctx *j, int id, int64_t trow, int dim, const char *val)
 /* Adds delta to the pending count change of (t, dim, val). */
 static int dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t delta)
 {
-    uint64_t h = (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ hash_str(val);
+    uint64_t h = (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ ts_str_hash(val);
     size_t b = (size_t)(h % tt->ndbuckets);
     for (dimd *e = tt->dbuckets[b]; e; e = e->next)
         if (e->owner == t && e->dim == dim && strcmp(e->val, val) == 0) {
