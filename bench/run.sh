@@ -448,8 +448,9 @@ echo " CPU ts/oth: CPUs used by the daemon / by processes outside this benchmark
 echo " RSS: daemon VmHWM during the workload)"
 echo
 echo "where the writes' time went (mean microseconds per request, from the daemon's SIGUSR1 report)"
-printf '%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9s %9s\n' \
-    load body handler queue tx sync resume send total job/tx writer_run wr_runq us/span cpu_bound
+printf '%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9s %9s %13s %13s\n' \
+    load body handler queue tx sync resume send total job/tx writer_run wr_runq us/span cpu_bound \
+    ckpt_bg ckpt_wr
 for s in "${STAGES[@]}"; do
     set -- $s
     n=$1
@@ -459,11 +460,14 @@ for s in "${STAGES[@]}"; do
         us = (rate > 0) ? v["daemon_cpu"] / rate * 1e6 : 0
         gen = (rate > 0 && v["elapsed_s"] > 0) ? v["cpu_s"] / v["elapsed_s"] / rate * 1e6 : 0
         bound = (us + gen > 0) ? ncpu / (us + gen) * 1e6 : 0
-        printf "%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9.1f %9.0f\n", n, v["body_us"],
-            v["handler_us"], v["queue_us"], v["tx_us"], v["sync_us"], v["resume_us"], v["send_us"],
-            v["total_us"], v["jobs_per_tx"], v["writer_run"], v["writer_runq"], us, bound }'
+        printf "%-5s %7s %7s %7s %7s %7s %7s %7s %8s %6s %9s %9s %9.1f %9.0f %13s %13s\n", n,
+            v["body_us"], v["handler_us"], v["queue_us"], v["tx_us"], v["sync_us"], v["resume_us"],
+            v["send_us"], v["total_us"], v["jobs_per_tx"], v["writer_run"], v["writer_runq"], us,
+            bound, v["checkpoints"] "/" int(v["checkpoint_ms"]),
+            v["writer_checkpoints"] "/" int(v["writer_checkpoint_ms"]) }'
 done
 echo "(writer_run / wr_runq: fraction of the run the writer thread was on a CPU / runnable but waiting"
 echo " for one; us/span: daemon CPU time per span (per request for w3); cpu_bound: the rate at which"
-echo " daemon and load generator together would use all $(nproc) CPUs at this CPU cost per span)"
+echo " daemon and load generator together would use all $(nproc) CPUs at this CPU cost per span;"
+echo " ckpt_bg / ckpt_wr: checkpoints/milliseconds in the background / by the writer itself)"
 } | tee -a "$LOG" | tee "$DATA/last-table.txt"
