@@ -217,8 +217,8 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
         snprintf(pragmas, sizeof(pragmas), "PRAGMA cache_size = -16384; PRAGMA query_only = 1;");
     else /* temp_store: each job's savepoint journals the pages it changes;
           * on disk that was 96 KB of pwrite per single-span request.
-          * wal_autocheckpoint: hot index pages are copied once per 32 MB
-          * of WAL instead of once per 4 MB. */
+          * wal_autocheckpoint and journal_size_limit hold while migrations
+          * run; then the writer's WAL hook replaces both (sqlite_ckpt.c). */
         snprintf(pragmas, sizeof(pragmas),
                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA cache_size = -%lld; "
                  "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864; "

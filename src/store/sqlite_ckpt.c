@@ -157,10 +157,9 @@ static int ckpt_open(ts_sqlite *s, const ts_config *cfg)
     return sqlite3_exec(s->ckdb, pragmas, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-int ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
+void ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg)
 {
     char limit[80];
-    (void)err;
     s->ck_enabled = cfg->checkpoints;
     s->ck_pages = cfg->sqlite_checkpoint_pages;
     s->ck_wal_max = cfg->sqlite_wal_max_pages > s->ck_pages ? cfg->sqlite_wal_max_pages
@@ -173,16 +172,15 @@ int ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
              (long long)(s->ck_wal_max * 4120 > 67108864 ? s->ck_wal_max * 4120 : 67108864));
     sqlite3_exec(s->w->db, limit, NULL, NULL, NULL);
     if (!s->ck_enabled)
-        return TS_OK;
+        return;
     if (ckpt_open(s, cfg) != 0 || pthread_create(&s->cthread, NULL, ckpt_main, s) != 0) {
         TS_LOG(TS_LOG_WARN, "msg=\"checkpoints run on the writer\" path=%s err=\"%s\"", s->path,
                s->ckdb ? sqlite3_errmsg(s->ckdb) : "cannot open");
         sqlite3_close(s->ckdb);
         s->ckdb = NULL;
-        return TS_OK;
+        return;
     }
     s->cthread_started = 1;
-    return TS_OK;
 }
 
 void ts_sqlite_ckpt_stop(ts_sqlite *s)
@@ -196,7 +194,7 @@ void ts_sqlite_ckpt_stop(ts_sqlite *s)
     s->cthread_started = 0;
     sqlite3_close(s->ckdb);
     s->ckdb = NULL;
-    if (s->ck_enabled || s->n_ckpt_inline)
+    if (s->ck_enabled)
         TS_LOG(TS_LOG_INFO,
                "msg=\"checkpoints\" background=%llu background_ms=%.1f on_writer=%llu "
                "on_writer_ms=%.1f",

@@ -141,9 +141,10 @@ typedef struct ts_sqlite {
 
 /* Checkpoints off the writer's thread (sqlite_ckpt.c). start installs the
  * writer's WAL hook (autocheckpoint off) and, for the daemon, starts the
- * checkpointer thread on its own connection; stop joins it. tx_begin is
+ * checkpointer thread on its own connection (without one, the writer
+ * checkpoints every sqlite_checkpoint_pages itself); stop joins it. tx_begin is
  * called by the writer right before each BEGIN. */
-int ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
+void ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg);
 void ts_sqlite_ckpt_stop(ts_sqlite *s);
 void ts_sqlite_ckpt_tx_begin(ts_sqlite *s);
 

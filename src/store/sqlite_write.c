@@ -1697,7 +1697,7 @@ int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
 {
     pending_logs_init(s->w);
     syncer_start(s);
-    ts_sqlite_ckpt_start(s, cfg, err);
+    ts_sqlite_ckpt_start(s, cfg);
     if (pthread_create(&s->wthread, NULL, writer_main, s) != 0) {
         ts_sqlite_ckpt_stop(s);
         syncer_stop(s);
