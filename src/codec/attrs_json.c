@@ -6,17 +6,22 @@
 #include "ingest/genai.h"
 #include "tracestore/err.h"
 
-static int to_value(const cJSON *j, ts_arena *a, ts_attr_value *v)
+static int to_value(const ts_jtape *tp, ts_jt_ix j, ts_arena *a, ts_attr_value *v)
 {
     memset(v, 0, sizeof(*v));
-    if (cJSON_IsString(j)) {
+    switch (ts_jt_type(tp, j)) {
+    case TS_JT_STRING:
         v->type = TS_AV_STR;
-        v->s = j->valuestring;
-    } else if (cJSON_IsBool(j)) {
+        return (v->s = ts_jt_str(tp, j, a)) ? TS_OK : TS_ENOMEM;
+    case TS_JT_TRUE:
+    case TS_JT_FALSE:
         v->type = TS_AV_BOOL;
-        v->b = cJSON_IsTrue(j);
-    } else if (cJSON_IsNumber(j)) {
-        double d = j->valuedouble;
+        v->b = ts_jt_type(tp, j) == TS_JT_TRUE;
+        return TS_OK;
+    case TS_JT_NUMBER: {
+        double d = 0;
+        if (ts_jt_double(tp, j, &d) != TS_OK)
+            return TS_ENOMEM;
         if (isfinite(d) && d == floor(d) && fabs(d) < 9007199254740992.0) {
             v->type = TS_AV_INT;
             v->i = (int64_t)d;
@@ -24,78 +29,75 @@ static int to_value(const cJSON *j, ts_arena *a, ts_attr_value *v)
             v->type = TS_AV_DOUBLE;
             v->d = d;
         }
-    } else if (cJSON_IsArray(j)) {
-        int n = cJSON_GetArraySize(j);
-        const cJSON *it;
+        return TS_OK;
+    }
+    case TS_JT_ARRAY: {
+        size_t n = ts_jt_count(tp, j);
         v->type = TS_AV_ARRAY;
-        if (n && !(v->items = ts_arena_alloc(a, (size_t)n * sizeof(*v->items))))
+        if (n && !(v->items = ts_arena_alloc(a, n * sizeof(*v->items))))
             return TS_ENOMEM;
-        cJSON_ArrayForEach(it, j)
-        {
-            if (to_value(it, a, &v->items[v->nitems]) != TS_OK)
+        for (ts_jt_ix c = ts_jt_first(tp, j); c != TS_JT_NONE; c = ts_jt_next(tp, j, c)) {
+            if (to_value(tp, c, a, &v->items[v->nitems]) != TS_OK)
                 return TS_ENOMEM;
             v->nitems++;
         }
-    } else if (cJSON_IsObject(j)) {
-        v->type = TS_AV_KVLIST;
-        return ts_json_to_attrs(j, a, &v->kvs, &v->nkvs);
+        return TS_OK;
     }
-    return TS_OK;
+    case TS_JT_OBJECT:
+        v->type = TS_AV_KVLIST;
+        return ts_json_to_attrs(tp, j, a, &v->kvs, &v->nkvs);
+    default:
+        return TS_OK; /* null: an empty value */
+    }
 }
 
-int ts_json_to_attrs(const cJSON *obj, ts_arena *a, ts_attr **out, size_t *n)
+int ts_json_to_attrs(const ts_jtape *tp, ts_jt_ix obj, ts_arena *a, ts_attr **out, size_t *n)
 {
-    const cJSON *it;
+    size_t cnt = ts_jt_type(tp, obj) == TS_JT_OBJECT ? ts_jt_count(tp, obj) : 0;
     *out = NULL;
     *n = 0;
-    if (!cJSON_IsObject(obj))
-        return TS_OK;
-    int cnt = cJSON_GetArraySize(obj);
-    if (cnt && !(*out = ts_arena_alloc(a, (size_t)cnt * sizeof(**out))))
+    if (cnt && !(*out = ts_arena_alloc(a, cnt * sizeof(**out))))
         return TS_ENOMEM;
-    cJSON_ArrayForEach(it, obj)
-    {
-        (*out)[*n].key = it->string;
-        if (to_value(it, a, &(*out)[*n].v) != TS_OK)
+    for (ts_jt_ix c = ts_jt_first(tp, obj); cnt && c != TS_JT_NONE; c = ts_jt_next(tp, obj, c)) {
+        if (!((*out)[*n].key = ts_jt_str(tp, c, a)) ||
+            to_value(tp, c + 1, a, &(*out)[*n].v) != TS_OK)
             return TS_ENOMEM;
         (*n)++;
     }
     return TS_OK;
 }
 
-int ts_json_genai(const cJSON *span, ts_span *s, ts_arena *a)
+int ts_json_genai(const ts_jtape *tp, ts_jt_ix span, ts_span *s, ts_arena *a)
 {
     ts_genai_src src;
     ts_genai_event evs[64];
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(span, "resource");
-    const cJSON *events = cJSON_GetObjectItemCaseSensitive(span, "events");
-    const cJSON *e;
+    ts_jt_ix events = ts_jt_get(tp, span, "events");
     int rc;
 
     memset(&src, 0, sizeof(src));
     src.events = evs;
     ts_attr *attrs, *rattrs;
-    if ((rc = ts_json_to_attrs(cJSON_GetObjectItemCaseSensitive(span, "attributes"), a, &attrs,
-                               &src.nattrs)) != TS_OK ||
-        (rc = ts_json_to_attrs(cJSON_GetObjectItemCaseSensitive(res, "attributes"), a, &rattrs,
-                               &src.nres)) != TS_OK)
+    if ((rc = ts_json_to_attrs(tp, ts_jt_get(tp, span, "attributes"), a, &attrs, &src.nattrs)) !=
+            TS_OK ||
+        (rc = ts_json_to_attrs(tp, ts_jt_get(tp, ts_jt_get(tp, span, "resource"), "attributes"),
+                               a, &rattrs, &src.nres)) != TS_OK)
         return rc;
     src.attrs = attrs;
     src.res_attrs = rattrs;
-    if (cJSON_IsArray(events))
-        cJSON_ArrayForEach(e, events)
-        {
+    if (ts_jt_type(tp, events) == TS_JT_ARRAY)
+        for (ts_jt_ix e = ts_jt_first(tp, events); e != TS_JT_NONE; e = ts_jt_next(tp, events, e)) {
             ts_attr *ea;
             size_t ne;
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+            ts_jt_ix name = ts_jt_get(tp, e, "name");
+            const char *nm;
             if (src.nevents == sizeof(evs) / sizeof(evs[0]))
                 break;
-            if (!cJSON_IsString(name))
+            if (ts_jt_type(tp, name) != TS_JT_STRING)
                 continue;
-            if ((rc = ts_json_to_attrs(cJSON_GetObjectItemCaseSensitive(e, "attributes"), a, &ea,
-                                       &ne)) != TS_OK)
-                return rc;
-            evs[src.nevents++] = (ts_genai_event){name->valuestring, ea, ne};
+            if (!(nm = ts_jt_str(tp, name, a)) ||
+                (rc = ts_json_to_attrs(tp, ts_jt_get(tp, e, "attributes"), a, &ea, &ne)) != TS_OK)
+                return TS_ENOMEM;
+            evs[src.nevents++] = (ts_genai_event){nm, ea, ne};
         }
     return ts_genai_apply(s, &src, a);
 }

@@ -19,4 +19,11 @@
 int ts_json_guard(const char *in, size_t len, int max_depth, ts_arena *a, const char **out,
                   size_t *outlen, size_t *longest, ts_err *err);
 
+/* Scans the JSON string whose opening quote is at s[i - 1]: UTF-8, no raw
+ * control bytes, escapes as RFC 8259 has them (\\u with paired
+ * surrogates, never \\u0000). Returns the index just past the closing
+ * quote and sets *esc when the string holds an escape; 0 with err set
+ * (type json_invalid) otherwise. */
+size_t ts_json_scan_string(const char *s, size_t len, size_t i, int *esc, ts_err *err);
+
 #endif

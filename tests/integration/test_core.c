@@ -1617,6 +1617,55 @@ START_TEST(test_pl_get_fields)
 }
 END_TEST
 
+/* A body as Python's json.dumps(indent=2) writes it: the free-form parts are
+ * stored as they arrived less their whitespace (numbers and escapes as
+ * written, long integers as strings), and the known fields and the
+ * attribute mapping read the same values as from a compact body. */
+START_TEST(test_bulk_pretty_body_stored_as_sent)
+{
+    char tid[33], sid[17], body[2048];
+    ts_resp *r;
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    snprintf(body, sizeof body,
+             "{\n  \"spans\": [\n    {\n      \"name\": \"pretty\\u0020span\",\n"
+             "      \"context\": {\"trace_id\": \"%s\", \"span_id\": \"%s\"},\n"
+             "      \"kind\": \"SpanKind.CLIENT\",\n      \"parent_id\": null,\n"
+             "      \"start_time\": %lld,\n      \"end_time\": \"%lld\",\n"
+             "      \"status\": {\"status_code\": \"StatusCode.OK\"},\n"
+             "      \"attributes\": {\n        \"gen_ai.request.model\": \"gpt-4o\",\n"
+             "        \"gen_ai.usage.input_tokens\": 12,\n        \"ratio\": 1.50,\n"
+             "        \"word\": \"caf\\u00e9 \\\"q\\\"\",\n        \"big\": 12345678901234567890,\n"
+             "        \"list\": [ 1, [ true, null ], { \"k\" : \"v w\" } ]\n      },\n"
+             "      \"events\": [ ],\n"
+             "      \"resource\": { \"attributes\": { \"service.name\": \"svc\" } }\n"
+             "    }\n  ]\n}\n",
+             tid, sid, (long long)T0, (long long)(T0 + 5 * MS));
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    ck_assert_msg(strstr(r->body, "\"attributes\":{\"gen_ai.request.model\":\"gpt-4o\","
+                                  "\"gen_ai.usage.input_tokens\":12,\"ratio\":1.50,"
+                                  "\"word\":\"caf\\u00e9 \\\"q\\\"\","
+                                  "\"big\":\"12345678901234567890\","
+                                  "\"list\":[1,[true,null],{\"k\":\"v w\"}]}") != NULL,
+                  "attributes not stored as sent: %s", r->body);
+    ck_assert_msg(strstr(r->body, "\"resource\":{\"attributes\":{\"service.name\":\"svc\"}}"),
+                  "resource not stored as sent: %s", r->body);
+    const cJSON *sp = ts_jpath(ts_json(r), "spans.0");
+    TS_J_STR(sp, "name", "pretty span");
+    TS_J_STR(sp, "attributes.word", "caf\xc3\xa9 \"q\"");
+    TS_J_NUM(sp, "attributes.ratio", 1.5);
+    TS_J_STR(sp, "model", "gpt-4o");
+    TS_J_INT(sp, "input_tokens", 12);
+    TS_J_LEN(sp, "events", 0);
+    ts_resp_free(r);
+}
+END_TEST
+
 START_TEST(test_pl_not_found)
 {
     char longid[201];
@@ -2530,6 +2579,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_tl_not_found);
     tcase_add_test(tc, test_id_hex_uuid_equivalence);
     tcase_add_test(tc, test_pl_get_fields);
+    tcase_add_test(tc, test_bulk_pretty_body_stored_as_sent);
     tcase_add_test(tc, test_pl_not_found);
     tcase_add_test(tc, test_aggregates_error);
     tcase_add_test(tc, test_clean_shutdown);

@@ -168,6 +168,13 @@ START_TEST(bad_escapes_and_unterminated)
     reject("\"");
     reject("{\"a\":\"abc\\");    /* backslash at end of input */
     reject("{\"a\":\"abc\\\"}"); /* escaped quote, so never closed */
+    reject("{\"a\":\"\\q\"}");           /* no such escape */
+    reject("{\"a\":\"\\x41\"}");
+    reject("{\"a\":\"\\u00g1\"}");       /* not hex */
+    reject("{\"a\":\"\\udc00\"}");       /* lone low surrogate */
+    reject("{\"a\":\"\\ud800\"}");       /* high surrogate without its pair */
+    reject("{\"a\":\"\\ud800\\u0041\"}");
+    accept("{\"a\":\"\\ud83d\\ude00\\u00E9\"}"); /* a pair; upper-case hex */
 }
 END_TEST
 
