@@ -70,6 +70,8 @@ static const cfg_entry table[] = {
     INT(rate_limit_per_key, 0, 0, 10000000, "requests per second per API key, 0 = off"),
     INT(key_cache_ms, 10000, 0, 3600000,
         "API key lookups cached this long (a revoke ends it at once), 0 = off"),
+    INT(span_id_window, 262144, 0, 16777216,
+        "newest spans /track-request can attach a log to at once (by span id), 0 = none"),
 };
 
 #define NENTRIES (sizeof table / sizeof table[0])

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "store/migrations.h"
+#include "store/spanwin.h"
 #include "store/sqlite_int.h"
 #include "tracestore/log.h"
 #include "tracestore/timeutil.h"
@@ -104,8 +105,9 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_FEEDBACK_INSERT] = "INSERT INTO feedback (ws_id, trace_id, uuid, label, score, comment, "
                           "metadata, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_TRACE_EXISTS] = "SELECT 1 FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_SPAN_BY_ID] = "SELECT trace_id, trow FROM spans WHERE ws_id = ?1 AND span_id = ?2 "
-                     "ORDER BY id DESC LIMIT 1",
+    /* Checks a candidate from the writer's span id window (spanwin.h). */
+    [Q_SPAN_BY_ID] = "SELECT trace_id FROM traces WHERE id = ?2 AND ws_id = ?1 AND EXISTS "
+                     "(SELECT 1 FROM spans WHERE trow = ?2 AND span_id = ?3)",
     [Q_SPAN_FULL] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE trow = ?2 AND "
                     "span_id = ?3",
     [Q_RL_PENDING] = "SELECT id, model, provider, input, output, prompt_tokens, "
@@ -117,6 +119,7 @@ static const char *const sql_text[Q__COUNT] = {
                           "cost, trow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
                           "?13)",
     [Q_RL_ANY_PENDING] = "SELECT EXISTS (SELECT 1 FROM request_logs WHERE trace_id = '')",
+    [Q_SPANWIN_LOAD] = "SELECT ws_id, span_id, trow FROM spans ORDER BY id DESC LIMIT ?1",
 };
 
 sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
@@ -185,6 +188,7 @@ static void conn_close(ts_sqlite_conn *c)
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(c->stmt[i]);
     sqlite3_close(c->db);
+    ts_spanwin_free(c->spanwin);
     free(c);
 }
 

@@ -61,6 +61,7 @@ enum {
     Q_RL_ATTACH,
     Q_RL_TRACK_INSERT,
     Q_RL_ANY_PENDING,
+    Q_SPANWIN_LOAD,
     Q_TRACE_NEXT,
     Q_TX_BEGIN,
     Q_TX_COMMIT,
@@ -75,6 +76,7 @@ typedef struct ts_sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q__COUNT];
     int pending_logs; /* writer: a request log may wait for its span */
+    struct ts_spanwin *spanwin; /* writer: recently written span ids (spanwin.h) */
     int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;

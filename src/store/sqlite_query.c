@@ -241,15 +241,8 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
     for (size_t i = 0; i < sizeof(span_sql) / sizeof(span_sql[0]); i++) {
         if (span_sql[i].field != c->field)
             continue;
-        if (c->field == TS_QF_SPAN_ID && c->op == TS_QOP_EQ) {
-            /* Exact span ids: straight from the (ws_id, span_id) index. */
-            put(b, "t.id IN (SELECT s.trow FROM spans s WHERE s.ws_id = ?1 AND "
-                   "s.span_id IN (");
-            for (size_t k = 0; k < c->nvals; k++)
-                put(b, "%s?%d", k ? ", " : "", bind_value(b, c->vals[k], 0));
-            put(b, "))");
-            return;
-        }
+        /* Spans have no index on their id alone (migration 0004): exact
+         * span ids too are probed in each candidate trace's own spans. */
         put(b,
             "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
             c->op == TS_QOP_NE ? "NOT " : "");

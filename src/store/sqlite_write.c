@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/spanwin.h"
 #include "store/sqlite_int.h"
 #include "tracestore/ids.h"
 #include "tracestore/log.h"
@@ -705,6 +706,9 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     if (!found)
         sp->rowid = sqlite3_last_insert_rowid(j->c->db);
     sp->request_log_id = rl_id;
+    /* A pair the window cannot take only means a later /track-request
+     * waits for the span: not a reason to fail the write. */
+    (void)ts_spanwin_put(j->c->spanwin, j->w->ws_id, sp->span_id, t->rowid, 0);
     if ((rc = dims_update(j, t, sp, found ? &o : NULL)) != TS_OK)
         return rc;
     tagg_apply(t, sp, found ? &o : NULL);
@@ -1158,13 +1162,16 @@ static int apply_track(job_ctx *j)
     sqlite3_stmt *q;
     int rc, src;
 
-    if (tr->span_id) {
-        if (!(q = ws_stmt(j, Q_SPAN_BY_ID, tr->span_id)))
+    /* The span is found through the writer's window of recent span ids
+     * (spanwin.h); the candidate is checked against the tables. */
+    if (tr->span_id && (trow = ts_spanwin_get(j->c->spanwin, j->w->ws_id, tr->span_id)) != 0) {
+        if (!(q = tr_stmt(j, Q_SPAN_BY_ID, trow)))
             return TS_EIO;
-        if (sqlite3_step(q) == SQLITE_ROW) {
+        sqlite3_bind_text(q, 3, tr->span_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
             trace_id = ts_sqlite_col_text(j->a, q, 0);
-            trow = sqlite3_column_int64(q, 1);
-        }
+        else
+            trow = 0;
         sqlite3_reset(q);
     }
     if ((rc = insert_track_log(j, tr, trace_id ? trace_id : "", trow)) != TS_OK)
@@ -1693,9 +1700,34 @@ static void pending_logs_init(ts_sqlite_conn *c)
         sqlite3_reset(q);
 }
 
+/* Fills the span id window with the newest spans (one generation's worth:
+ * a restart keeps /track-request attaching to spans written just before). */
+static int spanwin_init(ts_sqlite_conn *c, const ts_config *cfg, ts_err *err)
+{
+    sqlite3_stmt *q;
+    int src;
+    if (!(c->spanwin = ts_spanwin_new((size_t)cfg->span_id_window)))
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
+    if (!(q = ts_sqlite_stmt(c, Q_SPANWIN_LOAD)))
+        return ts_err_set(err, TS_EIO, "cannot prepare the span id window's query");
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)ts_spanwin_room(c->spanwin));
+    while ((src = sqlite3_step(q)) == SQLITE_ROW)
+        if (ts_spanwin_put(c->spanwin, sqlite3_column_int64(q, 0),
+                           (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2),
+                           1) != TS_OK)
+            break;
+    sqlite3_reset(q);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return ts_err_set(err, TS_EIO, "sqlite: %s", sqlite3_errstr(src));
+    return TS_OK;
+}
+
 int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
 {
+    int rc;
     pending_logs_init(s->w);
+    if ((rc = spanwin_init(s->w, cfg, err)) != TS_OK)
+        return rc;
     syncer_start(s);
     ts_sqlite_ckpt_start(s, cfg);
     if (pthread_create(&s->wthread, NULL, writer_main, s) != 0) {

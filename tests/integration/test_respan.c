@@ -35,7 +35,8 @@ static void up_small(void)
 {
     static const char *const env[] = {"TRACESTORE_MAX_PAGE_SIZE=5",
                                       "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
-                                      "TRACESTORE_MAX_STRING_BYTES=4096", NULL};
+                                      "TRACESTORE_MAX_STRING_BYTES=4096",
+                                      "TRACESTORE_SPAN_ID_WINDOW=4", NULL};
     ts_d_init(&D, 1, env);
     ts_d_start(&D);
 }
@@ -998,6 +999,58 @@ START_TEST(test_track_request_pending_across_restart)
 }
 END_TEST
 
+/* A span written before a restart is still found by its id: the writer
+ * refills its span id window from the newest spans at start. */
+START_TEST(test_track_request_existing_span_across_restart)
+{
+    char t[33], s[17], path[128];
+    ts_new_trace_id(t);
+    ts_new_span_id(s);
+    spans_bulk(D.key_alpha, t, s, NULL);
+    ts_d_stop(&D);
+    ts_d_start(&D);
+    int64_t rid = track(D.key_alpha, s, 20, 5);
+    /* attached at once: the span is not written again */
+    snprintf(path, sizeof path, "/api/public/v2/traces/%s", t);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "spans.0.input_tokens", 20);
+    TS_J_INT(ts_json(r), "spans.0.request_log_id", rid);
+    ts_resp_free(r);
+}
+END_TEST
+
+static int64_t trace_tokens(const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/traces/%s", tid);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    int64_t n = TS_J_GETINT(ts_json(r), "total_token_count");
+    ts_resp_free(r);
+    return n;
+}
+
+/* span_id_window = 4 (up_small): the newest 2 to 4 spans are found by id.
+ * A log for an older span waits, and is applied when the span is written
+ * again; a log for a recent one is attached at once. */
+START_TEST(test_track_request_span_id_window)
+{
+    char t[5][33], s[5][17];
+    for (int i = 0; i < 5; i++) {
+        ts_new_trace_id(t[i]);
+        ts_new_span_id(s[i]);
+        spans_bulk(D.key_alpha, t[i], s[i], NULL);
+    }
+    track(D.key_alpha, s[4], 3, 1);
+    ck_assert_int_eq(trace_tokens(t[4]), 4);
+    track(D.key_alpha, s[0], 30, 10);
+    ck_assert_int_eq(trace_tokens(t[0]), 0); /* out of the window: pending */
+    spans_bulk(D.key_alpha, t[0], s[0], NULL);
+    ck_assert_int_eq(trace_tokens(t[0]), 40);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1027,10 +1080,12 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_isolation);
     tcase_add_test(tc, test_track_request);
     tcase_add_test(tc, test_track_request_pending_across_restart);
+    tcase_add_test(tc, test_track_request_existing_span_across_restart);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
     tcase_add_test(tc, test_bulk_delete_bound);
+    tcase_add_test(tc, test_track_request_span_id_window);
     tcase_add_test(tc, test_config_limits);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
