@@ -114,6 +114,22 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* SQLite syncs the database file only after a checkpoint that copied the
+ * whole WAL, which under load is the writer's own at the bound: the pages
+ * every background pass wrote were left to the kernel until then, and the
+ * writer waited for all of them (about 240 ms per checkpoint under OTLP
+ * load, the writer's longest wait; docs/PERFORMANCE.md, "Seventh session").
+ * After each background pass the checkpointer syncs them itself, so the
+ * writer's sync finds only its own pass's pages. Only the checkpointer's
+ * thread uses its connection, so its file is ours to sync here. */
+static void ckpt_flush(ts_sqlite *s)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(s->ckdb, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f &&
+        f->pMethods && f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+        TS_LOG(TS_LOG_WARN, "msg=\"database sync after a checkpoint failed\" path=%s", s->path);
+}
+
 static void *ckpt_main(void *arg)
 {
     ts_sqlite *s = arg;
@@ -128,6 +144,7 @@ static void *ckpt_main(void *arg)
         pthread_mutex_lock(&s->crun);
         checkpoint(s, s->ckdb, 0);
         pthread_mutex_unlock(&s->crun);
+        ckpt_flush(s);
         pthread_mutex_lock(&s->cmu);
     }
     pthread_mutex_unlock(&s->cmu);

@@ -1711,11 +1711,12 @@ static int spanwin_init(ts_sqlite_conn *c, const ts_config *cfg, ts_err *err)
     if (!(q = ts_sqlite_stmt(c, Q_SPANWIN_LOAD)))
         return ts_err_set(err, TS_EIO, "cannot prepare the span id window's query");
     sqlite3_bind_int64(q, 1, (sqlite3_int64)ts_spanwin_room(c->spanwin));
-    while ((src = sqlite3_step(q)) == SQLITE_ROW)
-        if (ts_spanwin_put(c->spanwin, sqlite3_column_int64(q, 0),
-                           (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2),
-                           1) != TS_OK)
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(q, 1);
+        if (id && ts_spanwin_put(c->spanwin, sqlite3_column_int64(q, 0), id,
+                                 sqlite3_column_int64(q, 2), 1) != TS_OK)
             break;
+    }
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
         return ts_err_set(err, TS_EIO, "sqlite: %s", sqlite3_errstr(src));
