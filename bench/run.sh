@@ -281,9 +281,9 @@ rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-keys" "$DB.key"
 
 # 3. The read database: prefilled once through the daemon, then reused ----
 # The file name carries the id scheme of bench/spangen.c and the schema
-# (ids3: random leading bits, rows keyed by their trace's row id), so a
-# cache built by an older harness or schema is never reused.
-PDB="$DATA/prefill-$LABEL-ids3.db"
+# (ids4: random trace and span ids, rows keyed by their trace's row id), so
+# a cache built by an older harness or schema is never reused.
+PDB="$DATA/prefill-$LABEL-ids4.db"
 if [ ! -s "$PDB.done" ] && [ "$SIZE" = large ]; then
     # 10M spans through the daemon take 7-35 min depending on the machine;
     # the fast path writes the daemon's own rows (bench/sqlite_limit.c
