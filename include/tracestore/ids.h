@@ -29,6 +29,9 @@ void ts_uuid_new(char out[TS_UUID_STRLEN + 1]);
 /* True when s is a UUID in text form (any case). */
 int ts_uuid_valid(const char *s);
 
+/* The value of hex digit c (either case), -1 if c is not one. */
+int ts_hex_digit(char c);
+
 /* 64-bit FNV-1a of a NUL-terminated string, for in-memory hash tables. */
 uint64_t ts_str_hash(const char *s);
 

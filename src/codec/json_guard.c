@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec/json_guard.h"
+#include "tracestore/ids.h"
 
 #define BIGINT_DIGITS 15
 
@@ -56,17 +57,6 @@ static int swar_special(uint64_t v)
     return ((lt20 | zq | zb | v) & highs) != 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The code unit of the \uXXXX escape at s[i] (s[i] is the backslash), or -1. */
 static long utf16_unit(const char *s, size_t len, size_t i)
 {
@@ -74,7 +64,7 @@ static long utf16_unit(const char *s, size_t len, size_t i)
     if (i + 6 > len || s[i] != '\\' || s[i + 1] != 'u')
         return -1;
     for (size_t k = i + 2; k < i + 6; k++) {
-        int h = hexval(s[k]);
+        int h = ts_hex_digit(s[k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -7,6 +7,7 @@
 
 #include "codec/json_guard.h"
 #include "codec/jtape.h"
+#include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
 
 #define BIGINT_DIGITS 15 /* as json_guard.c: longer plain integers become strings */
@@ -69,13 +70,12 @@ static void skip_ws(parser *p)
     p->loose += p->i - i0;
 }
 
+/* Four hex digits the scanner has already checked. */
 static unsigned long hex4(const char *s)
 {
     unsigned long v = 0;
-    for (int k = 0; k < 4; k++) {
-        char c = s[k];
-        v = v * 16 + (unsigned long)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
+    for (int k = 0; k < 4; k++)
+        v = v * 16 + (unsigned long)ts_hex_digit(s[k]);
     return v;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "codec/otlp.h"
+#include "tracestore/ids.h"
 #include "ingest/genai.h"
 
 void ts_otlp_limits_from(const ts_config *cfg, ts_otlp_limits *l)
@@ -13,17 +14,6 @@ void ts_otlp_limits_from(const ts_config *cfg, ts_otlp_limits *l)
     l->max_depth = (int)cfg->max_json_depth;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void ts_otlp_id_from_hex(const char *hex, ts_otlp_id *id)
 {
     size_t n = strlen(hex);
@@ -31,7 +21,7 @@ void ts_otlp_id_from_hex(const char *hex, ts_otlp_id *id)
     if (n % 2 || n > 32)
         return;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+        int hi = ts_hex_digit(hex[i]), lo = ts_hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0)
             return;
         id->b[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 #include "codec/respan_ingest.h"
 #include "codec/trulayer_query.h"
 #include "fuzz_common.h"
+#include "tracestore/ids.h"
 
 #define MAX_ARGS 32
 
@@ -27,17 +28,6 @@ static const char *get(void *ctx, const char *name)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* In-place URL decoding ('+' and %XX), as the HTTP layer does. */
 static void unescape(char *s)
 {
@@ -45,8 +35,8 @@ static void unescape(char *s)
     for (; *s; s++) {
         if (*s == '+')
             *o++ = ' ';
-        else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-            *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+        else if (*s == '%' && ts_hex_digit(s[1]) >= 0 && ts_hex_digit(s[2]) >= 0) {
+            *o++ = (char)(ts_hex_digit(s[1]) * 16 + ts_hex_digit(s[2]));
             s += 2;
         } else
             *o++ = *s;

@@ -91,6 +91,8 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.checkpoints, 1);
     ck_assert_str_eq(c.price_file, "");
     ck_assert_int_eq(c.rate_limit_per_key, 0);
+    ck_assert_int_eq(c.key_cache_ms, 10000);
+    ck_assert_int_eq(c.span_id_window, 262144);
 }
 END_TEST
 
@@ -162,6 +164,13 @@ START_TEST(int_ranges)
     SET_OK(&c, "per_ip_connections", "0");
     SET_BAD(&c, "max_spans_per_request", "0");
     SET_BAD(&c, "max_attributes_per_span", "100001");
+    SET_OK(&c, "key_cache_ms", "0");
+    SET_BAD(&c, "key_cache_ms", "3600001");
+    SET_OK(&c, "span_id_window", "0");
+    ck_assert_int_eq(c.span_id_window, 0);
+    SET_OK(&c, "span_id_window", "16777216");
+    SET_BAD(&c, "span_id_window", "16777217");
+    SET_BAD(&c, "span_id_window", "-1");
 }
 END_TEST
 
