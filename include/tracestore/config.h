@@ -31,6 +31,7 @@ typedef struct ts_config {
     /* store */
     char sqlite_synchronous[16];   /* full | normal */
     int64_t sqlite_cache_mb;       /* writer page cache */
+    int64_t sqlite_coalesce_writes; /* 1: store/sqlite_vfs.h for writes */
     int64_t read_connections;      /* 0: http_threads + 2 */
     int64_t writer_queue_max;      /* pending write jobs before 503 */
     int64_t writer_batch_max;      /* jobs per group-commit transaction */

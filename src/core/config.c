@@ -66,6 +66,8 @@ static const cfg_entry table[] = {
         "WAL pages appended since the last checkpoint that start a background one"),
     INT(sqlite_wal_max_pages, 32768, 64, 16777216,
         "WAL pages at which the writer checkpoints itself so the WAL can restart"),
+    INT(sqlite_coalesce_writes, 1, 0, 1,
+        "1 = the WAL and checkpoints are written in large calls, 0 = as SQLite issues them"),
     STR(price_file, "", NULL, "model price table file, empty = built-in table"),
     INT(rate_limit_per_key, 0, 0, 10000000, "requests per second per API key, 0 = off"),
     INT(key_cache_ms, 10000, 0, 3600000,

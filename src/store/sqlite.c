@@ -204,7 +204,7 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
     if (!c)
         return ts_err_set(err, TS_ENOMEM, "out of memory");
     flags |= SQLITE_OPEN_NOMUTEX;
-    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, flags, readonly || !cfg->sqlite_coalesce_writes ? NULL : ts_sqlite_vfs());
     if (rc != SQLITE_OK) {
         ts_err_set(err, TS_EIO, "cannot open database %s: %s", path,
                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

@@ -165,7 +165,8 @@ void ts_sqlite_ckpt_tx_begin(ts_sqlite *s)
 static int ckpt_open(ts_sqlite *s, const ts_config *cfg)
 {
     char pragmas[128];
-    if (sqlite3_open_v2(s->path, &s->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+    if (sqlite3_open_v2(s->path, &s->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        cfg->sqlite_coalesce_writes ? ts_sqlite_vfs() : NULL) !=
         SQLITE_OK)
         return -1;
     sqlite3_busy_timeout(s->ckdb, 5000);

@@ -83,6 +83,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.max_page_size, 1000);
     ck_assert_str_eq(c.sqlite_synchronous, "full");
     ck_assert_int_eq(c.sqlite_cache_mb, 64);
+    ck_assert_int_eq(c.sqlite_coalesce_writes, 1);
     ck_assert_int_eq(c.read_connections, 0);
     ck_assert_int_eq(c.writer_queue_max, 4096);
     ck_assert_int_eq(c.writer_batch_max, 256);
@@ -171,6 +172,10 @@ START_TEST(int_ranges)
     SET_OK(&c, "span_id_window", "16777216");
     SET_BAD(&c, "span_id_window", "16777217");
     SET_BAD(&c, "span_id_window", "-1");
+    SET_OK(&c, "sqlite_coalesce_writes", "0");
+    ck_assert_int_eq(c.sqlite_coalesce_writes, 0);
+    SET_BAD(&c, "sqlite_coalesce_writes", "2");
+    SET_BAD(&c, "sqlite_coalesce_writes", "-1");
 }
 END_TEST
 
