@@ -63,52 +63,71 @@ int ts_pl_spans_bulk(ts_req *r)
     return TS_H_ASYNC;
 }
 
-/* Adds id to arr unless it is already there (small n: linear). */
-static void add_unique(cJSON *arr, const char *id)
+/* Whether an earlier rejected span of w has the trace id of span i. */
+static int rejected_trace_seen(const ts_write *w, size_t i)
 {
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) if (strcmp(it->valuestring, id) == 0) return;
-    cJSON_AddItemToArray(arr, cJSON_CreateString(id));
+    for (size_t k = 0; k < i; k++)
+        if (w->spans[k].rejected && strcmp(w->spans[k].trace_id, w->spans[i].trace_id) == 0)
+            return 1;
+    return 0;
 }
 
+/* Written straight into the response buffer: a cJSON tree of three nodes
+ * per span cost more than the rest of the answer. */
 static int spans_bulk_done(ts_req *r)
 {
     const ts_write *w = &r->write;
+    ts_jsonw o;
     if (w->rc != TS_OK) {
         ts_api_write_failed(r);
         return TS_H_DONE;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "success", 1);
-    cJSON *spans = cJSON_AddArrayToObject(o, "spans");
-    cJSON *logs = cJSON_AddArrayToObject(o, "request_logs");
-    cJSON *rej_spans = w->nrejected ? cJSON_CreateArray() : NULL;
-    cJSON *rej_traces = w->nrejected ? cJSON_CreateArray() : NULL;
+    ts_jsonw_init(&o);
+    ts_jsonw_obj_begin(&o);
+    ts_jsonw_key(&o, "success");
+    ts_jsonw_bool(&o, 1);
+    ts_jsonw_key(&o, "spans");
+    ts_jsonw_arr_begin(&o);
     for (size_t i = 0; i < w->nspans; i++) {
         const ts_span *s = &w->spans[i];
-        if (s->rejected) {
-            cJSON_AddItemToArray(rej_spans, cJSON_CreateString(s->span_id));
-            add_unique(rej_traces, s->trace_id);
+        if (s->rejected)
             continue;
-        }
-        cJSON *it = cJSON_CreateObject();
-        ts_api_add_i64(it, "id", s->rowid);
-        cJSON_AddStringToObject(it, "name", s->name);
-        cJSON_AddStringToObject(it, "span_id", s->span_id);
-        cJSON_AddItemToArray(spans, it);
-        if (s->request_log_id > 0 && s->log_request) {
-            cJSON *l = cJSON_CreateObject();
-            ts_api_add_i64(l, "id", s->request_log_id);
-            cJSON_AddStringToObject(l, "span_id", s->span_id);
-            cJSON_AddItemToArray(logs, l);
-        }
+        ts_jsonw_obj_begin(&o);
+        ts_api_put_i64(&o, "id", s->rowid);
+        ts_api_put_str(&o, "name", s->name);
+        ts_api_put_str(&o, "span_id", s->span_id);
+        ts_jsonw_obj_end(&o);
     }
+    ts_jsonw_arr_end(&o);
+    ts_jsonw_key(&o, "request_logs");
+    ts_jsonw_arr_begin(&o);
+    for (size_t i = 0; i < w->nspans; i++) {
+        const ts_span *s = &w->spans[i];
+        if (s->rejected || s->request_log_id <= 0 || !s->log_request)
+            continue;
+        ts_jsonw_obj_begin(&o);
+        ts_api_put_i64(&o, "id", s->request_log_id);
+        ts_api_put_str(&o, "span_id", s->span_id);
+        ts_jsonw_obj_end(&o);
+    }
+    ts_jsonw_arr_end(&o);
     if (w->nrejected) {
-        cJSON_AddItemToObject(o, "rejected_span_ids", rej_spans);
-        cJSON_AddItemToObject(o, "rejected_trace_ids", rej_traces);
-        cJSON_AddStringToObject(o, "rejection_reason", "trace_closed");
+        ts_jsonw_key(&o, "rejected_span_ids");
+        ts_jsonw_arr_begin(&o);
+        for (size_t i = 0; i < w->nspans; i++)
+            if (w->spans[i].rejected)
+                ts_jsonw_str(&o, w->spans[i].span_id);
+        ts_jsonw_arr_end(&o);
+        ts_jsonw_key(&o, "rejected_trace_ids"); /* each once, in order */
+        ts_jsonw_arr_begin(&o);
+        for (size_t i = 0; i < w->nspans; i++)
+            if (w->spans[i].rejected && !rejected_trace_seen(w, i))
+                ts_jsonw_str(&o, w->spans[i].trace_id);
+        ts_jsonw_arr_end(&o);
+        ts_api_put_str(&o, "rejection_reason", "trace_closed");
     }
-    ts_api_json(r, 201, o);
+    ts_jsonw_obj_end(&o);
+    ts_api_jsonw(r, 201, &o);
     return TS_H_DONE;
 }
 

@@ -1309,14 +1309,23 @@ START_TEST(test_close_rejects_later_spans)
     TS_J_INT(ts_json(r), "span_count", 1);
     TS_J_STR(ts_json(r), "name", "closed-root");
     ts_resp_free(r);
-    /* every span rejected: still 201 with spans [] */
+    /* every span rejected: still 201 with spans [] and the closed trace
+     * named once however many of its spans came */
     ts_new_span_id(c2);
+    ts_new_span_id(a);
     s[0] = span(closed, c2, NULL, "late2", T0, T0 + MS);
-    r = bulk(D.key_alpha, s, 1, 0);
+    s[1] = span(closed, a, NULL, "late3", T0, T0 + MS);
+    r = bulk(D.key_alpha, s, 2, 0);
     TS_STATUS(r, 201);
-    TS_J_LEN(ts_json(r), "spans", 0);
-    TS_J_STR(ts_json(r), "rejected_span_ids.0", c2);
-    TS_J_STR(ts_json(r), "rejection_reason", "trace_closed");
+    j = ts_json(r);
+    TS_J_LEN(j, "spans", 0);
+    TS_J_LEN(j, "request_logs", 0);
+    TS_J_LEN(j, "rejected_span_ids", 2);
+    TS_J_STR(j, "rejected_span_ids.0", c2);
+    TS_J_STR(j, "rejected_span_ids.1", a);
+    TS_J_LEN(j, "rejected_trace_ids", 1);
+    TS_J_STR(j, "rejected_trace_ids.0", closed);
+    TS_J_STR(j, "rejection_reason", "trace_closed");
     ts_resp_free(r);
 }
 END_TEST
