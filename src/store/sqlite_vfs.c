@@ -40,6 +40,7 @@
 #include <sqlite3.h>
 
 #include "store/sqlite_vfs.h"
+#include "tracestore/log.h"
 
 #define WAL_FRAME_HDR 24
 /* The unix VFS writes at most 0x1ffff bytes per call (seekAndWriteFd
@@ -56,6 +57,8 @@ typedef struct {
     char *buf;
     int len;
     sqlite3_int64 off; /* file offset of buf[0] */
+    int failed;        /* the last attempt to write buf failed */
+    int ckpt_err;      /* an error reached SQLite since the checkpoint began */
 } cf_file;
 
 static sqlite3_vfs *cf_real;
@@ -63,18 +66,27 @@ static sqlite3_vfs cf_vfs;
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 
 /* Writes the buffer. On failure it stays, to be written before anything
- * else touches the file, and every call until then fails: SQLite ignores
- * the result of some file controls (hints), never that of a sync or of a
- * commit frame's write, so nothing it counts on is skipped. Pages left over
- * from a failed checkpoint or a rolled-back commit are older than anything
- * written after them, and written before it. */
+ * else touches the file, and every call until then fails. SQLite ignores
+ * the result of file controls, never that of a write or a sync: a failure
+ * there reaches it at the next write at the latest, except at the end of a
+ * checkpoint (cf_file_control). Pages left over from a failed checkpoint or
+ * commit are older than anything written after them, and written first. */
 static int cf_flush(cf_file *p)
 {
     if (p->len == 0)
         return SQLITE_OK;
     int rc = p->real->pMethods->xWrite(p->real, p->buf, p->len, p->off);
+    p->failed = rc != SQLITE_OK;
     if (rc == SQLITE_OK)
         p->len = 0;
+    return rc;
+}
+
+/* rc, noted as an error SQLite has seen (see cf_file_control). */
+static int seen(cf_file *p, int rc)
+{
+    if (rc != SQLITE_OK)
+        p->ckpt_err = 1;
     return rc;
 }
 
@@ -99,29 +111,31 @@ static int cf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 of
              * again, or frames of a failed one written over. Straight to
              * the file, after the buffer. */
             rc = cf_flush(p);
-            return rc != SQLITE_OK ? rc : p->real->pMethods->xWrite(p->real, data, amt, off);
+            if (rc == SQLITE_OK)
+                rc = p->real->pMethods->xWrite(p->real, data, amt, off);
+            return seen(p, rc);
         }
         p->end = off + amt;
     }
-    if (p->len > 0 && (off != p->off + p->len || p->len + amt > COALESCE_MAX))
+    if (p->len > 0 && (p->failed || off != p->off + p->len || p->len + amt > COALESCE_MAX))
         rc = cf_flush(p);
     if (rc != SQLITE_OK)
-        return rc;
+        return seen(p, rc);
     if (amt > COALESCE_MAX || (!p->buf && !(p->buf = malloc(COALESCE_MAX))))
-        return p->real->pMethods->xWrite(p->real, data, amt, off);
+        return seen(p, p->real->pMethods->xWrite(p->real, data, amt, off));
     if (p->len == 0)
         p->off = off;
     memcpy(p->buf + p->len, data, (size_t)amt);
     p->len += amt;
-    return commit ? cf_flush(p) : SQLITE_OK;
+    return commit ? seen(p, cf_flush(p)) : SQLITE_OK;
 }
 
 /* Every other method writes the buffer first, then passes the call on. */
-#define FLUSHED(f, call)                          \
-    do {                                          \
-        cf_file *p_ = (cf_file *)(f);             \
-        int rc_ = cf_flush(p_);                   \
-        return rc_ != SQLITE_OK ? rc_ : (call);   \
+#define FLUSHED(f, call)                                   \
+    do {                                                   \
+        cf_file *p_ = (cf_file *)(f);                      \
+        int rc_ = cf_flush(p_);                            \
+        return seen(p_, rc_ != SQLITE_OK ? rc_ : (call));  \
     } while (0)
 #define REAL(f) (((cf_file *)(f))->real)
 
@@ -143,7 +157,7 @@ static int cf_read(sqlite3_file *f, void *out, int amt, sqlite3_int64 off)
     if (p->len > 0 && off < p->off + p->len && off + amt > p->off) {
         int rc = cf_flush(p);
         if (rc != SQLITE_OK)
-            return rc;
+            return seen(p, rc);
     }
     return p->real->pMethods->xRead(p->real, out, amt, off);
 }
@@ -178,9 +192,29 @@ static int cf_check_reserved(sqlite3_file *f, int *out)
     return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
 }
 
+/* A checkpoint tells the database file when it starts copying pages and
+ * when it is done (SQLITE_FCNTL_CKPT_START, _DONE); right after "done" it
+ * records the copies as made unless one of its calls failed, without a
+ * sync when it copied only part of the WAL. So the buffer is written at
+ * "done", and if that fails while SQLite has seen no error, readers would
+ * be sent to pages that are not in the file and a later WAL restart would
+ * drop the only copy of them. The process stops instead: the WAL, synced
+ * before the checkpoint began, still holds every page, and the next start
+ * copies them again (the first connection rebuilds the WAL index). */
 static int cf_file_control(sqlite3_file *f, int op, void *arg)
 {
-    FLUSHED(f, REAL(f)->pMethods->xFileControl(REAL(f), op, arg));
+    cf_file *p = (cf_file *)f;
+    int rc = cf_flush(p);
+    if (op == SQLITE_FCNTL_CKPT_START)
+        p->ckpt_err = 0;
+    else if (op == SQLITE_FCNTL_CKPT_DONE && rc != SQLITE_OK && !p->ckpt_err) {
+        TS_LOG(TS_LOG_ERROR,
+               "msg=\"a checkpoint's copies cannot be written to the database file; stopping, "
+               "the WAL keeps them\" rc=%d",
+               rc);
+        abort();
+    }
+    return rc != SQLITE_OK ? rc : p->real->pMethods->xFileControl(p->real, op, arg);
 }
 
 static int cf_sector_size(sqlite3_file *f)

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -366,19 +368,23 @@ START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
     check_rows(c, 1, 150, 0, 0);
     sqlite3_close(c);
 
-    /* a checkpoint whose copies cannot be written fails and is redone */
+    /* a checkpoint whose copies cannot be written (more than one buffer's
+     * worth, so a write inside the copy loop fails) fails and is redone */
+    exec(w, "BEGIN");
+    put_rows(w, 151, 600, 0);
+    exec(w, "COMMIT");
     int log = -1, done = -1;
     fail_db = 1;
-    rc = sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    rc = sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     ck_assert_int_ne(rc, SQLITE_OK);
     fail_db = 0;
-    check_rows(r, 1, 150, 0, 0);
+    check_rows(r, 1, 600, 0, 0);
     ck_assert_int_eq(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done),
                      SQLITE_OK);
-    check_rows(r, 1, 150, 0, 0);
+    check_rows(r, 1, 600, 0, 0);
     c = crash_copy();
     integrity_ok(c);
-    check_rows(c, 1, 150, 0, 0);
+    check_rows(c, 1, 600, 0, 0);
     sqlite3_close(c);
     sqlite3_close(r);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
@@ -386,8 +392,43 @@ START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
     /* reopened by the default VFS alone */
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &w, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
     integrity_ok(w);
-    check_rows(w, 1, 150, 0, 0);
+    check_rows(w, 1, 600, 0, 0);
     sqlite3_close(w);
+}
+END_TEST
+
+/* A checkpoint small enough to sit in the buffer until it is done finds
+ * out only then that its copies cannot be written, after SQLite stopped
+ * checking: the process must stop before SQLite records them as copied,
+ * and the next opener must find every row (from the WAL). */
+START_TEST(copies_lost_at_the_end_of_a_checkpoint_stop_the_process)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sqlite3 *w = open_writer(dbpath);
+        put_rows(w, 1, 20, 0); /* 20 small commits: a few pages each */
+        exec(w, "BEGIN");
+        put_rows(w, 21, 40, 0);
+        exec(w, "COMMIT");
+        int log = -1, done = -1;
+        fail_db = 1;
+        sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        _exit(3); /* not reached */
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "the process was expected to stop with SIGABRT (status %d)", status);
+    sqlite3 *w = open_writer(dbpath);
+    integrity_ok(w);
+    check_rows(w, 1, 40, 0, 0);
+    ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
+    sqlite3 *c = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &c, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
+    integrity_ok(c);
+    check_rows(c, 1, 40, 0, 0);
+    sqlite3_close(c);
 }
 END_TEST
 
@@ -401,6 +442,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_spilled_transaction_rewritten_survives_a_crash);
     tcase_add_test(tc, checkpoints_are_coalesced_and_complete);
     tcase_add_test(tc, a_failed_write_fails_the_commit_and_nothing_else);
+    tcase_add_test(tc, copies_lost_at_the_end_of_a_checkpoint_stop_the_process);
     suite_add_tcase(s, tc);
     return s;
 }
