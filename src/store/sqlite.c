@@ -375,6 +375,8 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
     s->batch_max = (uint64_t)cfg->writer_batch_max;
     snprintf(s->path, sizeof(s->path), "%s", cfg->db_path);
 
+    if (!ts_sqlite_pcache_install())
+        TS_LOG(TS_LOG_DEBUG, "msg=\"page cache wrapper not installed: SQLite was initialised\"");
     TS_LOG(TS_LOG_INFO, "msg=\"opening store\" backend=sqlite version=%s path=%s",
            sqlite3_libversion(), s->path);
     if ((rc = conn_open(s->path, 0, cfg, &s->w, err)) != TS_OK)

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store_int.h"
 
