@@ -277,6 +277,11 @@ static int cf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
     p->real = (sqlite3_file *)(p + 1);
     p->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
     int rc = cf_real->xOpen(cf_real, name, p->real, flags, out_flags);
+    if (rc == SQLITE_OK && p->real->pMethods && p->real->pMethods->iVersion < 3) {
+        /* no shared-memory methods to pass on: the default's file as is */
+        p->real->pMethods->xClose(p->real);
+        return cf_real->xOpen(cf_real, name, f, flags, out_flags);
+    }
     /* SQLite calls xClose only when pMethods is set, and the real file's
      * own open has closed whatever it opened when it fails. */
     p->base.pMethods = rc == SQLITE_OK && p->real->pMethods ? &cf_methods : NULL;
