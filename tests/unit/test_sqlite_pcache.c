@@ -15,6 +15,8 @@
 
 #include <sqlite3.h>
 
+#include "../common/sqlite_files.h"
+
 #include "store/sqlite_pcache.h"
 
 static int installed;
@@ -27,25 +29,14 @@ static unsigned char gen[NKEYS];
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/ts-pcache-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(dbpath, sizeof dbpath, "%s/db", dir);
+    tsf_mkdir(dir, "/tmp/ts-pcache", dbpath);
     memset(model, 0, sizeof model);
     memset(gen, 0, sizeof gen);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    tsf_rmdir(dir);
 }
 
 static unsigned rnd(void)
@@ -106,10 +97,7 @@ static void check_model(sqlite3 *db)
     for (int k = 0; k < NKEYS; k++)
         expect += model[k];
     ck_assert_int_eq(n, expect);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    tsf_integrity_ok(db);
 }
 
 START_TEST(splits_and_rollbacks_keep_the_cache_right)
@@ -119,17 +107,17 @@ START_TEST(splits_and_rollbacks_keep_the_cache_right)
     unsigned long skipped0, passed0, skipped, passed;
     ck_assert_int_eq(installed, 1);
     ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-    exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = 200");
-    exec(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL); "
+    tsf_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = 200");
+    tsf_exec(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL); "
              "CREATE INDEX t_v ON t (v)");
     ts_sqlite_pcache_counts(&skipped0, &passed0);
 
     /* growth by random keys: splits all the time, and commits whose
      * truncation has nothing to drop */
     for (int g = 1; g <= 20; g++) {
-        exec(db, "BEGIN");
+        tsf_exec(db, "BEGIN");
         upsert(db, 300, g, model, gen);
-        exec(db, "COMMIT");
+        tsf_exec(db, "COMMIT");
     }
     check_model(db);
     ts_sqlite_pcache_counts(&skipped, &passed);
@@ -141,29 +129,29 @@ START_TEST(splits_and_rollbacks_keep_the_cache_right)
         ts_sqlite_pcache_counts(&skipped0, &passed0);
         memcpy(m2, model, sizeof m2);
         memcpy(g2, gen, sizeof g2);
-        exec(db, "BEGIN");
+        tsf_exec(db, "BEGIN");
         upsert(db, 3000, 100 + round, m2, g2);
-        exec(db, "ROLLBACK");
+        tsf_exec(db, "ROLLBACK");
         ts_sqlite_pcache_counts(&skipped, &passed);
         ck_assert_uint_gt(passed, passed0);
         check_model(db);
-        exec(db, "BEGIN");
+        tsf_exec(db, "BEGIN");
         upsert(db, 1500, 30 + round, model, gen);
-        exec(db, "COMMIT");
+        tsf_exec(db, "COMMIT");
         check_model(db);
 
         /* a savepoint that grew the database, rolled back inside a
          * transaction that commits */
-        exec(db, "BEGIN");
+        tsf_exec(db, "BEGIN");
         upsert(db, 200, 60 + round, model, gen);
-        exec(db, "SAVEPOINT s");
+        tsf_exec(db, "SAVEPOINT s");
         memcpy(m2, model, sizeof m2);
         memcpy(g2, gen, sizeof g2);
         upsert(db, 2000, 90 + round, m2, g2);
-        exec(db, "ROLLBACK TO s");
-        exec(db, "RELEASE s");
+        tsf_exec(db, "ROLLBACK TO s");
+        tsf_exec(db, "RELEASE s");
         upsert(db, 500, 70 + round, model, gen);
-        exec(db, "COMMIT");
+        tsf_exec(db, "COMMIT");
         check_model(db);
     }
     ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);

@@ -20,6 +20,8 @@
 
 #include <sqlite3.h>
 
+#include "../common/sqlite_files.h"
+
 #include "store/sqlite_vfs.h"
 
 static sqlite3_vfs *unix_vfs;
@@ -79,24 +81,13 @@ static char dbpath[128];
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/ts-vfs-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(dbpath, sizeof dbpath, "%s/db", dir);
+    tsf_mkdir(dir, "/tmp/ts-vfs", dbpath);
     fail_wal = fail_db = 0;
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    tsf_rmdir(dir);
 }
 
 /* The writer's connection, set up as the daemon's (sqlite.c conn_open). */
@@ -107,9 +98,9 @@ static sqlite3 *open_writer(const char *path)
     ck_assert_str_eq(vfs, TS_SQLITE_VFS);
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
                      SQLITE_OK);
-    exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+    tsf_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
              "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY");
-    exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
+    tsf_exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
     return db;
 }
 
@@ -190,15 +181,6 @@ static void put_big(sqlite3 *db, int len)
     sqlite3_finalize(st);
 }
 
-static void integrity_ok(sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
-}
-
 static long file_size(const char *path)
 {
     struct stat sb;
@@ -240,6 +222,16 @@ static sqlite3 *crash_copy(void)
     return db;
 }
 
+/* A crash now (crash_copy) loses nothing: the copy holds exactly ids
+ * lo..hi of generation gen (and the big row when big > 0). */
+static void crash_check(int lo, int hi, int gen, int big)
+{
+    sqlite3 *c = crash_copy();
+    tsf_integrity_ok(c);
+    check_rows(c, lo, hi, gen, big);
+    sqlite3_close(c);
+}
+
 START_TEST(commits_are_in_the_file_and_coalesced)
 {
     char wal[160];
@@ -247,9 +239,9 @@ START_TEST(commits_are_in_the_file_and_coalesced)
     snprintf(wal, sizeof wal, "%s-wal", dbpath);
 
     long before = wal_writes, size0 = file_size(wal);
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 1, 400, 0);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     long frames = (file_size(wal) - (size0 > 0 ? size0 : 32)) / 4120;
     ck_assert_int_ge(frames, 80);
     /* one write per 128 KiB, not two per frame */
@@ -257,9 +249,9 @@ START_TEST(commits_are_in_the_file_and_coalesced)
     check_rows(r, 1, 400, 0, 0);
 
     /* a row larger than the buffer: overflow pages, several flushes */
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_big(w, 300000);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     check_rows(r, 1, 400, 0, 300000);
 
     /* small commits, each visible at once to another connection */
@@ -267,10 +259,7 @@ START_TEST(commits_are_in_the_file_and_coalesced)
         put_rows(w, i, i, 0);
         check_rows(r, 1, i, 0, 300000);
     }
-    sqlite3 *c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 450, 0, 300000);
-    sqlite3_close(c);
+    crash_check(1, 450, 0, 300000);
     sqlite3_close(r);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
 }
@@ -284,31 +273,25 @@ END_TEST
 START_TEST(a_spilled_transaction_rewritten_survives_a_crash)
 {
     sqlite3 *w = open_writer(dbpath), *r = open_reader(dbpath);
-    exec(w, "PRAGMA cache_size = 10");
-    exec(w, "BEGIN");
+    tsf_exec(w, "PRAGMA cache_size = 10");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 1, 2000, 0);
     put_rows(w, 1, 2000, 1);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     check_rows(r, 1, 2000, 1, 0);
-    sqlite3 *c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 2000, 1, 0);
-    sqlite3_close(c);
+    crash_check(1, 2000, 1, 0);
 
     /* and one rolled back after spilling leaves nothing behind */
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 2001, 4000, 0);
-    exec(w, "ROLLBACK");
-    exec(w, "BEGIN");
+    tsf_exec(w, "ROLLBACK");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 2001, 2100, 2);
-    exec(w, "DELETE FROM t WHERE id > 2000");
+    tsf_exec(w, "DELETE FROM t WHERE id > 2000");
     put_rows(w, 2001, 2050, 1);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     check_rows(r, 1, 2050, 1, 0);
-    c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 2050, 1, 0);
-    sqlite3_close(c);
+    crash_check(1, 2050, 1, 0);
     sqlite3_close(r);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
 }
@@ -317,9 +300,9 @@ END_TEST
 START_TEST(checkpoints_are_coalesced_and_complete)
 {
     sqlite3 *w = open_writer(dbpath);
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 1, 800, 0);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     long before = db_writes;
     int log = -1, done = -1;
     ck_assert_int_eq(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done),
@@ -330,10 +313,7 @@ START_TEST(checkpoints_are_coalesced_and_complete)
     /* with the WAL emptied, everything is read from the database file */
     ck_assert_int_eq(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done),
                      SQLITE_OK);
-    sqlite3 *c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 800, 0, 0);
-    sqlite3_close(c);
+    crash_check(1, 800, 0, 0);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
 }
 END_TEST
@@ -341,17 +321,17 @@ END_TEST
 START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
 {
     sqlite3 *w = open_writer(dbpath), *r = open_reader(dbpath);
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 1, 100, 0);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
 
     fail_wal = 1;
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 101, 300, 0);
     int rc = sqlite3_exec(w, "COMMIT", NULL, NULL, NULL);
     ck_assert_int_eq(rc & 0xff, SQLITE_FULL);
     if (!sqlite3_get_autocommit(w))
-        exec(w, "ROLLBACK");
+        tsf_exec(w, "ROLLBACK");
     check_rows(r, 1, 100, 0, 0);
 
     /* a one-row commit fails too while the disk is full */
@@ -359,20 +339,17 @@ START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
                          0xff,
                      SQLITE_FULL);
     fail_wal = 0;
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 101, 150, 0);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     check_rows(r, 1, 150, 0, 0);
-    sqlite3 *c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 150, 0, 0);
-    sqlite3_close(c);
+    crash_check(1, 150, 0, 0);
 
     /* a checkpoint whose copies cannot be written (more than one buffer's
      * worth, so a write inside the copy loop fails) fails and is redone */
-    exec(w, "BEGIN");
+    tsf_exec(w, "BEGIN");
     put_rows(w, 151, 600, 0);
-    exec(w, "COMMIT");
+    tsf_exec(w, "COMMIT");
     int log = -1, done = -1;
     fail_db = 1;
     rc = sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -382,16 +359,13 @@ START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
     ck_assert_int_eq(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done),
                      SQLITE_OK);
     check_rows(r, 1, 600, 0, 0);
-    c = crash_copy();
-    integrity_ok(c);
-    check_rows(c, 1, 600, 0, 0);
-    sqlite3_close(c);
+    crash_check(1, 600, 0, 0);
     sqlite3_close(r);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
 
     /* reopened by the default VFS alone */
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &w, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
-    integrity_ok(w);
+    tsf_integrity_ok(w);
     check_rows(w, 1, 600, 0, 0);
     sqlite3_close(w);
 }
@@ -408,9 +382,9 @@ START_TEST(copies_lost_at_the_end_of_a_checkpoint_stop_the_process)
     if (pid == 0) {
         sqlite3 *w = open_writer(dbpath);
         put_rows(w, 1, 20, 0); /* 20 small commits: a few pages each */
-        exec(w, "BEGIN");
+        tsf_exec(w, "BEGIN");
         put_rows(w, 21, 40, 0);
-        exec(w, "COMMIT");
+        tsf_exec(w, "COMMIT");
         int log = -1, done = -1;
         fail_db = 1;
         sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -421,12 +395,12 @@ START_TEST(copies_lost_at_the_end_of_a_checkpoint_stop_the_process)
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
                   "the process was expected to stop with SIGABRT (status %d)", status);
     sqlite3 *w = open_writer(dbpath);
-    integrity_ok(w);
+    tsf_integrity_ok(w);
     check_rows(w, 1, 40, 0, 0);
     ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
     sqlite3 *c = NULL;
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &c, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
-    integrity_ok(c);
+    tsf_integrity_ok(c);
     check_rows(c, 1, 40, 0, 0);
     sqlite3_close(c);
 }
