@@ -6,16 +6,16 @@
  * pwrite of its own. Under load that is hundreds of thousands of system
  * calls a second, each paying for the file's lock, its time stamps and a
  * page cache lookup, for writes that sit next to each other in the file.
- * (docs/PERFORMANCE.md, "Eighth session": +13 to +31 % ingest.)
+ * (docs/PERFORMANCE.md, "Eighth session": +20 to +50 % ingest.)
  *
  * "ts-coalesce" wraps the default VFS. The WAL and the main database file
  * opened through it keep contiguous writes in a buffer (at most 128 KiB)
  * and write it in one call:
  *
  *   - when a write does not continue the buffer or would overflow it;
- *   - before any other operation on the file (sync, truncate, size, lock,
- *     file control, close, or a read of buffered bytes), so SQLite never
- *     finds the file without what it wrote;
+ *   - before any other operation on the file (sync, truncate, size, read of
+ *     buffered bytes, close; and, without failing them, lock and file
+ *     control), so SQLite never finds the file without what it wrote;
  *   - in the WAL, right after the page of a commit frame. SQLite appends a
  *     transaction's frames, the commit frame last, and only then publishes
  *     them in the WAL index to other connections (readers, the
@@ -26,9 +26,9 @@
  *     wrote a page twice, or that page itself) are not buffered at all.
  *
  * In the database file the buffered writes are a checkpoint's page copies.
- * SQLite syncs the database file after copying and before it records the
- * copy as done (for synchronous NORMAL and FULL, the only levels allowed),
- * and the sync writes the buffer first.
+ * SQLite announces the end of the copying (SQLITE_FCNTL_CKPT_DONE) before
+ * it records the copies as made, and the buffer is written then (see
+ * cf_file_control for when that fails).
  *
  * Only the writer's and the checkpointer's connections open files through
  * this VFS; each wrapped file is used by one thread. Other files
@@ -130,7 +130,11 @@ static int cf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 of
     return commit ? seen(p, cf_flush(p)) : SQLITE_OK;
 }
 
-/* Every other method writes the buffer first, then passes the call on. */
+/* The methods whose result tells SQLite about the file's content write the
+ * buffer first and fail if that fails; locks and file controls write it
+ * too but pass the call on either way (a retained failure then shows at
+ * the next write, read, sync or size, not in an unlock or in a commit's
+ * phase-two notice after the commit was made). */
 #define FLUSHED(f, call)                                   \
     do {                                                   \
         cf_file *p_ = (cf_file *)(f);                      \
@@ -179,12 +183,14 @@ static int cf_file_size(sqlite3_file *f, sqlite3_int64 *size)
 
 static int cf_lock(sqlite3_file *f, int level)
 {
-    FLUSHED(f, REAL(f)->pMethods->xLock(REAL(f), level));
+    cf_flush((cf_file *)f);
+    return REAL(f)->pMethods->xLock(REAL(f), level);
 }
 
 static int cf_unlock(sqlite3_file *f, int level)
 {
-    FLUSHED(f, REAL(f)->pMethods->xUnlock(REAL(f), level));
+    cf_flush((cf_file *)f);
+    return REAL(f)->pMethods->xUnlock(REAL(f), level);
 }
 
 static int cf_check_reserved(sqlite3_file *f, int *out)
@@ -214,7 +220,7 @@ static int cf_file_control(sqlite3_file *f, int op, void *arg)
                rc);
         abort();
     }
-    return rc != SQLITE_OK ? rc : p->real->pMethods->xFileControl(p->real, op, arg);
+    return p->real->pMethods->xFileControl(p->real, op, arg);
 }
 
 static int cf_sector_size(sqlite3_file *f)
