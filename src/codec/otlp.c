@@ -1,6 +1,9 @@
 /* otlp.c: see otlp.h. The conversion shared by both OTLP encodings. */
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "codec/otlp.h"
 #include "tracestore/ids.h"
@@ -50,19 +53,37 @@ char *ts_base64(const uint8_t *p, size_t n, ts_arena *a)
     return out;
 }
 
+/* The first byte of p[i, n) that is NUL or >= 0x80, or n; 16 bytes at a
+ * time where SSE2 is there. */
+static size_t ascii_run(const unsigned char *p, size_t n, size_t i)
+{
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned bits =
+            (unsigned)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+        if (bits)
+            return i + (size_t)__builtin_ctz(bits);
+    }
+#endif
+    while (i < n && p[i] && p[i] < 0x80)
+        i++;
+    return i;
+}
+
 int ts_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
+        p = (const unsigned char *)s + ascii_run((const unsigned char *)s, n, (size_t)(p - (const unsigned char *)s));
+        if (p >= end)
+            break;
         unsigned c = *p;
         size_t k;
         uint32_t cp;
         if (c == 0)
             return 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
         if (c >= 0xc2 && c <= 0xdf) {
             k = 1;
             cp = c & 0x1f;

@@ -96,6 +96,23 @@ START_TEST(strings_random_bytes)
 }
 END_TEST
 
+/* Mostly plain text with a few bytes to escape anywhere: the escaper skips
+ * plain runs many bytes at a time (ts_plain_run) and must not skip these. */
+START_TEST(strings_plain_runs_with_escapes)
+{
+    char s[400];
+    for (int i = 0; i < 2000; i++) {
+        size_t n = rnd() % (sizeof(s) - 1);
+        for (size_t j = 0; j < n; j++)
+            s[j] = (char)('a' + rnd() % 26);
+        for (int k = (int)(rnd() % 4); k > 0 && n > 0; k--)
+            s[rnd() % n] = (char)("\"\\\n\t\x01\x1f\x7f"[rnd() % 7]);
+        s[n] = '\0';
+        check_str(s);
+    }
+}
+END_TEST
+
 START_TEST(doubles_edges)
 {
     static const double v[] = {0.0,
@@ -318,6 +335,7 @@ static Suite *jsonw_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, strings_every_byte);
     tcase_add_test(tc, strings_random_bytes);
+    tcase_add_test(tc, strings_plain_runs_with_escapes);
     tcase_add_test(tc, doubles_edges);
     tcase_add_test(tc, doubles_random);
     tcase_add_test(tc, integers);

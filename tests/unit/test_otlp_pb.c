@@ -235,6 +235,79 @@ START_TEST(strings_checked)
 }
 END_TEST
 
+/* The byte-by-byte UTF-8 check ts_utf8_valid had before it skipped ASCII
+ * runs many bytes at a time: the reference it must agree with. */
+static int utf8_reference(const unsigned char *p, size_t n)
+{
+    const unsigned char *end = p + n;
+    while (p < end) {
+        unsigned c = *p, k;
+        uint32_t cp;
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, cp = c & 0x07;
+        else
+            return 0;
+        if ((size_t)(end - p) <= k)
+            return 0;
+        for (unsigned i = 1; i <= k; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        p += k + 1;
+    }
+    return 1;
+}
+
+START_TEST(utf8_check_agrees_with_the_reference)
+{
+    static const char *pieces[] = {"\xc3\xa9", "\xe2\x86\x92", "\xf0\x9f\x9a\x80", "\xc3",
+                                   "\xe2\x86", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
+                                   "\x80", "\xff", "\"", "\\", "\n", "\x01"};
+    unsigned long long x = 0x1234567887654321ull;
+    char s[300];
+    int valid = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, len;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        len = (size_t)(x % 200);
+        while (n < len) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (x % 10 < 8) {
+                s[n++] = (char)('a' + x % 26);
+            } else {
+                const char *p = pieces[(x >> 8) % (sizeof pieces / sizeof *pieces)];
+                size_t k = strlen(p);
+                if (n + k > sizeof s)
+                    break;
+                memcpy(s + n, p, k);
+                n += k;
+            }
+        }
+        if (round % 7 == 0 && n > 0) /* a NUL somewhere */
+            s[x % n] = '\0';
+        int want = utf8_reference((const unsigned char *)s, n);
+        ck_assert_int_eq(ts_utf8_valid(s, n), want);
+        valid += want;
+    }
+    ck_assert_int_gt(valid, 500); /* both answers were exercised */
+    ck_assert_int_lt(valid, 19000);
+}
+END_TEST
+
 START_TEST(limits)
 {
     tb_span sp[3];
@@ -313,6 +386,7 @@ static Suite *otlp_pb_suite(void)
     tcase_add_test(tc, empty_and_unknown_fields);
     tcase_add_test(tc, malformed_bodies);
     tcase_add_test(tc, strings_checked);
+    tcase_add_test(tc, utf8_check_agrees_with_the_reference);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, deep_nesting);
     tcase_add_test(tc, responses);
