@@ -74,9 +74,9 @@ static size_t ascii_run(const unsigned char *p, size_t n, size_t i)
 
 int ts_utf8_valid(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    const unsigned char *b = (const unsigned char *)s, *p = b, *end = b + n;
     while (p < end) {
-        p = (const unsigned char *)s + ascii_run((const unsigned char *)s, n, (size_t)(p - (const unsigned char *)s));
+        p = b + ascii_run(b, n, (size_t)(p - b));
         if (p >= end)
             break;
         unsigned c = *p;

@@ -25,9 +25,9 @@
 #include "store/sqlite_pcache.h"
 
 typedef struct {
-    sqlite3_pcache *c;       /* the default cache's */
-    unsigned lock_page;      /* the temporary page number of this page size */
-    unsigned hi;             /* >= every page number held, except lock_page */
+    sqlite3_pcache *c;            /* the default cache's */
+    unsigned lock_page;           /* the temporary page number of this page size */
+    unsigned hi;                  /* >= every page number held, except lock_page */
     sqlite3_pcache_page *at_lock; /* the page held at lock_page, if any */
 } pc_cache;
 

@@ -52,7 +52,7 @@ typedef struct {
     sqlite3_file base;  /* pMethods: cf_methods */
     sqlite3_file *real; /* the default VFS's file, right after this struct */
     int is_wal;
-    int commit_next; /* the next write is the page of a commit frame */
+    int commit_next;   /* the next write is the page of a commit frame */
     sqlite3_int64 end; /* WAL: end of what this cycle of the WAL appended */
     char *buf;
     int len;
@@ -135,11 +135,11 @@ static int cf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 of
  * too but pass the call on either way (a retained failure then shows at
  * the next write, read, sync or size, not in an unlock or in a commit's
  * phase-two notice after the commit was made). */
-#define FLUSHED(f, call)                                   \
-    do {                                                   \
-        cf_file *p_ = (cf_file *)(f);                      \
-        int rc_ = cf_flush(p_);                            \
-        return seen(p_, rc_ != SQLITE_OK ? rc_ : (call));  \
+#define FLUSHED(f, call)                                                                           \
+    do {                                                                                           \
+        cf_file *p_ = (cf_file *)(f);                                                              \
+        int rc_ = cf_flush(p_);                                                                    \
+        return seen(p_, rc_ != SQLITE_OK ? rc_ : (call));                                          \
     } while (0)
 #define REAL(f) (((cf_file *)(f))->real)
 
@@ -264,10 +264,25 @@ static int cf_unfetch(sqlite3_file *f, sqlite3_int64 off, void *page)
 }
 
 static const sqlite3_io_methods cf_methods = {
-    3,           cf_close,        cf_read,          cf_write,       cf_truncate,
-    cf_sync,     cf_file_size,    cf_lock,          cf_unlock,      cf_check_reserved,
-    cf_file_control, cf_sector_size, cf_device_characteristics, cf_shm_map, cf_shm_lock,
-    cf_shm_barrier, cf_shm_unmap, cf_fetch,         cf_unfetch,
+    .iVersion = 3,
+    .xClose = cf_close,
+    .xRead = cf_read,
+    .xWrite = cf_write,
+    .xTruncate = cf_truncate,
+    .xSync = cf_sync,
+    .xFileSize = cf_file_size,
+    .xLock = cf_lock,
+    .xUnlock = cf_unlock,
+    .xCheckReservedLock = cf_check_reserved,
+    .xFileControl = cf_file_control,
+    .xSectorSize = cf_sector_size,
+    .xDeviceCharacteristics = cf_device_characteristics,
+    .xShmMap = cf_shm_map,
+    .xShmLock = cf_shm_lock,
+    .xShmBarrier = cf_shm_barrier,
+    .xShmUnmap = cf_shm_unmap,
+    .xFetch = cf_fetch,
+    .xUnfetch = cf_unfetch,
 };
 
 /* The WAL and the main database are wrapped; any other file (temporary

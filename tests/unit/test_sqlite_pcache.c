@@ -62,9 +62,9 @@ static void upsert(sqlite3 *db, int n, int g, unsigned char *m, unsigned char *g
 {
     sqlite3_stmt *st = NULL;
     char v[256];
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t (k, v) VALUES (?1, ?2)", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t (k, v) VALUES (?1, ?2)", -1, &st, NULL),
+        SQLITE_OK);
     for (int i = 0; i < n; i++) {
         int k = (int)(rnd() % NKEYS);
         value(v, k, g);
@@ -109,7 +109,7 @@ START_TEST(splits_and_rollbacks_keep_the_cache_right)
     ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
     tsf_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = 200");
     tsf_exec(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL); "
-             "CREATE INDEX t_v ON t (v)");
+                 "CREATE INDEX t_v ON t (v)");
     ts_sqlite_pcache_counts(&skipped0, &passed0);
 
     /* growth by random keys: splits all the time, and commits whose

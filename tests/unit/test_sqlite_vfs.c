@@ -99,7 +99,7 @@ static sqlite3 *open_writer(const char *path)
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
                      SQLITE_OK);
     tsf_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-             "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY");
+                 "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY");
     tsf_exec(db, "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, b BLOB NOT NULL)");
     return db;
 }
@@ -128,9 +128,9 @@ static void put_rows(sqlite3 *db, int lo, int hi, int gen)
 {
     static unsigned char b[4096];
     sqlite3_stmt *st = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t (id, b) VALUES (?1, ?2)", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t (id, b) VALUES (?1, ?2)", -1, &st, NULL),
+        SQLITE_OK);
     for (int id = lo; id <= hi; id++) {
         fill(b, row_len(id), id, gen);
         sqlite3_bind_int(st, 1, id);
@@ -159,8 +159,8 @@ static void check_rows(sqlite3 *db, int lo, int hi, int gen, int big)
         }
         fill(want, len, id, id == 1000000 ? 0 : gen);
         ck_assert_int_eq(sqlite3_column_bytes(st, 1), len);
-        ck_assert_msg(memcmp(sqlite3_column_blob(st, 1), want, (size_t)len) == 0,
-                      "row %d differs", id);
+        ck_assert_msg(memcmp(sqlite3_column_blob(st, 1), want, (size_t)len) == 0, "row %d differs",
+                      id);
         n++;
     }
     sqlite3_finalize(st);
@@ -173,9 +173,9 @@ static void put_big(sqlite3 *db, int len)
     static unsigned char b[1 << 19];
     sqlite3_stmt *st = NULL;
     fill(b, len, 1000000, 0);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t (id, b) VALUES (1000000, ?1)", -1, &st,
-                                        NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "INSERT INTO t (id, b) VALUES (1000000, ?1)", -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_blob(st, 1, b, len, SQLITE_STATIC);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
@@ -335,8 +335,7 @@ START_TEST(a_failed_write_fails_the_commit_and_nothing_else)
     check_rows(r, 1, 100, 0, 0);
 
     /* a one-row commit fails too while the disk is full */
-    ck_assert_int_eq(sqlite3_exec(w, "INSERT INTO t VALUES (500, x'00')", NULL, NULL, NULL) &
-                         0xff,
+    ck_assert_int_eq(sqlite3_exec(w, "INSERT INTO t VALUES (500, x'00')", NULL, NULL, NULL) & 0xff,
                      SQLITE_FULL);
     fail_wal = 0;
     tsf_exec(w, "BEGIN");
