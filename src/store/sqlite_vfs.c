@@ -66,7 +66,8 @@ static sqlite3_vfs cf_vfs;
 static pthread_once_t cf_once = PTHREAD_ONCE_INIT;
 
 /* Writes the buffer. On failure it stays, to be written before anything
- * else touches the file, and every call until then fails. SQLite ignores
+ * else touches the file, and every write, read, sync, size and truncate
+ * until then fails. SQLite ignores
  * the result of file controls, never that of a write or a sync: a failure
  * there reaches it at the next write at the latest, except at the end of a
  * checkpoint (cf_file_control). Pages left over from a failed checkpoint or
