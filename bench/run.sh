@@ -231,7 +231,7 @@ if [ "$SIZE" = soak ]; then
 fi
 
 # 1. The SQLite-alone limits ----------------------------------------------
-note "limits: SQLite alone (same rows, schema, indexes, pragmas; one transaction per batch)"
+note "limits: SQLite alone (same rows, schema, indexes, pragmas, VFS and page cache; one transaction per batch)"
 LDB="$DATA/sqlite-limit.db"
 L100=$("$SL" --db "$LDB" --batch 100 --spt 100 --seconds 15); echo "$L100" >> "$LOG"
 L512=$("$SL" --db "$LDB" --batch 512 --spt 128 --seconds 15); echo "$L512" >> "$LOG"
