@@ -41,6 +41,37 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* The first byte of p[i, n) that is NUL or >= 0x80, or n; 16 bytes at a
+ * time where SSE2 is there. */
+static size_t ascii_run(const unsigned char *p, size_t n, size_t i)
+{
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned bits =
+            (unsigned)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+        if (bits)
+            return i + (size_t)__builtin_ctz(bits);
+    }
+#endif
+    while (i < n && p[i] && p[i] < 0x80)
+        i++;
+    return i;
+}
+
+int ts_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)s;
+    for (size_t i = ascii_run(b, n, 0); i < n; i = ascii_run(b, n, i)) {
+        size_t k = b[i] ? utf8_len(b + i, n - i) : 0;
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
 static int fail(ts_err *err, size_t at, const char *what)
 {
     ts_err_set(err, TS_EINVAL, "invalid JSON body at byte %zu: %s", at, what);

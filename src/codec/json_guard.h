@@ -26,4 +26,9 @@ int ts_json_guard(const char *in, size_t len, int max_depth, ts_arena *a, const 
  * (type json_invalid) otherwise. */
 size_t ts_json_scan_string(const char *s, size_t len, size_t i, int *esc, ts_err *err);
 
+/* True when s (n bytes) is valid UTF-8 without NUL bytes, by the rules
+ * the guard applies inside JSON strings (for the strings of OTLP protobuf
+ * bodies, which no JSON text carries). */
+int ts_utf8_valid(const char *s, size_t n);
+
 #endif

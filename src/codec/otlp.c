@@ -1,9 +1,6 @@
 /* otlp.c: see otlp.h. The conversion shared by both OTLP encodings. */
 #include <stdio.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "codec/otlp.h"
 #include "tracestore/ids.h"
@@ -51,63 +48,6 @@ char *ts_base64(const uint8_t *p, size_t n, ts_arena *a)
     }
     *o = '\0';
     return out;
-}
-
-/* The first byte of p[i, n) that is NUL or >= 0x80, or n; 16 bytes at a
- * time where SSE2 is there. */
-static size_t ascii_run(const unsigned char *p, size_t n, size_t i)
-{
-#if defined(__SSE2__)
-    const __m128i zero = _mm_setzero_si128();
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        unsigned bits =
-            (unsigned)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
-        if (bits)
-            return i + (size_t)__builtin_ctz(bits);
-    }
-#endif
-    while (i < n && p[i] && p[i] < 0x80)
-        i++;
-    return i;
-}
-
-int ts_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *b = (const unsigned char *)s, *p = b, *end = b + n;
-    while (p < end) {
-        p = b + ascii_run(b, n, (size_t)(p - b));
-        if (p >= end)
-            break;
-        unsigned c = *p;
-        size_t k;
-        uint32_t cp;
-        if (c == 0)
-            return 0;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if ((size_t)(end - p) <= k)
-            return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        p += k + 1;
-    }
-    return 1;
 }
 
 static int all_zero(const ts_otlp_id *id)

@@ -99,7 +99,4 @@ void ts_otlp_id_from_hex(const char *hex, ts_otlp_id *id);
 /* Base64 (standard alphabet, padded) text of n bytes, in a. */
 char *ts_base64(const uint8_t *p, size_t n, ts_arena *a);
 
-/* True when s (n bytes) is valid UTF-8 without NUL bytes. */
-int ts_utf8_valid(const char *s, size_t n);
-
 #endif

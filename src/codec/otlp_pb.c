@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/json_guard.h"
 #include "codec/otlp_pb.h"
 #include "otlp_trace.pb-c.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/otlp_build.h"
+#include "codec/json_guard.h"
 #include "codec/otlp_pb.h"
 
 static ts_arena *arena;
@@ -235,8 +236,9 @@ START_TEST(strings_checked)
 }
 END_TEST
 
-/* The byte-by-byte UTF-8 check ts_utf8_valid had before it skipped ASCII
- * runs many bytes at a time: the reference it must agree with. */
+/* An independent UTF-8 check, by decoded code points (ts_utf8_valid skips
+ * ASCII runs many bytes at a time and checks the rest by the JSON guard's
+ * byte ranges): the reference it must agree with. */
 static int utf8_reference(const unsigned char *p, size_t n)
 {
     const unsigned char *end = p + n;
