@@ -83,9 +83,13 @@ typedef struct ts_sqlite_conn {
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 
-/* Syncer threads: with two, a transaction committed while one fdatasync
- * runs starts its own at once instead of waiting for that one to end. */
+/* Syncer threads. The writer commits when no fdatasync runs, except at
+ * writer_batch_max jobs: the second syncer serves such a commit at once. */
 #define TS_SYNCERS 2
+
+/* Tests only: when set, each syncer calls it before its fdatasync, so a
+ * test can hold a sync under way. NULL in the daemon. */
+extern void (*ts_sqlite_before_sync)(void);
 
 typedef struct ts_sqlite {
     struct ts_store base;
@@ -119,6 +123,7 @@ typedef struct ts_sqlite {
     pthread_mutex_t smu;
     pthread_cond_t scv;
     ts_write *shead, *stail;
+    int sbusy; /* fdatasyncs running */
     int sstopping;
     int walfd;
     uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */

@@ -1,6 +1,6 @@
 /* sqlite_write.c: the single writer. One thread owns the read-write
- * connection; it drains the job queue and commits many jobs in one
- * transaction (group commit), each job inside its own savepoint so a
+ * connection; it runs queued jobs in one open transaction, committed when
+ * no fdatasync is under way (group commit), each job inside its own savepoint so a
  * failing job rolls back alone. Done callbacks run only after COMMIT
  * returned and (synchronous=full) the syncer thread's fdatasync of the WAL
  * covered it, so an acknowledged write is durable. Per-trace aggregates are
@@ -292,6 +292,11 @@ static int tagg_load(job_ctx *j, tagg *t)
     return query_closed(j, t->trace_id, &t->closed);
 }
 
+static uint64_t dim_hash(const tagg *t, int dim, const char *val)
+{
+    return (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ ts_str_hash(val);
+}
+
 static uint64_t trace_hash(int64_t ws_id, const char *trace_id)
 {
     return ts_str_hash(trace_id) * 31 + (uint64_t)ws_id;
@@ -336,6 +341,33 @@ static int ttable_init(ttable *tt, ts_arena *a, size_t n)
     tt->buckets = ts_arena_calloc(a, nb, sizeof(*tt->buckets));
     tt->dbuckets = ts_arena_calloc(a, tt->ndbuckets, sizeof(*tt->dbuckets));
     return tt->buckets && tt->dbuckets ? TS_OK : TS_ENOMEM;
+}
+
+/* Doubles tt's hash tables, for a transaction whose jobs keep arriving
+ * after it was sized. Every dim change hangs off its trace's image. */
+static int ttable_grow(ttable *tt)
+{
+    size_t nb = tt->nbuckets * 2, nd = tt->ndbuckets * 2;
+    tagg **b = ts_arena_calloc(tt->a, nb, sizeof(*b));
+    dimd **d = ts_arena_calloc(tt->a, nd, sizeof(*d));
+    if (!b || !d)
+        return TS_ENOMEM;
+    for (size_t i = 0; i < tt->nlist; i++) {
+        tagg *t = tt->list[i];
+        size_t h = trace_hash(t->ws_id, t->trace_id) % nb;
+        t->next = b[h];
+        b[h] = t;
+        for (dimd *e = t->dims; e; e = e->next_in_trace) {
+            size_t k = dim_hash(t, e->dim, e->val) % nd;
+            e->next = d[k];
+            d[k] = e;
+        }
+    }
+    tt->buckets = b;
+    tt->nbuckets = nb;
+    tt->dbuckets = d;
+    tt->ndbuckets = nd;
+    return TS_OK;
 }
 
 /* A new image of trace_id in tt, loaded from the database. */
@@ -535,8 +567,7 @@ static int dim_step(job_ctx *j, int id, int64_t trow, int dim, const char *val)
 /* Adds delta to the pending count change of (t, dim, val). */
 static int dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t delta)
 {
-    uint64_t h = (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ ts_str_hash(val);
-    size_t b = (size_t)(h % tt->ndbuckets);
+    size_t b = (size_t)(dim_hash(t, dim, val) % tt->ndbuckets);
     for (dimd *e = tt->dbuckets[b]; e; e = e->next)
         if (e->owner == t && e->dim == dim && strcmp(e->val, val) == 0) {
             e->delta += delta;
@@ -1408,48 +1439,74 @@ static int run_job(ts_sqlite *s, ts_write *w, int64_t now, ttable *shared)
     return fatal;
 }
 
-/* Runs one group-commit transaction over the chain of jobs. */
-static void run_batch(ts_sqlite *s, ts_write *jobs)
+/* One open group-commit transaction: the jobs it ran, in order, and the
+ * trace images its span-only jobs share (ttable). */
+typedef struct txb {
+    ts_write *head, *tail;
+    uint64_t n;
+    ts_arena *ta;
+    ttable tt;
+    int rc; /* non-OK: the transaction fails, every job with it */
+} txb;
+
+static int tx_open(ts_sqlite *s, txb *b)
+{
+    memset(b, 0, sizeof(*b));
+    ts_sqlite_ckpt_tx_begin(s);
+    b->rc = tx(s->w, Q_TX_BEGIN);
+    if (b->rc == TS_OK && (!(b->ta = ts_arena_new(64 * 1024)) ||
+                           ttable_init(&b->tt, b->ta, 32) != TS_OK))
+        b->rc = TS_ENOMEM;
+    if (b->rc == TS_OK)
+        b->rc = next_trace_row(s->w);
+    return b->rc;
+}
+
+/* Runs a chain of jobs inside the open transaction and appends them to it.
+ * After a failure the jobs still join it, to fail with it. */
+static void tx_run(ts_sqlite *s, txb *b, ts_write *jobs, ts_write *tail, uint64_t n)
 {
     int64_t now = ts_now_ns();
-    size_t nspans = 16;
-    ttable tt = {0};
-    ts_arena *ta = ts_arena_new(64 * 1024);
-    int rc;
-
-    ts_sqlite_ckpt_tx_begin(s);
-    rc = tx(s->w, Q_TX_BEGIN);
-
     for (ts_write *w = jobs; w; w = w->next)
-        nspans += w->nspans;
-    if (rc == TS_OK && (!ta || ttable_init(&tt, ta, nspans) != TS_OK))
-        rc = TS_ENOMEM;
-    if (rc == TS_OK)
-        rc = next_trace_row(s->w);
-    for (ts_write *w = jobs; w && rc == TS_OK; w = w->next) {
+        w->taken_ns = now;
+    for (ts_write *w = jobs; w && b->rc == TS_OK; w = w->next) {
         int defer = deferrable(w);
-        if (!defer && tt.nlist && (rc = tx_flush(s, &tt, now)) != TS_OK)
+        if (!defer && b->tt.nlist && (b->rc = tx_flush(s, &b->tt, now)) != TS_OK)
             break;
-        rc = run_job(s, w, now, defer ? &tt : NULL);
+        if (defer && b->tt.nlist >= b->tt.nbuckets && (b->rc = ttable_grow(&b->tt)) != TS_OK)
+            break;
+        b->rc = run_job(s, w, now, defer ? &b->tt : NULL);
     }
-    if (rc == TS_OK && tt.nlist)
-        rc = tx_flush(s, &tt, now);
+    if (b->tail)
+        b->tail->next = jobs;
+    else
+        b->head = jobs;
+    b->tail = tail;
+    b->n += n;
+}
+
+/* Writes the shared images and commits (or rolls back) the transaction. */
+static void tx_close(ts_sqlite *s, txb *b)
+{
+    int rc = b->rc;
+    if (rc == TS_OK && b->tt.nlist)
+        rc = tx_flush(s, &b->tt, ts_now_ns());
     if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) == TS_OK) {
-        for (ts_write *w = jobs; w; w = w->next)
+        for (ts_write *w = b->head; w; w = w->next)
             if ((w->kind == TS_W_KEY_REVOKE || w->kind == TS_W_KEY_CREATE) && w->rc == TS_OK) {
                 ts_sqlite_keys_bump(s); /* before the answer: see keycache.c */
                 break;
             }
-        ts_arena_free(ta);
-        return;
+    } else {
+        TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" err=\"%s\"", sqlite3_errmsg(s->w->db));
+        tx(s->w, Q_TX_ROLLBACK);
+        for (ts_write *w = b->head; w; w = w->next) {
+            w->rc = rc == TS_ENOMEM ? TS_ENOMEM : TS_EIO;
+            ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
+        }
     }
-    TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" err=\"%s\"", sqlite3_errmsg(s->w->db));
-    tx(s->w, Q_TX_ROLLBACK);
-    for (ts_write *w = jobs; w; w = w->next) {
-        w->rc = rc == TS_ENOMEM ? TS_ENOMEM : TS_EIO;
-        ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
-    }
-    ts_arena_free(ta);
+    ts_arena_free(b->ta);
+    b->ta = NULL;
 }
 
 /* After a burst, give memory back: SQLite's page caches (the OS still
@@ -1487,6 +1544,57 @@ static void sync_enqueue(ts_sqlite *s, ts_write *head, ts_write *tail)
     pthread_mutex_unlock(&s->smu);
 }
 
+/* Takes up to max queued jobs (a chain ending at *tail), or NULL. */
+static ts_write *take_jobs(ts_sqlite *s, uint64_t max, ts_write **tail)
+{
+    pthread_mutex_lock(&s->qmu);
+    ts_write *head = s->qhead, *t = head;
+    uint64_t n = 0;
+    if (head && max > 0) {
+        n = 1;
+        while (t->next && n < max) {
+            t = t->next;
+            n++;
+        }
+        s->qhead = t->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        t->next = NULL;
+        s->qlen -= n;
+    } else {
+        head = t = NULL;
+    }
+    pthread_mutex_unlock(&s->qmu);
+    *tail = t;
+    return head;
+}
+
+/* Whether an fdatasync is queued or running (caller holds qmu; smu is
+ * taken inside it, never the other way round). */
+static int sync_busy(ts_sqlite *s)
+{
+    if (!s->pipelined)
+        return 0;
+    pthread_mutex_lock(&s->smu);
+    int busy = s->shead != NULL || s->sbusy > 0;
+    pthread_mutex_unlock(&s->smu);
+    return busy;
+}
+
+/* With a transaction open: waits while a sync is under way and no job is
+ * queued. Returns 1 when jobs are queued and the sync still runs (take
+ * them into this transaction), 0 when it is time to commit. */
+static int wait_more(ts_sqlite *s)
+{
+    int more;
+    pthread_mutex_lock(&s->qmu);
+    while (!s->qhead && !s->stopping && sync_busy(s))
+        pthread_cond_wait(&s->qcv, &s->qmu);
+    more = s->qhead && !s->stopping && sync_busy(s);
+    pthread_mutex_unlock(&s->qmu);
+    return more;
+}
+
 static void *writer_main(void *arg)
 {
     ts_sqlite *s = arg;
@@ -1514,35 +1622,40 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&s->qmu);
             break;
         }
-        ts_write *head = s->qhead, *tail = head;
-        uint64_t n = 1;
-        while (tail->next && n < s->batch_max) {
-            tail = tail->next;
-            n++;
-        }
-        s->qhead = tail->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        tail->next = NULL;
-        s->qlen -= n;
         pthread_mutex_unlock(&s->qmu);
 
+        /* Group commit: the transaction stays open, taking jobs as they
+         * arrive, while an fdatasync is under way, and commits when none
+         * is, so each commit gets a sync to itself at once. A commit made
+         * earlier would only wait for that sync to end before its own
+         * could start, and each commit rewrites the pages it shares with
+         * the previous one (index leaves, the trace rows), so fewer,
+         * larger commits write fewer pages per job. */
+        txb b;
+        tx_open(s, &b);
+        for (;;) {
+            ts_write *tail = NULL, *head = take_jobs(s, s->batch_max - b.n, &tail);
+            uint64_t n = 0;
+            for (ts_write *w = head; w; w = w->next)
+                n++;
+            if (head)
+                tx_run(s, &b, head, tail, n);
+            if (b.rc != TS_OK || b.n >= s->batch_max || !wait_more(s))
+                break;
+        }
+        tx_close(s, &b);
         int64_t t = ts_now_ns();
-        for (ts_write *w = head; w; w = w->next)
-            w->taken_ns = t;
-        run_batch(s, head);
-        t = ts_now_ns();
-        for (ts_write *w = head; w; w = w->next)
+        for (ts_write *w = b.head; w; w = w->next)
             w->committed_ns = t;
 
         pthread_mutex_lock(&s->qmu);
         s->n_tx++;
-        s->n_jobs += n;
+        s->n_jobs += b.n;
         pthread_mutex_unlock(&s->qmu);
         if (s->pipelined)
-            sync_enqueue(s, head, tail);
+            sync_enqueue(s, b.head, b.tail);
         else
-            run_callbacks(head);
+            run_callbacks(b.head);
     }
     return NULL;
 }
@@ -1573,6 +1686,8 @@ static int wal_fd(ts_sqlite *s)
     return fd;
 }
 
+void (*ts_sqlite_before_sync)(void);
+
 /* Durability of the pipelined commit: frames written before this call
  * began are on disk when it returns. */
 static int wal_sync(ts_sqlite *s)
@@ -1597,11 +1712,14 @@ static void *syncer_main(void *arg)
         s->shead = s->stail = NULL;
         if (!head)
             break;
+        s->sbusy++;
         pthread_mutex_unlock(&s->smu);
         /* Every transaction handed over so far is in this sync. */
         int committed = 0;
         for (ts_write *w = head; w; w = w->next)
             committed |= w->rc == TS_OK;
+        if (committed && ts_sqlite_before_sync)
+            ts_sqlite_before_sync();
         int64_t t0 = ts_now_ns();
         if (committed && wal_sync(s) != TS_OK) {
             TS_LOG(TS_LOG_ERROR, "msg=\"cannot sync the write-ahead log\" path=%s-wal", s->path);
@@ -1610,6 +1728,13 @@ static void *syncer_main(void *arg)
                     w->rc = ts_err_set(&w->err, TS_EIO, "cannot sync the write-ahead log");
         }
         int64_t took = ts_now_ns() - t0;
+        pthread_mutex_lock(&s->smu);
+        s->sbusy--;
+        pthread_mutex_unlock(&s->smu);
+        /* The writer may be holding its transaction open for this sync. */
+        pthread_mutex_lock(&s->qmu);
+        pthread_cond_signal(&s->qcv);
+        pthread_mutex_unlock(&s->qmu);
         run_callbacks(head);
         pthread_mutex_lock(&s->smu);
         if (committed) {

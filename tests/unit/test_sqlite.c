@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/migrations.h"
+#include "store/sqlite_int.h"
 #include "tracestore/arena.h"
 #include "tracestore/config.h"
 #include "tracestore/err.h"
@@ -1471,6 +1472,113 @@ START_TEST(deferred_aggregates_match_spans)
 }
 END_TEST
 
+/* A sync held under way (the syncers' test hook): the writer keeps one
+ * transaction open and takes into it every job that arrives meanwhile,
+ * answers none of them before that transaction is committed and synced,
+ * commits early only at writer_batch_max jobs, and the aggregates of the
+ * traces it shared among its jobs (more than its first hash table holds)
+ * equal a recomputation from the spans. */
+static pthread_mutex_t hs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hs_cv = PTHREAD_COND_INITIALIZER;
+static int hs_hold, hs_entered;
+
+static void hold_sync(void)
+{
+    pthread_mutex_lock(&hs_mu);
+    if (hs_hold) {
+        hs_entered++;
+        pthread_cond_broadcast(&hs_cv);
+        while (hs_hold)
+            pthread_cond_wait(&hs_cv, &hs_mu);
+    }
+    pthread_mutex_unlock(&hs_mu);
+}
+
+START_TEST(open_transaction_while_syncing)
+{
+    enum { N = 230, BATCH = 100, TRACES = 70, LATE = 200, ROUNDS = 5 };
+    static ts_write jobs[N];
+    static ts_span sp[N];
+    ts_span first;
+    ts_store_stats before, now;
+
+    cfg.writer_batch_max = BATCH;
+    reopen(N + 1, "full");
+    pthread_mutex_lock(&hs_mu);
+    hs_hold = 1;
+    hs_entered = 0;
+    pthread_mutex_unlock(&hs_mu);
+    ts_sqlite_before_sync = hold_sync;
+
+    /* one commit whose sync stays under way */
+    ts_store_stats_get(store, &before);
+    prep_job(0, TS_W_INGEST);
+    mk(&first, "held", "s", NULL, T0, T0 + MS);
+    g_jobs[0].spans = &first;
+    g_jobs[0].nspans = 1;
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
+    pthread_mutex_lock(&hs_mu);
+    while (hs_entered == 0)
+        pthread_cond_wait(&hs_cv, &hs_mu);
+    pthread_mutex_unlock(&hs_mu);
+
+    /* span-only jobs over TRACES traces, submitted while it runs: LATE of
+     * them at once, the rest in ROUNDS rounds, each taken by the writer
+     * before the next is submitted */
+    mix_done = 0;
+    for (int i = 0; i < N; i++) {
+        int k = i % TRACES;
+        mk(&sp[i], ts_arena_printf(arena, "open-%d", k), ts_arena_printf(arena, "s%d", i),
+           i < TRACES ? NULL : ts_arena_printf(arena, "s%d", k), T0 + i * MS,
+           T0 + (i + 1) * MS);
+        if (i % 3 == 0)
+            llm(&sp[i], i % 2 ? "gpt-4o" : "claude-3-5-sonnet", i, 2 * i, 0.001 * i);
+        jobs[i] = ingest_job(wsA, &sp[i], 1, 0);
+        jobs[i].done = mix_done_cb;
+        ck_assert_int_eq(ts_store_submit(store, &jobs[i]), TS_OK);
+        if (i >= LATE - 1 && (i - (LATE - 1)) % ((N - LATE) / ROUNDS) == 0) {
+            do {
+                struct timespec ts = {0, 1000000L};
+                nanosleep(&ts, NULL);
+                ts_store_stats_get(store, &now);
+            } while (now.queue_depth > 0);
+        }
+    }
+    /* nothing answered while the first sync runs */
+    pthread_mutex_lock(&mix_mu);
+    ck_assert_int_eq(mix_done, 0);
+    pthread_mutex_unlock(&mix_mu);
+    pthread_mutex_lock(&g_gate.mu);
+    ck_assert_int_eq(g_gate.ndone, 0);
+    pthread_mutex_unlock(&g_gate.mu);
+
+    pthread_mutex_lock(&hs_mu);
+    hs_hold = 0;
+    pthread_cond_broadcast(&hs_cv);
+    pthread_mutex_unlock(&hs_mu);
+    pthread_mutex_lock(&mix_mu);
+    while (mix_done < N)
+        pthread_cond_wait(&mix_cv, &mix_mu);
+    pthread_mutex_unlock(&mix_mu);
+    wait_done(1);
+    ts_sqlite_before_sync = NULL;
+
+    /* the first transaction, one per BATCH jobs the open one reached, and
+     * the rest (every round) in one, committed when the sync ended */
+    ts_store_stats_get(store, &now);
+    ck_assert_uint_eq(now.transactions - before.transactions, 1 + N / BATCH + 1);
+    ck_assert_uint_eq(now.jobs - before.jobs, 1 + N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(jobs[i].rc == TS_OK, "job %d: %s", i, jobs[i].err.msg);
+    ck_assert_int_eq(g_jobs[0].rc, TS_OK);
+    ck_assert_int_eq(get_ok(wsA, "open-19").t.span_count, 4);
+    ck_assert_int_eq(get_ok(wsA, "open-20").t.span_count, 3);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM traces WHERE trace_id LIKE 'open-%'"), TRACES);
+    ck_assert_int_eq(mix_mismatches(), 0);
+    ck_assert_int_eq(mix_dim_mismatches(), 0);
+}
+END_TEST
+
 /* ---- durability ------------------------------------------------------- */
 
 /* A database written before migration 0003 (spans, logs and dims keyed by
@@ -1720,6 +1828,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, syncer_does_not_hold_the_writer);
     tcase_add_test(tc, deferred_aggregates_match_spans);
     tcase_add_test(tc, async_burst_and_failing_job);
+    tcase_add_test(tc, open_transaction_while_syncing);
     tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
     tcase_add_test(tc, migration_0003_rekeys_old_rows);
