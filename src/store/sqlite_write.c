@@ -1454,8 +1454,8 @@ static int tx_open(ts_sqlite *s, txb *b)
     memset(b, 0, sizeof(*b));
     ts_sqlite_ckpt_tx_begin(s);
     b->rc = tx(s->w, Q_TX_BEGIN);
-    if (b->rc == TS_OK && (!(b->ta = ts_arena_new(64 * 1024)) ||
-                           ttable_init(&b->tt, b->ta, 32) != TS_OK))
+    if (b->rc == TS_OK &&
+        (!(b->ta = ts_arena_new(64 * 1024)) || ttable_init(&b->tt, b->ta, 32) != TS_OK))
         b->rc = TS_ENOMEM;
     if (b->rc == TS_OK)
         b->rc = next_trace_row(s->w);

@@ -1529,8 +1529,7 @@ START_TEST(open_transaction_while_syncing)
     for (int i = 0; i < N; i++) {
         int k = i % TRACES;
         mk(&sp[i], ts_arena_printf(arena, "open-%d", k), ts_arena_printf(arena, "s%d", i),
-           i < TRACES ? NULL : ts_arena_printf(arena, "s%d", k), T0 + i * MS,
-           T0 + (i + 1) * MS);
+           i < TRACES ? NULL : ts_arena_printf(arena, "s%d", k), T0 + i * MS, T0 + (i + 1) * MS);
         if (i % 3 == 0)
             llm(&sp[i], i % 2 ? "gpt-4o" : "claude-3-5-sonnet", i, 2 * i, 0.001 * i);
         jobs[i] = ingest_job(wsA, &sp[i], 1, 0);
