@@ -79,6 +79,7 @@ typedef struct ttable {
     size_t nlist, caplist;
     dimd **dbuckets;
     size_t ndbuckets;
+    tagg *last; /* the image tagg_get returned last (a job's spans come by trace) */
 } ttable;
 
 typedef struct job_ctx {
@@ -390,10 +391,19 @@ static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
 {
     tagg *img, *t;
     int rc;
-    if ((*out = ttable_find(&j->t, j->w->ws_id, trace_id)))
+    if ((t = j->t.last) && strcmp(t->trace_id, trace_id) == 0) {
+        *out = t;
         return TS_OK;
-    if (!j->tx)
-        return tagg_new(j, &j->t, trace_id, out);
+    }
+    if ((*out = ttable_find(&j->t, j->w->ws_id, trace_id))) {
+        j->t.last = *out;
+        return TS_OK;
+    }
+    if (!j->tx) {
+        rc = tagg_new(j, &j->t, trace_id, out);
+        j->t.last = rc == TS_OK ? *out : NULL;
+        return rc;
+    }
     img = ttable_find(j->tx, j->w->ws_id, trace_id);
     if (!img && (rc = tagg_new(j, j->tx, trace_id, &img)) != TS_OK)
         return rc;
@@ -406,7 +416,9 @@ static int tagg_get(job_ctx *j, const char *trace_id, tagg **out)
     /* Spans written earlier in the transaction may be replaced: look them up. */
     t->existed |= img->spans_tx;
     *out = t;
-    return ttable_add(&j->t, t);
+    if ((rc = ttable_add(&j->t, t)) == TS_OK)
+        j->t.last = t;
+    return rc;
 }
 
 static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, int *found)
