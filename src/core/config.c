@@ -64,7 +64,7 @@ static const cfg_entry table[] = {
     INT(writer_batch_max, 256, 1, 100000, "write jobs per group-commit transaction"),
     INT(sqlite_checkpoint_pages, 4096, 64, 1048576,
         "WAL pages appended since the last checkpoint that start a background one"),
-    INT(sqlite_wal_max_pages, 32768, 64, 16777216,
+    INT(sqlite_wal_max_pages, 65536, 64, 16777216,
         "WAL pages at which the writer checkpoints itself so the WAL can restart"),
     INT(sqlite_coalesce_writes, 1, 0, 1,
         "1 = the WAL and checkpoints are written in large calls, 0 = as SQLite issues them"),

@@ -88,7 +88,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.writer_queue_max, 4096);
     ck_assert_int_eq(c.writer_batch_max, 256);
     ck_assert_int_eq(c.sqlite_checkpoint_pages, 4096);
-    ck_assert_int_eq(c.sqlite_wal_max_pages, 32768);
+    ck_assert_int_eq(c.sqlite_wal_max_pages, 65536);
     ck_assert_int_eq(c.checkpoints, 1);
     ck_assert_str_eq(c.price_file, "");
     ck_assert_int_eq(c.rate_limit_per_key, 0);
