@@ -1109,6 +1109,16 @@ static void prep_job(int i, ts_write_kind kind)
     g_jobs[i].done_arg = &g_gate;
 }
 
+/* Submits g_jobs[i]: one span "s" of trace, in sp. */
+static void submit_span_job(int i, ts_span *sp, const char *trace)
+{
+    prep_job(i, TS_W_INGEST);
+    mk(sp, trace, "s", NULL, T0, T0 + MS);
+    g_jobs[i].spans = sp;
+    g_jobs[i].nspans = 1;
+    ck_assert_int_eq(ts_store_submit(store, &g_jobs[i]), TS_OK);
+}
+
 static void wait_done(int n)
 {
     pthread_mutex_lock(&g_gate.mu);
@@ -1221,11 +1231,7 @@ START_TEST(syncer_does_not_hold_the_writer)
     reopen(64, "full");
     hold_writer();
     ts_store_stats_get(store, &before);
-    prep_job(1, TS_W_INGEST);
-    mk(&sp, "sy1", "s", NULL, T0, T0 + MS);
-    g_jobs[1].spans = &sp;
-    g_jobs[1].nspans = 1;
-    ck_assert_int_eq(ts_store_submit(store, &g_jobs[1]), TS_OK);
+    submit_span_job(1, &sp, "sy1");
     /* the writer commits job 1 while job 0's answer is still held */
     do {
         struct timespec ts = {0, 1000000L};
@@ -1512,11 +1518,7 @@ START_TEST(open_transaction_while_syncing)
 
     /* one commit whose sync stays under way */
     ts_store_stats_get(store, &before);
-    prep_job(0, TS_W_INGEST);
-    mk(&first, "held", "s", NULL, T0, T0 + MS);
-    g_jobs[0].spans = &first;
-    g_jobs[0].nspans = 1;
-    ck_assert_int_eq(ts_store_submit(store, &g_jobs[0]), TS_OK);
+    submit_span_job(0, &first, "held");
     pthread_mutex_lock(&hs_mu);
     while (hs_entered == 0)
         pthread_cond_wait(&hs_cv, &hs_mu);
