@@ -1,9 +1,9 @@
 /* sqlite_write.c: the single writer. One thread owns the read-write
  * connection; it runs queued jobs in one open transaction, committed when
- * no fdatasync is under way (group commit), each job inside its own savepoint so a
- * failing job rolls back alone. Done callbacks run only after COMMIT
- * returned and (synchronous=full) the syncer thread's fdatasync of the WAL
- * covered it, so an acknowledged write is durable. Per-trace aggregates are
+ * no fdatasync is under way (group commit), each job inside its own
+ * savepoint so a failing job rolls back alone. Done callbacks run only
+ * after COMMIT returned and (synchronous=full) a syncer thread's fdatasync
+ * of the WAL covered it, so an acknowledged write is durable. Per-trace aggregates are
  * maintained here incrementally, in the same transaction as the spans. */
 #include <fcntl.h>
 #include <limits.h>
@@ -1556,8 +1556,8 @@ static void sync_enqueue(ts_sqlite *s, ts_write *head, ts_write *tail)
     pthread_mutex_unlock(&s->smu);
 }
 
-/* Takes up to max queued jobs (a chain ending at *tail), or NULL. */
-static ts_write *take_jobs(ts_sqlite *s, uint64_t max, ts_write **tail)
+/* Takes up to max queued jobs (a chain of *n ending at *tail), or NULL. */
+static ts_write *take_jobs(ts_sqlite *s, uint64_t max, ts_write **tail, uint64_t *n_out)
 {
     pthread_mutex_lock(&s->qmu);
     ts_write *head = s->qhead, *t = head;
@@ -1578,6 +1578,7 @@ static ts_write *take_jobs(ts_sqlite *s, uint64_t max, ts_write **tail)
     }
     pthread_mutex_unlock(&s->qmu);
     *tail = t;
+    *n_out = n;
     return head;
 }
 
@@ -1646,10 +1647,8 @@ static void *writer_main(void *arg)
         txb b;
         tx_open(s, &b);
         for (;;) {
-            ts_write *tail = NULL, *head = take_jobs(s, s->batch_max - b.n, &tail);
-            uint64_t n = 0;
-            for (ts_write *w = head; w; w = w->next)
-                n++;
+            uint64_t n;
+            ts_write *tail, *head = take_jobs(s, s->batch_max - b.n, &tail, &n);
             if (head)
                 tx_run(s, &b, head, tail, n);
             if (b.rc != TS_OK || b.n >= s->batch_max || !wait_more(s))
