@@ -136,7 +136,9 @@ static void fill(const char *path, int64_t n)
     }
     sqlite3_finalize(tr);
     sqlite3_finalize(dim);
-    exec(db, "COMMIT; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)");
+    /* Every row is in trace_dims_val (settled), as the daemon leaves them. */
+    exec(db, "UPDATE dims_watermark SET trow = (SELECT max(id) FROM traces); COMMIT; ANALYZE; "
+             "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(db);
 }
 

@@ -43,6 +43,7 @@ typedef struct ts_config {
     int64_t rate_limit_per_key;    /* requests/second per key, 0: off */
     int64_t key_cache_ms;          /* key lookups cached this long, 0: off */
     int64_t span_id_window;        /* newest spans found by span id alone (store/spanwin.h) */
+    int64_t dims_settle_ms;        /* new traces' trace_dims rows enter trace_dims_val this often */
     /* Not a key: the short commands (cli.c) set it to 0 so that only the
      * daemon's store checkpoints (see ARCHITECTURE.md, "Checkpoints"). */
     int checkpoints;

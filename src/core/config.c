@@ -74,6 +74,8 @@ static const cfg_entry table[] = {
         "API key lookups cached this long (a revoke ends it at once), 0 = off"),
     INT(span_id_window, 262144, 0, 16777216,
         "newest spans /track-request can attach a log to at once (by span id), 0 = none"),
+    INT(dims_settle_ms, 100, 0, 3600000,
+        "how often new traces' span values enter their list index, 0 = at every commit"),
 };
 
 #define NENTRIES (sizeof table / sizeof table[0])

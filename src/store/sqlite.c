@@ -88,9 +88,12 @@ static const char *const sql_text[Q__COUNT] = {
                      "external_id = coalesce(?14, external_id), tags = coalesce(?15, tags), "
                      "tag_map = coalesce(?16, tag_map), metadata = coalesce(?17, metadata), "
                      "events = coalesce(?18, events), updated_ns = ?19 WHERE id = ?1",
-    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, (SELECT eff_start FROM traces WHERE id = ?2)) "
+    [Q_DIM_INC] = "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start, settled) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, (SELECT eff_start FROM traces WHERE id = ?2), ?6) "
                   "ON CONFLICT (trow, dim, val) DO UPDATE SET n = n + excluded.n",
+    [Q_DIMS_SETTLE] = "UPDATE trace_dims SET settled = 1 WHERE trow > ?1 AND trow <= ?2",
+    [Q_DIMS_MARK] = "UPDATE dims_watermark SET trow = ?1 WHERE id = 1",
+    [Q_DIMS_MARK_GET] = "SELECT trow FROM dims_watermark WHERE id = 1",
     [Q_TX_BEGIN] = "BEGIN IMMEDIATE",
     [Q_TX_COMMIT] = "COMMIT",
     [Q_TX_ROLLBACK] = "ROLLBACK",
@@ -373,6 +376,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
     pthread_cond_init(&s->ccv, NULL);
     s->qmax = (uint64_t)cfg->writer_queue_max;
     s->batch_max = (uint64_t)cfg->writer_batch_max;
+    s->settle_ns = cfg->dims_settle_ms * 1000000;
     snprintf(s->path, sizeof(s->path), "%s", cfg->db_path);
 
     if (!ts_sqlite_pcache_install())

@@ -51,6 +51,9 @@ enum {
     Q_PROJ_BY_NAME,
     Q_TRACE_META,
     Q_DIM_INC,
+    Q_DIMS_SETTLE,
+    Q_DIMS_MARK,
+    Q_DIMS_MARK_GET,
     Q_DIM_DROP,
     Q_DIM_SYNC,
     Q_DEL_DIMS,
@@ -80,6 +83,8 @@ typedef struct ts_sqlite_conn {
     int pending_logs; /* writer: a request log may wait for its span */
     struct ts_spanwin *spanwin; /* writer: recently written span ids (spanwin.h) */
     int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
+    int64_t dims_upto;      /* writer: dims_watermark as committed (migration 0005) */
+    int64_t dims_settled_ns; /* writer: when trace_dims rows were last settled */
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 
@@ -110,6 +115,7 @@ typedef struct ts_sqlite {
     uint64_t qlen;
     uint64_t qmax;
     uint64_t batch_max;
+    int64_t settle_ns; /* dims_settle_ms */
     int stopping;
     uint64_t n_tx, n_jobs;
     /* syncer (synchronous=full): the writer commits with synchronous=NORMAL

@@ -106,6 +106,9 @@ typedef struct bindv {
  * filter values well below this. */
 #define MAX_BINDS 4000
 
+/* Where the driven page's two arms differ (driver_arms). */
+#define DRIVER_MARK "/*arm*/"
+
 struct ts_sqlbuf {
     char *sql;
     size_t len, cap;
@@ -243,8 +246,7 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
             continue;
         /* Spans have no index on their id alone (migration 0004): exact
          * span ids too are probed in each candidate trace's own spans. */
-        put(b,
-            "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
+        put(b, "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
             c->op == TS_QOP_NE ? "NOT " : "");
         if (c->op == TS_QOP_NE) {
             ts_qcond eq = *c;
@@ -259,13 +261,26 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
     if (dim) {
         /* Any span: the trace has a trace_dims row matching the condition. */
         if (c->op == TS_QOP_EQ && b->counting) {
-            /* Every match is visited: drive from the (ws_id, dim, val) index. */
+            /* Every match is visited: drive from the (ws_id, dim, val) index
+             * for settled rows, and from the primary key's range above the
+             * watermark for the rest (migration 0005). */
+            int k0 = 0;
             put(b,
                 "t.id IN (SELECT d.trow FROM trace_dims d WHERE d.ws_id = ?1 AND "
-                "d.dim = %d AND d.val IN (",
+                "d.settled = 1 AND d.dim = %d AND d.val IN (",
+                dim);
+            for (size_t i = 0; i < c->nvals; i++) {
+                int k = bind_value(b, c->vals[i], 0);
+                k0 = i ? k0 : k;
+                put(b, "%s?%d", i ? ", " : "", k);
+            }
+            put(b,
+                ") UNION ALL SELECT d.trow FROM trace_dims d WHERE d.trow > (SELECT trow FROM "
+                "dims_watermark) AND d.settled = 0 AND d.ws_id = ?1 AND d.dim = %d AND "
+                "d.val IN (",
                 dim);
             for (size_t i = 0; i < c->nvals; i++)
-                put(b, "%s?%d", i ? ", " : "", bind_value(b, c->vals[i], 0));
+                put(b, "%s?%d", i ? ", " : "", k0 + (int)i);
             put(b, "))");
         } else if (c->op == TS_QOP_EQ) {
             /* A primary-key probe per candidate trace: the list walks the
@@ -344,8 +359,8 @@ static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
         const ts_qcond *c = &q->conds[b->driver];
         put(b,
             " FROM trace_dims dd CROSS JOIN traces t ON t.id = dd.trow LEFT JOIN projects p "
-            "ON p.id = t.project_id WHERE dd.ws_id = ?1 AND dd.dim = %d AND dd.val = ?%d AND "
-            "t.ws_id = ?1",
+            "ON p.id = t.project_id WHERE " DRIVER_MARK "dd.ws_id = ?1 AND dd.dim = %d AND "
+            "dd.val = ?%d AND t.ws_id = ?1",
             ts_sqlite_dim_of(c->field), bind_value(b, c->vals[0], 0));
     } else {
         put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
@@ -380,18 +395,58 @@ static int pick_driver(const ts_trace_query *q, int counting)
     return -1;
 }
 
-static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
+/* The keyset condition: rows after the previous page's last one. */
+static void after_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
     const char *x = b->driver >= 0 ? "dd.start" : sort_sql[q->sort];
     const char *id = b->driver >= 0 ? "dd.trow" : "t.id";
     const char *cmp = q->desc ? "<" : ">";
-    const char *dir = q->desc ? "DESC" : "ASC";
     if (q->has_after) {
         int kk = bind_add(b, B_INT, NULL, q->after_key, 0);
         int ki = bind_add(b, B_INT, NULL, q->after_id, 0);
         put(b, " AND (%s %s ?%d OR (%s = ?%d AND %s %s ?%d))", x, cmp, kk, x, kk, id, cmp, ki);
     }
+}
+
+static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
+{
+    /* A driven page orders the compound's result columns (driver_arms). */
+    const char *x = b->driver >= 0 ? "ts_k" : sort_sql[q->sort];
+    const char *id = b->driver >= 0 ? "ts_r" : "t.id";
+    const char *dir = q->desc ? "DESC" : "ASC";
     put(b, " ORDER BY %s %s, %s %s", x, dir, id, dir);
+}
+
+/* The driven page as two arms over the same text (the same parameter
+ * numbers): settled rows through trace_dims_val, in order, and the rows
+ * above the watermark through the primary key, sorted (a few hundred
+ * milliseconds of new traces). SQLite merges the two ordered arms and
+ * stops at the LIMIT; an ORDER BY over a union in a subquery would sort
+ * every match instead. */
+static void driver_arms(ts_sqlbuf *b, size_t from)
+{
+    static const char *const arm[2] = {
+        "dd.settled = 1 AND ",
+        "dd.trow > (SELECT trow FROM dims_watermark) AND dd.settled = 0 AND "};
+    size_t n = b->len - from;
+    char *text = malloc(n + 1);
+    if (!text) {
+        b->oom = 1;
+        return;
+    }
+    memcpy(text, b->sql + from, n);
+    text[n] = '\0';
+    b->len = from;
+    const char *m = strstr(text, DRIVER_MARK);
+    if (!m) {
+        b->oom = 1;
+    } else {
+        int pre = (int)(m - text);
+        const char *post = m + strlen(DRIVER_MARK);
+        for (int i = 0; i < 2; i++)
+            put(b, "%s%.*s%s%s", i ? " UNION ALL " : "", pre, text, arm[i], post);
+    }
+    free(text);
 }
 
 int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, const char *select,
@@ -414,8 +469,15 @@ int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q,
     b->sql[0] = '\0';
     b->counting = !with_order;
     b->driver = pick_driver(q, b->counting);
+    size_t from = b->len;
     put(b, "SELECT %s", select);
+    if (b->driver >= 0)
+        put(b, ", dd.start AS ts_k, dd.trow AS ts_r");
     where_sql(b, q);
+    if (with_order)
+        after_sql(b, q);
+    if (b->driver >= 0)
+        driver_arms(b, from);
     if (with_order)
         order_sql(b, q);
     if (limit >= 0)

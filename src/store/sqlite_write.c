@@ -634,6 +634,8 @@ static int dims_flush(job_ctx *j, tagg *t)
         sqlite3_bind_int(q, 3, e->dim);
         sqlite3_bind_text(q, 4, e->val, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, e->delta);
+        /* Out of trace_dims_val until the next settle (migration 0005). */
+        sqlite3_bind_int(q, 6, t->rowid <= j->c->dims_upto);
         if ((rc = step_done(q)) != TS_OK)
             return rc;
         if (e->delta < 0 && (rc = dim_step(j, Q_DIM_DROP, t->rowid, e->dim, e->val)) != TS_OK)
@@ -1497,13 +1499,38 @@ static void tx_run(ts_sqlite *s, txb *b, ts_write *jobs, ts_write *tail, uint64_
     b->n += n;
 }
 
+/* Puts the trace_dims rows of traces up to row hi into trace_dims_val and
+ * moves the watermark there (migration 0005): each (dim, value) group's
+ * last leaf is then written once per settle instead of once per commit. */
+static int dims_settle(ts_sqlite_conn *c, int64_t hi)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_DIMS_SETTLE);
+    int rc;
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, c->dims_upto);
+    sqlite3_bind_int64(q, 2, hi);
+    if ((rc = step_done(q)) != TS_OK || !(q = ts_sqlite_stmt(c, Q_DIMS_MARK)))
+        return rc != TS_OK ? rc : TS_EIO;
+    sqlite3_bind_int64(q, 1, hi);
+    return step_done(q);
+}
+
 /* Writes the shared images and commits (or rolls back) the transaction. */
 static void tx_close(ts_sqlite *s, txb *b)
 {
     int rc = b->rc;
+    int64_t now = ts_now_ns(), hi = s->w->next_trace_row - 1;
+    int settle = hi > s->w->dims_upto && now - s->w->dims_settled_ns >= s->settle_ns;
     if (rc == TS_OK && b->tt.nlist)
-        rc = tx_flush(s, &b->tt, ts_now_ns());
+        rc = tx_flush(s, &b->tt, now);
+    if (rc == TS_OK && settle)
+        rc = dims_settle(s->w, hi);
     if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) == TS_OK) {
+        if (settle) {
+            s->w->dims_upto = hi;
+            s->w->dims_settled_ns = now;
+        }
         for (ts_write *w = b->head; w; w = w->next)
             if ((w->kind == TS_W_KEY_REVOKE || w->kind == TS_W_KEY_CREATE) && w->rc == TS_OK) {
                 ts_sqlite_keys_bump(s); /* before the answer: see keycache.c */
@@ -1826,6 +1853,16 @@ static void syncer_start(ts_sqlite *s)
  * span): without one, ingest skips the lookup per span (10% of the
  * writer's time on bulk ingest). Waiting logs have their own partial
  * index (request_logs_pending), so this is one probe. */
+static void dims_upto_init(ts_sqlite_conn *c)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_DIMS_MARK_GET);
+    c->dims_upto = 0;
+    if (q && sqlite3_step(q) == SQLITE_ROW)
+        c->dims_upto = sqlite3_column_int64(q, 0);
+    if (q)
+        sqlite3_reset(q);
+}
+
 static void pending_logs_init(ts_sqlite_conn *c)
 {
     sqlite3_stmt *q = ts_sqlite_stmt(c, Q_RL_ANY_PENDING);
@@ -1863,6 +1900,7 @@ int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
 {
     int rc;
     pending_logs_init(s->w);
+    dims_upto_init(s->w);
     if ((rc = spanwin_init(s->w, cfg, err)) != TS_OK)
         return rc;
     syncer_start(s);

@@ -94,6 +94,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.rate_limit_per_key, 0);
     ck_assert_int_eq(c.key_cache_ms, 10000);
     ck_assert_int_eq(c.span_id_window, 262144);
+    ck_assert_int_eq(c.dims_settle_ms, 100);
 }
 END_TEST
 

@@ -1419,7 +1419,10 @@ static int64_t mix_dim_mismatches(void)
         "WHERE d.n IS NOT g.n) + (SELECT count(*) FROM trace_dims d WHERE d.dim <> 2 AND NOT "
         "EXISTS (SELECT 1 FROM g WHERE g.trow = d.trow AND g.dim = d.dim AND g.val = d.val)) + "
         "(SELECT count(*) FROM trace_dims d LEFT JOIN traces t ON t.id = d.trow WHERE t.id IS "
-        "NULL OR d.ws_id != t.ws_id OR d.start IS NOT t.eff_start OR d.n <= 0)");
+        "NULL OR d.ws_id != t.ws_id OR d.start IS NOT t.eff_start OR d.n <= 0) + "
+        /* in trace_dims_val exactly up to the watermark (migration 0005) */
+        "(SELECT count(*) FROM trace_dims WHERE settled IS NOT (trow <= (SELECT trow FROM "
+        "dims_watermark)))");
 }
 
 START_TEST(deferred_aggregates_match_spans)
@@ -1577,6 +1580,108 @@ START_TEST(open_transaction_while_syncing)
     ck_assert_int_eq(sql_int("SELECT count(*) FROM traces WHERE trace_id LIKE 'open-%'"), TRACES);
     ck_assert_int_eq(mix_mismatches(), 0);
     ck_assert_int_eq(mix_dim_mismatches(), 0);
+}
+END_TEST
+
+/* Filtered lists (the page driven by trace_dims_val, its keyset cursor
+ * and the count) find the traces whose trace_dims rows are settled into
+ * the index and those still above the watermark, in one order; a settle
+ * at dims_settle_ms = 0 moves every row into the index (migration 0005). */
+static void model_page(const char *model, int desc, int limit, int has_after,
+                       const ts_trace *after, const char *const *want, size_t nwant,
+                       int want_more, int64_t want_count)
+{
+    const char *vals[] = {model};
+    ts_qcond cond = {.field = TS_QF_SPAN_MODEL, .op = TS_QOP_EQ, .vals = vals, .nvals = 1};
+    ts_trace_query q = {.conds = &cond, .nconds = 1, .desc = desc, .limit = limit,
+                        .want_count = 1};
+    ts_trace *rows = NULL;
+    size_t n = 0;
+    int more = 0;
+    int64_t count = -1;
+    if (has_after) {
+        q.has_after = 1;
+        q.after_key = after->sort_key;
+        q.after_id = after->rowid;
+    }
+    ck_assert_int_eq(ts_store_trace_list(store, wsA, &q, arena, &rows, &n, &more, &count),
+                     TS_OK);
+    ck_assert_uint_eq(n, nwant);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(rows[i].trace_id, want[i]);
+    ck_assert_int_eq(more, want_more);
+    ck_assert_int_eq(count, want_count);
+}
+
+START_TEST(dims_lists_settled_and_not)
+{
+    ts_span sp[5];
+    const char *ids[] = {"d1", "d2", "d3", "e1", "d4"};
+    const char *desc3[] = {"d3", "d2", "d1"}, *asc3[] = {"d1", "d2", "d3"};
+    const char *top2[] = {"d3", "d2"}, *tail1[] = {"d1"}, *claude[] = {"e1"};
+    const char *desc4[] = {"d4", "d3", "d2", "d1"};
+    ts_trace after;
+
+    cfg.dims_settle_ms = 3600000;
+    reopen(64, "full");
+    /* the first trace settles at once (nothing settled yet); the next stay above */
+    for (int i = 0; i < 4; i++) {
+        mk(&sp[i], ids[i], "s", NULL, T0 + i * MS, T0 + (i + 1) * MS);
+        llm(&sp[i], i == 3 ? "claude-3-5-sonnet" : "gpt-4o", 10, 5, 0.01);
+        ingest1(wsA, &sp[i]);
+    }
+    ck_assert_int_eq(sql_int("SELECT count(DISTINCT trow) FROM trace_dims WHERE settled = 1"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(DISTINCT trow) FROM trace_dims WHERE settled = 0"), 3);
+    ck_assert_int_eq(mix_dim_mismatches(), 0);
+
+    model_page("gpt-4o", 1, 10, 0, NULL, desc3, 3, 0, 3);
+    model_page("gpt-4o", 0, 10, 0, NULL, asc3, 3, 0, 3);
+    model_page("claude-3-5-sonnet", 1, 10, 0, NULL, claude, 1, 0, 1);
+    /* a page boundary between the two sides, crossed by the cursor */
+    model_page("gpt-4o", 1, 2, 0, NULL, top2, 2, 1, 3);
+    after.sort_key = T0 + 1 * MS;
+    after.rowid = sql_int("SELECT id FROM traces WHERE trace_id = 'd2'");
+    model_page("gpt-4o", 1, 2, 1, &after, tail1, 1, 0, 3);
+
+    /* settling at every commit: the next commit puts every row in the index */
+    cfg.dims_settle_ms = 0;
+    reopen(64, "full");
+    mk(&sp[4], "d4", "s", NULL, T0 + 4 * MS, T0 + 5 * MS);
+    llm(&sp[4], "gpt-4o", 10, 5, 0.01);
+    ingest1(wsA, &sp[4]);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_dims WHERE settled = 0"), 0);
+    ck_assert_int_eq(sql_int("SELECT trow FROM dims_watermark"),
+                     sql_int("SELECT max(id) FROM traces"));
+    ck_assert_int_eq(mix_dim_mismatches(), 0);
+    model_page("gpt-4o", 1, 10, 0, NULL, desc4, 4, 0, 4);
+
+    /* The driven page's plan: the settled arm walks trace_dims_val in
+     * order (no sort of its matches), only the arm above the watermark
+     * is sorted, and SQLite merges the two. */
+    const char *vals[] = {"gpt-4o"};
+    ts_qcond cond = {.field = TS_QF_SPAN_MODEL, .op = TS_QOP_EQ, .vals = vals, .nvals = 1};
+    ts_trace_query q = {.conds = &cond, .nconds = 1, .desc = 1, .limit = 10};
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL, *plan = NULL;
+    char buf[4096] = "";
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(ts_sqlite_query_prepare(db, wsA, &q, "t.trace_id", 1, 11, 0, arena, &st),
+                     TS_OK);
+    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+    ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &plan, NULL), SQLITE_OK);
+    while (sqlite3_step(plan) == SQLITE_ROW) {
+        strncat(buf, (const char *)sqlite3_column_text(plan, 3), sizeof(buf) - strlen(buf) - 2);
+        strcat(buf, "\n");
+    }
+    sqlite3_finalize(plan);
+    sqlite3_free(eqp);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ck_assert_msg(strstr(buf, "MERGE (UNION ALL)") != NULL, "%s", buf);
+    const char *idx = strstr(buf, "INDEX trace_dims_val (ws_id=? AND dim=? AND val=?)");
+    const char *sort = strstr(buf, "TEMP B-TREE");
+    ck_assert_msg(idx && sort && idx < sort && !strstr(sort + 1, "TEMP B-TREE"), "%s", buf);
+    ck_assert_msg(strstr(buf, "USING PRIMARY KEY (trow>?)") != NULL, "%s", buf);
 }
 END_TEST
 
@@ -1830,6 +1935,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, deferred_aggregates_match_spans);
     tcase_add_test(tc, async_burst_and_failing_job);
     tcase_add_test(tc, open_transaction_while_syncing);
+    tcase_add_test(tc, dims_lists_settled_and_not);
     tcase_add_test(tc, close_drains_queue);
     tcase_add_test(tc, durable_across_reopen);
     tcase_add_test(tc, migration_0003_rekeys_old_rows);
