@@ -1849,20 +1849,25 @@ static void syncer_start(ts_sqlite *s)
     }
 }
 
+/* The committed watermark of settled trace_dims rows (migration 0005).
+ * Without it new rows could not be put on the right side of it. */
+static int dims_upto_init(ts_sqlite_conn *c, ts_err *err)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_DIMS_MARK_GET);
+    int src = q ? sqlite3_step(q) : SQLITE_ERROR;
+    if (src == SQLITE_ROW)
+        c->dims_upto = sqlite3_column_int64(q, 0);
+    if (q)
+        sqlite3_reset(q);
+    if (src != SQLITE_ROW)
+        return ts_err_set(err, TS_EIO, "cannot read dims_watermark: %s", sqlite3_errmsg(c->db));
+    return TS_OK;
+}
+
 /* Whether any request log waits for its span (/track-request before the
  * span): without one, ingest skips the lookup per span (10% of the
  * writer's time on bulk ingest). Waiting logs have their own partial
  * index (request_logs_pending), so this is one probe. */
-static void dims_upto_init(ts_sqlite_conn *c)
-{
-    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_DIMS_MARK_GET);
-    c->dims_upto = 0;
-    if (q && sqlite3_step(q) == SQLITE_ROW)
-        c->dims_upto = sqlite3_column_int64(q, 0);
-    if (q)
-        sqlite3_reset(q);
-}
-
 static void pending_logs_init(ts_sqlite_conn *c)
 {
     sqlite3_stmt *q = ts_sqlite_stmt(c, Q_RL_ANY_PENDING);
@@ -1900,8 +1905,7 @@ int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
 {
     int rc;
     pending_logs_init(s->w);
-    dims_upto_init(s->w);
-    if ((rc = spanwin_init(s->w, cfg, err)) != TS_OK)
+    if ((rc = dims_upto_init(s->w, err)) != TS_OK || (rc = spanwin_init(s->w, cfg, err)) != TS_OK)
         return rc;
     syncer_start(s);
     ts_sqlite_ckpt_start(s, cfg);
