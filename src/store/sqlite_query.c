@@ -419,10 +419,11 @@ static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
 
 /* The driven page as two arms over the same text (the same parameter
  * numbers): settled rows through trace_dims_val, in order, and the rows
- * above the watermark through the primary key, sorted (a few hundred
- * milliseconds of new traces). SQLite merges the two ordered arms and
- * stops at the LIMIT; an ORDER BY over a union in a subquery would sort
- * every match instead. */
+ * above the watermark through the primary key, sorted (the traces of the
+ * last dims_settle_ms). SQLite merges the two ordered arms and stops at
+ * the LIMIT; an ORDER BY over a union in a subquery would sort every
+ * match instead. The SQL text holds no values (all are bound), so the
+ * mark occurs once. */
 static void driver_arms(ts_sqlbuf *b, size_t from)
 {
     static const char *const arm[2] = {
