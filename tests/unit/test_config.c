@@ -173,6 +173,11 @@ START_TEST(int_ranges)
     SET_OK(&c, "span_id_window", "16777216");
     SET_BAD(&c, "span_id_window", "16777217");
     SET_BAD(&c, "span_id_window", "-1");
+    SET_OK(&c, "dims_settle_ms", "0");
+    ck_assert_int_eq(c.dims_settle_ms, 0);
+    SET_OK(&c, "dims_settle_ms", "3600000");
+    SET_BAD(&c, "dims_settle_ms", "3600001");
+    SET_BAD(&c, "dims_settle_ms", "-1");
     SET_OK(&c, "sqlite_coalesce_writes", "0");
     ck_assert_int_eq(c.sqlite_coalesce_writes, 0);
     SET_BAD(&c, "sqlite_coalesce_writes", "2");
