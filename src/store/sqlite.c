@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,15 +302,25 @@ static int migrate_all(sqlite3 *db, ts_err *err)
 /* The key epoch: 8 random bytes in the file <db>-keys, rewritten by
  * whichever process commits a key create or revoke (ts_sqlite_keys_bump) and read
  * before each cached key lookup (store/keycache.c). A file rather than a
- * row, so that checking it costs one pread instead of a query. */
+ * row, so that checking it costs a memory load (a shared mapping of the
+ * file, as SQLite maps its -shm) instead of a query; pread where the file
+ * cannot be mapped. The pread was 3.7 % of the HTTP threads' time under
+ * one-span requests. */
 static void keys_open(ts_sqlite *s)
 {
     char path[sizeof(s->path) + 8];
     struct stat st;
     snprintf(path, sizeof(path), "%s-keys", s->path);
     s->keysfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->keysfd >= 0 && fstat(s->keysfd, &st) == 0 && st.st_size < 8)
+    if (s->keysfd < 0 || fstat(s->keysfd, &st) != 0)
+        return;
+    if (st.st_size < 8)
         ts_sqlite_keys_bump(s);
+    if (fstat(s->keysfd, &st) == 0 && st.st_size >= 8) {
+        void *m = mmap(NULL, 8, PROT_READ, MAP_SHARED, s->keysfd, 0);
+        if (m != MAP_FAILED)
+            s->keysmap = m;
+    }
 }
 
 void ts_sqlite_keys_bump(ts_sqlite *s)
@@ -323,6 +334,12 @@ void ts_sqlite_keys_bump(ts_sqlite *s)
 static int sqlite_keys_epoch(ts_store *st, uint64_t *epoch)
 {
     ts_sqlite *s = (ts_sqlite *)st;
+    if (s->keysmap) {
+        /* A read torn by a concurrent bump differs from the old epoch
+         * too, so it can only cost a cache miss. */
+        *epoch = __atomic_load_n(s->keysmap, __ATOMIC_ACQUIRE);
+        return TS_OK;
+    }
     if (s->keysfd < 0 || pread(s->keysfd, epoch, sizeof(*epoch), 0) != (ssize_t)sizeof(*epoch))
         return TS_EIO;
     return TS_OK;
@@ -346,6 +363,8 @@ static void sqlite_close(ts_store *st)
     pthread_mutex_destroy(&s->crun);
     pthread_mutex_destroy(&s->cmu);
     pthread_cond_destroy(&s->ccv);
+    if (s->keysmap)
+        munmap((void *)s->keysmap, 8);
     if (s->keysfd >= 0)
         close(s->keysfd);
     pthread_mutex_destroy(&s->rmu);

@@ -136,6 +136,7 @@ typedef struct ts_sqlite {
     dev_t wal_dev;
     ino_t wal_ino;
     int keysfd; /* <db>-keys: the key epoch (see keys_epoch in sqlite.c) */
+    const uint64_t *keysmap; /* its mapping, or NULL */
     /* checkpoints (sqlite_ckpt.c) */
     sqlite3 *ckdb;           /* the checkpointer's connection (NULL: none) */
     pthread_t cthread;
