@@ -123,15 +123,67 @@ void ts_jw_str(ts_jw *w, const char *s)
     w->p[w->len] = '\0';
 }
 
+/* Decimal digits of u, written backwards ending at end; returns the first. */
+static char *put_digits(char *end, uint64_t u)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return end;
+}
+
 void ts_jw_i64(ts_jw *w, int64_t v)
 {
-    char buf[32];
-    int n;
-    if (v > -(INT64_C(1) << 53) && v < (INT64_C(1) << 53))
-        n = snprintf(buf, sizeof(buf), "%" PRId64, v);
-    else
-        n = snprintf(buf, sizeof(buf), "\"%" PRId64 "\"", v);
-    ts_jw_raw(w, buf, (size_t)n);
+    char buf[32], *end = buf + sizeof(buf), *p;
+    int big = v <= -(INT64_C(1) << 53) || v >= (INT64_C(1) << 53);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (big) /* beyond a double's integers: a string, so no reader rounds it */
+        *--end = '"';
+    p = put_digits(end, u);
+    if (v < 0)
+        *--p = '-';
+    if (big)
+        *--p = '"';
+    ts_jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static const double P10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                             1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* d as "%.15g" prints it when that reads back as d, without printf (whose
+ * floating point was 8 % of the HTTP threads under OTLP load): the fewest
+ * decimals k whose integer m = d * 10^k gives d back as m / 10^k. Both are
+ * exact doubles (m < 10^15, k <= 15), so that division is correctly rounded,
+ * as strtod is; a decimal of at most 15 significant digits that reads back
+ * as d is what d rounds to at 15 digits. Only for 1e-4 <= |d| < 1e15, where
+ * %g prints no exponent. Returns the length, or 0 to fall back to printf. */
+static size_t short_double(double d, char *buf, size_t cap)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15) || cap < 40)
+        return 0;
+    for (int k = 0; k <= 15; k++) {
+        double t = a * P10[k];
+        if (t >= 1e15)
+            return 0;
+        double m = nearbyint(t);
+        if (m / P10[k] != a)
+            continue;
+        uint64_t u = (uint64_t)m;
+        char *end = buf + cap, *p = end;
+        for (int i = 0; i < k; i++, u /= 10)
+            *--p = (char)('0' + u % 10);
+        if (k)
+            *--p = '.';
+        p = put_digits(p, u);
+        if (d < 0)
+            *--p = '-';
+        size_t n = (size_t)(end - p);
+        memmove(buf, p, n);
+        return n;
+    }
+    return 0;
 }
 
 void ts_jw_double(ts_jw *w, double d)
@@ -145,11 +197,14 @@ void ts_jw_double(ts_jw *w, double d)
         ts_jw_str(w, d > 0 ? "Infinity" : "-Infinity");
         return;
     }
-    /* The shortest of %.15g / %.17g that reads back exactly. */
-    int n = snprintf(buf, sizeof(buf), "%.15g", d);
-    if (strtod(buf, NULL) != d)
-        n = snprintf(buf, sizeof(buf), "%.17g", d);
-    ts_jw_raw(w, buf, (size_t)n);
+    size_t n = short_double(d, buf, sizeof(buf));
+    if (!n) {
+        /* The shortest of %.15g / %.17g that reads back exactly. */
+        n = (size_t)snprintf(buf, sizeof(buf), "%.15g", d);
+        if (strtod(buf, NULL) != d)
+            n = (size_t)snprintf(buf, sizeof(buf), "%.17g", d);
+    }
+    ts_jw_raw(w, buf, n);
 }
 
 void ts_jw_value(ts_jw *w, const ts_attr_value *v)

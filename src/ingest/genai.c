@@ -278,11 +278,12 @@ static void scan(best *bests, const ts_attr *kv, size_t n, int resource)
     }
 }
 
-/* Text of a value meant as free text: strings as they are, others as JSON. */
+/* Text of a value meant as free text: strings as they are (shared, not
+ * copied: see genai.h), others as JSON. */
 static char *value_text(const ts_attr_value *v, ts_arena *a)
 {
     if (v->type == TS_AV_STR)
-        return ts_arena_strdup(a, v->s);
+        return (char *)v->s;
     ts_jw w = {0};
     ts_jw_value(&w, v);
     char *out = ts_jw_take(&w, a);

@@ -35,7 +35,10 @@ typedef struct ts_genai_src {
 
 /* Fills every LLM field of s that is still unset (NULL, TS_TOKENS_ABSENT,
  * has_cost == 0), so values a client gave explicitly (log_request on
- * /spans-bulk) win over attributes. Strings are copied into a.
+ * /spans-bulk) win over attributes. A string attribute taken as it is
+ * (input, output, model...) is shared with src, not copied: src's strings
+ * must live as long as a (every decoder puts them in the request arena,
+ * the a it passes here); anything else is written into a.
  * TS_OK or TS_ENOMEM. Thread-safe (the table is read-only). */
 int ts_genai_apply(ts_span *s, const ts_genai_src *src, ts_arena *a);
 

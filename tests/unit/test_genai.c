@@ -6,6 +6,8 @@
  * hook (codec/attrs_json.c) and the JSON renderer of ingest/attr.c. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,6 +359,120 @@ START_TEST(attr_json_rendering)
 }
 END_TEST
 
+/* The printf rule ts_jw_double had before its fast path: the shorter of
+ * %.15g and %.17g that reads back exactly. */
+static void expect_double(double d)
+{
+    char want[40];
+    ts_jw w = {0};
+    snprintf(want, sizeof(want), "%.15g", d);
+    if (strtod(want, NULL) != d)
+        snprintf(want, sizeof(want), "%.17g", d);
+    ts_jw_double(&w, d);
+    ck_assert_msg(w.p && strcmp(w.p, want) == 0, "%.17g: got %s, want %s", d, w.p, want);
+    ts_jw_free(&w);
+}
+
+static uint64_t rnd(void)
+{
+    static uint64_t x = 0x9e3779b97f4a7c15u;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    return x * 0x2545f4914f6cdd1du;
+}
+
+START_TEST(doubles_print_as_printf)
+{
+    static const double edges[] = {0.0,
+                                   -0.0,
+                                   1e-4,
+                                   -1e-4,
+                                   9.9999999999999e-5,
+                                   1e15,
+                                   -1e15,
+                                   1e15 - 1,
+                                   1e15 - 0.5,
+                                   999999999999999.9,
+                                   0.1,
+                                   0.2,
+                                   0.1 + 0.2,
+                                   1.0 / 3,
+                                   2.0 / 3,
+                                   0.7,
+                                   1.005,
+                                   123.456,
+                                   -42.5,
+                                   9007199254740993.0,
+                                   5e-324,
+                                   1e300,
+                                   1.7976931348623157e308,
+                                   1e-5,
+                                   0.00010000000000000002};
+    for (size_t i = 0; i < N(edges); i++) {
+        expect_double(edges[i]);
+        expect_double(nextafter(edges[i], 1e308));
+        expect_double(nextafter(edges[i], -1e308));
+    }
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = rnd();
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        if (!isnan(d) && !isinf(d))
+            expect_double(d);
+        /* decimals of up to 17 digits with up to 20 places: the fast path's cases */
+        double m = (double)(rnd() % (i % 2 ? 100000000000000000ull : 100000ull));
+        d = m / pow(10, (double)(rnd() % 21));
+        expect_double(rnd() % 2 ? d : -d);
+    }
+}
+END_TEST
+
+static void expect_i64(int64_t v)
+{
+    char want[32];
+    ts_jw w = {0};
+    if (v > -(INT64_C(1) << 53) && v < (INT64_C(1) << 53))
+        snprintf(want, sizeof(want), "%lld", (long long)v);
+    else
+        snprintf(want, sizeof(want), "\"%lld\"", (long long)v);
+    ts_jw_i64(&w, v);
+    ck_assert_msg(w.p && strcmp(w.p, want) == 0, "%lld: got %s, want %s", (long long)v, w.p, want);
+    ts_jw_free(&w);
+}
+
+START_TEST(integers_print_as_printf)
+{
+    static const int64_t edges[] = {0,
+                                    1,
+                                    -1,
+                                    9,
+                                    10,
+                                    -10,
+                                    (INT64_C(1) << 53) - 1,
+                                    INT64_C(1) << 53,
+                                    -(INT64_C(1) << 53) + 1,
+                                    -(INT64_C(1) << 53),
+                                    INT64_MAX,
+                                    INT64_MIN,
+                                    INT64_MIN + 1};
+    for (size_t i = 0; i < N(edges); i++)
+        expect_i64(edges[i]);
+    for (int i = 0; i < 100000; i++)
+        expect_i64((int64_t)(rnd() >> (rnd() % 64)) * (rnd() % 2 ? 1 : -1));
+}
+END_TEST
+
+/* String attributes taken as they are share the attribute's text. */
+START_TEST(texts_shared_not_copied)
+{
+    ts_attr a[] = {S("gen_ai.request.model", "gpt-4o"), S("input.value", "hello")};
+    ts_span s = map(a, N(a), NULL, 0);
+    ck_assert_ptr_eq(s.model, a[0].v.s);
+    ck_assert_ptr_eq(s.input, a[1].v.s);
+}
+END_TEST
+
 static Suite *genai_suite(void)
 {
     Suite *s = suite_create("genai");
@@ -375,6 +491,9 @@ static Suite *genai_suite(void)
     tcase_add_test(tc, explicit_values_win);
     tcase_add_test(tc, spans_bulk_hook);
     tcase_add_test(tc, attr_json_rendering);
+    tcase_add_test(tc, doubles_print_as_printf);
+    tcase_add_test(tc, integers_print_as_printf);
+    tcase_add_test(tc, texts_shared_not_copied);
     suite_add_tcase(s, tc);
     return s;
 }
