@@ -1247,6 +1247,28 @@ START_TEST(scope_and_resource_merges)
 }
 END_TEST
 
+/* The one place the decoders part: protobuf-c merges each repeat of a
+ * singular message by copying both attribute lists, quadratic in the
+ * repeats, and ran out of its budget; the direct decoder is linear and
+ * decodes the body within that same budget. */
+START_TEST(repeated_resource_within_budget)
+{
+    pbw rs = {0}, req = {0};
+    for (int i = 0; i < 1000; i++)
+        pbw_put(&rs, "\x0a\x04\x0a\x02\x0a\x00", 6);
+    pbw_put(&rs, "\x12\x04\x12\x02\x2a\x00", 6); /* a span, so the resource shows */
+    pbw_msg(&req, 1, &rs);
+    ref_run r;
+    ck_assert_msg(ref_compare(req.p, req.len, &lim, &r), "%s", r.diff.why);
+    ck_assert_int_eq(r.budget_hit, 1);
+    ck_assert_int_eq(r.rc_new, TS_OK);
+    ck_assert_uint_le(r.used, r.budget);
+    ts_otlp_req q;
+    ck_assert_int_eq(decode(&req, &q), TS_OK);
+    ck_assert_uint_eq(q.spans[0].resource->nattrs, 1000);
+}
+END_TEST
+
 static Suite *otlp_pb_diff_suite(void)
 {
     Suite *s = suite_create("otlp_pb_diff");
@@ -1266,6 +1288,7 @@ static Suite *otlp_pb_diff_suite(void)
     tcase_add_test(rules, wrong_wire_types);
     tcase_add_test(rules, overlong_varints);
     tcase_add_test(rules, scope_and_resource_merges);
+    tcase_add_test(rules, repeated_resource_within_budget);
     suite_add_tcase(s, rules);
     return s;
 }
