@@ -339,7 +339,7 @@ static void occ_add(occ *o, const pbmsg *m, const fld *f)
 /* The next occurrence in o as a message of type t: 1, or TS_OK after the last. */
 static int occ_next(dec *d, occ *o, pbmsg *m, int t)
 {
-    fld f;
+    fld f = {0};
     int rc = TS_OK;
     while (o->n && (rc = next(d, &o->in, &f)) == 1)
         if (f.num == o->num) {
@@ -353,7 +353,7 @@ static int occ_next(dec *d, occ *o, pbmsg *m, int t)
  * that arrays can be sized before they are filled. */
 static int count(dec *d, pbmsg m, const uint32_t *nums, int k, size_t *n)
 {
-    fld f;
+    fld f = {0};
     int rc;
     while ((rc = next(d, &m, &f)) == 1)
         for (int i = 0; i < k; i++)
@@ -436,7 +436,7 @@ static int dec_array(dec *d, pbmsg m, ts_attr_value *v)
 {
     static const uint32_t num = 1;
     size_t n = 0;
-    fld f;
+    fld f = {0};
     int rc = count(d, m, &num, 1, &n);
     if (rc != TS_OK || !n)
         return rc;
@@ -453,7 +453,7 @@ static int dec_kvlist(dec *d, pbmsg m, ts_attr_value *v)
 {
     static const uint32_t num = 1;
     size_t n = 0;
-    fld f;
+    fld f = {0};
     int rc = count(d, m, &num, 1, &n);
     if (rc != TS_OK || !n)
         return rc;
@@ -502,7 +502,7 @@ static int dec_arm(dec *d, const pbmsg *m, const fld *f, ts_attr_value *v)
 /* AnyValue: with no arm, v is left empty (TS_AV_EMPTY). */
 static int dec_any(dec *d, pbmsg m, ts_attr_value *v)
 {
-    fld f;
+    fld f = {0};
     int rc;
     memset(v, 0, sizeof(*v));
     while ((rc = next(d, &m, &f)) == 1)
@@ -532,7 +532,7 @@ static int dec_value(dec *d, occ o, ts_attr_value *v)
 static int dec_kv(dec *d, pbmsg m, ts_attr *kv)
 {
     occ value = {0};
-    fld f;
+    fld f = {0};
     int rc;
     kv->key = "";
     while ((rc = next(d, &m, &f)) == 1) {
@@ -565,7 +565,7 @@ static int dec_event(dec *d, pbmsg m, ts_otlp_event *e)
 {
     static const uint32_t num = 3;
     size_t n = 0;
-    fld f;
+    fld f = {0};
     int rc = count(d, m, &num, 1, &n);
     if (rc != TS_OK)
         return rc;
@@ -602,7 +602,7 @@ static int dec_link(dec *d, pbmsg m, ts_otlp_link *l)
 {
     static const uint32_t num = 4;
     size_t n = 0;
-    fld f;
+    fld f = {0};
     int rc = count(d, m, &num, 1, &n);
     if (rc != TS_OK)
         return rc;
@@ -619,7 +619,7 @@ static int dec_link(dec *d, pbmsg m, ts_otlp_link *l)
  * keeps the latter's proto3 int whether or not it was sent. */
 static int status_one(dec *d, pbmsg m, ts_otlp_span *s)
 {
-    fld f;
+    fld f = {0};
     int rc;
     s->status_code = 0;
     while ((rc = next(d, &m, &f)) == 1) {
@@ -705,7 +705,7 @@ static int span_arrays(dec *d, pbmsg m, ts_otlp_span *s)
 static int dec_span(dec *d, pbmsg m, const ts_otlp_resource *res, const ts_otlp_scope *sc)
 {
     occ status = {0};
-    fld f;
+    fld f = {0};
     int rc;
     if (d->out->nspans == d->cap) /* cannot be: pass 1 counted every span */
         return malformed(d->err, M_SPAN, "more spans than counted");
@@ -724,7 +724,7 @@ static int dec_span(dec *d, pbmsg m, const ts_otlp_resource *res, const ts_otlp_
 /* One occurrence of ScopeSpans.scope: strings replace, attributes append. */
 static int scope_one(dec *d, pbmsg m, ts_otlp_scope *sc)
 {
-    fld f;
+    fld f = {0};
     int rc;
     while ((rc = next(d, &m, &f)) == 1) {
         if ((f.num == 1 && !(sc->name = str(d, &f))) || (f.num == 2 && !(sc->version = str(d, &f))))
@@ -755,7 +755,7 @@ static int dec_sspans(dec *d, pbmsg m, const ts_otlp_resource *res)
 {
     ts_otlp_scope *sc = take(d, 1, sizeof(*sc));
     occ scope = {0};
-    fld f;
+    fld f = {0};
     int rc;
     if (!sc)
         return TS_ENOMEM;
@@ -774,7 +774,7 @@ static int dec_sspans(dec *d, pbmsg m, const ts_otlp_resource *res)
 /* One occurrence of ResourceSpans.resource: its attributes append. */
 static int resource_one(dec *d, pbmsg m, ts_otlp_resource *res)
 {
-    fld f;
+    fld f = {0};
     int rc;
     while ((rc = next(d, &m, &f)) == 1)
         if (f.num == 1 && (rc = dec_kv(d, sub(&f, M_KV), &res->attrs[res->nattrs++])) != TS_OK)
@@ -801,7 +801,7 @@ static int dec_rspans(dec *d, pbmsg m)
 {
     ts_otlp_resource *res = take(d, 1, sizeof(*res));
     occ resource = {0};
-    fld f;
+    fld f = {0};
     int rc;
     if (!res)
         return TS_ENOMEM;
@@ -819,7 +819,7 @@ static int dec_rspans(dec *d, pbmsg m)
 
 static int dec_req(dec *d, pbmsg m)
 {
-    fld f;
+    fld f = {0};
     int rc;
     if (d->cap && !(d->out->spans = take(d, d->cap, sizeof(*d->out->spans))))
         return TS_ENOMEM;

@@ -1,5 +1,6 @@
-/* otlp_pb.h: OTLP/HTTP protobuf encoding (application/x-protobuf), with
- * protobuf-c code generated from src/codec/proto/otlp_trace.proto. */
+/* otlp_pb.h: OTLP/HTTP protobuf encoding (application/x-protobuf): a
+ * decoder of its own for requests, and protobuf-c code generated from
+ * src/codec/proto/otlp_trace.proto for the responses. */
 #ifndef TS_CODEC_OTLP_PB_H
 #define TS_CODEC_OTLP_PB_H
 
@@ -8,10 +9,11 @@
 #include "codec/otlp.h"
 
 /* Decodes an ExportTraceServiceRequest. The wire format is checked first
- * (nesting depth, span count, attributes per list, string sizes, UTF-8)
- * so protobuf-c never sees input that would make it recurse deeply or
- * allocate without bound; its allocations come from a (budgeted). Strings
- * in *out live in a. TS_EINVAL (err names the problem) for a body that is
+ * (nesting depth, span count, attributes per list, string sizes, UTF-8),
+ * then decoded straight into *out, with protobuf-c 1.4's semantics (merged
+ * messages, oneofs, wire types; tests/common/otlp_pb_ref.h is the
+ * reference the tests compare with), allocating from a under a budget
+ * proportional to len (over it: TS_ETOOBIG). Strings in *out live in a. TS_EINVAL (err names the problem) for a body that is
  * not a valid request, TS_ETOOBIG over max_spans. */
 int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
                       ts_otlp_req *out, ts_err *err);
