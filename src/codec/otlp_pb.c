@@ -544,8 +544,28 @@ static int dec_kv(dec *d, pbmsg m, ts_attr *kv)
     return rc == TS_OK ? dec_value(d, value, &kv->v) : rc;
 }
 
-static int event_field(dec *d, const pbmsg *m, const fld *f, ts_otlp_event *e)
+/* Reads a message whose one repeated field is its attributes (number num):
+ * sizes *attrs for them, then hands every field to fn with obj. */
+typedef int (*field_fn)(dec *d, const pbmsg *m, const fld *f, void *obj);
+
+static int dec_fields(dec *d, pbmsg m, uint32_t num, ts_attr **attrs, field_fn fn, void *obj)
 {
+    size_t n = 0;
+    fld f = {0};
+    int rc = count(d, m, &num, 1, &n);
+    if (rc != TS_OK)
+        return rc;
+    if (n && !(*attrs = take(d, n, sizeof(**attrs))))
+        return TS_ENOMEM;
+    while ((rc = next(d, &m, &f)) == 1)
+        if ((rc = fn(d, &m, &f, obj)) != TS_OK)
+            return rc;
+    return rc;
+}
+
+static int event_field(dec *d, const pbmsg *m, const fld *f, void *obj)
+{
+    ts_otlp_event *e = obj;
     switch (f->num) {
     case 1:
         if (f->wt != 1)
@@ -563,23 +583,13 @@ static int event_field(dec *d, const pbmsg *m, const fld *f, ts_otlp_event *e)
 
 static int dec_event(dec *d, pbmsg m, ts_otlp_event *e)
 {
-    static const uint32_t num = 3;
-    size_t n = 0;
-    fld f = {0};
-    int rc = count(d, m, &num, 1, &n);
-    if (rc != TS_OK)
-        return rc;
-    if (n && !(e->attrs = take(d, n, sizeof(*e->attrs))))
-        return TS_ENOMEM;
     e->name = "";
-    while ((rc = next(d, &m, &f)) == 1)
-        if ((rc = event_field(d, &m, &f, e)) != TS_OK)
-            return rc;
-    return rc;
+    return dec_fields(d, m, 3, &e->attrs, event_field, e);
 }
 
-static int link_field(dec *d, const pbmsg *m, const fld *f, ts_otlp_link *l)
+static int link_field(dec *d, const pbmsg *m, const fld *f, void *obj)
 {
+    ts_otlp_link *l = obj;
     switch (f->num) {
     case 1:
         id_set(&l->trace_id, f);
@@ -600,19 +610,8 @@ static int link_field(dec *d, const pbmsg *m, const fld *f, ts_otlp_link *l)
 
 static int dec_link(dec *d, pbmsg m, ts_otlp_link *l)
 {
-    static const uint32_t num = 4;
-    size_t n = 0;
-    fld f = {0};
-    int rc = count(d, m, &num, 1, &n);
-    if (rc != TS_OK)
-        return rc;
-    if (n && !(l->attrs = take(d, n, sizeof(*l->attrs))))
-        return TS_ENOMEM;
     l->trace_state = "";
-    while ((rc = next(d, &m, &f)) == 1)
-        if ((rc = link_field(d, &m, &f, l)) != TS_OK)
-            return rc;
-    return rc;
+    return dec_fields(d, m, 4, &l->attrs, link_field, l);
 }
 
 /* One occurrence of Span.status: the code is reset, since merge_messages

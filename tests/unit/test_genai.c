@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/rnd.h"
 #include "codec/spans_bulk.h"
 #include "ingest/attr.h"
 #include "ingest/genai.h"
@@ -371,15 +372,6 @@ static void expect_double(double d)
     ts_jw_double(&w, d);
     ck_assert_msg(w.p && strcmp(w.p, want) == 0, "%.17g: got %s, want %s", d, w.p, want);
     ts_jw_free(&w);
-}
-
-static uint64_t rnd(void)
-{
-    static uint64_t x = 0x9e3779b97f4a7c15u;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    return x * 0x2545f4914f6cdd1du;
 }
 
 START_TEST(doubles_print_as_printf)

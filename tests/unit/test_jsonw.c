@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/rnd.h"
 #include "codec/json_util.h"
 #include "codec/jsonw.h"
 #include "tracestore/arena.h"
@@ -58,16 +59,6 @@ static void check_i64(int64_t v)
     ts_jsonw_init(&w);
     ts_jsonw_i64(&w, v);
     expect_cjson(cJSON_CreateNumber((double)v), &w);
-}
-
-/* xorshift64*: a fixed sequence, so a failure reproduces. */
-static uint64_t rnd(void)
-{
-    static uint64_t x = 0x9e3779b97f4a7c15u;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    return x * 0x2545f4914f6cdd1du;
 }
 
 START_TEST(strings_every_byte)
