@@ -428,6 +428,25 @@ static void id_set(ts_otlp_id *id, const fld *f)
         memcpy(id->b, f->p, f->len);
 }
 
+/* Reads a message whose one repeated field is a list of KeyValues (number
+ * num): sizes *attrs for them, then hands every field to fn with obj. */
+typedef int (*field_fn)(dec *d, const pbmsg *m, const fld *f, void *obj);
+
+static int dec_fields(dec *d, pbmsg m, uint32_t num, ts_attr **attrs, field_fn fn, void *obj)
+{
+    size_t n = 0;
+    fld f = {0};
+    int rc = count(d, m, &num, 1, &n);
+    if (rc != TS_OK)
+        return rc;
+    if (n && !(*attrs = take(d, n, sizeof(**attrs))))
+        return TS_ENOMEM;
+    while ((rc = next(d, &m, &f)) == 1)
+        if ((rc = fn(d, &m, &f, obj)) != TS_OK)
+            return rc;
+    return rc;
+}
+
 static int dec_kv(dec *d, pbmsg m, ts_attr *kv);
 static int dec_any(dec *d, pbmsg m, ts_attr_value *v);
 
@@ -448,21 +467,17 @@ static int dec_array(dec *d, pbmsg m, ts_attr_value *v)
     return rc;
 }
 
+static int kvlist_field(dec *d, const pbmsg *m, const fld *f, void *obj)
+{
+    ts_attr_value *v = obj;
+    (void)m;
+    return f->num == 1 ? dec_kv(d, sub(f, M_KV), &v->kvs[v->nkvs++]) : TS_OK;
+}
+
 /* KeyValueList.values into v->kvs, in order. */
 static int dec_kvlist(dec *d, pbmsg m, ts_attr_value *v)
 {
-    static const uint32_t num = 1;
-    size_t n = 0;
-    fld f = {0};
-    int rc = count(d, m, &num, 1, &n);
-    if (rc != TS_OK || !n)
-        return rc;
-    if (!(v->kvs = take(d, n, sizeof(*v->kvs))))
-        return TS_ENOMEM;
-    while ((rc = next(d, &m, &f)) == 1)
-        if (f.num == 1 && (rc = dec_kv(d, sub(&f, M_KV), &v->kvs[v->nkvs++])) != TS_OK)
-            return rc;
-    return rc;
+    return dec_fields(d, m, 1, &v->kvs, kvlist_field, v);
 }
 
 /* One arm of AnyValue's oneof, replacing the arm before it. */
@@ -542,25 +557,6 @@ static int dec_kv(dec *d, pbmsg m, ts_attr *kv)
             occ_add(&value, &m, &f);
     }
     return rc == TS_OK ? dec_value(d, value, &kv->v) : rc;
-}
-
-/* Reads a message whose one repeated field is its attributes (number num):
- * sizes *attrs for them, then hands every field to fn with obj. */
-typedef int (*field_fn)(dec *d, const pbmsg *m, const fld *f, void *obj);
-
-static int dec_fields(dec *d, pbmsg m, uint32_t num, ts_attr **attrs, field_fn fn, void *obj)
-{
-    size_t n = 0;
-    fld f = {0};
-    int rc = count(d, m, &num, 1, &n);
-    if (rc != TS_OK)
-        return rc;
-    if (n && !(*attrs = take(d, n, sizeof(**attrs))))
-        return TS_ENOMEM;
-    while ((rc = next(d, &m, &f)) == 1)
-        if ((rc = fn(d, &m, &f, obj)) != TS_OK)
-            return rc;
-    return rc;
 }
 
 static int event_field(dec *d, const pbmsg *m, const fld *f, void *obj)
