@@ -218,9 +218,13 @@ int main(int argc, char **argv)
         "status_code, status_message, trace_state, attributes, events, links, resource, scope, "
         "origin, type, model, provider, input, output, prompt_tokens, completion_tokens, "
         "total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced, "
-        "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns, trow) "
-        "VALUES (1,?1,?2,?3,?4,?5,?6,?7,?8,?9,NULL,?10,'[]','[]',?11,NULL,0,?12,?13,?14,?15,?16,"
-        "?17,?18,?19,NULL,NULL,NULL,?20,0,?21,?24,?25,NULL,NULL,?22,?23,?26)");
+        "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns, trow, ctx) "
+        "VALUES (1,?1,?2,?3,?4,?5,?6,?7,?8,?9,NULL,?10,'[]','[]','',NULL,0,?12,?13,?14,?15,?16,"
+        "?17,?18,?19,NULL,NULL,NULL,?20,0,?21,?24,?25,NULL,NULL,?22,?23,?26,1)");
+    /* The resource, once per trace (migration 0006; every span of a trace
+     * here has the same one, as the daemon's writer then stores it). */
+    sqlite3_stmt *ins_ctx =
+        prep(db, "INSERT INTO span_ctx (trow, idx, resource, scope) VALUES (?1, 1, ?2, NULL)");
     sqlite3_stmt *ins_rl = prep(db, "INSERT INTO request_logs (ws_id, trace_id, span_id, body, "
                                     "created_ns, trow) VALUES (1, ?1, ?2, ?3, ?4, ?5)");
     sqlite3_stmt *ins_tr = prep(
@@ -283,8 +287,12 @@ int main(int argc, char **argv)
             int64_t start = set.base_ns + (int64_t)t * 1000000 + (int64_t)k * 1000;
             int64_t end = start + v->dur_ns, created = wall0 + (int64_t)g;
             int64_t rl_id = 0;
-            if (k == 0)
+            if (k == 0) {
                 trow = next_trow++;
+                sqlite3_bind_int64(ins_ctx, 1, trow);
+                sqlite3_bind_text(ins_ctx, 2, resource, -1, SQLITE_STATIC);
+                step(db, ins_ctx, "insert span_ctx");
+            }
             if (v->is_llm) {
                 sqlite3_bind_text(ins_rl, 1, th, 32, SQLITE_STATIC);
                 sqlite3_bind_text(ins_rl, 2, sh, 16, SQLITE_STATIC);
@@ -311,7 +319,6 @@ int main(int argc, char **argv)
             else
                 sqlite3_bind_null(q, 9);
             sqlite3_bind_text(q, 10, cv->attrs, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 11, resource, -1, SQLITE_STATIC);
             sqlite3_bind_text(q, 12, v->is_llm ? "llm" : "other", -1, SQLITE_STATIC);
             for (int c = 13; c <= 19; c++)
                 sqlite3_bind_null(q, c);
@@ -441,6 +448,7 @@ int main(int argc, char **argv)
            nb ? (double)lat[(size_t)((double)(nb - 1) * 0.99)] / 1e6 : 0.0);
     sqlite3_finalize(ins_span);
     sqlite3_finalize(ins_rl);
+    sqlite3_finalize(ins_ctx);
     sqlite3_finalize(ins_tr);
     sqlite3_finalize(ins_dim);
     sqlite3_finalize(begin);

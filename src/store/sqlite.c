@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 #include "store/migrations.h"
+#include "store/spanctx.h"
 #include "store/spanwin.h"
 #include "store/sqlite_int.h"
 #include "tracestore/log.h"
 #include "tracestore/timeutil.h"
 
 #define SPAN_TAIL TS_SQL_SPAN_TAIL
-#define Q34 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define Q35 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
 #define TRACE_AGG_COLS                                                                         \
     "span_count, llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "   \
@@ -31,8 +32,8 @@ static const char *const sql_text[Q__COUNT] = {
                          "JOIN workspaces w ON w.id = k.ws_id WHERE k.prefix = ?1",
     [Q_TRACE_GET] = "SELECT " TS_SQL_TRACE_COLS " FROM traces t LEFT JOIN projects p ON "
                     "p.id = t.project_id WHERE t.ws_id = ?1 AND t.trace_id = ?2",
-    [Q_SPANS_GET] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE trow = ?1 "
-                    "ORDER BY start_ns, span_id",
+    [Q_SPANS_GET] = "SELECT id, span_id, " TS_SQL_SPAN_TAIL_READ " FROM " TS_SQL_SPAN_FROM
+                    " WHERE s.trow = ?1 ORDER BY start_ns, span_id",
     [Q_KEY_LIST] = "SELECT k.id, k.prefix, w.name, k.created_ns, k.revoked_ns FROM api_keys k "
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
@@ -40,18 +41,23 @@ static const char *const sql_text[Q__COUNT] = {
                    "completion_tokens, total_tokens, cost, unpriced, request_log_id, model, "
                    "name, provider, created_ns FROM spans WHERE trow = ?2 AND span_id = ?3",
     [Q_SPAN_INSERT] = "INSERT INTO spans (ws_id, trace_id, span_id, " SPAN_TAIL
-                      ", trow) VALUES (?,?,?," Q34 ",?)",
-    [Q_SPAN_UPDATE] = "UPDATE spans SET (" SPAN_TAIL ") = (" Q34 ") WHERE id = ?35",
+                      ", trow) VALUES (?,?,?," Q35 ",?)",
+    [Q_SPAN_UPDATE] = "UPDATE spans SET (" SPAN_TAIL ") = (" Q35 ") WHERE id = ?36",
+    [Q_CTX_FIND] = "SELECT idx FROM span_ctx WHERE trow = ?1 AND resource = ?2 AND scope IS ?3",
+    [Q_CTX_INSERT] =
+        "INSERT INTO span_ctx (trow, idx, resource, scope) SELECT ?1, "
+        "coalesce(max(idx), 0) + 1, ?2, ?3 FROM span_ctx WHERE trow = ?1 RETURNING idx",
     [Q_RL_INSERT] = "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, trow) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_RL_UPDATE] = "UPDATE request_logs SET body = ?1, created_ns = ?2 WHERE id = ?3",
     [Q_CLOSED] = "SELECT 1 FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
     [Q_TRACE_LOAD] = "SELECT id, " TRACE_AGG_COLS " FROM traces WHERE ws_id = ?1 AND trace_id = ?2",
-    [Q_TRACE_INSERT] = "INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns, " TRACE_AGG_COLS
-                       ", id) VALUES (?,?,?,?,?," Q21 ",?)",
+    [Q_TRACE_INSERT] =
+        "INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns, " TRACE_AGG_COLS
+        ", id) VALUES (?,?,?,?,?," Q21 ",?)",
     [Q_TRACE_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM traces",
-    [Q_TRACE_UPDATE] = "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21
-                       ") WHERE id = ?",
+    [Q_TRACE_UPDATE] =
+        "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21 ") WHERE id = ?",
     [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE trow = ?2",
     [Q_RECOMP_ROOT] = "SELECT span_id, start_ns, name, input, output, model, error FROM spans "
                       "WHERE trow = ?2 AND (parent_id IS NULL OR parent_id = '') "
@@ -63,6 +69,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TRACE_START] = "SELECT coalesce(t_started_ns, started_ns), id FROM traces WHERE ws_id = ?1 "
                       "AND trace_id = ?2",
     [Q_DEL_SPANS] = "DELETE FROM spans WHERE trow = ?2",
+    [Q_DEL_CTX] = "DELETE FROM span_ctx WHERE trow = ?2",
     [Q_DEL_RL] = "DELETE FROM request_logs WHERE trow = ?2",
     [Q_DEL_TRACE] = "DELETE FROM traces WHERE id = ?2",
     [Q_DEL_CLOSURE] = "DELETE FROM trace_closures WHERE ws_id = ?1 AND trace_id = ?2",
@@ -71,7 +78,8 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_PROJ_INSERT] = "INSERT INTO projects (ws_id, uuid, name, is_default, created_ns) "
                       "VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_PROJ_DEFAULT] = "SELECT id FROM projects WHERE ws_id = ?1 AND is_default = 1",
-    [Q_KEY_INSERT] = "INSERT INTO api_keys (ws_id, prefix, hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
+    [Q_KEY_INSERT] =
+        "INSERT INTO api_keys (ws_id, prefix, hash, created_ns) VALUES (?1, ?2, ?3, ?4)",
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_ns = ?2 WHERE prefix = ?1 AND revoked_ns = 0",
     [Q_PROJ_LIST] = "SELECT id, uuid, name, created_ns FROM projects WHERE ws_id = ?1 AND id > ?2 "
                     "ORDER BY id LIMIT ?3",
@@ -112,8 +120,8 @@ static const char *const sql_text[Q__COUNT] = {
     /* Checks a candidate from the writer's span id window (spanwin.h). */
     [Q_SPAN_BY_ID] = "SELECT trace_id FROM traces WHERE id = ?2 AND ws_id = ?1 AND EXISTS "
                      "(SELECT 1 FROM spans WHERE trow = ?2 AND span_id = ?3)",
-    [Q_SPAN_FULL] = "SELECT id, span_id, " SPAN_TAIL " FROM spans WHERE trow = ?2 AND "
-                    "span_id = ?3",
+    [Q_SPAN_FULL] = "SELECT id, span_id, " TS_SQL_SPAN_TAIL_READ " FROM " TS_SQL_SPAN_FROM
+                    " WHERE s.trow = ?2 AND span_id = ?3",
     [Q_RL_PENDING] = "SELECT id, model, provider, input, output, prompt_tokens, "
                      "completion_tokens, cost FROM request_logs WHERE ws_id = ?1 AND "
                      "trace_id = '' AND span_id = ?2 ORDER BY id DESC LIMIT 1",
@@ -193,6 +201,7 @@ static void conn_close(ts_sqlite_conn *c)
         sqlite3_finalize(c->stmt[i]);
     sqlite3_close(c->db);
     ts_spanwin_free(c->spanwin);
+    ts_spanctx_free(c->spanctx);
     free(c);
 }
 

@@ -24,6 +24,8 @@ enum {
     Q_SPAN_OLD,
     Q_SPAN_INSERT,
     Q_SPAN_UPDATE,
+    Q_CTX_FIND,
+    Q_CTX_INSERT,
     Q_RL_INSERT,
     Q_RL_UPDATE,
     Q_CLOSED,
@@ -36,6 +38,7 @@ enum {
     Q_CLOSE_INSERT,
     Q_TRACE_START,
     Q_DEL_SPANS,
+    Q_DEL_CTX,
     Q_DEL_RL,
     Q_DEL_TRACE,
     Q_DEL_CLOSURE,
@@ -82,6 +85,7 @@ typedef struct ts_sqlite_conn {
     sqlite3_stmt *stmt[Q__COUNT];
     int pending_logs; /* writer: a request log may wait for its span */
     struct ts_spanwin *spanwin; /* writer: recently written span ids (spanwin.h) */
+    struct ts_spanctx *spanctx; /* writer: span contexts' idx by trace (spanctx.h) */
     int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
     int64_t dims_upto;      /* writer: dims_watermark as committed (migration 0005) */
     int64_t dims_settled_ns; /* writer: when trace_dims rows were last settled */
@@ -186,13 +190,23 @@ char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
     "t.trace_id), t.root_span_id, t.id"
 #define TS_SQL_TRACE_NCOLS 41
 
-/* The span row: "id, span_id, " SPAN_TAIL. */
-#define TS_SQL_SPAN_TAIL                                                                           \
+/* The span row: "id, span_id, " then the tail. The writer writes
+ * TS_SQL_SPAN_TAIL (35 values, the last the span_ctx idx); readers select
+ * TS_SQL_SPAN_TAIL_READ (34 columns) FROM TS_SQL_SPAN_FROM, which takes the
+ * resource and scope from the span's span_ctx row when it has one
+ * (migration 0006). */
+#define TS_SQL_SPAN_HEAD                                                                           \
     "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "          \
-    "attributes, events, links, resource, scope, origin, type, model, provider, input, "           \
-    "output, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, "                  \
-    "cache_write_tokens, reasoning_tokens, cost, unpriced, error, session_id, user_id, "           \
-    "metadata, latency_ms, request_log_id, created_ns"
+    "attributes, events, links, "
+#define TS_SQL_SPAN_REST                                                                           \
+    "origin, type, model, provider, input, output, prompt_tokens, completion_tokens, "             \
+    "total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced, "      \
+    "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns"
+#define TS_SQL_SPAN_TAIL TS_SQL_SPAN_HEAD "resource, scope, " TS_SQL_SPAN_REST ", ctx"
+#define TS_SQL_SPAN_TAIL_READ                                                                      \
+    TS_SQL_SPAN_HEAD "coalesce(c.resource, s.resource), "                                          \
+                     "CASE WHEN s.ctx IS NULL THEN s.scope ELSE c.scope END, " TS_SQL_SPAN_REST
+#define TS_SQL_SPAN_FROM "spans s LEFT JOIN span_ctx c ON c.trow = s.trow AND c.idx = s.ctx"
 
 /* Reader pool (sqlite.c). */
 ts_sqlite_conn *ts_sqlite_reader_get(ts_sqlite *s);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/spanctx.h"
 #include "store/spanwin.h"
 #include "store/sqlite_int.h"
 #include "tracestore/ids.h"
@@ -82,6 +83,13 @@ typedef struct ttable {
     tagg *last; /* the image tagg_get returned last (a job's spans come by trace) */
 } ttable;
 
+/* A trace row whose span_ctx rows the job added to (dropped from the
+ * cache if the job rolls back). */
+typedef struct ctx_row {
+    int64_t trow;
+    struct ctx_row *next;
+} ctx_row;
+
 typedef struct job_ctx {
     ts_sqlite_conn *c;
     ts_arena *a;  /* freed when the job ends */
@@ -90,6 +98,7 @@ typedef struct job_ctx {
     int64_t now;
     ttable t;
     ttable *tx; /* the transaction's images (deferred), or NULL */
+    ctx_row *ctx_added;
 } job_ctx;
 
 /* The old values of a span being replaced. */
@@ -163,8 +172,9 @@ static int64_t span_total(int64_t p, int64_t c, int64_t t)
     return t > 0 ? t : 0;
 }
 
-/* Bind the 34 SPAN_TAIL values starting at parameter `at`. */
-static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t rl_id)
+/* Bind the 35 SPAN_TAIL values starting at parameter `at`: resource and
+ * scope are in the trace's span_ctx row ctx. */
+static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t rl_id, int64_t ctx)
 {
     bind_text(q, at + 0, is_root(sp->parent_id) ? NULL : sp->parent_id);
     bind_text(q, at + 1, sp->name);
@@ -177,8 +187,8 @@ static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t r
     bind_text(q, at + 8, sp->attributes ? sp->attributes : "{}");
     bind_text(q, at + 9, sp->events ? sp->events : "[]");
     bind_text(q, at + 10, sp->links ? sp->links : "[]");
-    bind_text(q, at + 11, sp->resource ? sp->resource : "{}");
-    bind_text(q, at + 12, sp->scope);
+    bind_text(q, at + 11, "");
+    bind_text(q, at + 12, NULL);
     sqlite3_bind_int(q, at + 13, sp->origin);
     bind_text(q, at + 14, sp->type);
     bind_text(q, at + 15, sp->model);
@@ -209,6 +219,7 @@ static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t r
     else
         sqlite3_bind_null(q, at + 32);
     sqlite3_bind_int64(q, at + 33, sp->created_ns);
+    sqlite3_bind_int64(q, at + 34, ctx);
 }
 
 /* Statement id with ?1 bound to the job's workspace and ?2 to text
@@ -698,12 +709,49 @@ static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
     return step_done(q);
 }
 
+/* The idx of sp's (resource, scope) among its trace's span_ctx rows
+ * (migration 0006), adding a row for a pair the trace does not have yet. */
+static int span_ctx(job_ctx *j, const tagg *t, const ts_span *sp, int64_t *idx)
+{
+    const char *res = sp->resource ? sp->resource : "{}";
+    sqlite3_stmt *q;
+    int src, id;
+
+    if ((*idx = ts_spanctx_get(j->c->spanctx, t->rowid, res, sp->scope)))
+        return TS_OK;
+    for (int pass = 0; pass < 2 && !*idx; pass++) {
+        id = pass ? Q_CTX_INSERT : Q_CTX_FIND;
+        if (!(q = ts_sqlite_stmt(j->c, id)))
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, t->rowid);
+        sqlite3_bind_text(q, 2, res, -1, SQLITE_STATIC);
+        bind_text(q, 3, sp->scope);
+        src = sqlite3_step(q);
+        if (src == SQLITE_ROW)
+            *idx = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        if (src != SQLITE_ROW && src != SQLITE_DONE)
+            return ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
+    }
+    if (!*idx)
+        return TS_EIO; /* RETURNING gave no row */
+    if (id == Q_CTX_INSERT) {
+        ctx_row *r = ts_arena_alloc(j->a, sizeof(*r));
+        if (!r)
+            return TS_ENOMEM;
+        *r = (ctx_row){t->rowid, j->ctx_added};
+        j->ctx_added = r;
+    }
+    ts_spanctx_put(j->c->spanctx, t->rowid, res, sp->scope, *idx);
+    return TS_OK;
+}
+
 static int ingest_span(job_ctx *j, ts_span *sp)
 {
     tagg *t;
     old_span o;
     int found = 0, rc;
-    int64_t rl_id = 0;
+    int64_t rl_id = 0, ctx;
     sqlite3_stmt *q;
 
     if ((rc = tagg_get(j, sp->trace_id, &t)) != TS_OK)
@@ -731,20 +779,22 @@ static int ingest_span(job_ctx *j, ts_span *sp)
     } else if ((rc = write_request_log(j, t, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK) {
         return rc;
     }
+    if ((rc = span_ctx(j, t, sp, &ctx)) != TS_OK)
+        return rc;
     if (found) {
         /* created_at is the first ingest: a retry of the same span changes nothing. */
         sp->created_ns = o.created_ns;
         if (!(q = ts_sqlite_stmt(j->c, Q_SPAN_UPDATE)))
             return TS_EIO;
-        bind_span_tail(q, 1, sp, rl_id);
-        sqlite3_bind_int64(q, 35, o.id);
+        bind_span_tail(q, 1, sp, rl_id, ctx);
+        sqlite3_bind_int64(q, 36, o.id);
         sp->rowid = o.id;
     } else {
         if (!(q = ws_stmt(j, Q_SPAN_INSERT, sp->trace_id)))
             return TS_EIO;
         sqlite3_bind_text(q, 3, sp->span_id, -1, SQLITE_STATIC);
-        bind_span_tail(q, 4, sp, rl_id);
-        sqlite3_bind_int64(q, 38, t->rowid);
+        bind_span_tail(q, 4, sp, rl_id, ctx);
+        sqlite3_bind_int64(q, 39, t->rowid);
     }
     if ((rc = step_done(q)) != TS_OK)
         return rc;
@@ -1056,7 +1106,7 @@ static int apply_close(job_ctx *j)
  * by the trace's row id, then those keyed by its id (closure, feedback). */
 static int delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
 {
-    static const int by_row[] = {Q_DEL_SPANS, Q_DEL_RL, Q_DEL_DIMS, Q_DEL_TRACE};
+    static const int by_row[] = {Q_DEL_SPANS, Q_DEL_CTX, Q_DEL_RL, Q_DEL_DIMS, Q_DEL_TRACE};
     static const int by_id[] = {Q_DEL_CLOSURE, Q_DEL_FEEDBACK};
     int rc;
     for (size_t i = 0; i < sizeof(by_row) / sizeof(by_row[0]); i++) {
@@ -1066,6 +1116,7 @@ static int delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
         if ((rc = step_done(q)) != TS_OK)
             return rc;
     }
+    ts_spanctx_drop(j->c->spanctx, trow); /* the row may be reused (next_trace_row) */
     for (size_t i = 0; i < sizeof(by_id) / sizeof(by_id[0]); i++) {
         sqlite3_stmt *q = ws_stmt(j, by_id[i], trace_id);
         if (!q)
@@ -1443,8 +1494,11 @@ static int run_job(ts_sqlite *s, ts_write *w, int64_t now, ttable *shared)
         w->rc = apply_job(&j);
         if (w->rc == TS_OK && shared)
             fatal = tx_merge(&j);
-        if (w->rc != TS_OK)
+        if (w->rc != TS_OK) {
             tx(s->w, Q_TX_ROLLBACK_TO);
+            for (ctx_row *r = j.ctx_added; r; r = r->next)
+                ts_spanctx_drop(s->w->spanctx, r->trow);
+        }
         tx(s->w, Q_TX_RELEASE);
     }
     if (w->rc != TS_OK && w->err.code == 0)
@@ -1539,6 +1593,7 @@ static void tx_close(ts_sqlite *s, txb *b)
     } else {
         TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" err=\"%s\"", sqlite3_errmsg(s->w->db));
         tx(s->w, Q_TX_ROLLBACK);
+        ts_spanctx_clear(s->w->spanctx); /* its entries may name rows rolled back */
         for (ts_write *w = b->head; w; w = w->next) {
             w->rc = rc == TS_ENOMEM ? TS_ENOMEM : TS_EIO;
             ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
@@ -1907,6 +1962,10 @@ int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err)
     pending_logs_init(s->w);
     if ((rc = dims_upto_init(s->w, err)) != TS_OK || (rc = spanwin_init(s->w, cfg, err)) != TS_OK)
         return rc;
+    /* 1,024 traces' pairs cached: more than a transaction's traces under
+     * every workload of bench/. */
+    if (!(s->w->spanctx = ts_spanctx_new(1024)))
+        return ts_err_set(err, TS_ENOMEM, "out of memory");
     syncer_start(s);
     ts_sqlite_ckpt_start(s, cfg);
     if (pthread_create(&s->wthread, NULL, writer_main, s) != 0) {

@@ -1867,6 +1867,126 @@ START_TEST(key_lookups_cached_until_the_epoch_changes)
 }
 END_TEST
 
+/* ---- span contexts (migration 0006) ------------------------------------ */
+
+#define RES_A "{\"attributes\":{\"service.name\":\"a\"}}"
+#define RES_B "{\"attributes\":{\"service.name\":\"b\"}}"
+#define SCOPE_X "{\"name\":\"x\"}"
+
+static void ctx_span(ts_span *s, const char *trace, const char *span, const char *res,
+                     const char *scope)
+{
+    mk(s, trace, span, strcmp(span, "s0") ? "s0" : NULL, T0, T0 + MS);
+    s->resource = (char *)res;
+    s->scope = (char *)scope;
+}
+
+static void expect_ctx(const char *trace, const char *span, const char *res, const char *scope)
+{
+    got g = get_ok(wsA, trace);
+    const ts_span *s = find(&g, span);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_msg(strcmp(s->resource, res) == 0, "%s/%s: resource %s, want %s", trace, span,
+                  s->resource, res);
+    ck_assert_msg(scope ? s->scope && strcmp(s->scope, scope) == 0 : !s->scope,
+                  "%s/%s: scope %s, want %s", trace, span, s->scope ? s->scope : "NULL",
+                  scope ? scope : "NULL");
+}
+
+static int64_t ctx_rows(const char *trace)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM span_ctx WHERE trow = (SELECT id FROM traces WHERE "
+             "trace_id = '%s')",
+             trace);
+    return sql_int(sql);
+}
+
+/* Each distinct (resource, scope) pair of a trace is stored once, in
+ * span_ctx, and every span reads its own pair back: through the writer's
+ * cache and through the database, after a replace, for a row written
+ * before 0006, and not after the trace is deleted. */
+START_TEST(span_contexts_once_per_trace)
+{
+    sqlite3 *db = NULL;
+    ts_span sp[4];
+
+    ctx_span(&sp[0], "ctx1", "s0", RES_A, SCOPE_X);
+    ctx_span(&sp[1], "ctx1", "s1", RES_A, SCOPE_X);
+    ctx_span(&sp[2], "ctx1", "s2", RES_B, SCOPE_X);
+    ctx_span(&sp[3], "ctx1", "s3", RES_A, NULL);
+    ingest(wsA, sp, 2, 0);
+    ingest(wsA, sp + 2, 2, 0);
+    expect_ctx("ctx1", "s0", RES_A, SCOPE_X);
+    expect_ctx("ctx1", "s1", RES_A, SCOPE_X);
+    expect_ctx("ctx1", "s2", RES_B, SCOPE_X);
+    expect_ctx("ctx1", "s3", RES_A, NULL);
+    ck_assert_int_eq(ctx_rows("ctx1"), 3);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE resource <> '' OR scope IS NOT "
+                             "NULL OR ctx IS NULL"),
+                     0);
+
+    /* Another trace with the same pair has its own row. */
+    ctx_span(&sp[0], "ctx2", "s0", RES_A, SCOPE_X);
+    ingest1(wsA, &sp[0]);
+    expect_ctx("ctx2", "s0", RES_A, SCOPE_X);
+    ck_assert_int_eq(ctx_rows("ctx2"), 1);
+
+    /* A replaced span takes its new pair; a new store finds the old ones. */
+    ts_store_close(store);
+    open_store();
+    ctx_span(&sp[1], "ctx1", "s1", RES_B, SCOPE_X);
+    ingest1(wsA, &sp[1]);
+    expect_ctx("ctx1", "s1", RES_B, SCOPE_X);
+    ctx_span(&sp[1], "ctx1", "s4", RES_A, NULL);
+    ingest1(wsA, &sp[1]);
+    expect_ctx("ctx1", "s4", RES_A, NULL);
+    ck_assert_int_eq(ctx_rows("ctx1"), 3);
+
+    /* A row from before 0006 keeps its own resource and scope. */
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    old_exec(db, "UPDATE spans SET resource = '{\"old\":1}', scope = '{\"name\":\"old\"}', "
+                 "ctx = NULL WHERE span_id = 's3'");
+    sqlite3_close(db);
+    expect_ctx("ctx1", "s3", "{\"old\":1}", "{\"name\":\"old\"}");
+    expect_ctx("ctx1", "s2", RES_B, SCOPE_X);
+
+    ck_assert_int_eq(delete_trace(wsA, "ctx1"), 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM span_ctx"), 1);
+}
+END_TEST
+
+/* The writer's cache never names a span_ctx row that is not there: not
+ * after the job that added it rolled back, nor after its trace was
+ * deleted, though a new trace then gets the same row id. */
+START_TEST(span_contexts_after_rollback_and_delete)
+{
+    ts_span sp[2];
+    ts_write w;
+
+    ctx_span(&sp[0], "rb", "s0", RES_A, SCOPE_X);
+    ctx_span(&sp[1], "rb", "s1", RES_B, SCOPE_X);
+    sp[1].name = NULL; /* spans.name is NOT NULL: the job fails after its first span */
+    w = ingest_job(wsA, sp, 2, 0);
+    ck_assert_int_ne(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM span_ctx"), 0);
+    int64_t next = sql_int("SELECT coalesce(max(id), 0) + 1 FROM traces");
+    ctx_span(&sp[0], "rb2", "s0", RES_A, SCOPE_X);
+    ingest1(wsA, &sp[0]);
+    ck_assert_int_eq(sql_int("SELECT id FROM traces WHERE trace_id = 'rb2'"), next);
+    expect_ctx("rb2", "s0", RES_A, SCOPE_X);
+
+    ck_assert_int_eq(delete_trace(wsA, "rb2"), 1);
+    ctx_span(&sp[0], "rb3", "s0", RES_A, SCOPE_X);
+    ingest1(wsA, &sp[0]);
+    ck_assert_int_eq(sql_int("SELECT id FROM traces WHERE trace_id = 'rb3'"), next);
+    expect_ctx("rb3", "s0", RES_A, SCOPE_X);
+    ck_assert_int_eq(ctx_rows("rb3"), 1);
+}
+END_TEST
+
 START_TEST(durable_across_reopen)
 {
     ts_span s[2];
@@ -1937,6 +2057,8 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, open_transaction_while_syncing);
     tcase_add_test(tc, dims_lists_settled_and_not);
     tcase_add_test(tc, close_drains_queue);
+    tcase_add_test(tc, span_contexts_once_per_trace);
+    tcase_add_test(tc, span_contexts_after_rollback_and_delete);
     tcase_add_test(tc, durable_across_reopen);
     tcase_add_test(tc, migration_0003_rekeys_old_rows);
     tcase_add_test(tc, key_lookups_cached_until_the_epoch_changes);
