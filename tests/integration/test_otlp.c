@@ -274,6 +274,69 @@ START_TEST(test_same_rows_from_protobuf_and_json)
 }
 END_TEST
 
+/* The service.name of span `name`'s resource in a PromptLayer trace view. */
+static const char *span_service(cJSON *spans, const char *name)
+{
+    cJSON *sp;
+    cJSON_ArrayForEach(sp, spans)
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sp, "name")), name) != 0)
+            continue;
+        cJSON *attrs = cJSON_GetObjectItem(cJSON_GetObjectItem(sp, "resource"), "attributes");
+        return cJSON_GetStringValue(cJSON_GetObjectItem(attrs, "service.name"));
+    }
+    return NULL;
+}
+
+/* Spans of one trace from two services, in two requests and encodings,
+ * each keep their own resource (stored once per trace and pair since
+ * migration 0006); the same trace id in another workspace keeps its own. */
+START_TEST(test_resources_per_span)
+{
+    static const tb_attr res_a[] = {{"service.name", 's', "svc-a", NULL, 0, 0}};
+    static const tb_attr res_b[] = {{"service.name", 's', "svc-b", NULL, 0, 0}};
+    static const tb_attr res_c[] = {{"service.name", 's', "svc-c", NULL, 0, 0}};
+    char tid[33], a[17], b[17], c[17], path[128];
+    tb_span sp[2], third;
+    ts_new_trace_id(tid);
+    ts_new_span_id(a);
+    ts_new_span_id(b);
+    ts_new_span_id(c);
+    two_spans(sp, tid, a, b);
+    third = sp[0];
+    third.span_hex = c;
+    third.parent_hex = a;
+    third.name = "tool";
+    tb_req qa = {res_a, 1, "lib-a", "1", sp, 2}, qb = {res_b, 1, NULL, NULL, &third, 1};
+    tb_req qc = {res_c, 1, "lib-c", "2", sp, 2};
+    ts_resp *r = post_pb("/v1/traces", D.key_alpha, &qa);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    r = post_json("/v1/traces", D.key_alpha, &qb);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    r = post_pb("/v1/traces", D.key_beta, &qc);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    snprintf(path, sizeof(path), "/api/public/v2/traces/%s", tid);
+    r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    cJSON *spans = cJSON_GetObjectItem(ts_json(r), "spans");
+    ck_assert_int_eq(cJSON_GetArraySize(spans), 3);
+    ck_assert_str_eq(span_service(spans, "agent"), "svc-a");
+    ck_assert_str_eq(span_service(spans, "chat"), "svc-a");
+    ck_assert_str_eq(span_service(spans, "tool"), "svc-b");
+    ts_resp_free(r);
+    r = ts_req("GET", path, D.key_beta, NULL);
+    TS_STATUS(r, 200);
+    spans = cJSON_GetObjectItem(ts_json(r), "spans");
+    ck_assert_int_eq(cJSON_GetArraySize(spans), 2);
+    ck_assert_str_eq(span_service(spans, "agent"), "svc-c");
+    ck_assert_str_eq(span_service(spans, "chat"), "svc-c");
+    ts_resp_free(r);
+}
+END_TEST
+
 START_TEST(test_gzip_both_encodings)
 {
     for (int enc = 0; enc < 2; enc++) {
@@ -711,6 +774,7 @@ int main(void)
     tcase_add_test(tc, test_protobuf_on_every_path);
     tcase_add_test(tc, test_json_and_charset);
     tcase_add_test(tc, test_same_rows_from_protobuf_and_json);
+    tcase_add_test(tc, test_resources_per_span);
     tcase_add_test(tc, test_gzip_both_encodings);
     tcase_add_test(tc, test_415);
     tcase_add_test(tc, test_400_status_bodies);
