@@ -428,21 +428,46 @@ static void id_set(ts_otlp_id *id, const fld *f)
         memcpy(id->b, f->p, f->len);
 }
 
-/* Reads a message whose one repeated field is a list of KeyValues (number
- * num): sizes *attrs for them, then hands every field to fn with obj. */
 typedef int (*field_fn)(dec *d, const pbmsg *m, const fld *f, void *obj);
 
+/* Hands every field of m to fn with obj. */
+static int each_field(dec *d, pbmsg m, field_fn fn, void *obj)
+{
+    fld f = {0};
+    int rc;
+    while ((rc = next(d, &m, &f)) == 1)
+        if ((rc = fn(d, &m, &f, obj)) != TS_OK)
+            return rc;
+    return rc;
+}
+
+/* Reads a message whose one repeated field is a list of KeyValues (number
+ * num): sizes *attrs for them, then hands every field to fn with obj. */
 static int dec_fields(dec *d, pbmsg m, uint32_t num, ts_attr **attrs, field_fn fn, void *obj)
 {
     size_t n = 0;
-    fld f = {0};
     int rc = count(d, m, &num, 1, &n);
     if (rc != TS_OK)
         return rc;
     if (n && !(*attrs = take(d, n, sizeof(**attrs))))
         return TS_ENOMEM;
-    while ((rc = next(d, &m, &f)) == 1)
-        if ((rc = fn(d, &m, &f, obj)) != TS_OK)
+    return each_field(d, m, fn, obj);
+}
+
+/* The same for a singular message field sent in o's occurrences, merged
+ * (as type): their KeyValues (number num) append into one array. */
+static int dec_merged(dec *d, occ o, int type, uint32_t num, ts_attr **attrs, field_fn fn,
+                      void *obj)
+{
+    size_t n = 0;
+    pbmsg m;
+    int rc = count_occ(d, o, type, num, &n);
+    if (rc != TS_OK)
+        return rc;
+    if (n && !(*attrs = take(d, n, sizeof(**attrs))))
+        return TS_ENOMEM;
+    while ((rc = occ_next(d, &o, &m, type)) == 1)
+        if ((rc = each_field(d, m, fn, obj)) != TS_OK)
             return rc;
     return rc;
 }
@@ -716,34 +741,27 @@ static int dec_span(dec *d, pbmsg m, const ts_otlp_resource *res, const ts_otlp_
     return rc == TS_OK && status.n ? dec_status(d, status, s) : rc;
 }
 
-/* One occurrence of ScopeSpans.scope: strings replace, attributes append. */
-static int scope_one(dec *d, pbmsg m, ts_otlp_scope *sc)
+/* A field of ScopeSpans.scope: strings replace, attributes append. */
+static int scope_field(dec *d, const pbmsg *m, const fld *f, void *obj)
 {
-    fld f = {0};
-    int rc;
-    while ((rc = next(d, &m, &f)) == 1) {
-        if ((f.num == 1 && !(sc->name = str(d, &f))) || (f.num == 2 && !(sc->version = str(d, &f))))
-            return TS_ENOMEM;
-        if (f.num == 3 && (rc = dec_kv(d, sub(&f, M_KV), &sc->attrs[sc->nattrs++])) != TS_OK)
-            return rc;
+    ts_otlp_scope *sc = obj;
+    (void)m;
+    switch (f->num) {
+    case 1:
+        return (sc->name = str(d, f)) ? TS_OK : TS_ENOMEM;
+    case 2:
+        return (sc->version = str(d, f)) ? TS_OK : TS_ENOMEM;
+    case 3:
+        return dec_kv(d, sub(f, M_KV), &sc->attrs[sc->nattrs++]);
+    default:
+        return TS_OK;
     }
-    return rc;
 }
 
 static int dec_scope(dec *d, occ o, ts_otlp_scope *sc)
 {
-    size_t n = 0;
-    pbmsg m;
-    int rc = count_occ(d, o, M_SCOPE, 3, &n);
-    if (rc != TS_OK)
-        return rc;
-    if (n && !(sc->attrs = take(d, n, sizeof(*sc->attrs))))
-        return TS_ENOMEM;
     sc->name = sc->version = "";
-    while ((rc = occ_next(d, &o, &m, M_SCOPE)) == 1)
-        if ((rc = scope_one(d, m, sc)) != TS_OK)
-            return rc;
-    return rc;
+    return dec_merged(d, o, M_SCOPE, 3, &sc->attrs, scope_field, sc);
 }
 
 static int dec_sspans(dec *d, pbmsg m, const ts_otlp_resource *res)
@@ -766,30 +784,12 @@ static int dec_sspans(dec *d, pbmsg m, const ts_otlp_resource *res)
     return rc == TS_OK && scope.n ? dec_scope(d, scope, sc) : rc;
 }
 
-/* One occurrence of ResourceSpans.resource: its attributes append. */
-static int resource_one(dec *d, pbmsg m, ts_otlp_resource *res)
+/* A field of ResourceSpans.resource: its attributes append. */
+static int resource_field(dec *d, const pbmsg *m, const fld *f, void *obj)
 {
-    fld f = {0};
-    int rc;
-    while ((rc = next(d, &m, &f)) == 1)
-        if (f.num == 1 && (rc = dec_kv(d, sub(&f, M_KV), &res->attrs[res->nattrs++])) != TS_OK)
-            return rc;
-    return rc;
-}
-
-static int dec_resource(dec *d, occ o, ts_otlp_resource *res)
-{
-    size_t n = 0;
-    pbmsg m;
-    int rc = count_occ(d, o, M_RES, 1, &n);
-    if (rc != TS_OK || !n)
-        return rc;
-    if (!(res->attrs = take(d, n, sizeof(*res->attrs))))
-        return TS_ENOMEM;
-    while ((rc = occ_next(d, &o, &m, M_RES)) == 1)
-        if ((rc = resource_one(d, m, res)) != TS_OK)
-            return rc;
-    return rc;
+    ts_otlp_resource *res = obj;
+    (void)m;
+    return f->num == 1 ? dec_kv(d, sub(f, M_KV), &res->attrs[res->nattrs++]) : TS_OK;
 }
 
 static int dec_rspans(dec *d, pbmsg m)
@@ -809,7 +809,7 @@ static int dec_rspans(dec *d, pbmsg m)
         if (f.num == 3 && !(res->schema_url = str(d, &f)))
             return TS_ENOMEM;
     }
-    return rc == TS_OK ? dec_resource(d, resource, res) : rc;
+    return rc == TS_OK ? dec_merged(d, resource, M_RES, 1, &res->attrs, resource_field, res) : rc;
 }
 
 static int dec_req(dec *d, pbmsg m)
