@@ -5,6 +5,9 @@
  * after COMMIT returned and (synchronous=full) a syncer thread's fdatasync
  * of the WAL covered it, so an acknowledged write is durable. Per-trace aggregates are
  * maintained here incrementally, in the same transaction as the spans. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sync_file_range */
+#endif
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
@@ -1571,6 +1574,22 @@ static int dims_settle(ts_sqlite_conn *c, int64_t hi)
 }
 
 /* Writes the shared images and commits (or rolls back) the transaction. */
+static int wal_fd(ts_sqlite *s);
+
+/* Starts the writeback of the frames just committed, so the device is
+ * already taking them while the commit is handed to a syncer, whose
+ * fdatasync then only waits for them and flushes: measured -50 us per
+ * sync under one-span requests (docs/PERFORMANCE.md, "Eleventh session").
+ * Durability still comes from that fdatasync alone. */
+static void wal_kick(ts_sqlite *s)
+{
+    int fd = wal_fd(s);
+    if (fd < 0)
+        return;
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    close(fd);
+}
+
 static void tx_close(ts_sqlite *s, txb *b)
 {
     int rc = b->rc;
@@ -1581,6 +1600,8 @@ static void tx_close(ts_sqlite *s, txb *b)
     if (rc == TS_OK && settle)
         rc = dims_settle(s->w, hi);
     if (rc == TS_OK && (rc = tx(s->w, Q_TX_COMMIT)) == TS_OK) {
+        if (s->pipelined)
+            wal_kick(s);
         if (settle) {
             s->w->dims_upto = hi;
             s->w->dims_settled_ns = now;
