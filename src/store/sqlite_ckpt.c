@@ -39,6 +39,7 @@
 #include <sys/prctl.h>
 
 #include "store/sqlite_int.h"
+#include "store/sqlite_vfs.h"
 #include "tracestore/log.h"
 #include "tracestore/timeutil.h"
 
@@ -73,15 +74,40 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
                sqlite3_errmsg(db), on_writer);
 }
 
-/* Whether the checkpointer has copying to do (caller holds cmu): every
- * ck_pages new frames, and in the last quarter before ck_wal_max every
- * eighth of that, so that the writer's own checkpoint at the bound finds
- * little left to copy (measured: 4096 frames left took it 160 ms). */
+/* Whether the checkpointer has copying to do (caller holds cmu).
+ *
+ * A pass copies each page once, from its latest frame, so its cost is the
+ * distinct pages it finds, not the frames. Under one-span requests most
+ * frames are pages every commit rewrites (the database header, the last
+ * leaves of the tables and indexes): 4,096 frames held 1,167 distinct
+ * pages, 16,384 frames 4,029. So a pass is due once the frames appended
+ * since the last one was asked for hold ck_pages distinct pages, as the
+ * VFS counts them (sqlite_vfs.c), which for appends of new pages (bulk
+ * ingest) is still every ck_pages frames. In the last quarter before
+ * ck_wal_max, every eighth of that, so that the writer's own checkpoint at
+ * the bound finds little left to copy (measured: 4096 frames left took it
+ * 160 ms). Without the VFS's count, the same in frames. */
 static int ckpt_due(const ts_sqlite *s)
 {
-    int64_t step =
-        s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
-    return s->wal_frames - s->wal_backfilled >= (step > 16 ? step : 16);
+    int64_t need = s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
+    if (need < 16)
+        need = 16;
+    if (s->wal_distinct >= 0)
+        return s->wal_distinct >= need && s->wal_frames - s->wal_backfilled >= 16;
+    return s->wal_frames - s->wal_backfilled >= need;
+}
+
+/* The VFS's count of distinct pages in the WAL's frames since the last
+ * reset (reset: start afresh after reading it), or -1 when the WAL is not
+ * opened through the VFS. */
+static int64_t wal_distinct(const ts_sqlite *s, sqlite3 *db, int reset)
+{
+    sqlite3_file *jf = NULL;
+    ts_wal_pages q = {.cap = (unsigned)s->ck_pages, .reset = reset, .count = 0};
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf) != SQLITE_OK ||
+        !jf || !jf->pMethods || jf->pMethods->xFileControl(jf, TS_FCNTL_WAL_PAGES, &q) != SQLITE_OK)
+        return -1;
+    return q.count;
 }
 
 /* The writer's WAL hook: after each commit that appended frames, with the
@@ -89,10 +115,12 @@ static int ckpt_due(const ts_sqlite *s)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     ts_sqlite *s = arg;
-    int self = 0;
+    int self = 0, asked = 0;
     (void)name;
 
+    int64_t distinct = s->ck_enabled && s->cthread_started ? wal_distinct(s, db, 0) : -1;
     pthread_mutex_lock(&s->cmu);
+    s->wal_distinct = distinct;
     if (s->ck_tx_seq == s->ck_seq)
         s->ck_ok_seq = s->ck_seq;
     if (frames < s->wal_frames)
@@ -102,14 +130,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
         if (frames >= s->ck_wal_max ||
             (!s->cthread_started && frames - s->wal_backfilled >= s->ck_pages))
             self = 1;
-        else if (ckpt_due(s))
-            pthread_cond_signal(&s->ccv);
+        else {
+            if (!s->ck_want && !s->ck_running && ckpt_due(s))
+                s->ck_want = asked = 1;
+            if (s->ck_want)
+                pthread_cond_signal(&s->ccv);
+        }
     }
     pthread_mutex_unlock(&s->cmu);
+    /* The pass asked for copies what was counted; frames from here on
+     * count towards the next one (this thread alone appends frames). */
+    if (asked && distinct >= 0)
+        wal_distinct(s, db, 1);
     /* If the checkpointer is copying, leave it be: the next commit retries. */
     if (self && pthread_mutex_trylock(&s->crun) == 0) {
         checkpoint(s, db, 1);
         pthread_mutex_unlock(&s->crun);
+        if (distinct >= 0) /* all of it copied */
+            wal_distinct(s, db, 1);
     }
     return SQLITE_OK;
 }
@@ -136,16 +174,19 @@ static void *ckpt_main(void *arg)
     prctl(PR_SET_NAME, "ts-checkpoint", 0, 0, 0);
     pthread_mutex_lock(&s->cmu);
     for (;;) {
-        while (!s->cstopping && !(s->ck_ok_seq == s->ck_seq && ckpt_due(s)))
+        while (!s->cstopping && !(s->ck_ok_seq == s->ck_seq && s->ck_want))
             pthread_cond_wait(&s->ccv, &s->cmu);
         if (s->cstopping)
             break;
+        s->ck_want = 0;
+        s->ck_running = 1;
         pthread_mutex_unlock(&s->cmu);
         pthread_mutex_lock(&s->crun);
         checkpoint(s, s->ckdb, 0);
         pthread_mutex_unlock(&s->crun);
         ckpt_flush(s);
         pthread_mutex_lock(&s->cmu);
+        s->ck_running = 0; /* the next commit asks again if due */
     }
     pthread_mutex_unlock(&s->cmu);
     return NULL;
@@ -183,6 +224,7 @@ void ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg)
     s->ck_wal_max = cfg->sqlite_wal_max_pages > s->ck_pages ? cfg->sqlite_wal_max_pages
                                                               : s->ck_pages;
     s->ck_ok_seq = UINT64_MAX; /* nothing granted before the first commit */
+    s->wal_distinct = -1;
     sqlite3_wal_hook(s->w->db, wal_hook, s);
     /* The WAL file keeps its size across restarts up to its bound, instead
      * of being truncated and extended again at each. */

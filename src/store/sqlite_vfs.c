@@ -30,6 +30,9 @@
  * it records the copies as made, and the buffer is written then (see
  * cf_file_control for when that fails).
  *
+ * The WAL also counts the distinct pages of the frames it appends, for the
+ * checkpoints' cadence (TS_FCNTL_WAL_PAGES; sqlite_ckpt.c says why).
+ *
  * Only the writer's and the checkpointer's connections open files through
  * this VFS; each wrapped file is used by one thread. Other files
  * (temporary files, journals) are the default VFS's own. */
@@ -59,6 +62,11 @@ typedef struct {
     sqlite3_int64 off; /* file offset of buf[0] */
     int failed;        /* the last attempt to write buf failed */
     int ckpt_err;      /* an error reached SQLite since the checkpoint began */
+    /* WAL: a set of the page numbers appended since the last reset
+     * (open addressing, 0 = empty; SQLite numbers pages from 1), counting
+     * up to pg_cap of them */
+    unsigned *pg_set;
+    unsigned pg_mask, pg_n, pg_cap;
 } cf_file;
 
 static sqlite3_vfs *cf_real;
@@ -91,6 +99,48 @@ static int seen(cf_file *p, int rc)
     return rc;
 }
 
+static void note_page(cf_file *p, unsigned pg)
+{
+    if (!p->pg_set || pg == 0 || p->pg_n >= p->pg_cap)
+        return;
+    for (unsigned i = (pg * 2654435761u) & p->pg_mask;; i = (i + 1) & p->pg_mask) {
+        if (p->pg_set[i] == pg)
+            return;
+        if (p->pg_set[i] == 0) {
+            p->pg_set[i] = pg;
+            p->pg_n++;
+            return;
+        }
+    }
+}
+
+/* TS_FCNTL_WAL_PAGES. The set holds twice cap slots, so probing always
+ * finds a free one (at most cap are filled). */
+static int wal_pages(cf_file *p, ts_wal_pages *q)
+{
+    if (!p->is_wal || q->cap == 0 || q->cap > (1u << 24))
+        return SQLITE_NOTFOUND;
+    if (!p->pg_set || q->cap != p->pg_cap) {
+        unsigned slots = 2;
+        while (slots < 2 * q->cap)
+            slots *= 2;
+        unsigned *set = calloc(slots, sizeof(*set));
+        if (!set)
+            return SQLITE_NOMEM;
+        free(p->pg_set);
+        p->pg_set = set;
+        p->pg_mask = slots - 1;
+        p->pg_cap = q->cap;
+        p->pg_n = 0;
+    }
+    q->count = p->pg_n;
+    if (q->reset && p->pg_n > 0) {
+        memset(p->pg_set, 0, (size_t)(p->pg_mask + 1) * sizeof(*p->pg_set));
+        p->pg_n = 0;
+    }
+    return SQLITE_OK;
+}
+
 static int cf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
     cf_file *p = (cf_file *)f;
@@ -100,6 +150,7 @@ static int cf_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 of
         if (amt == WAL_FRAME_HDR) {
             const unsigned char *h = data;
             p->commit_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+            note_page(p, (unsigned)h[0] << 24 | (unsigned)h[1] << 16 | (unsigned)h[2] << 8 | h[3]);
         } else {
             commit = p->commit_next;
             p->commit_next = 0;
@@ -151,6 +202,8 @@ static int cf_close(sqlite3_file *f)
     int rc2 = p->real->pMethods->xClose(p->real);
     free(p->buf);
     p->buf = NULL;
+    free(p->pg_set);
+    p->pg_set = NULL;
     return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -211,6 +264,8 @@ static int cf_check_reserved(sqlite3_file *f, int *out)
 static int cf_file_control(sqlite3_file *f, int op, void *arg)
 {
     cf_file *p = (cf_file *)f;
+    if (op == TS_FCNTL_WAL_PAGES)
+        return wal_pages(p, arg);
     int rc = cf_flush(p);
     if (op == SQLITE_FCNTL_CKPT_START)
         p->ckpt_err = 0;

@@ -1987,6 +1987,81 @@ START_TEST(span_contexts_after_rollback_and_delete)
 }
 END_TEST
 
+static long wal_frames_now(void)
+{
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+    FILE *f = fopen(wal, "rb");
+    long sz = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        sz = ftell(f);
+    if (f)
+        fclose(f);
+    return sz < 32 ? 0 : (sz - 32) / (24 + 4096);
+}
+
+/* Background checkpoints come every sqlite_checkpoint_pages *distinct*
+ * pages appended (sqlite_ckpt.c), the pages a pass copies: a span sent
+ * again and again rewrites the same few pages and asks for none, while new
+ * traces, whose pages are new, ask for them until the WAL is copied. */
+START_TEST(checkpoints_follow_distinct_pages)
+{
+    enum { CK = 64 };
+    static char pad[3001];
+    ts_store_stats st0, st;
+    ts_store_close(store);
+    cfg.sqlite_checkpoint_pages = CK;
+    cfg.sqlite_wal_max_pages = 1048576; /* no restart: the file counts frames */
+    snprintf(cfg.sqlite_synchronous, sizeof(cfg.sqlite_synchronous), "normal");
+    open_store();
+
+    long f0 = wal_frames_now();
+    ts_store_stats_get(store, &st0);
+    for (int i = 0; i < 400; i++) {
+        ts_span sp;
+        mk(&sp, "again", "s", NULL, T0, T0 + MS + i); /* its trace's aggregates move too */
+        ingest1(wsA, &sp);
+    }
+    long rewrites = wal_frames_now() - f0;
+    ck_assert_int_ge(rewrites, 8 * CK);
+    usleep(300000);
+    ts_store_stats_get(store, &st);
+    ck_assert_msg(st.checkpoints - st0.checkpoints <= 1,
+                  "%llu background checkpoints for %ld frames of the same pages",
+                  (unsigned long long)(st.checkpoints - st0.checkpoints), rewrites);
+
+    memset(pad, 'x', sizeof(pad) - 1);
+    long f1 = wal_frames_now();
+    st0 = st;
+    for (int i = 0; i < 300; i++) {
+        char trace[32];
+        ts_span sp;
+        snprintf(trace, sizeof(trace), "new-%d", i);
+        mk(&sp, trace, "s", NULL, T0, T0 + MS);
+        sp.status_message = pad; /* a page of its own, about */
+        ingest1(wsA, &sp);
+    }
+    long appends = wal_frames_now() - f1;
+    ck_assert_int_ge(appends, 8 * CK);
+    /* The checkpointer copies them on its own thread: in fewer passes the
+     * slower each pass is (a pass copies up to the last commit), so at
+     * least one. */
+    for (int t = 0; t < 200; t++) {
+        ts_store_stats_get(store, &st);
+        if (st.checkpoints > st0.checkpoints)
+            break;
+        usleep(20000);
+    }
+    ck_assert_msg(st.checkpoints > st0.checkpoints,
+                  "no background checkpoint for %ld frames of new pages", appends);
+    got g = get_ok(wsA, "again");
+    ck_assert_int_eq(g.t.span_count, 1);
+    ck_assert_int_eq(g.t.ended_ns, T0 + MS + 399);
+    g = get_ok(wsA, "new-299");
+    ck_assert_int_eq(g.t.span_count, 1);
+}
+END_TEST
+
 START_TEST(durable_across_reopen)
 {
     ts_span s[2];
@@ -2060,6 +2135,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, span_contexts_once_per_trace);
     tcase_add_test(tc, span_contexts_after_rollback_and_delete);
     tcase_add_test(tc, durable_across_reopen);
+    tcase_add_test(tc, checkpoints_follow_distinct_pages);
     tcase_add_test(tc, migration_0003_rekeys_old_rows);
     tcase_add_test(tc, key_lookups_cached_until_the_epoch_changes);
     suite_add_tcase(s, tc);

@@ -405,6 +405,106 @@ START_TEST(copies_lost_at_the_end_of_a_checkpoint_stop_the_process)
 }
 END_TEST
 
+/* Distinct page numbers of the WAL's frames from byte offset from to the
+ * end of the file (no restart in between), read from the file itself. */
+static long wal_distinct_in_file(long from)
+{
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", dbpath);
+    FILE *f = fopen(wal, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char hdr[32], fh[24];
+    ck_assert_uint_eq(fread(hdr, 1, 32, f), 32);
+    long pgsz = (long)hdr[8] << 24 | hdr[9] << 16 | hdr[10] << 8 | hdr[11];
+    static unsigned seen[1 << 16];
+    long n = 0, nseen = 0;
+    if (from < 32)
+        from = 32;
+    ck_assert_int_eq((from - 32) % (24 + pgsz), 0);
+    for (long off = from; fseek(f, off, SEEK_SET) == 0 && fread(fh, 1, 24, f) == 24;
+         off += 24 + pgsz) {
+        unsigned pg = (unsigned)fh[0] << 24 | fh[1] << 16 | fh[2] << 8 | fh[3];
+        int dup = 0;
+        for (long i = 0; i < nseen && !dup; i++)
+            dup = seen[i] == pg;
+        if (!dup) {
+            ck_assert_int_lt(nseen, (long)(sizeof seen / sizeof seen[0]));
+            seen[nseen++] = pg;
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static int wal_pages(sqlite3 *db, unsigned cap, int reset, unsigned *count)
+{
+    sqlite3_file *jf = NULL;
+    ts_wal_pages q = {.cap = cap, .reset = reset, .count = 12345};
+    ck_assert_int_eq(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf), SQLITE_OK);
+    ck_assert_ptr_nonnull(jf);
+    int rc = jf->pMethods->xFileControl(jf, TS_FCNTL_WAL_PAGES, &q);
+    *count = q.count;
+    return rc;
+}
+
+/* The WAL counts the distinct pages of the frames appended since its last
+ * reset (what a checkpoint pass would copy), up to the cap asked for; the
+ * checkpoints' cadence rests on it (sqlite_ckpt.c). */
+START_TEST(the_wal_counts_distinct_pages)
+{
+    char wal[160];
+    unsigned count;
+    sqlite3 *w = open_writer(dbpath);
+    snprintf(wal, sizeof wal, "%s-wal", dbpath);
+    put_rows(w, 1, 5, 0); /* the WAL exists, and frames before counting */
+
+    /* Counting starts with the first call. */
+    ck_assert_int_eq(wal_pages(w, 100000, 0, &count), SQLITE_OK);
+    ck_assert_uint_eq(count, 0);
+    long start = file_size(wal);
+    tsf_exec(w, "BEGIN");
+    put_rows(w, 6, 400, 0); /* new pages */
+    tsf_exec(w, "COMMIT");
+    for (int k = 1; k <= 30; k++) /* the same few pages, rewritten 30 times */
+        put_rows(w, 1, 3, k);
+    long truth = wal_distinct_in_file(start);
+    long frames = (file_size(wal) - start) / 4120;
+    ck_assert_int_ge(truth, 80);
+    ck_assert_int_ge(frames, truth + 50); /* rewrites: far more frames than pages */
+    ck_assert_int_eq(wal_pages(w, 100000, 0, &count), SQLITE_OK);
+    ck_assert_int_eq(count, truth);
+
+    /* A reset reports, then starts afresh. */
+    ck_assert_int_eq(wal_pages(w, 100000, 1, &count), SQLITE_OK);
+    ck_assert_int_eq(count, truth);
+    ck_assert_int_eq(wal_pages(w, 100000, 0, &count), SQLITE_OK);
+    ck_assert_uint_eq(count, 0);
+    start = file_size(wal);
+    for (int k = 31; k <= 60; k++)
+        put_rows(w, 1, 3, k);
+    truth = wal_distinct_in_file(start);
+    ck_assert_int_ge(truth, 1);
+    ck_assert_int_le(truth, 10); /* 30 commits of the same rows */
+    ck_assert_int_eq(wal_pages(w, 100000, 0, &count), SQLITE_OK);
+    ck_assert_int_eq(count, truth);
+
+    /* The count stops at the cap (a new cap starts a new count). */
+    ck_assert_int_eq(wal_pages(w, 7, 0, &count), SQLITE_OK);
+    ck_assert_uint_eq(count, 0);
+    put_rows(w, 401, 600, 0);
+    ck_assert_int_eq(wal_pages(w, 7, 0, &count), SQLITE_OK);
+    ck_assert_uint_eq(count, 7);
+
+    /* Only the WAL answers, and only for a cap it can hold. */
+    ts_wal_pages q = {.cap = 10, .reset = 0, .count = 0};
+    ck_assert_int_eq(sqlite3_file_control(w, "main", TS_FCNTL_WAL_PAGES, &q), SQLITE_NOTFOUND);
+    ck_assert_int_eq(wal_pages(w, 0, 0, &count), SQLITE_NOTFOUND);
+    ck_assert_int_eq(wal_pages(w, (1u << 24) + 1, 0, &count), SQLITE_NOTFOUND);
+    ck_assert_int_eq(sqlite3_close(w), SQLITE_OK);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sqlite_vfs");
@@ -416,6 +516,7 @@ static Suite *suite(void)
     tcase_add_test(tc, checkpoints_are_coalesced_and_complete);
     tcase_add_test(tc, a_failed_write_fails_the_commit_and_nothing_else);
     tcase_add_test(tc, copies_lost_at_the_end_of_a_checkpoint_stop_the_process);
+    tcase_add_test(tc, the_wal_counts_distinct_pages);
     suite_add_tcase(s, tc);
     return s;
 }
