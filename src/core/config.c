@@ -63,7 +63,7 @@ static const cfg_entry table[] = {
     INT(writer_queue_max, 4096, 1, 1000000, "pending write jobs before 503"),
     INT(writer_batch_max, 256, 1, 100000, "write jobs per group-commit transaction"),
     INT(sqlite_checkpoint_pages, 4096, 64, 1048576,
-        "WAL pages appended since the last checkpoint that start a background one"),
+        "distinct pages appended to the WAL since the last checkpoint that start a background one"),
     INT(sqlite_wal_max_pages, 65536, 64, 16777216,
         "WAL pages at which the writer checkpoints itself so the WAL can restart"),
     INT(sqlite_coalesce_writes, 1, 0, 1,

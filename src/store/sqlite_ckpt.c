@@ -89,7 +89,8 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
  * 160 ms). Without the VFS's count, the same in frames. */
 static int ckpt_due(const ts_sqlite *s)
 {
-    int64_t need = s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
+    int64_t need =
+        s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
     if (need < 16)
         need = 16;
     if (s->wal_distinct >= 0)
@@ -104,8 +105,8 @@ static int64_t wal_distinct(const ts_sqlite *s, sqlite3 *db, int reset)
 {
     sqlite3_file *jf = NULL;
     ts_wal_pages q = {.cap = (unsigned)s->ck_pages, .reset = reset, .count = 0};
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf) != SQLITE_OK ||
-        !jf || !jf->pMethods || jf->pMethods->xFileControl(jf, TS_FCNTL_WAL_PAGES, &q) != SQLITE_OK)
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf) != SQLITE_OK || !jf ||
+        !jf->pMethods || jf->pMethods->xFileControl(jf, TS_FCNTL_WAL_PAGES, &q) != SQLITE_OK)
         return -1;
     return q.count;
 }

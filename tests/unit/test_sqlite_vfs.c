@@ -441,7 +441,8 @@ static int wal_pages(sqlite3 *db, unsigned cap, int reset, unsigned *count)
 {
     sqlite3_file *jf = NULL;
     ts_wal_pages q = {.cap = cap, .reset = reset, .count = 12345};
-    ck_assert_int_eq(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &jf),
+                     SQLITE_OK);
     ck_assert_ptr_nonnull(jf);
     int rc = jf->pMethods->xFileControl(jf, TS_FCNTL_WAL_PAGES, &q);
     *count = q.count;
