@@ -1573,14 +1573,13 @@ static int dims_settle(ts_sqlite_conn *c, int64_t hi)
     return step_done(q);
 }
 
-/* Writes the shared images and commits (or rolls back) the transaction. */
 static int wal_fd(ts_sqlite *s);
 
 /* Starts the writeback of the frames just committed, so the device is
  * already taking them while the commit is handed to a syncer, whose
- * fdatasync then only waits for them and flushes: measured -50 us per
- * sync under one-span requests (docs/PERFORMANCE.md, "Eleventh session").
- * Durability still comes from that fdatasync alone. */
+ * fdatasync then mostly waits for them and flushes: the sync stage under
+ * one-span requests fell by about 100 us (docs/PERFORMANCE.md, "Eleventh
+ * session"). Durability still comes from that fdatasync alone. */
 static void wal_kick(ts_sqlite *s)
 {
     int fd = wal_fd(s);
@@ -1590,6 +1589,7 @@ static void wal_kick(ts_sqlite *s)
     close(fd);
 }
 
+/* Writes the shared images and commits (or rolls back) the transaction. */
 static void tx_close(ts_sqlite *s, txb *b)
 {
     int rc = b->rc;
