@@ -1582,11 +1582,13 @@ static int wal_fd(ts_sqlite *s);
  * session"). Durability still comes from that fdatasync alone. */
 static void wal_kick(ts_sqlite *s)
 {
-    int fd = wal_fd(s);
-    if (fd < 0)
-        return;
-    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    close(fd);
+    /* The writer's own descriptor, opened once: SQLite keeps the WAL while
+     * a connection is open, and on a replaced file this would only start
+     * nothing (the syncers' wal_fd checks, since durability depends on it). */
+    if (s->kickfd < 0)
+        s->kickfd = wal_fd(s);
+    if (s->kickfd >= 0)
+        (void)sync_file_range(s->kickfd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* Writes the shared images and commits (or rolls back) the transaction. */
@@ -1900,6 +1902,9 @@ static void syncer_stop(ts_sqlite *s)
     if (s->walfd >= 0)
         close(s->walfd);
     s->walfd = -1;
+    if (s->kickfd >= 0) /* the writer has stopped */
+        close(s->kickfd);
+    s->kickfd = -1;
     pthread_mutex_destroy(&s->wmu);
     pthread_mutex_destroy(&s->smu);
     pthread_cond_destroy(&s->scv);
@@ -1908,6 +1913,7 @@ static void syncer_stop(ts_sqlite *s)
 static void syncer_start(ts_sqlite *s)
 {
     s->walfd = -1;
+    s->kickfd = -1;
     pthread_mutex_init(&s->wmu, NULL);
     pthread_mutex_init(&s->smu, NULL);
     pthread_cond_init(&s->scv, NULL);
