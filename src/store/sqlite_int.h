@@ -136,7 +136,7 @@ typedef struct ts_sqlite {
     int sbusy; /* fdatasyncs running */
     int sstopping;
     int walfd;
-    int kickfd; /* the writer's descriptor of the WAL for wal_kick */
+    int kickfd;               /* the writer's descriptor of the WAL for wal_kick */
     uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */
     dev_t wal_dev;
     ino_t wal_ino;
