@@ -74,7 +74,9 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
                sqlite3_errmsg(db), on_writer);
 }
 
-/* Whether the checkpointer has copying to do (caller holds cmu).
+/* Whether the checkpointer has copying to do (caller holds cmu), given
+ * distinct, the VFS's count of distinct pages since the last pass was
+ * asked for (-1 when there is none).
  *
  * A pass copies each page once, from its latest frame, so its cost is the
  * distinct pages it finds, not the frames. Under one-span requests most
@@ -87,14 +89,14 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
  * ck_wal_max, every eighth of that, so that the writer's own checkpoint at
  * the bound finds little left to copy (measured: 4096 frames left took it
  * 160 ms). Without the VFS's count, the same in frames. */
-static int ckpt_due(const ts_sqlite *s)
+static int ckpt_due(const ts_sqlite *s, int64_t distinct)
 {
     int64_t need =
         s->wal_frames >= s->ck_wal_max - s->ck_wal_max / 4 ? s->ck_pages / 8 : s->ck_pages;
     if (need < 16)
         need = 16;
-    if (s->wal_distinct >= 0)
-        return s->wal_distinct >= need && s->wal_frames - s->wal_backfilled >= 16;
+    if (distinct >= 0)
+        return distinct >= need && s->wal_frames - s->wal_backfilled >= 16;
     return s->wal_frames - s->wal_backfilled >= need;
 }
 
@@ -121,7 +123,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
     int64_t distinct = s->ck_enabled && s->cthread_started ? wal_distinct(s, db, 0) : -1;
     pthread_mutex_lock(&s->cmu);
-    s->wal_distinct = distinct;
     if (s->ck_tx_seq == s->ck_seq)
         s->ck_ok_seq = s->ck_seq;
     if (frames < s->wal_frames)
@@ -132,7 +133,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
             (!s->cthread_started && frames - s->wal_backfilled >= s->ck_pages))
             self = 1;
         else {
-            if (!s->ck_want && !s->ck_running && ckpt_due(s))
+            if (!s->ck_want && !s->ck_running && ckpt_due(s, distinct))
                 s->ck_want = asked = 1;
             if (s->ck_want)
                 pthread_cond_signal(&s->ccv);
@@ -225,7 +226,6 @@ void ts_sqlite_ckpt_start(ts_sqlite *s, const ts_config *cfg)
     s->ck_wal_max = cfg->sqlite_wal_max_pages > s->ck_pages ? cfg->sqlite_wal_max_pages
                                                               : s->ck_pages;
     s->ck_ok_seq = UINT64_MAX; /* nothing granted before the first commit */
-    s->wal_distinct = -1;
     sqlite3_wal_hook(s->w->db, wal_hook, s);
     /* The WAL file keeps its size across restarts up to its bound, instead
      * of being truncated and extended again at each. */

@@ -157,8 +157,6 @@ typedef struct ts_sqlite {
     uint64_t ck_ok_seq;      /* a commit begun after checkpoint ck_ok_seq ended */
     int64_t wal_frames;      /* frames in the WAL after the last commit */
     int64_t wal_backfilled;  /* frames the last checkpoint left copied */
-    int64_t wal_distinct;    /* distinct pages appended since the last pass was
-                                asked for, up to ck_pages; -1: not counted */
     int ck_want;             /* a pass is due (set by the WAL hook) */
     int ck_running;          /* the checkpointer is in a pass (or its sync) */
     uint64_t n_ckpt, n_ckpt_inline, ckpt_ns, ckpt_inline_ns;
