@@ -32,8 +32,13 @@ static const char *const sql_text[Q__COUNT] = {
                          "JOIN workspaces w ON w.id = k.ws_id WHERE k.prefix = ?1",
     [Q_TRACE_GET] = "SELECT " TS_SQL_TRACE_COLS " FROM traces t LEFT JOIN projects p ON "
                     "p.id = t.project_id WHERE t.ws_id = ?1 AND t.trace_id = ?2",
+    /* A trace's spans are read in row order, which is nearly the order of
+     * their pages in the file (rows appended together), so a cold read
+     * lets the kernel's readahead bring them in a few reads instead of one
+     * per page in span id order (docs/PERFORMANCE.md, "Twelfth session"). */
     [Q_SPANS_GET] = "SELECT id, span_id, " TS_SQL_SPAN_TAIL_READ " FROM " TS_SQL_SPAN_FROM
-                    " WHERE s.trow = ?1 ORDER BY start_ns, span_id",
+                    " WHERE s.id IN (SELECT id FROM spans WHERE trow = ?1)"
+                    " ORDER BY start_ns, span_id",
     [Q_KEY_LIST] = "SELECT k.id, k.prefix, w.name, k.created_ns, k.revoked_ns FROM api_keys k "
                    "JOIN workspaces w ON w.id = k.ws_id ORDER BY k.id",
     [Q_WS_COUNT] = "SELECT count(*) FROM workspaces",
@@ -149,6 +154,11 @@ sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
     }
     c->stmt[id] = st;
     return st;
+}
+
+const char *ts_sqlite_sql(int id)
+{
+    return id >= 0 && id < Q__COUNT ? sql_text[id] : NULL;
 }
 
 int ts_sqlite_rc(int src)

@@ -174,6 +174,8 @@ void ts_sqlite_ckpt_tx_begin(ts_sqlite *s);
 /* Returns the cached prepared statement id of c, preparing it on first
  * use; NULL (and logs) on failure. The statement is reset before return. */
 sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id);
+/* The SQL text of statement id (for the tests of query plans). */
+const char *ts_sqlite_sql(int id);
 /* Maps a SQLite result code to a ts status. */
 int ts_sqlite_rc(int src);
 /* Column text copied into arena a (NULL stays NULL). */

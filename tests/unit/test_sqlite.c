@@ -883,6 +883,33 @@ START_TEST(spans_ordered_by_start_then_id)
 }
 END_TEST
 
+/* A trace's spans are fetched in row order (the IN list is walked sorted),
+ * not in the order of the (trow, span_id) index: rows appended together
+ * sit on neighbouring pages, and a cold read then gets readahead. */
+START_TEST(trace_spans_fetched_in_row_order)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *plan = NULL;
+    char buf[2048] = "";
+    ts_span s;
+
+    mk(&s, "t", "a", NULL, T0, T0);
+    ingest1(wsA, &s);
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", ts_sqlite_sql(Q_SPANS_GET));
+    ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &plan, NULL), SQLITE_OK);
+    while (sqlite3_step(plan) == SQLITE_ROW) {
+        strncat(buf, (const char *)sqlite3_column_text(plan, 3), sizeof(buf) - strlen(buf) - 2);
+        strcat(buf, "\n");
+    }
+    sqlite3_finalize(plan);
+    sqlite3_free(eqp);
+    sqlite3_close(db);
+    ck_assert_msg(strstr(buf, "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)") != NULL, "%s", buf);
+    ck_assert_msg(strstr(buf, "COVERING INDEX spans_trace (trow=?)") != NULL, "%s", buf);
+}
+END_TEST
+
 /* ---- closure ---------------------------------------------------------- */
 
 START_TEST(close_trace_and_reject)
@@ -2118,6 +2145,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, replace_within_one_job);
     tcase_add_test(tc, out_of_order_child_first);
     tcase_add_test(tc, spans_ordered_by_start_then_id);
+    tcase_add_test(tc, trace_spans_fetched_in_row_order);
     tcase_add_test(tc, close_trace_and_reject);
     tcase_add_test(tc, close_after);
     tcase_add_test(tc, delete_without_window);
