@@ -883,27 +883,34 @@ START_TEST(spans_ordered_by_start_then_id)
 }
 END_TEST
 
+/* The lines of SQLite's EXPLAIN QUERY PLAN for sql, one per line, in buf. */
+static void query_plan(sqlite3 *db, const char *sql, char *buf, size_t cap)
+{
+    sqlite3_stmt *plan = NULL;
+    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &plan, NULL), SQLITE_OK);
+    buf[0] = '\0';
+    while (sqlite3_step(plan) == SQLITE_ROW) {
+        strncat(buf, (const char *)sqlite3_column_text(plan, 3), cap - strlen(buf) - 2);
+        strcat(buf, "\n");
+    }
+    sqlite3_finalize(plan);
+    sqlite3_free(eqp);
+}
+
 /* A trace's spans are fetched in row order (the IN list is walked sorted),
  * not in the order of the (trow, span_id) index: rows appended together
  * sit on neighbouring pages, and a cold read then gets readahead. */
 START_TEST(trace_spans_fetched_in_row_order)
 {
     sqlite3 *db = NULL;
-    sqlite3_stmt *plan = NULL;
-    char buf[2048] = "";
+    char buf[2048];
     ts_span s;
 
     mk(&s, "t", "a", NULL, T0, T0);
     ingest1(wsA, &s);
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", ts_sqlite_sql(Q_SPANS_GET));
-    ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &plan, NULL), SQLITE_OK);
-    while (sqlite3_step(plan) == SQLITE_ROW) {
-        strncat(buf, (const char *)sqlite3_column_text(plan, 3), sizeof(buf) - strlen(buf) - 2);
-        strcat(buf, "\n");
-    }
-    sqlite3_finalize(plan);
-    sqlite3_free(eqp);
+    query_plan(db, ts_sqlite_sql(Q_SPANS_GET), buf, sizeof(buf));
     sqlite3_close(db);
     ck_assert_msg(strstr(buf, "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)") != NULL, "%s", buf);
     ck_assert_msg(strstr(buf, "COVERING INDEX spans_trace (trow=?)") != NULL, "%s", buf);
@@ -1690,19 +1697,12 @@ START_TEST(dims_lists_settled_and_not)
     ts_qcond cond = {.field = TS_QF_SPAN_MODEL, .op = TS_QOP_EQ, .vals = vals, .nvals = 1};
     ts_trace_query q = {.conds = &cond, .nconds = 1, .desc = 1, .limit = 10};
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL, *plan = NULL;
-    char buf[4096] = "";
+    sqlite3_stmt *st = NULL;
+    char buf[4096];
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     ck_assert_int_eq(ts_sqlite_query_prepare(db, wsA, &q, "t.trace_id", 1, 11, 0, arena, &st),
                      TS_OK);
-    char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
-    ck_assert_int_eq(sqlite3_prepare_v2(db, eqp, -1, &plan, NULL), SQLITE_OK);
-    while (sqlite3_step(plan) == SQLITE_ROW) {
-        strncat(buf, (const char *)sqlite3_column_text(plan, 3), sizeof(buf) - strlen(buf) - 2);
-        strcat(buf, "\n");
-    }
-    sqlite3_finalize(plan);
-    sqlite3_free(eqp);
+    query_plan(db, sqlite3_sql(st), buf, sizeof(buf));
     sqlite3_finalize(st);
     sqlite3_close(db);
     ck_assert_msg(strstr(buf, "MERGE (UNION ALL)") != NULL, "%s", buf);
