@@ -824,12 +824,23 @@ static int dec_req(dec *d, pbmsg m)
     return rc;
 }
 
+int ts_otlp_pb_scan(const void *buf, size_t len, const ts_otlp_limits *lim, ts_otlp_pb_counts *n,
+                    ts_err *err)
+{
+    scan s = {lim, err, 0, 0, 0};
+    int rc = scan_msg(&s, buf, (const uint8_t *)buf + len, M_REQ, 0);
+    n->spans = s.spans;
+    n->messages = s.messages;
+    n->fields = s.fields;
+    return rc;
+}
+
 int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
                       ts_otlp_req *out, ts_err *err)
 {
-    scan s = {lim, err, 0, 0, 0};
+    ts_otlp_pb_counts s;
     memset(out, 0, sizeof(*out));
-    int rc = scan_msg(&s, buf, (const uint8_t *)buf + len, M_REQ, 0);
+    int rc = ts_otlp_pb_scan(buf, len, lim, &s, err);
     if (rc != TS_OK)
         return rc;
     /* The budget of the protobuf-c unpack this pass replaced, which also

@@ -18,6 +18,17 @@
 int ts_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
                       ts_otlp_req *out, ts_err *err);
 
+/* What the first pass of ts_otlp_pb_decode counted. */
+typedef struct ts_otlp_pb_counts {
+    size_t spans, messages, fields;
+} ts_otlp_pb_counts;
+
+/* The first pass of ts_otlp_pb_decode alone: the wire format checked
+ * against the schema and the limits, with ts_otlp_pb_decode's errors. The
+ * reference decoder of the tests runs protobuf-c after it. */
+int ts_otlp_pb_scan(const void *buf, size_t len, const ts_otlp_limits *lim, ts_otlp_pb_counts *n,
+                    ts_err *err);
+
 /* ExportTraceServiceResponse: partial_success set when rejected > 0 or msg
  * is given. malloc'd (caller frees; never NULL unless OOM), *len may be 0. */
 char *ts_otlp_pb_response(long long rejected, const char *msg, size_t *len);

@@ -1,6 +1,7 @@
 /* otlp_pb_ref.h: the OTLP protobuf decoder built on protobuf-c, copied from
- * codec/otlp_pb.c as of 2d93cb4 (its schema scan, protobuf-c's unpack under
- * the memory budget, a walk of protobuf-c's structs), kept as the reference
+ * codec/otlp_pb.c as of 2d93cb4 (protobuf-c's unpack under the memory
+ * budget, a walk of protobuf-c's structs; the schema scan before them is
+ * otlp_pb.c's own, ts_otlp_pb_scan), kept as the reference
  * that test_otlp_pb_diff.c and the otlp_pb fuzz target compare
  * ts_otlp_pb_decode with; and the deep comparison of two ts_otlp_req.
  * Header-only (every function is static); needs the generated
@@ -13,201 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/json_guard.h"
 #include "codec/otlp_pb.h"
 #include "otlp_trace.pb-c.h"
 
 /* Not every user calls every function. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 
-/* ---- the reference: otlp_pb.c's passes as they were, names prefixed ref_;
+/* ---- the reference: otlp_pb.c's second pass as it was, names prefixed
+ * ref_, after the first pass that both decoders share (ts_otlp_pb_scan);
  * the budget can be lifted (unlimited) and is reported (budget_out) ---- */
-
-enum ref_mt {
-    REF_M_REQ,
-    REF_M_RSPANS,
-    REF_M_RES,
-    REF_M_SSPANS,
-    REF_M_SCOPE,
-    REF_M_SPAN,
-    REF_M_EVENT,
-    REF_M_LINK,
-    REF_M_STATUS,
-    REF_M_KV,
-    REF_M_ANY,
-    REF_M_ARR,
-    REF_M_KVLIST,
-    REF_M_COUNT
-};
-enum ref_fk { REF_K_MSG = 1, REF_K_STR, REF_K_BYTES };
-
-typedef struct ref_fdef {
-    uint32_t num;
-    int kind;
-    int child;   /* REF_K_MSG: its type */
-    int kv_list; /* 1: a repeated KeyValue field (counted against max_attrs) */
-} ref_fdef;
-
-/* Length-delimited fields of each message, from otlp_trace.proto. */
-static const ref_fdef ref_f_req[] = {{1, REF_K_MSG, REF_M_RSPANS, 0}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_rspans[] = {{1, REF_K_MSG, REF_M_RES, 0},
-                                        {2, REF_K_MSG, REF_M_SSPANS, 0},
-                                        {3, REF_K_STR, 0, 0},
-                                        {0, 0, 0, 0}};
-static const ref_fdef ref_f_res[] = {{1, REF_K_MSG, REF_M_KV, 1}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_sspans[] = {{1, REF_K_MSG, REF_M_SCOPE, 0},
-                                        {2, REF_K_MSG, REF_M_SPAN, 0},
-                                        {3, REF_K_STR, 0, 0},
-                                        {0, 0, 0, 0}};
-static const ref_fdef ref_f_scope[] = {
-    {1, REF_K_STR, 0, 0}, {2, REF_K_STR, 0, 0}, {3, REF_K_MSG, REF_M_KV, 1}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_span[] = {{1, REF_K_BYTES, 0, 0},
-                                      {2, REF_K_BYTES, 0, 0},
-                                      {3, REF_K_STR, 0, 0},
-                                      {4, REF_K_BYTES, 0, 0},
-                                      {5, REF_K_STR, 0, 0},
-                                      {9, REF_K_MSG, REF_M_KV, 1},
-                                      {11, REF_K_MSG, REF_M_EVENT, 0},
-                                      {13, REF_K_MSG, REF_M_LINK, 0},
-                                      {15, REF_K_MSG, REF_M_STATUS, 0},
-                                      {0, 0, 0, 0}};
-static const ref_fdef ref_f_event[] = {
-    {2, REF_K_STR, 0, 0}, {3, REF_K_MSG, REF_M_KV, 1}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_link[] = {{1, REF_K_BYTES, 0, 0},
-                                      {2, REF_K_BYTES, 0, 0},
-                                      {3, REF_K_STR, 0, 0},
-                                      {4, REF_K_MSG, REF_M_KV, 1},
-                                      {0, 0, 0, 0}};
-static const ref_fdef ref_f_status[] = {{2, REF_K_STR, 0, 0}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_kv[] = {
-    {1, REF_K_STR, 0, 0}, {2, REF_K_MSG, REF_M_ANY, 0}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_any[] = {{1, REF_K_STR, 0, 0},
-                                     {5, REF_K_MSG, REF_M_ARR, 0},
-                                     {6, REF_K_MSG, REF_M_KVLIST, 0},
-                                     {7, REF_K_BYTES, 0, 0},
-                                     {0, 0, 0, 0}};
-static const ref_fdef ref_f_arr[] = {{1, REF_K_MSG, REF_M_ANY, 0}, {0, 0, 0, 0}};
-static const ref_fdef ref_f_kvlist[] = {{1, REF_K_MSG, REF_M_KV, 1}, {0, 0, 0, 0}};
-
-static const ref_fdef *const ref_schema[REF_M_COUNT] = {
-    ref_f_req,  ref_f_rspans, ref_f_res, ref_f_sspans, ref_f_scope, ref_f_span,  ref_f_event,
-    ref_f_link, ref_f_status, ref_f_kv,  ref_f_any,    ref_f_arr,   ref_f_kvlist};
-static const char *const ref_mnames[REF_M_COUNT] = {"ExportTraceServiceRequest",
-                                                    "ResourceSpans",
-                                                    "Resource",
-                                                    "ScopeSpans",
-                                                    "InstrumentationScope",
-                                                    "Span",
-                                                    "Span.Event",
-                                                    "Span.Link",
-                                                    "Status",
-                                                    "KeyValue",
-                                                    "AnyValue",
-                                                    "ArrayValue",
-                                                    "KeyValueList"};
-
-typedef struct ref_scan {
-    const ts_otlp_limits *lim;
-    ts_err *err;
-    size_t spans;
-    size_t messages;
-    size_t fields; /* protobuf-c keeps unknown ones: each costs an allocation */
-} ref_scan;
-
-static int ref_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return -1;
-        uint8_t b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int ref_malformed(ref_scan *s, int type, const char *what)
-{
-    return ts_err_set(s->err, TS_EINVAL, "invalid protobuf body: %s in %s", what, ref_mnames[type]);
-}
-
-static int ref_scan_msg(ref_scan *s, const uint8_t *p, const uint8_t *end, int type, int depth)
-{
-    size_t kvs = 0;
-    if (depth > s->lim->max_depth + 8)
-        return ts_err_set(s->err, TS_EINVAL,
-                          "attribute values nest deeper than max_json_depth (%d)",
-                          s->lim->max_depth);
-    s->messages++;
-    while (p < end) {
-        uint64_t key, v;
-        if (ref_varint(&p, end, &key) != 0)
-            return ref_malformed(s, type, "truncated field key");
-        uint32_t num = (uint32_t)(key >> 3);
-        int wt = (int)(key & 7);
-        if (num == 0 || key >> 3 > 0x1fffffff)
-            return ref_malformed(s, type, "invalid field number");
-        s->fields++;
-        const ref_fdef *f = ref_schema[type];
-        while (f->num && f->num != num)
-            f++;
-        if (f->num && wt != 2)
-            return ref_malformed(s, type, "wrong wire type for a length-delimited field");
-        switch (wt) {
-        case 0:
-            if (ref_varint(&p, end, &v) != 0)
-                return ref_malformed(s, type, "truncated varint");
-            continue;
-        case 1:
-            if (end - p < 8)
-                return ref_malformed(s, type, "truncated fixed64");
-            p += 8;
-            continue;
-        case 5:
-            if (end - p < 4)
-                return ref_malformed(s, type, "truncated fixed32");
-            p += 4;
-            continue;
-        case 2:
-            break;
-        default:
-            return ref_malformed(s, type, "unsupported wire type");
-        }
-        if (ref_varint(&p, end, &v) != 0 || v > (uint64_t)(end - p))
-            return ref_malformed(s, type, "length past the end of the body");
-        const uint8_t *q = p;
-        p += v;
-        if (!f->num)
-            continue; /* unknown field: skipped, as protobuf requires */
-        if (f->kind == REF_K_STR || f->kind == REF_K_BYTES) {
-            if (v > s->lim->max_string)
-                return ts_err_set(s->err, TS_EINVAL,
-                                  "a string in %s is longer than max_string_bytes (%zu)",
-                                  ref_mnames[type], s->lim->max_string);
-            if (f->kind == REF_K_STR && !ts_utf8_valid((const char *)q, (size_t)v))
-                return ts_err_set(s->err, TS_EINVAL,
-                                  "a string in %s is not valid UTF-8 or contains a NUL byte",
-                                  ref_mnames[type]);
-            continue;
-        }
-        if (f->child == REF_M_SPAN && ++s->spans > s->lim->max_spans)
-            return ts_err_set(s->err, TS_ETOOBIG,
-                              "more than %zu spans in one request; max_spans_per_request is %zu",
-                              s->lim->max_spans, s->lim->max_spans);
-        if (f->kv_list && ++kvs > s->lim->max_attrs)
-            return ts_err_set(s->err, TS_EINVAL,
-                              "more attributes in one %s than max_attributes_per_span (%zu)",
-                              ref_mnames[type], s->lim->max_attrs);
-        int rc = ref_scan_msg(s, q, q + v, f->child, depth + 1);
-        if (rc != TS_OK)
-            return rc;
-    }
-    return TS_OK;
-}
 
 /* ---- pass 2: protobuf-c, allocating from the arena under a budget ---- */
 
@@ -398,13 +213,13 @@ static int ref_walk(const Tsotlp__ExportTraceServiceRequest *m, size_t nspans, t
 static int ref_otlp_pb_decode(const void *buf, size_t len, const ts_otlp_limits *lim, ts_arena *a,
                               ts_otlp_req *out, ts_err *err, int unlimited, size_t *budget_out)
 {
-    ref_scan s = {lim, err, 0, 0, 0};
+    ts_otlp_pb_counts s;
     memset(out, 0, sizeof(*out));
-    int rc = ref_scan_msg(&s, buf, (const uint8_t *)buf + len, REF_M_REQ, 0);
+    int rc = ts_otlp_pb_scan(buf, len, lim, &s, err);
     if (rc != TS_OK)
         return rc;
     /* Decoded structs are larger than their wire form; the budget allows
-     * each message its struct and each field its ref_scan slot (protobuf-c
+     * each message its struct and each field its scan slot (protobuf-c
      * scans members into slabs before unpacking), plus copies of the body's
      * bytes. Within it, unpack cannot fail for want of memory. */
     *budget_out = len * 2 + s.messages * 256 + s.fields * 192 + 4096;
