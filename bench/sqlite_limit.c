@@ -26,7 +26,7 @@ typedef struct cached {
 } cached;
 
 /* trace_dims rows of one trace: (dim, value) -> span count. The dim
- * numbers and values follow the writer (sqlite_write.c span_dims). */
+ * numbers and values follow the writer (sqlite_tagg.c span_dims). */
 enum {
     DIM_MODEL = 1,
     DIM_FAILURE,

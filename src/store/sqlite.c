@@ -1,5 +1,5 @@
 /* sqlite.c: the SQLite backend's connections, schema migrations and reads.
- * One read-write connection belongs to the writer thread (sqlite_write.c);
+ * One read-write connection belongs to the writer thread (sqlite_writer.c);
  * a pool of read-only connections serves reads, so reads never wait for the
  * writer (WAL). All SQL of the backend lives in the table below. */
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* sqlite_int.h: private to the SQLite backend (sqlite.c: connections,
- * migrations, reads; sqlite_write.c: the writer thread and every write).
+ * migrations, reads; sqlite_writer.c, sqlite_jobs.c, sqlite_tagg.c: the writer
+ * thread and every write, see sqlite_write_int.h).
  * sqlite3.h is included nowhere outside src/store/sqlite*.c. */
 #ifndef TS_SQLITE_INT_H
 #define TS_SQLITE_INT_H
@@ -239,7 +240,7 @@ int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t 
 /* Writes a new key epoch (after a committed revoke). */
 void ts_sqlite_keys_bump(ts_sqlite *s);
 
-/* sqlite_write.c */
+/* sqlite_writer.c */
 int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
 void ts_sqlite_writer_stop(ts_sqlite *s);
 int ts_sqlite_submit(ts_store *st, ts_write *w);

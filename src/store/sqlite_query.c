@@ -69,7 +69,7 @@ static const char *const sort_sql[] = {
     [TS_QS_TRACE_ID] = "t.trace_id",
 };
 
-/* The dim number of an any-span field in trace_dims (sqlite_write.c
+/* The dim number of an any-span field in trace_dims (sqlite_tagg.c
  * writes the same numbers), or 0. */
 int ts_sqlite_dim_of(ts_qfield f)
 {

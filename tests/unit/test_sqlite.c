@@ -1,5 +1,5 @@
 /* test_sqlite.c: unit tests for the store (include/tracestore/store.h) with
- * its SQLite backend (src/store/sqlite.c, sqlite_write.c): migrations, keys,
+ * its SQLite backend (src/store/sqlite.c, the sqlite_writer.c family): migrations, keys,
  * ingest-time aggregates under insert, replace and out-of-order arrival,
  * closure, delete, workspace isolation, the writer queue and durability.
  * The store is driven only through its public interface; sqlite3 is opened

@@ -1,0 +1,552 @@
+/* sqlite_tagg.c: the per-trace aggregate images of the writer. A job loads
+ * a trace's row into an image (tagg) kept in a table by trace (ttable), moves
+ * it span by span, and writes it back with its trace_dims count changes, once
+ * per job or, for span-only jobs, once per transaction. */
+#include <string.h>
+
+#include "store/sqlite_write_int.h"
+#include "tracestore/log.h"
+
+/* Token counts are client input up to INT64_MAX: sums saturate and
+ * differences stop at 0, so aggregates never overflow. */
+static int64_t tok_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    b = b > 0 ? b : 0;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+static int64_t tok_sub(int64_t a, int64_t b)
+{
+    b = b > 0 ? b : 0;
+    return a > b ? a - b : 0;
+}
+
+/* A span's contribution to the trace's total token count. */
+static int64_t span_total(int64_t p, int64_t c, int64_t t)
+{
+    if (p != TS_TOKENS_ABSENT || c != TS_TOKENS_ABSENT)
+        return tok_add(p > 0 ? p : 0, c);
+    return t > 0 ? t : 0;
+}
+
+int ts_sqlite_trace_closed(job_ctx *j, const char *trace_id, int *closed)
+{
+    sqlite3_stmt *q = ts_sqlite_ws_stmt(j, Q_CLOSED, trace_id);
+    if (!q)
+        return TS_EIO;
+    int src = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return ts_sqlite_rc(src);
+    *closed = src == SQLITE_ROW;
+    return TS_OK;
+}
+
+/* Loads the aggregate row of trace_id, or starts an empty image with a
+ * reserved row id: the trace's spans, logs and dims are keyed by it before
+ * the row itself is written (at the end of the job or transaction). */
+static int tagg_load(job_ctx *j, tagg *t)
+{
+    sqlite3_stmt *q = ts_sqlite_ws_stmt(j, Q_TRACE_LOAD, t->trace_id);
+    if (!q)
+        return TS_EIO;
+    int src = sqlite3_step(q);
+    if (src == SQLITE_DONE)
+        t->rowid = j->c->next_trace_row++;
+    if (src == SQLITE_ROW) {
+        t->rowid = sqlite3_column_int64(q, 0);
+        t->inrow = 1;
+        t->span_count = sqlite3_column_int64(q, 1);
+        t->llm_span_count = sqlite3_column_int64(q, 2);
+        t->prompt = sqlite3_column_int64(q, 3);
+        t->completion = sqlite3_column_int64(q, 4);
+        t->total = sqlite3_column_int64(q, 5);
+        t->cost_sum = sqlite3_column_double(q, 6);
+        t->cost_n = sqlite3_column_int64(q, 7);
+        t->unpriced = sqlite3_column_int64(q, 8);
+        t->has_ext = sqlite3_column_type(q, 9) != SQLITE_NULL;
+        t->started = sqlite3_column_int64(q, 9);
+        t->existed = 1;
+        t->loaded_started = t->has_ext ? t->started : 0;
+        t->ended = sqlite3_column_int64(q, 10);
+        t->error_count = sqlite3_column_int64(q, 11);
+        t->root_span_id = ts_sqlite_col_text(j->sa, q, 12);
+        t->root_start = sqlite3_column_int64(q, 13);
+        t->root_name = ts_sqlite_col_text(j->sa, q, 14);
+        t->root_input = ts_sqlite_col_text(j->sa, q, 15);
+        t->root_output = ts_sqlite_col_text(j->sa, q, 16);
+        t->root_model = ts_sqlite_col_text(j->sa, q, 17);
+        t->root_error = ts_sqlite_col_text(j->sa, q, 18);
+        t->err_span_id = ts_sqlite_col_text(j->sa, q, 19);
+        t->err_start = sqlite3_column_int64(q, 20);
+        t->err_text = ts_sqlite_col_text(j->sa, q, 21);
+    }
+    sqlite3_reset(q);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return ts_sqlite_rc(src);
+    return ts_sqlite_trace_closed(j, t->trace_id, &t->closed);
+}
+
+static uint64_t dim_hash(const tagg *t, int dim, const char *val)
+{
+    return (((uint64_t)(uintptr_t)t >> 4) * 31 + (uint64_t)dim) ^ ts_str_hash(val);
+}
+
+static uint64_t trace_hash(int64_t ws_id, const char *trace_id)
+{
+    return ts_str_hash(trace_id) * 31 + (uint64_t)ws_id;
+}
+
+static tagg *ttable_find(const ttable *tt, int64_t ws_id, const char *trace_id)
+{
+    for (tagg *t = tt->buckets[trace_hash(ws_id, trace_id) % tt->nbuckets]; t; t = t->next)
+        if (t->ws_id == ws_id && strcmp(t->trace_id, trace_id) == 0)
+            return t;
+    return NULL;
+}
+
+static int ttable_add(ttable *tt, tagg *t)
+{
+    if (tt->nlist == tt->caplist) {
+        size_t ncap = tt->caplist ? tt->caplist * 2 : 16;
+        tagg **nl = ts_arena_alloc(tt->a, ncap * sizeof(*nl));
+        if (!nl)
+            return TS_ENOMEM;
+        if (tt->nlist)
+            memcpy(nl, tt->list, tt->nlist * sizeof(*nl));
+        tt->list = nl;
+        tt->caplist = ncap;
+    }
+    tt->list[tt->nlist++] = t;
+    size_t h = trace_hash(t->ws_id, t->trace_id) % tt->nbuckets;
+    t->next = tt->buckets[h];
+    tt->buckets[h] = t;
+    return TS_OK;
+}
+
+int ts_sqlite_ttable_init(ttable *tt, ts_arena *a, size_t n)
+{
+    size_t nb = 64;
+    while (nb < n * 2 && nb < (1u << 20))
+        nb <<= 1;
+    memset(tt, 0, sizeof(*tt));
+    tt->a = a;
+    tt->nbuckets = nb;
+    tt->ndbuckets = nb * 4;
+    tt->buckets = ts_arena_calloc(a, nb, sizeof(*tt->buckets));
+    tt->dbuckets = ts_arena_calloc(a, tt->ndbuckets, sizeof(*tt->dbuckets));
+    return tt->buckets && tt->dbuckets ? TS_OK : TS_ENOMEM;
+}
+
+/* Doubles tt's hash tables, for a transaction whose jobs keep arriving
+ * after it was sized. Every dim change hangs off its trace's image. */
+int ts_sqlite_ttable_grow(ttable *tt)
+{
+    size_t nb = tt->nbuckets * 2, nd = tt->ndbuckets * 2;
+    tagg **b = ts_arena_calloc(tt->a, nb, sizeof(*b));
+    dimd **d = ts_arena_calloc(tt->a, nd, sizeof(*d));
+    if (!b || !d)
+        return TS_ENOMEM;
+    for (size_t i = 0; i < tt->nlist; i++) {
+        tagg *t = tt->list[i];
+        size_t h = trace_hash(t->ws_id, t->trace_id) % nb;
+        t->next = b[h];
+        b[h] = t;
+        for (dimd *e = t->dims; e; e = e->next_in_trace) {
+            size_t k = dim_hash(t, e->dim, e->val) % nd;
+            e->next = d[k];
+            d[k] = e;
+        }
+    }
+    tt->buckets = b;
+    tt->nbuckets = nb;
+    tt->dbuckets = d;
+    tt->ndbuckets = nd;
+    return TS_OK;
+}
+
+/* A new image of trace_id in tt, loaded from the database. */
+static int tagg_new(job_ctx *j, ttable *tt, const char *trace_id, tagg **out)
+{
+    tagg *t = ts_arena_calloc(tt->a, 1, sizeof(*t));
+    if (!t || !(t->trace_id = ts_arena_strdup(j->sa, trace_id)))
+        return TS_ENOMEM;
+    t->ws_id = j->w->ws_id;
+    t->w = j->w;
+    int rc = tagg_load(j, t);
+    if (rc == TS_OK)
+        rc = ttable_add(tt, t);
+    *out = t;
+    return rc;
+}
+
+/* The job's image of trace_id: a copy of the transaction's when deferred. */
+int ts_sqlite_tagg_get(job_ctx *j, const char *trace_id, tagg **out)
+{
+    tagg *img, *t;
+    int rc;
+    if ((t = j->t.last) && strcmp(t->trace_id, trace_id) == 0) {
+        *out = t;
+        return TS_OK;
+    }
+    if ((*out = ttable_find(&j->t, j->w->ws_id, trace_id))) {
+        j->t.last = *out;
+        return TS_OK;
+    }
+    if (!j->tx) {
+        rc = tagg_new(j, &j->t, trace_id, out);
+        j->t.last = rc == TS_OK ? *out : NULL;
+        return rc;
+    }
+    img = ttable_find(j->tx, j->w->ws_id, trace_id);
+    if (!img && (rc = tagg_new(j, j->tx, trace_id, &img)) != TS_OK)
+        return rc;
+    if (!(t = ts_arena_alloc(j->a, sizeof(*t))))
+        return TS_ENOMEM;
+    *t = *img;
+    t->image = img;
+    t->dims = NULL;
+    t->touched = 0;
+    /* Spans written earlier in the transaction may be replaced: look them up. */
+    t->existed |= img->spans_tx;
+    *out = t;
+    if ((rc = ttable_add(&j->t, t)) == TS_OK)
+        j->t.last = t;
+    return rc;
+}
+
+/* Moves t's aggregates by the difference between old (if any) and sp. */
+void ts_sqlite_tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
+{
+    if (o) {
+        t->span_count--;
+        t->llm_span_count -= o->is_llm;
+        t->prompt = tok_sub(t->prompt, o->prompt);
+        t->completion = tok_sub(t->completion, o->completion);
+        t->total = tok_sub(t->total, span_total(o->prompt, o->completion, o->total));
+        if (o->has_cost) {
+            t->cost_sum -= o->cost;
+            t->cost_n--;
+        }
+        t->unpriced -= o->unpriced;
+        t->error_count -= o->has_error;
+        /* A replaced span that held an extreme may no longer hold it. */
+        if ((o->start == t->started && sp->start_ns > o->start) ||
+            (o->end == t->ended && sp->end_ns < o->end))
+            t->recompute = 1;
+        if (t->root_span_id && strcmp(t->root_span_id, sp->span_id) == 0 &&
+            (!ts_sqlite_is_root(sp->parent_id) || sp->start_ns > t->root_start))
+            t->recompute = 1;
+        if (t->err_span_id && strcmp(t->err_span_id, sp->span_id) == 0 &&
+            (!sp->error || sp->start_ns > t->err_start))
+            t->recompute = 1;
+    }
+    t->span_count++;
+    t->llm_span_count += ts_sqlite_is_llm(sp->type);
+    t->prompt = tok_add(t->prompt, sp->prompt_tokens);
+    t->completion = tok_add(t->completion, sp->completion_tokens);
+    t->total =
+        tok_add(t->total, span_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens));
+    if (sp->has_cost) {
+        t->cost_sum += sp->cost;
+        t->cost_n++;
+    }
+    t->unpriced += sp->unpriced ? 1 : 0;
+    t->error_count += sp->error != NULL;
+    if (!t->has_ext || sp->start_ns < t->started)
+        t->started = sp->start_ns;
+    if (!t->has_ext || sp->end_ns > t->ended)
+        t->ended = sp->end_ns;
+    t->has_ext = 1;
+    if (ts_sqlite_is_root(sp->parent_id) &&
+        (!t->root_span_id || sp->start_ns < t->root_start ||
+         (sp->start_ns == t->root_start && strcmp(sp->span_id, t->root_span_id) <= 0))) {
+        t->root_span_id = sp->span_id;
+        t->root_start = sp->start_ns;
+        t->root_name = sp->name;
+        t->root_input = sp->input;
+        t->root_output = sp->output;
+        t->root_model = sp->model;
+        t->root_error = sp->error;
+    }
+    if (sp->error && (!t->err_span_id || sp->start_ns < t->err_start ||
+                      (sp->start_ns == t->err_start && strcmp(sp->span_id, t->err_span_id) <= 0))) {
+        t->err_span_id = sp->span_id;
+        t->err_start = sp->start_ns;
+        t->err_text = sp->error;
+    }
+    t->touched = 1;
+}
+
+/* The span-level values a span contributes to trace_dims, by dim. */
+static void span_dims(const char *parent, const char *error, const char *type, const char *model,
+                      const char *name, const char *provider, const char *out[DIM__COUNT])
+{
+    memset(out, 0, sizeof(out[0]) * DIM__COUNT);
+    out[DIM_MODEL] = model;
+    out[DIM_FAILURE] = ts_failure_type(error);
+    out[DIM_NAME] = name;
+    out[DIM_TYPE] = type;
+    out[DIM_PARENT] = ts_sqlite_is_root(parent) ? NULL : parent;
+    out[DIM_PROVIDER] = provider;
+    out[DIM_STATUS] = error ? "error" : "success";
+}
+
+static int dim_step(job_ctx *j, int id, int64_t trow, int dim, const char *val)
+{
+    sqlite3_stmt *q = ts_sqlite_tr_stmt(j, id, trow);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int(q, 3, dim);
+    sqlite3_bind_text(q, 4, val, -1, SQLITE_STATIC);
+    return ts_sqlite_step_done(q);
+}
+
+/* Adds delta to the pending count change of (t, dim, val). */
+int ts_sqlite_dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t delta)
+{
+    size_t b = (size_t)(dim_hash(t, dim, val) % tt->ndbuckets);
+    for (dimd *e = tt->dbuckets[b]; e; e = e->next)
+        if (e->owner == t && e->dim == dim && strcmp(e->val, val) == 0) {
+            e->delta += delta;
+            return TS_OK;
+        }
+    dimd *e = ts_arena_calloc(tt->a, 1, sizeof(*e));
+    if (!e)
+        return TS_ENOMEM;
+    e->owner = t;
+    e->val = val;
+    e->dim = dim;
+    e->delta = delta;
+    e->next = tt->dbuckets[b];
+    tt->dbuckets[b] = e;
+    e->next_in_trace = t->dims;
+    t->dims = e;
+    return TS_OK;
+}
+
+/* Moves the trace's dim reference counts from the old span's values to
+ * the new span's (unchanged values are left alone). */
+int ts_sqlite_dims_update(job_ctx *j, tagg *t, const ts_span *sp, const old_span *o)
+{
+    const char *nv[DIM__COUNT], *ov[DIM__COUNT];
+    int rc;
+    span_dims(sp->parent_id, sp->error, sp->type, sp->model, sp->name, sp->provider, nv);
+    if (o)
+        span_dims(o->parent, o->error, o->type, o->model, o->name, o->provider, ov);
+    else
+        memset(ov, 0, sizeof(ov));
+    for (int d = 1; d < DIM__COUNT; d++) {
+        if (ov[d] && nv[d] && strcmp(ov[d], nv[d]) == 0)
+            continue;
+        if (ov[d] && (rc = ts_sqlite_dim_add(&j->t, t, d, ov[d], -1)) != TS_OK)
+            return rc;
+        if (nv[d] && (rc = ts_sqlite_dim_add(&j->t, t, d, nv[d], 1)) != TS_OK)
+            return rc;
+    }
+    return TS_OK;
+}
+
+/* Writes t's pending trace_dims changes: one upsert per distinct value. */
+int ts_sqlite_dims_flush(job_ctx *j, tagg *t)
+{
+    int rc;
+    for (dimd *e = t->dims; e; e = e->next_in_trace) {
+        if (e->delta == 0)
+            continue;
+        sqlite3_stmt *q = ts_sqlite_tr_stmt(j, Q_DIM_INC, t->rowid);
+        if (!q)
+            return TS_EIO;
+        sqlite3_bind_int(q, 3, e->dim);
+        sqlite3_bind_text(q, 4, e->val, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, e->delta);
+        /* Out of trace_dims_val until the next settle (migration 0005). */
+        sqlite3_bind_int(q, 6, t->rowid <= j->c->dims_upto);
+        if ((rc = ts_sqlite_step_done(q)) != TS_OK)
+            return rc;
+        if (e->delta < 0 && (rc = dim_step(j, Q_DIM_DROP, t->rowid, e->dim, e->val)) != TS_OK)
+            return rc;
+    }
+    t->dims = NULL;
+    return TS_OK;
+}
+
+/* Copies the trace's eff_start onto its trace_dims rows (after the trace
+ * row is written), so dim-driven lists see the trace's order. */
+int ts_sqlite_dims_sync(job_ctx *j, const tagg *t)
+{
+    sqlite3_stmt *q = ts_sqlite_tr_stmt(j, Q_DIM_SYNC, t->rowid);
+    return q ? ts_sqlite_step_done(q) : TS_EIO;
+}
+
+/* Re-derives the non-additive fields of t from its spans (rare: only when
+ * a replaced span held the earliest start, latest end, root or error). */
+int ts_sqlite_tagg_recompute(job_ctx *j, tagg *t)
+{
+    sqlite3_stmt *q;
+    int src;
+    if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_EXT, t->rowid)))
+        return TS_EIO;
+    if ((src = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        t->started = sqlite3_column_int64(q, 0);
+        t->ended = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_reset(q);
+    if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_ROOT, t->rowid)))
+        return TS_EIO;
+    t->root_span_id = t->root_name = t->root_input = t->root_output = NULL;
+    t->root_model = t->root_error = NULL;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        t->root_span_id = ts_sqlite_col_text(j->sa, q, 0);
+        t->root_start = sqlite3_column_int64(q, 1);
+        t->root_name = ts_sqlite_col_text(j->sa, q, 2);
+        t->root_input = ts_sqlite_col_text(j->sa, q, 3);
+        t->root_output = ts_sqlite_col_text(j->sa, q, 4);
+        t->root_model = ts_sqlite_col_text(j->sa, q, 5);
+        t->root_error = ts_sqlite_col_text(j->sa, q, 6);
+    }
+    sqlite3_reset(q);
+    if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_ERR, t->rowid)))
+        return TS_EIO;
+    t->err_span_id = t->err_text = NULL;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        t->err_span_id = ts_sqlite_col_text(j->sa, q, 0);
+        t->err_start = sqlite3_column_int64(q, 1);
+        t->err_text = ts_sqlite_col_text(j->sa, q, 2);
+    }
+    sqlite3_reset(q);
+    t->recompute = 0;
+    return TS_OK;
+}
+
+static int default_project(job_ctx *j, int64_t *id)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_PROJ_DEFAULT);
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, j->w->ws_id);
+    *id = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return TS_OK;
+}
+
+static void bind_agg(sqlite3_stmt *q, int at, const tagg *t)
+{
+    sqlite3_bind_int64(q, at + 0, t->span_count);
+    sqlite3_bind_int64(q, at + 1, t->llm_span_count);
+    sqlite3_bind_int64(q, at + 2, t->prompt);
+    sqlite3_bind_int64(q, at + 3, t->completion);
+    sqlite3_bind_int64(q, at + 4, t->total);
+    sqlite3_bind_double(q, at + 5, t->cost_n > 0 ? t->cost_sum : 0.0);
+    sqlite3_bind_int64(q, at + 6, t->cost_n);
+    sqlite3_bind_int64(q, at + 7, t->unpriced);
+    if (t->has_ext) {
+        sqlite3_bind_int64(q, at + 8, t->started);
+        sqlite3_bind_int64(q, at + 9, t->ended);
+    }
+    sqlite3_bind_int64(q, at + 10, t->error_count);
+    ts_sqlite_bind_text(q, at + 11, t->root_span_id);
+    if (t->root_span_id)
+        sqlite3_bind_int64(q, at + 12, t->root_start);
+    ts_sqlite_bind_text(q, at + 13, t->root_name);
+    ts_sqlite_bind_text(q, at + 14, t->root_input);
+    ts_sqlite_bind_text(q, at + 15, t->root_output);
+    ts_sqlite_bind_text(q, at + 16, t->root_model);
+    ts_sqlite_bind_text(q, at + 17, t->root_error);
+    ts_sqlite_bind_text(q, at + 18, t->err_span_id);
+    if (t->err_span_id)
+        sqlite3_bind_int64(q, at + 19, t->err_start);
+    ts_sqlite_bind_text(q, at + 20, t->err_text);
+}
+
+int ts_sqlite_tagg_store(job_ctx *j, tagg *t)
+{
+    sqlite3_stmt *q;
+    int rc;
+    if (t->recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+        return rc;
+    if (t->inrow) {
+        if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_UPDATE)))
+            return TS_EIO;
+        sqlite3_bind_int64(q, 1, j->now);
+        bind_agg(q, 2, t);
+        sqlite3_bind_int64(q, 23, t->rowid);
+        return ts_sqlite_step_done(q);
+    }
+    int64_t project = 0;
+    if ((rc = default_project(j, &project)) != TS_OK)
+        return rc;
+    if (!(q = ts_sqlite_ws_stmt(j, Q_TRACE_INSERT, t->trace_id)))
+        return TS_EIO;
+    if (project)
+        sqlite3_bind_int64(q, 3, project);
+    sqlite3_bind_int64(q, 4, j->now);
+    sqlite3_bind_int64(q, 5, j->now);
+    bind_agg(q, 6, t);
+    sqlite3_bind_int64(q, 27, t->rowid);
+    if ((rc = ts_sqlite_step_done(q)) != TS_OK)
+        return rc;
+    t->inrow = 1;
+    return TS_OK;
+}
+
+/* A successful job's images become the transaction's. */
+int ts_sqlite_tagg_merge(job_ctx *j)
+{
+    for (size_t i = 0; i < j->t.nlist; i++) {
+        tagg *t = j->t.list[i], *img = t->image, keep;
+        if (!t->touched)
+            continue;
+        keep = *img;
+        *img = *t;
+        img->next = keep.next;
+        img->dims = keep.dims;
+        img->image = NULL;
+        img->existed = keep.existed;
+        img->loaded_started = keep.loaded_started;
+        img->dirty = img->spans_tx = 1;
+        for (dimd *e = t->dims; e; e = e->next_in_trace) {
+            const char *v = e->delta ? ts_arena_strdup(j->tx->a, e->val) : NULL;
+            if (e->delta && (!v || ts_sqlite_dim_add(j->tx, img, e->dim, v, e->delta) != TS_OK))
+                return TS_ENOMEM;
+        }
+    }
+    return TS_OK;
+}
+
+/* Writes the transaction's changed images: row, dims, dims order. */
+int ts_sqlite_tagg_flush(ts_sqlite *s, ttable *tt, int64_t now)
+{
+    int rc;
+    for (size_t i = 0; i < tt->nlist; i++) {
+        tagg *t = tt->list[i];
+        if (!t->dirty)
+            continue;
+        job_ctx fj = {.c = s->w, .a = tt->a, .sa = tt->a, .w = t->w, .now = now};
+        int moved = t->existed && (t->has_ext ? t->started : 0) != t->loaded_started;
+        if ((rc = ts_sqlite_tagg_store(&fj, t)) != TS_OK ||
+            (rc = ts_sqlite_dims_flush(&fj, t)) != TS_OK ||
+            (moved && (rc = ts_sqlite_dims_sync(&fj, t)) != TS_OK))
+            return rc;
+        t->dirty = 0;
+    }
+    return ts_sqlite_ttable_init(tt, tt->a, tt->nbuckets / 2);
+}
+
+/* Puts the trace_dims rows of traces up to row hi into trace_dims_val and
+ * moves the watermark there (migration 0005): each (dim, value) group's
+ * last leaf is then written once per settle instead of once per commit. */
+int ts_sqlite_dims_settle(ts_sqlite_conn *c, int64_t hi)
+{
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_DIMS_SETTLE);
+    int rc;
+    if (!q)
+        return TS_EIO;
+    sqlite3_bind_int64(q, 1, c->dims_upto);
+    sqlite3_bind_int64(q, 2, hi);
+    if ((rc = ts_sqlite_step_done(q)) != TS_OK || !(q = ts_sqlite_stmt(c, Q_DIMS_MARK)))
+        return rc != TS_OK ? rc : TS_EIO;
+    sqlite3_bind_int64(q, 1, hi);
+    return ts_sqlite_step_done(q);
+}
