@@ -70,20 +70,20 @@ static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, i
     if (*found) {
         memset(o, 0, sizeof(*o));
         o->id = sqlite3_column_int64(q, 0);
-        o->start = sqlite3_column_int64(q, 1);
-        o->end = sqlite3_column_int64(q, 2);
+        o->agg.start = sqlite3_column_int64(q, 1);
+        o->agg.end = sqlite3_column_int64(q, 2);
         o->is_root = sqlite3_column_type(q, 3) == SQLITE_NULL || sqlite3_column_bytes(q, 3) == 0;
-        o->has_error = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        o->is_llm = ts_sqlite_is_llm((const char *)sqlite3_column_text(q, 5));
-        o->prompt = sqlite3_column_type(q, 6) == SQLITE_NULL ? TS_TOKENS_ABSENT
-                                                             : sqlite3_column_int64(q, 6);
-        o->completion = sqlite3_column_type(q, 7) == SQLITE_NULL ? TS_TOKENS_ABSENT
-                                                                 : sqlite3_column_int64(q, 7);
-        o->total = sqlite3_column_type(q, 8) == SQLITE_NULL ? TS_TOKENS_ABSENT
-                                                            : sqlite3_column_int64(q, 8);
-        o->has_cost = sqlite3_column_type(q, 9) != SQLITE_NULL;
-        o->cost = sqlite3_column_double(q, 9);
-        o->unpriced = sqlite3_column_int(q, 10);
+        o->agg.has_error = sqlite3_column_type(q, 4) != SQLITE_NULL;
+        o->agg.is_llm = ts_sqlite_is_llm((const char *)sqlite3_column_text(q, 5));
+        o->agg.prompt = sqlite3_column_type(q, 6) == SQLITE_NULL ? TS_TOKENS_ABSENT
+                                                                 : sqlite3_column_int64(q, 6);
+        o->agg.completion = sqlite3_column_type(q, 7) == SQLITE_NULL ? TS_TOKENS_ABSENT
+                                                                     : sqlite3_column_int64(q, 7);
+        o->agg.total = sqlite3_column_type(q, 8) == SQLITE_NULL ? TS_TOKENS_ABSENT
+                                                                : sqlite3_column_int64(q, 8);
+        o->agg.has_cost = sqlite3_column_type(q, 9) != SQLITE_NULL;
+        o->agg.cost = sqlite3_column_double(q, 9);
+        o->agg.unpriced = sqlite3_column_int(q, 10);
         o->request_log_id = sqlite3_column_int64(q, 11);
         o->parent = ts_sqlite_col_text(j->a, q, 3);
         o->error = ts_sqlite_col_text(j->a, q, 4);
@@ -402,7 +402,7 @@ static int apply_ingest(job_ctx *j)
     if (j->tx) /* deferred: the images stay consistent between jobs */
         for (size_t i = 0; i < j->t.nlist; i++) {
             tagg *t = j->t.list[i];
-            if (t->touched && t->recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+            if (t->touched && t->agg.recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
                 return rc;
         }
     for (size_t i = 0; !j->tx && i < j->t.nlist; i++) {
@@ -415,7 +415,7 @@ static int apply_ingest(job_ctx *j)
             return rc;
         /* New dims rows were written with the trace's start and row id;
          * older rows need them again only when the start moved. */
-        int moved = t->existed && ((t->has_ext ? t->started : 0) != t->loaded_started ||
+        int moved = t->existed && ((t->agg.has_ext ? t->agg.started : 0) != t->loaded_started ||
                                    (t->meta && t->meta->started_ns));
         if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
             return rc;

@@ -4,31 +4,9 @@
  * per job or, for span-only jobs, once per transaction. */
 #include <string.h>
 
+#include "store/agg.h"
 #include "store/sqlite_write_int.h"
 #include "tracestore/log.h"
-
-/* Token counts are client input up to INT64_MAX: sums saturate and
- * differences stop at 0, so aggregates never overflow. */
-static int64_t tok_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    b = b > 0 ? b : 0;
-    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
-
-static int64_t tok_sub(int64_t a, int64_t b)
-{
-    b = b > 0 ? b : 0;
-    return a > b ? a - b : 0;
-}
-
-/* A span's contribution to the trace's total token count. */
-static int64_t span_total(int64_t p, int64_t c, int64_t t)
-{
-    if (p != TS_TOKENS_ABSENT || c != TS_TOKENS_ABSENT)
-        return tok_add(p > 0 ? p : 0, c);
-    return t > 0 ? t : 0;
-}
 
 int ts_sqlite_trace_closed(job_ctx *j, const char *trace_id, int *closed)
 {
@@ -57,30 +35,30 @@ static int tagg_load(job_ctx *j, tagg *t)
     if (src == SQLITE_ROW) {
         t->rowid = sqlite3_column_int64(q, 0);
         t->inrow = 1;
-        t->span_count = sqlite3_column_int64(q, 1);
-        t->llm_span_count = sqlite3_column_int64(q, 2);
-        t->prompt = sqlite3_column_int64(q, 3);
-        t->completion = sqlite3_column_int64(q, 4);
-        t->total = sqlite3_column_int64(q, 5);
-        t->cost_sum = sqlite3_column_double(q, 6);
-        t->cost_n = sqlite3_column_int64(q, 7);
-        t->unpriced = sqlite3_column_int64(q, 8);
-        t->has_ext = sqlite3_column_type(q, 9) != SQLITE_NULL;
-        t->started = sqlite3_column_int64(q, 9);
+        t->agg.span_count = sqlite3_column_int64(q, 1);
+        t->agg.llm_span_count = sqlite3_column_int64(q, 2);
+        t->agg.prompt = sqlite3_column_int64(q, 3);
+        t->agg.completion = sqlite3_column_int64(q, 4);
+        t->agg.total = sqlite3_column_int64(q, 5);
+        t->agg.cost_sum = sqlite3_column_double(q, 6);
+        t->agg.cost_n = sqlite3_column_int64(q, 7);
+        t->agg.unpriced = sqlite3_column_int64(q, 8);
+        t->agg.has_ext = sqlite3_column_type(q, 9) != SQLITE_NULL;
+        t->agg.started = sqlite3_column_int64(q, 9);
         t->existed = 1;
-        t->loaded_started = t->has_ext ? t->started : 0;
-        t->ended = sqlite3_column_int64(q, 10);
-        t->error_count = sqlite3_column_int64(q, 11);
-        t->root_span_id = ts_sqlite_col_text(j->sa, q, 12);
-        t->root_start = sqlite3_column_int64(q, 13);
-        t->root_name = ts_sqlite_col_text(j->sa, q, 14);
-        t->root_input = ts_sqlite_col_text(j->sa, q, 15);
-        t->root_output = ts_sqlite_col_text(j->sa, q, 16);
-        t->root_model = ts_sqlite_col_text(j->sa, q, 17);
-        t->root_error = ts_sqlite_col_text(j->sa, q, 18);
-        t->err_span_id = ts_sqlite_col_text(j->sa, q, 19);
-        t->err_start = sqlite3_column_int64(q, 20);
-        t->err_text = ts_sqlite_col_text(j->sa, q, 21);
+        t->loaded_started = t->agg.has_ext ? t->agg.started : 0;
+        t->agg.ended = sqlite3_column_int64(q, 10);
+        t->agg.error_count = sqlite3_column_int64(q, 11);
+        t->agg.root_span_id = ts_sqlite_col_text(j->sa, q, 12);
+        t->agg.root_start = sqlite3_column_int64(q, 13);
+        t->agg.root_name = ts_sqlite_col_text(j->sa, q, 14);
+        t->agg.root_input = ts_sqlite_col_text(j->sa, q, 15);
+        t->agg.root_output = ts_sqlite_col_text(j->sa, q, 16);
+        t->agg.root_model = ts_sqlite_col_text(j->sa, q, 17);
+        t->agg.root_error = ts_sqlite_col_text(j->sa, q, 18);
+        t->agg.err_span_id = ts_sqlite_col_text(j->sa, q, 19);
+        t->agg.err_start = sqlite3_column_int64(q, 20);
+        t->agg.err_text = ts_sqlite_col_text(j->sa, q, 21);
     }
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -219,63 +197,7 @@ int ts_sqlite_tagg_get(job_ctx *j, const char *trace_id, tagg **out)
 /* Moves t's aggregates by the difference between old (if any) and sp. */
 void ts_sqlite_tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
 {
-    if (o) {
-        t->span_count--;
-        t->llm_span_count -= o->is_llm;
-        t->prompt = tok_sub(t->prompt, o->prompt);
-        t->completion = tok_sub(t->completion, o->completion);
-        t->total = tok_sub(t->total, span_total(o->prompt, o->completion, o->total));
-        if (o->has_cost) {
-            t->cost_sum -= o->cost;
-            t->cost_n--;
-        }
-        t->unpriced -= o->unpriced;
-        t->error_count -= o->has_error;
-        /* A replaced span that held an extreme may no longer hold it. */
-        if ((o->start == t->started && sp->start_ns > o->start) ||
-            (o->end == t->ended && sp->end_ns < o->end))
-            t->recompute = 1;
-        if (t->root_span_id && strcmp(t->root_span_id, sp->span_id) == 0 &&
-            (!ts_sqlite_is_root(sp->parent_id) || sp->start_ns > t->root_start))
-            t->recompute = 1;
-        if (t->err_span_id && strcmp(t->err_span_id, sp->span_id) == 0 &&
-            (!sp->error || sp->start_ns > t->err_start))
-            t->recompute = 1;
-    }
-    t->span_count++;
-    t->llm_span_count += ts_sqlite_is_llm(sp->type);
-    t->prompt = tok_add(t->prompt, sp->prompt_tokens);
-    t->completion = tok_add(t->completion, sp->completion_tokens);
-    t->total =
-        tok_add(t->total, span_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens));
-    if (sp->has_cost) {
-        t->cost_sum += sp->cost;
-        t->cost_n++;
-    }
-    t->unpriced += sp->unpriced ? 1 : 0;
-    t->error_count += sp->error != NULL;
-    if (!t->has_ext || sp->start_ns < t->started)
-        t->started = sp->start_ns;
-    if (!t->has_ext || sp->end_ns > t->ended)
-        t->ended = sp->end_ns;
-    t->has_ext = 1;
-    if (ts_sqlite_is_root(sp->parent_id) &&
-        (!t->root_span_id || sp->start_ns < t->root_start ||
-         (sp->start_ns == t->root_start && strcmp(sp->span_id, t->root_span_id) <= 0))) {
-        t->root_span_id = sp->span_id;
-        t->root_start = sp->start_ns;
-        t->root_name = sp->name;
-        t->root_input = sp->input;
-        t->root_output = sp->output;
-        t->root_model = sp->model;
-        t->root_error = sp->error;
-    }
-    if (sp->error && (!t->err_span_id || sp->start_ns < t->err_start ||
-                      (sp->start_ns == t->err_start && strcmp(sp->span_id, t->err_span_id) <= 0))) {
-        t->err_span_id = sp->span_id;
-        t->err_start = sp->start_ns;
-        t->err_text = sp->error;
-    }
+    ts_agg_apply(&t->agg, sp, o ? &o->agg : NULL);
     t->touched = 1;
 }
 
@@ -389,34 +311,34 @@ int ts_sqlite_tagg_recompute(job_ctx *j, tagg *t)
     if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_EXT, t->rowid)))
         return TS_EIO;
     if ((src = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        t->started = sqlite3_column_int64(q, 0);
-        t->ended = sqlite3_column_int64(q, 1);
+        t->agg.started = sqlite3_column_int64(q, 0);
+        t->agg.ended = sqlite3_column_int64(q, 1);
     }
     sqlite3_reset(q);
     if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_ROOT, t->rowid)))
         return TS_EIO;
-    t->root_span_id = t->root_name = t->root_input = t->root_output = NULL;
-    t->root_model = t->root_error = NULL;
+    t->agg.root_span_id = t->agg.root_name = t->agg.root_input = t->agg.root_output = NULL;
+    t->agg.root_model = t->agg.root_error = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
-        t->root_span_id = ts_sqlite_col_text(j->sa, q, 0);
-        t->root_start = sqlite3_column_int64(q, 1);
-        t->root_name = ts_sqlite_col_text(j->sa, q, 2);
-        t->root_input = ts_sqlite_col_text(j->sa, q, 3);
-        t->root_output = ts_sqlite_col_text(j->sa, q, 4);
-        t->root_model = ts_sqlite_col_text(j->sa, q, 5);
-        t->root_error = ts_sqlite_col_text(j->sa, q, 6);
+        t->agg.root_span_id = ts_sqlite_col_text(j->sa, q, 0);
+        t->agg.root_start = sqlite3_column_int64(q, 1);
+        t->agg.root_name = ts_sqlite_col_text(j->sa, q, 2);
+        t->agg.root_input = ts_sqlite_col_text(j->sa, q, 3);
+        t->agg.root_output = ts_sqlite_col_text(j->sa, q, 4);
+        t->agg.root_model = ts_sqlite_col_text(j->sa, q, 5);
+        t->agg.root_error = ts_sqlite_col_text(j->sa, q, 6);
     }
     sqlite3_reset(q);
     if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_ERR, t->rowid)))
         return TS_EIO;
-    t->err_span_id = t->err_text = NULL;
+    t->agg.err_span_id = t->agg.err_text = NULL;
     if (sqlite3_step(q) == SQLITE_ROW) {
-        t->err_span_id = ts_sqlite_col_text(j->sa, q, 0);
-        t->err_start = sqlite3_column_int64(q, 1);
-        t->err_text = ts_sqlite_col_text(j->sa, q, 2);
+        t->agg.err_span_id = ts_sqlite_col_text(j->sa, q, 0);
+        t->agg.err_start = sqlite3_column_int64(q, 1);
+        t->agg.err_text = ts_sqlite_col_text(j->sa, q, 2);
     }
     sqlite3_reset(q);
-    t->recompute = 0;
+    t->agg.recompute = 0;
     return TS_OK;
 }
 
@@ -433,38 +355,38 @@ static int default_project(job_ctx *j, int64_t *id)
 
 static void bind_agg(sqlite3_stmt *q, int at, const tagg *t)
 {
-    sqlite3_bind_int64(q, at + 0, t->span_count);
-    sqlite3_bind_int64(q, at + 1, t->llm_span_count);
-    sqlite3_bind_int64(q, at + 2, t->prompt);
-    sqlite3_bind_int64(q, at + 3, t->completion);
-    sqlite3_bind_int64(q, at + 4, t->total);
-    sqlite3_bind_double(q, at + 5, t->cost_n > 0 ? t->cost_sum : 0.0);
-    sqlite3_bind_int64(q, at + 6, t->cost_n);
-    sqlite3_bind_int64(q, at + 7, t->unpriced);
-    if (t->has_ext) {
-        sqlite3_bind_int64(q, at + 8, t->started);
-        sqlite3_bind_int64(q, at + 9, t->ended);
+    sqlite3_bind_int64(q, at + 0, t->agg.span_count);
+    sqlite3_bind_int64(q, at + 1, t->agg.llm_span_count);
+    sqlite3_bind_int64(q, at + 2, t->agg.prompt);
+    sqlite3_bind_int64(q, at + 3, t->agg.completion);
+    sqlite3_bind_int64(q, at + 4, t->agg.total);
+    sqlite3_bind_double(q, at + 5, t->agg.cost_n > 0 ? t->agg.cost_sum : 0.0);
+    sqlite3_bind_int64(q, at + 6, t->agg.cost_n);
+    sqlite3_bind_int64(q, at + 7, t->agg.unpriced);
+    if (t->agg.has_ext) {
+        sqlite3_bind_int64(q, at + 8, t->agg.started);
+        sqlite3_bind_int64(q, at + 9, t->agg.ended);
     }
-    sqlite3_bind_int64(q, at + 10, t->error_count);
-    ts_sqlite_bind_text(q, at + 11, t->root_span_id);
-    if (t->root_span_id)
-        sqlite3_bind_int64(q, at + 12, t->root_start);
-    ts_sqlite_bind_text(q, at + 13, t->root_name);
-    ts_sqlite_bind_text(q, at + 14, t->root_input);
-    ts_sqlite_bind_text(q, at + 15, t->root_output);
-    ts_sqlite_bind_text(q, at + 16, t->root_model);
-    ts_sqlite_bind_text(q, at + 17, t->root_error);
-    ts_sqlite_bind_text(q, at + 18, t->err_span_id);
-    if (t->err_span_id)
-        sqlite3_bind_int64(q, at + 19, t->err_start);
-    ts_sqlite_bind_text(q, at + 20, t->err_text);
+    sqlite3_bind_int64(q, at + 10, t->agg.error_count);
+    ts_sqlite_bind_text(q, at + 11, t->agg.root_span_id);
+    if (t->agg.root_span_id)
+        sqlite3_bind_int64(q, at + 12, t->agg.root_start);
+    ts_sqlite_bind_text(q, at + 13, t->agg.root_name);
+    ts_sqlite_bind_text(q, at + 14, t->agg.root_input);
+    ts_sqlite_bind_text(q, at + 15, t->agg.root_output);
+    ts_sqlite_bind_text(q, at + 16, t->agg.root_model);
+    ts_sqlite_bind_text(q, at + 17, t->agg.root_error);
+    ts_sqlite_bind_text(q, at + 18, t->agg.err_span_id);
+    if (t->agg.err_span_id)
+        sqlite3_bind_int64(q, at + 19, t->agg.err_start);
+    ts_sqlite_bind_text(q, at + 20, t->agg.err_text);
 }
 
 int ts_sqlite_tagg_store(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q;
     int rc;
-    if (t->recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+    if (t->agg.recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
         return rc;
     if (t->inrow) {
         if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_UPDATE)))
@@ -524,7 +446,7 @@ int ts_sqlite_tagg_flush(ts_sqlite *s, ttable *tt, int64_t now)
         if (!t->dirty)
             continue;
         job_ctx fj = {.c = s->w, .a = tt->a, .sa = tt->a, .w = t->w, .now = now};
-        int moved = t->existed && (t->has_ext ? t->started : 0) != t->loaded_started;
+        int moved = t->existed && (t->agg.has_ext ? t->agg.started : 0) != t->loaded_started;
         if ((rc = ts_sqlite_tagg_store(&fj, t)) != TS_OK ||
             (rc = ts_sqlite_dims_flush(&fj, t)) != TS_OK ||
             (moved && (rc = ts_sqlite_dims_sync(&fj, t)) != TS_OK))

@@ -5,6 +5,7 @@
 #ifndef TS_SQLITE_WRITE_INT_H
 #define TS_SQLITE_WRITE_INT_H
 
+#include "store/agg.h"
 #include "store/sqlite_int.h"
 
 /* In-memory image of one trace's aggregate row while a job touches it. */
@@ -13,17 +14,8 @@ typedef struct tagg {
     int64_t rowid; /* traces.id: reserved before the row is written (see inrow) */
     int inrow;     /* the row is in the table */
     int closed;
-    int touched;   /* at least one span written in this job */
-    int recompute; /* a replaced span held an extreme: re-derive from spans */
-    int64_t span_count, llm_span_count, prompt, completion, total;
-    double cost_sum;
-    int64_t cost_n, unpriced, error_count;
-    int has_ext;
-    int64_t started, ended;
-    const char *root_span_id, *root_name, *root_input, *root_output, *root_model, *root_error;
-    int64_t root_start;
-    const char *err_span_id, *err_text;
-    int64_t err_start;
+    int touched;            /* at least one span written in this job */
+    ts_agg agg;             /* the row's aggregates (agg.h) */
     int skip;               /* duplicate trace (skip_existing_traces): spans ignored */
     ts_trace_meta *meta;    /* explicit trace fields to apply after the spans */
     struct dimd *dims;      /* trace_dims count changes of this job, written once */
@@ -88,9 +80,9 @@ typedef struct job_ctx {
 
 /* The old values of a span being replaced. */
 typedef struct old_span {
-    int64_t id, start, end, prompt, completion, total, request_log_id, created_ns;
-    int is_root, is_llm, has_error, has_cost, unpriced;
-    double cost;
+    ts_agg_old agg; /* what it contributed to the trace's aggregates */
+    int64_t id, request_log_id, created_ns;
+    int is_root;
     const char *parent, *error, *type, *model, *name, *provider;
 } old_span;
 
