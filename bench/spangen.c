@@ -536,7 +536,7 @@ void sg_span_hex(uint32_t tag, uint64_t g, char out[17])
      * bijective hash of (tag's low byte, g), so ids stay distinct across
      * runs of the same trace numbering. Sequential ids would flatter any
      * index keyed by span id: with them, bulk ingest ran 1.6-1.8x faster
-     * while such an index existed (docs/PERFORMANCE.md, "Seventh session"). */
+     * while such an index existed (docs/PERFORMANCE.md, "Levers tried"). */
     put_hex(out, mix64((uint64_t)(tag & 0xff) << 56 | (g & 0x00ffffffffffffffULL)), 16);
     out[16] = '\0';
 }

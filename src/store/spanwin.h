@@ -5,8 +5,8 @@
  * served that lookup, but span ids are random, so every span written put
  * an entry on a random leaf of it: with real (random) ids that was one more
  * 4 KB page per span in every transaction's WAL, and bulk ingest ran at
- * 0.55 of the rate without the index (docs/PERFORMANCE.md, "Seventh
- * session"). The writer, which writes every span and runs every
+ * 0.55 of the rate without the index (docs/PERFORMANCE.md, "Levers
+ * tried"). The writer, which writes every span and runs every
  * /track-request, keeps this window instead: the newest span_id_window / 2
  * to span_id_window (workspace, span id) pairs, each with its trace's row
  * id. A hit is only a candidate (the writer checks the span is still there,

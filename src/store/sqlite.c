@@ -35,7 +35,7 @@ static const char *const sql_text[Q__COUNT] = {
     /* A trace's spans are read in row order, which is nearly the order of
      * their pages in the file (rows appended together), so a cold read
      * lets the kernel's readahead bring them in a few reads instead of one
-     * per page in span id order (docs/PERFORMANCE.md, "Twelfth session"). */
+     * per page in span id order (docs/PERFORMANCE.md, "GET trace (w4)"). */
     [Q_SPANS_GET] = "SELECT id, span_id, " TS_SQL_SPAN_TAIL_READ " FROM " TS_SQL_SPAN_FROM
                     " WHERE s.id IN (SELECT id FROM spans WHERE trow = ?1)"
                     " ORDER BY start_ns, span_id",

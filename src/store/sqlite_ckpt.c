@@ -158,7 +158,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * whole WAL, which under load is the writer's own at the bound: the pages
  * every background pass wrote were left to the kernel until then, and the
  * writer waited for all of them (about 240 ms per checkpoint under OTLP
- * load, the writer's longest wait; docs/PERFORMANCE.md, "Seventh session").
+ * load, the writer's longest wait; docs/PERFORMANCE.md, "Levers tried").
  * After each background pass the checkpointer syncs them itself, so the
  * writer's sync finds only its own pass's pages. Only the checkpointer's
  * thread uses its connection, so its file is ours to sync here. */

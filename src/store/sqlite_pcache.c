@@ -9,7 +9,7 @@
  * (pager_end_transaction). While that largest number is the temporary one,
  * far beyond the size of a database under 1 GiB, that request walks the
  * whole hash table of the cache: under one-span requests it was 9-12 % of
- * the writer's time (docs/PERFORMANCE.md, "Eighth session").
+ * the writer's time (docs/PERFORMANCE.md, "Levers tried").
  *
  * This wrapper passes every call on to the default cache and keeps two
  * facts of its own per cache: the largest page number it holds other than

@@ -6,7 +6,7 @@
  * pwrite of its own. Under load that is hundreds of thousands of system
  * calls a second, each paying for the file's lock, its time stamps and a
  * page cache lookup, for writes that sit next to each other in the file.
- * (docs/PERFORMANCE.md, "Eighth session": +20 to +50 % ingest.)
+ * (docs/PERFORMANCE.md, "Levers tried": +20 to +50 % ingest.)
  *
  * "ts-coalesce" wraps the default VFS. The WAL and the main database file
  * opened through it keep contiguous writes in a buffer (at most 128 KiB)
