@@ -93,8 +93,8 @@ static int wal_fd(ts_sqlite *s);
 /* Starts the writeback of the frames just committed, so the device is
  * already taking them while the commit is handed to a syncer, whose
  * fdatasync then mostly waits for them and flushes: the sync stage under
- * one-span requests fell by about 100 us (docs/PERFORMANCE.md, "Eleventh
- * session"). Durability still comes from that fdatasync alone. */
+ * one-span requests fell by about 100 us (docs/PERFORMANCE.md, "Levers
+ * tried"). Durability still comes from that fdatasync alone. */
 static void wal_kick(ts_sqlite *s)
 {
     /* The writer's own descriptor, opened once: SQLite keeps the WAL while
