@@ -289,31 +289,16 @@ int ts_pl_track_request(ts_req *r)
         ts_api_fail(r, TS_ENOMEM, "out of memory");
         return TS_H_DONE;
     }
-    int rc = ts_track_request_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena,
-                                     t, &key, &err);
-    if (!key || !*key) {
-        const char *au = ts_req_header(r, "Authorization");
-        const char *xk = ts_req_header(r, "X-API-KEY");
-        const char *bearer = au && strncasecmp(au, "Bearer ", 7) == 0 ? au + 7 : NULL;
-        while (bearer && *bearer == ' ')
-            bearer++;
-        /* Same rule as every other route: two headers naming different
-         * keys are refused, never resolved in favour of one of them. */
-        if (xk && bearer && strcmp(xk, bearer) != 0) {
-            ts_api_error(r, 401, "invalid_api_key",
-                         "conflicting API keys in X-API-KEY and Authorization");
-            return TS_H_DONE;
-        }
-        key = (char *)(xk ? xk : bearer);
-    }
-    int arc = ts_req_auth_key(r, key);
-    if (arc != TS_OK) {
-        if (arc == TS_EAUTH)
-            ts_api_error(r, 401, "invalid_api_key", "Invalid or missing API key");
-        else
-            ts_api_fail(r, arc, ts_strerror(arc));
+    int rc = ts_track_request_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena, t,
+                                     &key, &err);
+    const char *k = key;
+    size_t klen = k ? strlen(k) : 0;
+    /* Same rules as every other route (one header, no conflict, no NUL),
+     * and the same rate limit once the key is known. */
+    if (!klen && ts_req_header_key(r, &k, &klen) != TS_OK)
         return TS_H_DONE;
-    }
+    if (ts_req_authenticate(r, k, klen) != TS_OK)
+        return TS_H_DONE;
     if (rc != TS_OK) {
         ts_api_error(r, rc == TS_ETOOBIG ? 413 : 400, "invalid_request", "%s",
                      err.msg[0] ? err.msg : ts_strerror(rc));
