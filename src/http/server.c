@@ -285,12 +285,60 @@ static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-/* Header name's value and length; 0 when absent. */
-static int header_value(ts_req *r, const char *name, const char **v, size_t *n)
+struct key_at {
+    const char *p;
+    int hit;
+};
+
+static enum MHD_Result key_at_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
 {
-    *v = ts_req_header(r, name);
-    *n = *v ? strlen(*v) : 0;
-    return *v != NULL;
+    struct key_at *k = cls;
+    (void)kind;
+    (void)value;
+    k->hit |= key == k->p;
+    return MHD_YES;
+}
+
+/* libmicrohttpd (0.9.75) keeps header names and values in its read buffer,
+ * ends each line by overwriting its CR LF (or LF) with NULs, and reports a
+ * value up to its first NUL: "KEY\0junk" would read as KEY. The bytes after
+ * the reported value (v, n) tell them apart. A line end is one or two NULs
+ * before the next header's name, or two or four NULs (LF LF, CR LF CR LF)
+ * at the end of the header block; any other run is a NUL the client sent. */
+static int nul_in_value(ts_req *r, const char *v, size_t n)
+{
+    const char *q = v + n;
+    int z = 0;
+    while (z < 5 && q[z] == '\0')
+        z++;
+    struct key_at k = {q + z, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, key_at_cb, &k);
+    return k.hit ? z > 2 : z != 2 && z != 4;
+}
+
+/* Header name's value with optional whitespace (SP / HTAB, RFC 9110
+ * section 5.5) stripped from both ends; *n its length. 0 when absent, -1
+ * when the value holds a NUL byte (nul_in_value). */
+static int header_trimmed(ts_req *r, const char *name, const char **v, size_t *n)
+{
+    const char *p = NULL;
+    size_t len = 0;
+    *v = NULL;
+    *n = 0;
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, name, strlen(name), &p, &len) !=
+            MHD_YES ||
+        !p)
+        return 0;
+    if (memchr(p, '\0', len) || nul_in_value(r, p, len))
+        return -1;
+    while (len && (*p == ' ' || *p == '\t'))
+        p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    *v = p;
+    *n = len;
+    return 1;
 }
 
 int ts_req_header_key(ts_req *r, const char **key, size_t *len)
@@ -305,12 +353,17 @@ int ts_req_header_key(ts_req *r, const char **key, size_t *len)
         ts_api_error(r, 401, "invalid_api_key", "authentication header given more than once");
         return TS_EAUTH;
     }
-    header_value(r, "X-API-KEY", &xk, &xn);
-    header_value(r, "Authorization", &au, &an);
-    if (au && an >= 7 && strncasecmp(au, "Bearer ", 7) == 0) {
+    int hx = header_trimmed(r, "X-API-KEY", &xk, &xn);
+    int ha = header_trimmed(r, "Authorization", &au, &an);
+    if (hx < 0 || ha < 0) {
+        ts_api_error(r, 400, "invalid_request", "%s header contains a NUL byte",
+                     hx < 0 ? "X-API-KEY" : "Authorization");
+        return TS_EINVAL;
+    }
+    if (au && an >= 7 && strncasecmp(au, "Bearer", 6) == 0 && (au[6] == ' ' || au[6] == '\t')) {
         bearer = au + 7;
         bn = an - 7;
-        while (bn && *bearer == ' ')
+        while (bn && (*bearer == ' ' || *bearer == '\t'))
             bearer++, bn--;
     }
     if (xk && bearer && (xn != bn || memcmp(xk, bearer, xn) != 0)) {

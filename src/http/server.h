@@ -93,9 +93,10 @@ void ts_req_query_each(ts_req *r, void (*fn)(void *ctx, const char *k, const cha
 /* Sets the response; takes ownership of body (malloc'd). */
 void ts_req_respond(ts_req *r, int status, const char *ctype, char *body, size_t len);
 /* The key of the X-API-KEY or Authorization: Bearer header (*key NULL when
- * neither is given); *key points into the request's headers and is *len
- * bytes. A header given twice or two headers naming different keys is
- * refused (401 set on r, TS_EAUTH). */
+ * neither is given), optional whitespace stripped; *key points into the
+ * request's headers and is *len bytes, not NUL-terminated. A header given
+ * twice or two headers naming different keys is refused (401 set on r,
+ * TS_EAUTH), and so is a NUL byte in either (400, TS_EINVAL). */
 int ts_req_header_key(ts_req *r, const char **key, size_t *len);
 /* Authenticates key (len bytes; NULL: none) for r and takes a token from
  * its rate_limit_per_key bucket. TS_OK, or the answer (401, 503, or 429
