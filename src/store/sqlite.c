@@ -324,12 +324,18 @@ static int migrate_all(sqlite3 *db, ts_err *err)
  * row, so that checking it costs a memory load (a shared mapping of the
  * file, as SQLite maps its -shm) instead of a query; pread where the file
  * cannot be mapped. The pread was 3.7 % of the HTTP threads' time under
- * one-span requests. */
+ * one-span requests. <db> is the database's canonical path (realpath, as
+ * SQLite resolves it for the -wal and -shm), so every process finds the
+ * same epoch however its --db spells the path: a symlink, "./", "..". */
 static void keys_open(ts_sqlite *s)
 {
-    char path[sizeof(s->path) + 8];
+    char path[sizeof(s->path) + 8], *canon = realpath(s->path, NULL);
     struct stat st;
-    snprintf(path, sizeof(path), "%s-keys", s->path);
+    if (!canon || strlen(canon) >= sizeof(s->path))
+        TS_LOG(TS_LOG_WARN, "msg=\"cannot resolve the database path\" path=%s", s->path);
+    snprintf(path, sizeof(path), "%s-keys",
+             canon && strlen(canon) < sizeof(s->path) ? canon : s->path);
+    free(canon);
     s->keysfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->keysfd < 0 || fstat(s->keysfd, &st) != 0)
         return;
