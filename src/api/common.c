@@ -195,6 +195,11 @@ void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dfl
     cJSON_AddRawToObject(o, key, json ? json : dflt);
 }
 
+void ts_api_idmask(const ts_req *r, ts_idmask *m)
+{
+    ts_idmask_init(m, ts_store_id_secret(r->app->store), r->ws.id);
+}
+
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v)
 {
     cJSON_AddNumberToObject(o, key, (double)v);
