@@ -300,21 +300,29 @@ static enum MHD_Result key_at_cb(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-/* libmicrohttpd (0.9.75) keeps header names and values in its read buffer,
- * ends each line by overwriting its CR LF (or LF) with NULs, and reports a
- * value up to its first NUL: "KEY\0junk" would read as KEY. The bytes after
- * the reported value (v, n) tell them apart. A line end is one or two NULs
- * before the next header's name, or two or four NULs (LF LF, CR LF CR LF)
- * at the end of the header block; any other run is a NUL the client sent. */
+/* libmicrohttpd (0.9.75) keeps the request line and the header lines in its
+ * read buffer, ends each line by overwriting its CR LF (or LF) with NULs,
+ * and reports a value up to its first NUL: "KEY\0junk" would read as KEY.
+ * The bytes after the reported value (v, n) tell them apart. A line end is
+ * one or two NULs before the next header's name, or, when the header block
+ * ends there, two or four NULs (LF LF, CR LF CR LF) up to its end (the
+ * request line's address plus the block's size); any other run is a NUL
+ * the client sent. */
 static int nul_in_value(ts_req *r, const char *v, size_t n)
 {
-    const char *q = v + n;
-    int z = 0;
-    while (z < 5 && q[z] == '\0')
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const char *q = v + n, *end = r->hdr_start && ci ? r->hdr_start + ci->header_size : NULL;
+    size_t z = 0;
+    if (!end || q >= end || v < r->hdr_start)
+        return 0; /* not the layout described above: nothing to tell */
+    while (q + z < end && z < 5 && q[z] == '\0')
         z++;
+    if (q + z == end)
+        return z != 2 && z != 4;
     struct key_at k = {q + z, 0};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, key_at_cb, &k);
-    return k.hit ? z > 2 : z != 2 && z != 4;
+    return !k.hit || z > 2;
 }
 
 /* Header name's value with optional whitespace (SP / HTAB, RFC 9110
@@ -586,6 +594,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         r->app = h->app;
         r->conn = conn;
         r->http = h;
+        r->hdr_start = method;
         r->method = ts_arena_strdup(a, method);
         r->path = normalise_path(a, url);
         r->start_ns = ts_now_ns();

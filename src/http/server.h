@@ -76,7 +76,8 @@ struct ts_req {
     void *hctx; /* handler state carried to cont (arena memory) */
     /* private to server.c */
     void *conn;
-    void *http; /* the ts_http serving r */
+    void *http;            /* the ts_http serving r */
+    const char *hdr_start; /* MHD's request line, in its read buffer */
     int state;
     int64_t start_ns;
     int64_t handler_ns, submit_ns, resumed_ns; /* for ts_http_report */
