@@ -238,6 +238,9 @@ typedef struct ts_key_row {
 int ts_store_open(const ts_config *cfg, ts_store **out, ts_err *err);
 /* Drains the writer queue, checkpoints, closes. NULL-safe. */
 void ts_store_close(ts_store *s);
+/* The 32-byte server secret the shown ids are keyed from
+ * (tracestore/idmask.h), read at open; borrowed, valid until close. */
+const unsigned char *ts_store_id_secret(const ts_store *s);
 
 /* Queues w. TS_OK: w->done will be called exactly once. TS_EBUSY: queue
  * full; TS_ESHUTDOWN: store closing (done is not called in either case). */

@@ -9,6 +9,7 @@
 
 #include "codec/jsonw.h"
 #include "http/server.h"
+#include "tracestore/idmask.h"
 
 extern const ts_route ts_routes[];
 
@@ -38,6 +39,9 @@ void ts_api_add_time(cJSON *o, const char *key, int64_t ns);       /* null when 
 void ts_api_add_str(cJSON *o, const char *key, const char *s);
 void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dflt);
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v);
+/* r's workspace's id mask (tracestore/idmask.h): every integer row id a
+ * response shows goes through ts_idmask_hide with it. */
+void ts_api_idmask(const ts_req *r, ts_idmask *m);
 /* Adds only when present (omitempty). */
 void ts_api_add_str_opt(cJSON *o, const char *key, const char *s);
 void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v);

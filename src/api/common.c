@@ -9,6 +9,7 @@
 #include "codec/json_util.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
+#include "tracestore/utf8.h"
 
 #define RESPAN_401                                                                             \
     "Your API key is invalid or expired, please check your API key at "                        \
@@ -44,6 +45,9 @@ void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* cut at sizeof msg on a character boundary; client text of unknown
+     * encoding (a decoded path) never makes the JSON invalid */
+    ts_utf8_repair(msg);
 
     cJSON *o = cJSON_CreateObject();
     ts_family fam = r->route ? r->route->family : TS_FAMILY_NONE;
@@ -127,9 +131,9 @@ int ts_api_require_json(ts_req *r)
     if (ce && *ce && strcasecmp(ce, "identity") != 0) {
         /* Only the OTLP routes decode compressed bodies (api/otlp.c). */
         ts_api_error(r, 415, "unsupported_media_type",
-                     "unsupported Content-Encoding '%.64s' on this route (gzip is accepted on the "
+                     "unsupported Content-Encoding '%.*s' on this route (gzip is accepted on the "
                      "OTLP routes only)",
-                     ce);
+                     (int)ts_utf8_prefix(ce, 64), ce);
         return -1;
     }
     const char *ct = ts_req_header(r, "Content-Type");
@@ -141,7 +145,8 @@ int ts_api_require_json(ts_req *r)
     if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return 0;
     ts_api_error(r, 415, "unsupported_media_type",
-                 "unsupported Content-Type '%.100s': expected application/json", ct);
+                 "unsupported Content-Type '%.*s': expected application/json",
+                 (int)ts_utf8_prefix(ct, 100), ct);
     return -1;
 }
 
@@ -188,6 +193,11 @@ void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dfl
 {
     /* Stored JSON text was produced by our own encoder: embed it verbatim. */
     cJSON_AddRawToObject(o, key, json ? json : dflt);
+}
+
+void ts_api_idmask(const ts_req *r, ts_idmask *m)
+{
+    ts_idmask_init(m, ts_store_id_secret(r->app->store), r->ws.id);
 }
 
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v)

@@ -17,6 +17,7 @@
 #include "codec/otlp_json.h"
 #include "codec/otlp_pb.h"
 #include "ingest/ingest.h"
+#include "tracestore/utf8.h"
 
 enum { ENC_JSON = 0, ENC_PB = 1 };
 
@@ -110,9 +111,9 @@ static int encoding_of(ts_req *r, char *why, size_t cap)
     if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return ENC_JSON;
     snprintf(why, cap,
-             "unsupported Content-Type '%.100s': expected application/x-protobuf or "
+             "unsupported Content-Type '%.*s': expected application/x-protobuf or "
              "application/json",
-             ct);
+             (int)ts_utf8_prefix(ct, 100), ct);
     return -1;
 }
 
@@ -139,7 +140,8 @@ static int decode_body(ts_req *r, char **plain, size_t *len, ts_err *err)
     if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
         return ts_gunzip(r->body ? r->body : "", r->body_len, (size_t)r->app->cfg->max_body_bytes,
                          plain, len, err);
-    return ts_err_set(err, TS_EMEDIA, "unsupported Content-Encoding '%.60s': use gzip or none", ce);
+    return ts_err_set(err, TS_EMEDIA, "unsupported Content-Encoding '%.*s': use gzip or none",
+                      (int)ts_utf8_prefix(ce, 60), ce);
 }
 
 static int otlp_done(ts_req *r);

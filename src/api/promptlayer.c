@@ -78,10 +78,12 @@ static int spans_bulk_done(ts_req *r)
 {
     const ts_write *w = &r->write;
     ts_jsonw o;
+    ts_idmask m;
     if (w->rc != TS_OK) {
         ts_api_write_failed(r);
         return TS_H_DONE;
     }
+    ts_api_idmask(r, &m);
     ts_jsonw_init(&o);
     ts_jsonw_obj_begin(&o);
     ts_jsonw_key(&o, "success");
@@ -93,7 +95,7 @@ static int spans_bulk_done(ts_req *r)
         if (s->rejected)
             continue;
         ts_jsonw_obj_begin(&o);
-        ts_api_put_i64(&o, "id", s->rowid);
+        ts_api_put_i64(&o, "id", ts_idmask_hide(&m, TS_ID_SPAN, s->rowid));
         ts_api_put_str(&o, "name", s->name);
         ts_api_put_str(&o, "span_id", s->span_id);
         ts_jsonw_obj_end(&o);
@@ -106,7 +108,7 @@ static int spans_bulk_done(ts_req *r)
         if (s->rejected || s->request_log_id <= 0 || !s->log_request)
             continue;
         ts_jsonw_obj_begin(&o);
-        ts_api_put_i64(&o, "id", s->request_log_id);
+        ts_api_put_i64(&o, "id", ts_idmask_hide(&m, TS_ID_REQUEST_LOG, s->request_log_id));
         ts_api_put_str(&o, "span_id", s->span_id);
         ts_jsonw_obj_end(&o);
     }
@@ -157,11 +159,11 @@ static void put_status_and_context(ts_jsonw *w, const ts_span *s)
 }
 
 /* Written straight into the response buffer, as the TruLayer detail. */
-static void put_span(ts_jsonw *w, const ts_span *s)
+static void put_span(ts_jsonw *w, const ts_idmask *m, const ts_span *s)
 {
     int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
     ts_jsonw_obj_begin(w);
-    ts_api_put_i64(w, "id", s->rowid);
+    ts_api_put_i64(w, "id", ts_idmask_hide(m, TS_ID_SPAN, s->rowid));
     ts_api_put_str_opt(w, "name", s->name);
     ts_api_put_str(w, "trace_id", s->trace_id);
     ts_api_put_str(w, "span_id", s->span_id);
@@ -176,7 +178,8 @@ static void put_span(ts_jsonw *w, const ts_span *s)
     ts_api_put_raw(w, "resource", s->resource, "{}");
     ts_api_put_raw(w, "events", s->events, "[]");
     ts_api_put_raw(w, "links", s->links, "[]");
-    put_i64_or_null(w, "request_log_id", s->request_log_id > 0, s->request_log_id);
+    put_i64_or_null(w, "request_log_id", s->request_log_id > 0,
+                    ts_idmask_hide(m, TS_ID_REQUEST_LOG, s->request_log_id));
     ts_api_put_str(w, "provider", s->provider);
     ts_api_put_str(w, "model", s->model);
     put_i64_or_null(w, "input_tokens", s->prompt_tokens != TS_TOKENS_ABSENT, s->prompt_tokens);
@@ -196,6 +199,7 @@ int ts_pl_get_trace(ts_req *r)
     ts_span *spans = NULL;
     size_t n = 0;
     ts_jsonw w;
+    ts_idmask m;
 
     if (ts_api_trace_id(r->params[0], id) != 0) {
         ts_api_error(r, 422, "invalid_trace_id",
@@ -214,8 +218,9 @@ int ts_pl_get_trace(ts_req *r)
     ts_api_put_str(&w, "trace_id", t.trace_id);
     ts_jsonw_key(&w, "spans");
     ts_jsonw_arr_begin(&w);
+    ts_api_idmask(r, &m);
     for (size_t i = 0; i < n; i++)
-        put_span(&w, &spans[i]);
+        put_span(&w, &m, &spans[i]);
     ts_jsonw_arr_end(&w);
     ts_jsonw_obj_end(&w);
     ts_api_jsonw(r, 200, &w);
@@ -233,7 +238,9 @@ static int close_done(ts_req *r)
     cJSON_AddBoolToObject(o, "success", 1);
     cJSON *c = cJSON_AddObjectToObject(o, "closure");
     cJSON_AddStringToObject(c, "id", w->closure.id);
-    ts_api_add_i64(c, "workspace_id", w->closure.workspace_id);
+    ts_idmask m;
+    ts_api_idmask(r, &m);
+    ts_api_add_i64(c, "workspace_id", ts_idmask_hide(&m, TS_ID_WORKSPACE, w->closure.workspace_id));
     cJSON_AddStringToObject(c, "trace_id", w->closure.trace_id);
     cJSON_AddStringToObject(c, "status", "closed");
     ts_api_add_time(c, "created_at", w->closure.created_ns);
@@ -269,7 +276,9 @@ static int track_done(ts_req *r)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "success", 1);
-    ts_api_add_i64(o, "request_id", w->track->request_id);
+    ts_idmask m;
+    ts_api_idmask(r, &m);
+    ts_api_add_i64(o, "request_id", ts_idmask_hide(&m, TS_ID_REQUEST_LOG, w->track->request_id));
     cJSON_AddNullToObject(o, "prompt_blueprint");
     ts_api_json(r, 200, o);
     return TS_H_DONE;
@@ -289,31 +298,16 @@ int ts_pl_track_request(ts_req *r)
         ts_api_fail(r, TS_ENOMEM, "out of memory");
         return TS_H_DONE;
     }
-    int rc = ts_track_request_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena,
-                                     t, &key, &err);
-    if (!key || !*key) {
-        const char *au = ts_req_header(r, "Authorization");
-        const char *xk = ts_req_header(r, "X-API-KEY");
-        const char *bearer = au && strncasecmp(au, "Bearer ", 7) == 0 ? au + 7 : NULL;
-        while (bearer && *bearer == ' ')
-            bearer++;
-        /* Same rule as every other route: two headers naming different
-         * keys are refused, never resolved in favour of one of them. */
-        if (xk && bearer && strcmp(xk, bearer) != 0) {
-            ts_api_error(r, 401, "invalid_api_key",
-                         "conflicting API keys in X-API-KEY and Authorization");
-            return TS_H_DONE;
-        }
-        key = (char *)(xk ? xk : bearer);
-    }
-    int arc = ts_req_auth_key(r, key);
-    if (arc != TS_OK) {
-        if (arc == TS_EAUTH)
-            ts_api_error(r, 401, "invalid_api_key", "Invalid or missing API key");
-        else
-            ts_api_fail(r, arc, ts_strerror(arc));
+    int rc = ts_track_request_decode(r->body ? r->body : "", r->body_len, r->app->cfg, r->arena, t,
+                                     &key, &err);
+    const char *k = key;
+    size_t klen = k ? strlen(k) : 0;
+    /* Same rules as every other route (one header, no conflict, no NUL),
+     * and the same rate limit once the key is known. */
+    if (!klen && ts_req_header_key(r, &k, &klen) != TS_OK)
         return TS_H_DONE;
-    }
+    if (ts_req_authenticate(r, k, klen) != TS_OK)
+        return TS_H_DONE;
     if (rc != TS_OK) {
         ts_api_error(r, rc == TS_ETOOBIG ? 413 : 400, "invalid_request", "%s",
                      err.msg[0] ? err.msg : ts_strerror(rc));

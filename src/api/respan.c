@@ -13,6 +13,7 @@
 #include "codec/respan_ingest.h"
 #include "ingest/ingest.h"
 #include "tracestore/timeutil.h"
+#include "tracestore/utf8.h"
 
 static int delete_done(ts_req *r)
 {
@@ -37,8 +38,8 @@ static int window_bound(ts_req *r, const char *name, int *has, int64_t *ns)
     if (!v || !*v)
         return 0;
     if (ts_time_parse_iso(v, ns) != TS_OK) {
-        ts_api_error(r, 400, "invalid_time", "Invalid %s: '%.64s' is not an ISO 8601 date-time",
-                     name, v);
+        ts_api_error(r, 400, "invalid_time", "Invalid %s: '%.*s' is not an ISO 8601 date-time",
+                     name, (int)ts_utf8_prefix(v, 64), v);
         return -1;
     }
     *has = 1;

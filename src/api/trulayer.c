@@ -247,6 +247,8 @@ static int q_time(ts_req *r, const char *name, int *has, int64_t *v)
 static void list_answer(ts_req *r, const ts_trace *rows, size_t n, int more)
 {
     ts_jsonw w;
+    ts_idmask m;
+    ts_api_idmask(r, &m);
     ts_jsonw_init(&w);
     ts_jsonw_obj_begin(&w);
     ts_jsonw_key(&w, "traces");
@@ -261,7 +263,10 @@ static void list_answer(ts_req *r, const ts_trace *rows, size_t n, int more)
     ts_jsonw_bool(&w, more);
     const ts_trace *last = more && n > 0 ? &rows[n - 1] : NULL;
     ts_api_put_str(&w, "next_cursor",
-                   last ? ts_trulayer_cursor_encode(r->arena, last->sort_key, last->rowid) : NULL);
+                   last
+                       ? ts_trulayer_cursor_encode(r->arena, last->sort_key,
+                                                   ts_idmask_hide(&m, TS_ID_TRACE_POS, last->rowid))
+                       : NULL);
     ts_jsonw_obj_end(&w);
     ts_api_jsonw(r, 200, &w);
 }
@@ -277,7 +282,9 @@ int ts_tl_list_traces(ts_req *r)
     size_t n = 0;
     int more = 0;
     const char *cur = ts_req_query(r, "cursor");
+    ts_idmask m;
 
+    ts_api_idmask(r, &m);
     if (q_uint(r, "limit", &has_limit, &limit) != 0)
         return TS_H_DONE;
     int64_t max = r->app->cfg->max_page_size < 200 ? r->app->cfg->max_page_size : 200;
@@ -289,7 +296,8 @@ int ts_tl_list_traces(ts_req *r)
     if (!has_limit && limit > max)
         limit = max;
     if (cur && *cur) {
-        if (ts_trulayer_cursor_decode(cur, &q.after_key, &q.after_id) != 0) {
+        if (ts_trulayer_cursor_decode(cur, &q.after_key, &q.after_id) != 0 ||
+            (q.after_id = ts_idmask_reveal(&m, TS_ID_TRACE_POS, q.after_id)) < 1) {
             ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
             return TS_H_DONE;
         }
@@ -425,7 +433,11 @@ int ts_tl_projects(ts_req *r)
         ts_api_error(r, 400, "error.invalid_parameter", "limit must be between 1 and 200");
         return TS_H_DONE;
     }
-    if (cur && *cur && ts_trulayer_cursor_decode(cur, &dummy, &after) != 0) {
+    ts_idmask m;
+    ts_api_idmask(r, &m);
+    if (cur && *cur &&
+        (ts_trulayer_cursor_decode(cur, &dummy, &after) != 0 ||
+         (after = ts_idmask_reveal(&m, TS_ID_PROJECT_POS, after)) < 1)) {
         ts_api_error(r, 400, "error.invalid_cursor", "cursor is not a valid next_cursor");
         return TS_H_DONE;
     }
@@ -455,8 +467,10 @@ int ts_tl_projects(ts_req *r)
     if (paged) {
         cJSON_AddBoolToObject(o, "has_more", more);
         if (more && n)
-            cJSON_AddStringToObject(o, "next_cursor",
-                                    ts_trulayer_cursor_encode(r->arena, 0, ps[n - 1].rowid));
+            cJSON_AddStringToObject(
+                o, "next_cursor",
+                ts_trulayer_cursor_encode(r->arena, 0,
+                                          ts_idmask_hide(&m, TS_ID_PROJECT_POS, ps[n - 1].rowid)));
         else
             cJSON_AddNullToObject(o, "next_cursor");
     }

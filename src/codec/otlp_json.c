@@ -11,6 +11,7 @@
 
 #include "codec/json_util.h"
 #include "codec/otlp_json.h"
+#include "tracestore/utf8.h"
 
 typedef struct jd {
     ts_arena *a;
@@ -129,7 +130,8 @@ static int get_enum(jd *d, const cJSON *o, const char *camel, const char *snake,
                 *out = i;
                 return TS_OK;
             }
-        return fail(d, camel, "unknown enum value '%.60s'", it->valuestring);
+        return fail(d, camel, "unknown enum value '%.*s'", (int)ts_utf8_prefix(it->valuestring, 60),
+                    it->valuestring);
     }
     return fail(d, camel, "expected an integer enum value");
 }

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "cost/price.h"
+#include "tracestore/utf8.h"
 
 static const char *const entry_keys[] = {"model",      "provider",    "input",     "output",
                                          "cache_read", "cache_write", "reasoning", "aliases",
@@ -55,7 +56,8 @@ static int entry(const cJSON *o, int i, ts_price_entry *e, const char **names, t
             known |= strcmp(k->string, entry_keys[j]) == 0;
         if (!known) {
             char what[160];
-            snprintf(what, sizeof(what), "unknown key \"%.100s\"", k->string);
+            snprintf(what, sizeof(what), "unknown key \"%.*s\"",
+                     (int)ts_utf8_prefix(k->string, 100), k->string);
             return bad(err, i, e->model, what);
         }
     }

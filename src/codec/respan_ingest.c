@@ -12,6 +12,7 @@
 #include "codec/respan_ingest.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
+#include "tracestore/utf8.h"
 
 static int bad(ts_err *err, int index, const char *field, const char *what)
 {
@@ -213,8 +214,11 @@ static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_sp
         (rc = opt_str(js, "provider_id", idx, a, &s->provider, err)) != TS_OK ||
         (rc = opt_str(js, "customer_identifier", idx, a, &s->user_id, err)) != TS_OK)
         return rc;
-    if (s->name && strlen(s->name) > 255)
-        s->name[255] = '\0'; /* Respan truncates span_name to varchar(255) */
+    /* Respan keeps span_name in a varchar(255): 255 characters, cut on a
+     * character boundary (a cut at byte 255 split a multibyte character
+     * and made the workspace's reads invalid UTF-8). */
+    if (s->name)
+        s->name[ts_utf8_chars(s->name, strlen(s->name), 255)] = '\0';
     /* Respan's default log_type is "chat"; a span with neither a log_type
      * nor a model is not an LLM call, so it defaults to "custom". */
     s->type = log_type && log_type[0] ? log_type : (s->model ? "chat" : "custom");
@@ -421,8 +425,8 @@ static int one_filter(const cJSON *f, ts_arena *a, ts_qcond *c, int *skip, ts_er
         if (strcasecmp(ops[k].name, opname) == 0)
             break;
     if (k == sizeof(ops) / sizeof(ops[0]))
-        return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: unknown operator '%.40s'",
-                          opname);
+        return ts_err_set(err, TS_EINVAL, "Invalid parameters or filters: unknown operator '%.*s'",
+                          (int)ts_utf8_prefix(opname, 40), opname);
     c->op = ops[k].op;
     /* value is an array; a bare scalar is taken as a one-element array. */
     int nv = cJSON_IsArray(val) ? cJSON_GetArraySize(val) : (val && !cJSON_IsNull(val) ? 1 : 0);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tracestore/timeutil.h"
+#include "tracestore/utf8.h"
 
 static int invalid(ts_err *err, const char *type)
 {
@@ -61,7 +62,8 @@ int ts_trulayer_query_uint(ts_query_get_fn get, void *ctx, const char *name, int
     errno = 0;
     long long x = strtoll(s, &end, 10);
     if (errno || !end || *end || x < 0 || !isdigit((unsigned char)s[0])) {
-        ts_err_set(err, TS_EINVAL, "%s must be a non-negative integer, got '%.40s'", name, s);
+        ts_err_set(err, TS_EINVAL, "%s must be a non-negative integer, got '%.*s'", name,
+                   (int)ts_utf8_prefix(s, 40), s);
         return invalid(err, "error.invalid_parameter");
     }
     *has = 1;
@@ -77,7 +79,8 @@ int ts_trulayer_query_time(ts_query_get_fn get, void *ctx, const char *name, int
     if (!s || !*s)
         return TS_OK;
     if (ts_time_parse_iso(s, v) != TS_OK) {
-        ts_err_set(err, TS_EINVAL, "%s must be an RFC 3339 date-time, got '%.40s'", name, s);
+        ts_err_set(err, TS_EINVAL, "%s must be an RFC 3339 date-time, got '%.*s'", name,
+                   (int)ts_utf8_prefix(s, 40), s);
         return invalid(err, "error.invalid_parameter");
     }
     *has = 1;

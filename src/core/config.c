@@ -47,7 +47,7 @@ static const cfg_entry table[] = {
     STR(db_path, "data/tracestore.db", check_nonempty, "SQLite database file"),
     INT(http_threads, 0, 0, 256, "HTTP worker threads, 0 = one per CPU"),
     INT(max_connections, 4096, 1, 1000000, "concurrent connections"),
-    INT(per_ip_connections, 0, 0, 1000000, "concurrent connections per client IP, 0 = unlimited"),
+    INT(per_ip_connections, 256, 0, 1000000, "concurrent connections per client IP, 0 = unlimited"),
     INT(connection_timeout_s, 30, 1, 3600, "idle connection timeout, seconds"),
     INT(request_timeout_s, 60, 1, 3600, "whole-request deadline, seconds"),
     STR(log_level, "info", check_log_level, "debug | info | warn | error"),

@@ -2,6 +2,7 @@
  * always optional: every function here accepts a NULL err and does nothing,
  * so callers that only want the code never pay for a message. */
 #include "tracestore/err.h"
+#include "tracestore/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ const char *ts_strerror(int rc)
     }
 }
 
-/* Copies src into dst (cap bytes), truncating; always NUL-terminates. */
+/* Copies src into dst (cap bytes), truncating on a character boundary;
+ * always NUL-terminates. */
 static void copy_trunc(char *dst, size_t cap, const char *src)
 {
     size_t n = src ? strlen(src) : 0;
@@ -47,6 +49,7 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';
+    ts_utf8_repair(dst);
 }
 
 /* Only code and msg change: a location or type recorded before or after the
@@ -69,6 +72,7 @@ int ts_err_set(ts_err *err, int code, const char *fmt, ...)
     if (vsnprintf(tmp, sizeof tmp, fmt, ap) < 0)
         tmp[0] = '\0';
     va_end(ap);
+    ts_utf8_repair(tmp); /* a message cut at sizeof msg ends on a character */
     memcpy(err->msg, tmp, sizeof tmp);
     return code;
 }

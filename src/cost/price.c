@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cost/price.h"
+#include "tracestore/utf8.h"
 
 /* Generated from config/prices.json by cmake/embed_file.cmake. */
 extern const char ts_prices_builtin[];
@@ -65,7 +66,8 @@ static int add_name(ts_prices *p, const char *name, size_t entry, ts_err *err)
 {
     name_ix *x = &p->ix[p->nix];
     if (strlen(name) >= TS_PRICE_NAME_MAX)
-        return ts_err_set(err, TS_EINVAL, "price table: model name '%.60s...' is too long", name);
+        return ts_err_set(err, TS_EINVAL, "price table: model name '%.*s...' is too long",
+                          (int)ts_utf8_prefix(name, 60), name);
     ts_price_normalise(name, x->name, sizeof(x->name));
     if (!x->name[0])
         return ts_err_set(err, TS_EINVAL, "price table: empty model name in entry %zu", entry);

@@ -161,13 +161,6 @@ void ts_req_respond(ts_req *r, int status, const char *ctype, char *body, size_t
     r->resp_len = len;
 }
 
-int ts_req_auth_key(ts_req *r, const char *key)
-{
-    int rc = ts_apikey_authenticate(r->app->store, key, key ? strlen(key) : 0, &r->ws);
-    r->authed = rc == TS_OK;
-    return rc;
-}
-
 /* Finds r's route; when only the method differs, sets r->allow and
  * r->route (for the error family) and returns NULL. */
 static const ts_route *route_find(ts_http *h, ts_req *r)
@@ -292,37 +285,136 @@ static enum MHD_Result count_auth(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-/* The key comes from X-API-KEY or Authorization: Bearer. A header given
- * twice, or two headers naming different keys, is refused: ambiguity
- * invites bypass bugs. */
-static int authenticate(ts_req *r)
+struct key_at {
+    const char *p;
+    int hit;
+};
+
+static enum MHD_Result key_at_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct key_at *k = cls;
+    (void)kind;
+    (void)value;
+    k->hit |= key == k->p;
+    return MHD_YES;
+}
+
+/* libmicrohttpd (0.9.75) keeps the request line and the header lines in its
+ * read buffer, ends each line by overwriting its CR LF (or LF) with NULs,
+ * and reports a value up to its first NUL: "KEY\0junk" would read as KEY.
+ * The bytes after the reported value (v, n) tell them apart. A line end is
+ * one or two NULs before the next header's name, or, when the header block
+ * ends there, two or four NULs (LF LF, CR LF CR LF) up to its end (the
+ * request line's address plus the block's size); any other run is a NUL
+ * the client sent. */
+static int nul_in_value(ts_req *r, const char *v, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    const char *q = v + n, *end = r->hdr_start && ci ? r->hdr_start + ci->header_size : NULL;
+    size_t z = 0;
+    if (!end || q >= end || v < r->hdr_start)
+        return 0; /* not the layout described above: nothing to tell */
+    while (q + z < end && z < 5 && q[z] == '\0')
+        z++;
+    if (q + z == end)
+        return z != 2 && z != 4;
+    struct key_at k = {q + z, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, key_at_cb, &k);
+    return !k.hit || z > 2;
+}
+
+/* Header name's value with optional whitespace (SP / HTAB, RFC 9110
+ * section 5.5) stripped from both ends; *n its length. 0 when absent, -1
+ * when the value holds a NUL byte (nul_in_value). */
+static int header_trimmed(ts_req *r, const char *name, const char **v, size_t *n)
+{
+    const char *p = NULL;
+    size_t len = 0;
+    *v = NULL;
+    *n = 0;
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, name, strlen(name), &p, &len) !=
+            MHD_YES ||
+        !p)
+        return 0;
+    if (memchr(p, '\0', len) || nul_in_value(r, p, len))
+        return -1;
+    while (len && (*p == ' ' || *p == '\t'))
+        p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    *v = p;
+    *n = len;
+    return 1;
+}
+
+int ts_req_header_key(ts_req *r, const char **key, size_t *len)
 {
     struct auth_count c = {0, 0};
+    const char *xk, *au, *bearer = NULL;
+    size_t xn, an, bn = 0;
+    *key = NULL;
+    *len = 0;
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_auth, &c);
     if (c.xkey > 1 || c.authz > 1) {
         ts_api_error(r, 401, "invalid_api_key", "authentication header given more than once");
         return TS_EAUTH;
     }
-    const char *xk = ts_req_header(r, "X-API-KEY");
-    const char *au = ts_req_header(r, "Authorization");
-    const char *bearer = NULL;
-    if (au && strncasecmp(au, "Bearer ", 7) == 0) {
-        bearer = au + 7;
-        while (*bearer == ' ')
-            bearer++;
+    int hx = header_trimmed(r, "X-API-KEY", &xk, &xn);
+    int ha = header_trimmed(r, "Authorization", &au, &an);
+    if (hx < 0 || ha < 0) {
+        ts_api_error(r, 400, "invalid_request", "%s header contains a NUL byte",
+                     hx < 0 ? "X-API-KEY" : "Authorization");
+        return TS_EINVAL;
     }
-    if (xk && bearer && strcmp(xk, bearer) != 0) {
+    if (au && an >= 7 && strncasecmp(au, "Bearer", 6) == 0 && (au[6] == ' ' || au[6] == '\t')) {
+        bearer = au + 7;
+        bn = an - 7;
+        while (bn && (*bearer == ' ' || *bearer == '\t'))
+            bearer++, bn--;
+    }
+    if (xk && bearer && (xn != bn || memcmp(xk, bearer, xn) != 0)) {
         ts_api_error(r, 401, "invalid_api_key",
                      "conflicting API keys in X-API-KEY and Authorization");
         return TS_EAUTH;
     }
-    const char *key = xk ? xk : bearer;
-    int rc = ts_req_auth_key(r, key);
-    if (rc == TS_EAUTH)
+    *key = xk ? xk : bearer;
+    *len = xk ? xn : bn;
+    return TS_OK;
+}
+
+int ts_req_authenticate(ts_req *r, const char *key, size_t len)
+{
+    ts_http *h = r->http;
+    int rc = ts_apikey_authenticate(r->app->store, key, key ? len : 0, &r->ws);
+    r->authed = rc == TS_OK;
+    if (rc == TS_EAUTH) {
         ts_api_error(r, 401, "invalid_api_key", "Invalid or missing API key");
-    else if (rc != TS_OK)
+        return rc;
+    }
+    if (rc != TS_OK) {
         ts_api_error(r, 503, "unavailable", "store unavailable");
-    return rc;
+        return rc;
+    }
+    int wait = rate_limit(h, r->ws.key_id);
+    if (wait > 0) {
+        ts_api_error(r, 429, "rate_limited",
+                     "rate limit of %lld requests/second for this API key exceeded",
+                     (long long)h->app->cfg->rate_limit_per_key);
+        r->retry_after = wait;
+        return TS_EBUSY;
+    }
+    return TS_OK;
+}
+
+/* The key comes from X-API-KEY or Authorization: Bearer (ts_req_header_key). */
+static int authenticate(ts_req *r)
+{
+    const char *key;
+    size_t len;
+    int rc = ts_req_header_key(r, &key, &len);
+    return rc != TS_OK ? rc : ts_req_authenticate(r, key, len);
 }
 
 /* First call for a request: route, authenticate, check declared size. A
@@ -341,14 +433,6 @@ static int first_call(ts_http *h, ts_req *r)
     r->route = rt;
     if (!(r->route->flags & (TS_R_NOAUTH | TS_R_BODY_KEY)) && authenticate(r) != TS_OK)
         return 1;
-    int wait = r->authed ? rate_limit(h, r->ws.key_id) : 0;
-    if (wait > 0) {
-        ts_api_error(r, 429, "rate_limited",
-                     "rate limit of %lld requests/second for this API key exceeded",
-                     (long long)h->app->cfg->rate_limit_per_key);
-        r->retry_after = wait;
-        return 1;
-    }
     const char *cl = ts_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end = NULL;
@@ -509,6 +593,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         r->arena = a;
         r->app = h->app;
         r->conn = conn;
+        r->http = h;
+        r->hdr_start = method;
         r->method = ts_arena_strdup(a, method);
         r->path = normalise_path(a, url);
         r->start_ns = ts_now_ns();

@@ -76,6 +76,8 @@ struct ts_req {
     void *hctx; /* handler state carried to cont (arena memory) */
     /* private to server.c */
     void *conn;
+    void *http;            /* the ts_http serving r */
+    const char *hdr_start; /* MHD's request line, in its read buffer */
     int state;
     int64_t start_ns;
     int64_t handler_ns, submit_ns, resumed_ns; /* for ts_http_report */
@@ -91,8 +93,17 @@ const char *ts_req_query(ts_req *r, const char *name);
 void ts_req_query_each(ts_req *r, void (*fn)(void *ctx, const char *k, const char *v), void *ctx);
 /* Sets the response; takes ownership of body (malloc'd). */
 void ts_req_respond(ts_req *r, int status, const char *ctype, char *body, size_t len);
-/* Authenticates a key found by the handler (TS_R_BODY_KEY routes). */
-int ts_req_auth_key(ts_req *r, const char *key);
+/* The key of the X-API-KEY or Authorization: Bearer header (*key NULL when
+ * neither is given), optional whitespace stripped; *key points into the
+ * request's headers and is *len bytes, not NUL-terminated. A header given
+ * twice or two headers naming different keys is refused (401 set on r,
+ * TS_EAUTH), and so is a NUL byte in either (400, TS_EINVAL). */
+int ts_req_header_key(ts_req *r, const char **key, size_t *len);
+/* Authenticates key (len bytes; NULL: none) for r and takes a token from
+ * its rate_limit_per_key bucket. TS_OK, or the answer (401, 503, or 429
+ * with Retry-After) is set on r and the error returned. Every
+ * authenticated route passes through it, TS_R_BODY_KEY handlers too. */
+int ts_req_authenticate(ts_req *r, const char *key, size_t len);
 
 typedef struct ts_http ts_http;
 

@@ -324,12 +324,18 @@ static int migrate_all(sqlite3 *db, ts_err *err)
  * row, so that checking it costs a memory load (a shared mapping of the
  * file, as SQLite maps its -shm) instead of a query; pread where the file
  * cannot be mapped. The pread was 3.7 % of the HTTP threads' time under
- * one-span requests. */
+ * one-span requests. <db> is the database's canonical path (realpath, as
+ * SQLite resolves it for the -wal and -shm), so every process finds the
+ * same epoch however its --db spells the path: a symlink, "./", "..". */
 static void keys_open(ts_sqlite *s)
 {
-    char path[sizeof(s->path) + 8];
+    char path[sizeof(s->path) + 8], *canon = realpath(s->path, NULL);
     struct stat st;
-    snprintf(path, sizeof(path), "%s-keys", s->path);
+    if (!canon || strlen(canon) >= sizeof(s->path))
+        TS_LOG(TS_LOG_WARN, "msg=\"cannot resolve the database path\" path=%s", s->path);
+    snprintf(path, sizeof(path), "%s-keys",
+             canon && strlen(canon) < sizeof(s->path) ? canon : s->path);
+    free(canon);
     s->keysfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->keysfd < 0 || fstat(s->keysfd, &st) != 0)
         return;
@@ -393,6 +399,23 @@ static void sqlite_close(ts_store *st)
     free(s);
 }
 
+/* The server secret migration 0007 stored (tracestore/idmask.h). */
+static int id_secret_load(ts_sqlite *s, ts_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = TS_OK;
+    if (sqlite3_prepare_v2(s->w->db, "SELECT value FROM server_secrets WHERE name = 'id_mask'", -1,
+                           &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW ||
+        sqlite3_column_bytes(st, 0) != (int)sizeof(s->base.id_secret))
+        rc = ts_err_set(err, TS_EIO, "cannot read the server secret (server_secrets.id_mask): %s",
+                        sqlite3_errmsg(s->w->db));
+    else
+        memcpy(s->base.id_secret, sqlite3_column_blob(st, 0), sizeof(s->base.id_secret));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
 {
     ts_sqlite *s = calloc(1, sizeof(*s));
@@ -423,7 +446,7 @@ static int sqlite_open(const ts_config *cfg, ts_store **out, ts_err *err)
            sqlite3_libversion(), s->path);
     if ((rc = conn_open(s->path, 0, cfg, &s->w, err)) != TS_OK)
         goto out;
-    if ((rc = migrate(s->w->db, err)) != TS_OK)
+    if ((rc = migrate(s->w->db, err)) != TS_OK || (rc = id_secret_load(s, err)) != TS_OK)
         goto out;
     keys_open(s);
     s->nreaders = (int)(cfg->read_connections > 0 ? cfg->read_connections : threads + 2);

@@ -17,6 +17,11 @@ int ts_store_open(const ts_config *cfg, ts_store **out, ts_err *err)
     return rc;
 }
 
+const unsigned char *ts_store_id_secret(const ts_store *s)
+{
+    return s->id_secret;
+}
+
 void ts_store_close(ts_store *s)
 {
     if (!s)

@@ -36,6 +36,8 @@ typedef struct ts_keycache ts_keycache;
 struct ts_store {
     const ts_store_ops *ops;
     ts_keycache *kc; /* NULL: key lookups not cached */
+    /* the server secret of ts_store_id_secret, filled by the backend's open */
+    unsigned char id_secret[32];
 };
 
 /* keycache.c: key lookups cached for ttl_ms while the key epoch holds

@@ -64,8 +64,9 @@ typedef struct conn {
     size_t out_len;
 } conn;
 
-/* Starts a non-blocking connect to 127.0.0.1:port. */
-static void conn_open(conn *c, int port)
+/* Starts a non-blocking connect to 127.0.0.1:port from source address src
+ * (NULL: any; e.g. "127.0.0.2", another loopback address). */
+static void conn_open_from(conn *c, int port, const char *src)
 {
     struct sockaddr_in a;
     int one = 1;
@@ -73,6 +74,13 @@ static void conn_open(conn *c, int port)
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     ck_assert_msg(c->fd >= 0, "socket: %s", strerror(errno));
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (src) {
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        ck_assert_int_eq(inet_pton(AF_INET, src, &a.sin_addr), 1);
+        ck_assert_msg(bind(c->fd, (struct sockaddr *)&a, sizeof a) == 0, "bind %s: %s", src,
+                      strerror(errno));
+    }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -81,6 +89,11 @@ static void conn_open(conn *c, int port)
         c->connected = 1;
     else
         ck_assert_msg(errno == EINPROGRESS, "connect: %s", strerror(errno));
+}
+
+static void conn_open(conn *c, int port)
+{
+    conn_open_from(c, port, NULL);
 }
 
 static void conn_close(conn *c)
@@ -412,6 +425,54 @@ START_TEST(test_max_connections)
 }
 END_TEST
 
+/* ---- (c2) the defaults: one address cannot starve the others ---- */
+
+#define NIDLE 400
+
+/* Defaults but for max_connections, lowered so that a moderate number of
+ * sockets fills the server (the default 4096 would need more descriptors
+ * than a test should take). */
+static void idle_up(void)
+{
+    static const char *const env[] = {"TRACESTORE_MAX_CONNECTIONS=400", NULL};
+    ts_d_init(&D, 0, env);
+    ts_d_start(&D);
+}
+
+/* NIDLE idle sockets from 127.0.0.1 (connected, nothing sent), then a new
+ * client from 127.0.0.2: with per_ip_connections 0 the idle ones took
+ * every slot and the new client waited in the backlog until the idle
+ * timeout; with the default (256) it is served at once (issue 23 point 11). */
+START_TEST(test_idle_flood_from_one_address)
+{
+    conn *cs = calloc(NIDLE, sizeof *cs), fresh;
+    int refused = 0;
+    ck_assert_ptr_nonnull(cs);
+    for (int i = 0; i < NIDLE; i++)
+        conn_open(&cs[i], D.port);
+    drive(cs, NIDLE, 1, 1500); /* no request: runs the whole 1.5 s */
+    for (int i = 0; i < NIDLE; i++)
+        refused += cs[i].closed;
+    conn_open_from(&fresh, D.port, "127.0.0.2");
+    queue(&fresh, HEALTHZ, sizeof HEALTHZ - 1);
+    drive(&fresh, 1, 1, 5000);
+    fprintf(stderr,
+            "connections: %d idle sockets from 127.0.0.1, %d closed by the server; a client "
+            "from 127.0.0.2 got %d\n",
+            NIDLE, refused, fresh.status);
+    ck_assert_msg(fresh.responses == 1 && fresh.status == 200,
+                  "a client from another address was not served while %d idle sockets from "
+                  "127.0.0.1 were open (status %d)",
+                  NIDLE, fresh.status);
+    /* the default per-IP limit (256) held: the rest were closed at once */
+    ck_assert_msg(refused >= NIDLE - 256 - 1, "only %d of %d idle sockets refused", refused,
+                  NIDLE);
+    conn_close(&fresh);
+    close_all(cs, NIDLE);
+    free(cs);
+}
+END_TEST
+
 /* ---- (d) 2,000 concurrent keep-alive connections ---- */
 
 #define NCONN 2000
@@ -451,8 +512,10 @@ static void many_up(void)
 {
     /* forked by ts_d_start, the daemon inherits this limit: it does not
      * raise its own (see docs/TESTING.md "Connections") */
+    static const char *const env[] = {"TRACESTORE_PER_IP_CONNECTIONS=0", NULL};
     raise_nofile();
-    ts_d_init(&D, 1, NULL);
+    /* all from 127.0.0.1: over the default per-IP limit */
+    ts_d_init(&D, 1, env);
     ts_d_start(&D);
 }
 
@@ -583,6 +646,11 @@ static Suite *connections_suite(void)
 
     tc = daemon_case("max_connections", max_conn_up);
     tcase_add_test(tc, test_max_connections);
+    tcase_add_test(tc, test_clean_shutdown);
+    suite_add_tcase(s, tc);
+
+    tc = daemon_case("idle_flood", idle_up);
+    tcase_add_test(tc, test_idle_flood_from_one_address);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
 

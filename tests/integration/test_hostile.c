@@ -453,12 +453,122 @@ START_TEST(test_hostile_table)
 }
 END_TEST
 
+/* Sends raw bytes on a Connection: close request and reads the whole
+ * answer into out (cap bytes, NUL-terminated); returns its status. */
+static int raw_answer(const char *raw, size_t len, char *out, size_t cap)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t got = 0;
+    ck_assert_int_ge(fd, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)d.port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(send(fd, raw, len, MSG_NOSIGNAL), (ssize_t)len);
+    out[0] = '\0';
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ck_assert_msg(poll(&p, 1, 8000) == 1, "no answer within 8 s");
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        out[got] = '\0';
+        if (got == cap - 1)
+            break;
+    }
+    close(fd);
+    return strncmp(out, "HTTP/1.", 7) == 0 && got > 12 ? atoi(out + 9) : 0;
+}
+
+/* A header case: the header lines (may hold NUL bytes: hlen), the route
+ * and the status wanted. */
+typedef struct hdr_case {
+    const char *name;
+    const char *path;
+    char hdrs[256];
+    size_t hlen;
+    int want;
+    const char *msg; /* substring of the answer, NULL: not checked */
+} hdr_case;
+
+/* hdrs = pre, key, then tail (tail_len bytes, NULs included). */
+static void hdr_case_set(hdr_case *c, const char *name, const char *path, const char *pre,
+                         const char *key, const char *tail, size_t tail_len, int want,
+                         const char *msg)
+{
+    c->name = name;
+    c->path = path;
+    int n = snprintf(c->hdrs, sizeof c->hdrs, "%s%s", pre, key);
+    memcpy(c->hdrs + n, tail, tail_len);
+    c->hlen = (size_t)n + tail_len;
+    c->want = want;
+    c->msg = msg;
+}
+
+/* Optional whitespace around an auth header's value is stripped (RFC 9110
+ * section 5.5); a NUL byte after the key is refused, never read as the
+ * end of the key (issue 23 point 10). Raw sockets: curl sends neither. */
+START_TEST(test_auth_header_whitespace_and_nul)
+{
+    static const char TL[] = "/v1/traces/0123456789abcdef0123456789abcdef";
+    static const char PL[] = "/track-request";
+    char answer[4096], req[1024];
+    hdr_case cs[16];
+    size_t n = 0;
+    ts_d_init(&d, 1, NULL);
+    ts_d_start(&d);
+    const char *k = d.key_alpha;
+#define CASE(name, path, pre, tail, want, msg)                                                     \
+    hdr_case_set(&cs[n++], name, path, pre, k, tail, sizeof(tail) - 1, want, msg)
+    CASE("X-API-KEY trailing space", TL, "X-API-KEY: ", " \r\n", 404, NULL);
+    CASE("X-API-KEY trailing tab", TL, "X-API-KEY: ", "\t\r\n", 404, NULL);
+    CASE("X-API-KEY tab before and after", TL, "X-API-KEY:\t", " \t \r\n", 404, NULL);
+    CASE("Bearer trailing space", TL, "Authorization: Bearer ", " \r\n", 404, NULL);
+    CASE("Bearer trailing tab", TL, "Authorization: Bearer ", "\t\r\n", 404, NULL);
+    CASE("Bearer two spaces before", TL, "Authorization: Bearer  ", "\r\n", 404, NULL);
+    CASE("both headers, one with trailing space", TL, "X-API-KEY: ", " \r\n", 404, NULL);
+    CASE("track-request header, trailing tab", PL, "X-API-KEY: ", "\t\r\n", 200, NULL);
+    CASE("X-API-KEY key NUL junk", TL, "X-API-KEY: ", "\0junk\r\n", 400, "NUL byte");
+    CASE("X-API-KEY key NUL", TL, "X-API-KEY: ", "\0\r\n", 400, "NUL byte");
+    CASE("Bearer key NUL junk", TL, "Authorization: Bearer ", "\0x\r\n", 400, "NUL byte");
+    CASE("track-request header key NUL", PL, "X-API-KEY: ", "\0\r\n", 400, "NUL byte");
+    CASE("X-API-KEY inner space", TL, "X-API-KEY: ", " x\r\n", 401, NULL);
+#undef CASE
+    /* "both headers": the second one names the same key without the space */
+    int extra = snprintf(cs[6].hdrs + cs[6].hlen, sizeof cs[6].hdrs - cs[6].hlen,
+                         "Authorization: Bearer %s\r\n", k);
+    cs[6].hlen += (size_t)extra;
+    for (size_t i = 0; i < n; i++) {
+        const char *body = cs[i].path == PL ? "{\"kwargs\":{\"model\":\"gpt-4o\"}}" : "";
+        int m = snprintf(req, sizeof req,
+                         "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                         "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                         cs[i].path == PL ? "POST" : "GET", cs[i].path, strlen(body));
+        memcpy(req + m, cs[i].hdrs, cs[i].hlen);
+        size_t len = (size_t)m + cs[i].hlen;
+        len += (size_t)snprintf(req + len, sizeof req - len, "\r\n%s", body);
+        int st = raw_answer(req, len, answer, sizeof answer);
+        ck_assert_msg(st == cs[i].want, "case '%s': want %d, got %d\n%s", cs[i].name, cs[i].want,
+                      st, answer);
+        if (cs[i].msg)
+            ck_assert_msg(strstr(answer, cs[i].msg), "case '%s': no '%s' in\n%s", cs[i].name,
+                          cs[i].msg, answer);
+    }
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("integration-hostile");
     TCase *tc = tcase_create("hostile");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_hostile_table);
+    tcase_add_test(tc, test_auth_header_whitespace_and_nul);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

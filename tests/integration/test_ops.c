@@ -79,6 +79,98 @@ START_TEST(test_rate_limit_per_key)
 }
 END_TEST
 
+/* POST /track-request authenticates in its handler (the key may travel in
+ * the body), and is limited like every route: key in the body or in the
+ * header, each key with its own bucket (issue 23 point 2). */
+static int track_429s(const char *body_key, const char *header_key, int n)
+{
+    char b[512], h[160], ra[32];
+    const char *hs[2] = {h, NULL};
+    int n429 = 0;
+    snprintf(h, sizeof h, "X-API-KEY: %s", header_key ? header_key : "");
+    if (body_key)
+        snprintf(b, sizeof b, "{\"api_key\":\"%s\",\"kwargs\":{\"model\":\"gpt-4o\"}}", body_key);
+    else
+        snprintf(b, sizeof b, "{\"kwargs\":{\"model\":\"gpt-4o\"}}");
+    for (int i = 0; i < n; i++) {
+        ts_resp *r = ts_http("POST", "/track-request", header_key ? hs : NULL, b, strlen(b));
+        if (r->status == 429) {
+            n429++;
+            ck_assert_msg(ts_resp_header(r, "Retry-After", ra, sizeof(ra)) && atoi(ra) >= 1,
+                          "429 without Retry-After");
+            TS_J_BOOL(ts_json(r), "success", 0);
+            TS_J_STR(ts_json(r), "error", "rate_limited");
+        } else {
+            TS_STATUS(r, 200);
+        }
+        ts_resp_free(r);
+    }
+    return n429;
+}
+
+START_TEST(test_rate_limit_track_request)
+{
+    static const char *const env[] = {"TRACESTORE_RATE_LIMIT_PER_KEY=3", NULL};
+    ts_daemon d;
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    int body = track_429s(d.key_alpha, NULL, 10);
+    int header = track_429s(NULL, d.key_beta, 10);
+    ck_assert_msg(body >= 5, "key in the body: %d of 10 requests limited", body);
+    ck_assert_msg(header >= 5, "key in the header: %d of 10 requests limited", header);
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
+/* Revokes every key starting with key's first 12 characters, naming the
+ * database by db. */
+static void revoke_key(const char *key, const char *db)
+{
+    char prefix[13], *out = NULL, *err = NULL;
+    snprintf(prefix, sizeof prefix, "%.12s", key);
+    const char *args[] = {"key", "revoke", prefix, "--db", db, NULL};
+    int rc = ts_cli(args, NULL, &out, &err);
+    ck_assert_msg(rc == 0, "key revoke %s --db %s: exit %d\nstderr: %s", prefix, db, rc, err);
+    free(out);
+    free(err);
+}
+
+/* The daemon opens the database through a symlink; `key revoke` names the
+ * file itself, and later the daemon's own spelling names it by a second
+ * symlink. With the default key_cache_ms (10 s) each revoked key is
+ * refused on the very next request (issue 23 point 9). */
+START_TEST(test_revoke_through_another_path)
+{
+    ts_daemon d;
+    char real[TS_IT_PATH_CAP], link2[TS_IT_PATH_CAP + 16];
+    ts_d_init(&d, 1, NULL);
+    snprintf(real, sizeof real, "%s", d.db);
+    snprintf(d.db, sizeof d.db, "%s/link.db", d.dir);
+    ck_assert_int_eq(symlink("tracestore.db", d.db), 0);
+    snprintf(link2, sizeof link2, "%s/./other-link.db", d.dir);
+    ck_assert_int_eq(symlink(real, link2), 0);
+    ts_d_start(&d);
+    const char *keys[2] = {d.key_alpha2, d.key_beta};
+    const char *dbs[2] = {real, link2};
+    for (int i = 0; i < 2; i++) {
+        /* cached as valid first */
+        ts_resp *r = ts_req("GET", "/v1/traces/none", keys[i], NULL);
+        TS_STATUS(r, 404);
+        ts_resp_free(r);
+        revoke_key(keys[i], dbs[i]);
+        r = ts_req("GET", "/v1/traces/none", keys[i], NULL);
+        ck_assert_msg(r->status == 401, "key revoked via %s still answered %ld", dbs[i], r->status);
+        ts_resp_free(r);
+    }
+    ts_resp *r = ts_req("GET", "/v1/traces/none", d.key_alpha, NULL);
+    TS_STATUS(r, 404);
+    ts_resp_free(r);
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
 static ts_daemon *backup_daemon;
 static char backup_path[TS_IT_PATH_CAP];
 static int backup_rc = -1;
@@ -330,6 +422,8 @@ int main(void)
     TCase *tc = tcase_create("ops");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_rate_limit_per_key);
+    tcase_add_test(tc, test_rate_limit_track_request);
+    tcase_add_test(tc, test_revoke_through_another_path);
     tcase_add_test(tc, test_backup_while_serving);
     tcase_add_test(tc, test_write_stage_report);
     tcase_add_test(tc, test_checkpoints_keep_the_wal_bounded);

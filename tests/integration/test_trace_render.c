@@ -19,6 +19,7 @@
 #include "tracestore/apikey.h"
 #include "tracestore/arena.h"
 #include "tracestore/config.h"
+#include "tracestore/idmask.h"
 #include "tracestore/ids.h"
 #include "tracestore/log.h"
 #include "tracestore/store.h"
@@ -225,12 +226,15 @@ static void ref_i64_or_null(cJSON *o, const char *key, int has, int64_t v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* The workspace's id mask: the API shows row ids through it (idmask.h). */
+static ts_idmask ref_mask;
+
 static cJSON *ref_pl_span(const ts_span *s)
 {
     cJSON *o = cJSON_CreateObject();
     int kind = s->kind >= 0 && s->kind <= 5 ? s->kind : 0;
     int code = s->status_code >= 0 && s->status_code <= 2 ? s->status_code : 0;
-    ref_i64(o, "id", s->rowid);
+    ref_i64(o, "id", ts_idmask_hide(&ref_mask, TS_ID_SPAN, s->rowid));
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "trace_id", s->trace_id);
     cJSON_AddStringToObject(o, "span_id", s->span_id);
@@ -251,7 +255,8 @@ static cJSON *ref_pl_span(const ts_span *s)
     ref_raw(o, "resource", s->resource, "{}");
     ref_raw(o, "events", s->events, "[]");
     ref_raw(o, "links", s->links, "[]");
-    ref_i64_or_null(o, "request_log_id", s->request_log_id > 0, s->request_log_id);
+    ref_i64_or_null(o, "request_log_id", s->request_log_id > 0,
+                    ts_idmask_hide(&ref_mask, TS_ID_REQUEST_LOG, s->request_log_id));
     ref_str(o, "provider", s->provider);
     ref_str(o, "model", s->model);
     ref_i64_or_null(o, "input_tokens", s->prompt_tokens != TS_TOKENS_ABSENT, s->prompt_tokens);
@@ -429,6 +434,7 @@ START_TEST(test_detail_and_list_match_cjson)
     ts_d_stop(&D);
 
     ts_store *st = open_store(&ws);
+    ts_idmask_init(&ref_mask, ts_store_id_secret(st), ws.id);
     for (size_t i = 0; i < NTRACES; i++) {
         char canon[TS_ID_MAX + 1];
         ck_assert_int_eq(ts_id_canon(ids[i], strlen(ids[i]), canon), TS_OK);

@@ -71,7 +71,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_str_eq(c.db_path, "data/tracestore.db");
     ck_assert_int_eq(c.http_threads, 0);
     ck_assert_int_eq(c.max_connections, 4096);
-    ck_assert_int_eq(c.per_ip_connections, 0);
+    ck_assert_int_eq(c.per_ip_connections, 256);
     ck_assert_int_eq(c.connection_timeout_s, 30);
     ck_assert_int_eq(c.request_timeout_s, 60);
     ck_assert_str_eq(c.log_level, "info");
