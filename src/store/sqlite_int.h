@@ -71,6 +71,13 @@ enum {
     Q_RL_TRACK_INSERT,
     Q_RL_ANY_PENDING,
     Q_SPANWIN_LOAD,
+    /* retention (sqlite_sweep.c) and the workspace commands */
+    Q_SWEEP_WS,
+    Q_SWEEP_ENDED,
+    Q_SWEEP_NOEND,
+    Q_SWEEP_LOGS,
+    Q_WS_RETENTION,
+    Q_WS_LIST,
     Q_TRACE_NEXT,
     Q_TX_BEGIN,
     Q_TX_COMMIT,

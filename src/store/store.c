@@ -88,6 +88,11 @@ int ts_store_workspace_count(ts_store *s, int64_t *n)
     return s->ops->workspace_count(s, n);
 }
 
+int ts_store_workspace_list(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n)
+{
+    return s->ops->workspace_list(s, a, out, n);
+}
+
 int ts_store_trace_list(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
                         ts_trace **out, size_t *n, int *more, int64_t *count)
 {

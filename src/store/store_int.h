@@ -21,6 +21,7 @@ typedef struct ts_store_ops {
                      ts_trace *out, ts_span **spans, size_t *nspans);
     int (*key_list)(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n);
     int (*workspace_count)(ts_store *s, int64_t *n);
+    int (*workspace_list)(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n);
     int (*trace_list)(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
                       ts_trace **out, size_t *n, int *more, int64_t *count);
     int (*metrics)(ts_store *s, int64_t ws_id, const char *project, int64_t from_ns,
