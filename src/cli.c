@@ -33,6 +33,8 @@
     "        the config's retention_days)\n"                                                   \
     "  backup DEST [--db PATH] [--config FILE]\n"                                              \
     "        consistent online copy of the database (safe while serve runs)\n"                 \
+    "  vacuum [--db PATH] [--config FILE]\n"                                                   \
+    "        shrink the file to its live pages (only while no daemon has it open)\n"           \
     "\n"                                                                                       \
     "options on every command: --help, --version\n"                                           \
     "environment: TRACESTORE_CONFIG, TRACESTORE_DB, TRACESTORE_LISTEN, TRACESTORE_<KEY>\n"
@@ -437,6 +439,32 @@ static int cmd_backup(int argc, char **argv)
     return 0;
 }
 
+static int cmd_vacuum(int argc, char **argv)
+{
+    opts o;
+    ts_config cfg;
+    ts_vacuum_info vi;
+    ts_err err;
+    int rc = parse(argc, argv, 2, &o, "config db");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (o.npos) {
+        fprintf(stderr, "tracestore: vacuum takes no arguments\n");
+        return usage(stderr, 2);
+    }
+    if ((rc = load_config(&o, &cfg)) != 0)
+        return rc;
+    ts_err_clear(&err);
+    if (ts_store_vacuum(&cfg, &vi, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: vacuum failed: %s\n", err.msg);
+        return 1;
+    }
+    printf("vacuumed %s: %lld bytes before, %lld after (%lld free pages reclaimed)\n",
+           cfg.db_path, (long long)vi.bytes_before, (long long)vi.bytes_after,
+           (long long)vi.free_pages_before);
+    return 0;
+}
+
 int ts_cli_main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -456,6 +484,8 @@ int ts_cli_main(int argc, char **argv)
         return cmd_backup(argc, argv);
     if (strcmp(cmd, "workspace") == 0)
         return cmd_workspace(argc, argv);
+    if (strcmp(cmd, "vacuum") == 0)
+        return cmd_vacuum(argc, argv);
     fprintf(stderr, "tracestore: unknown command '%s'\n", cmd);
     return usage(stderr, 2);
 }

@@ -311,6 +311,16 @@ typedef struct ts_retention ts_retention;
 ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg);
 void ts_retention_stop(ts_retention *r);
 
+/* `tracestore vacuum`: rewrites the database named by cfg->db_path without
+ * its free pages (deleted traces' space, which the store reuses but never
+ * returns), so the file shrinks. Needs the database to itself: TS_EBUSY
+ * while another process (a running daemon) has it open. Opens no store. */
+typedef struct ts_vacuum_info {
+    int64_t bytes_before, bytes_after; /* the database file, WAL aside */
+    int64_t free_pages_before;
+} ts_vacuum_info;
+int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
+
 /* Writes a consistent copy of the database to dest (which must not exist)
  * while the daemon keeps serving, then checks the copy's integrity. */
 int ts_store_backup(ts_store *s, const char *dest, ts_err *err);

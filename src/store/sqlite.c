@@ -924,4 +924,5 @@ const ts_store_ops ts_sqlite_ops = {
     .projects = sqlite_projects,
     .stats = sqlite_stats,
     .backup = sqlite_backup,
+    .vacuum = ts_sqlite_vacuum,
 };

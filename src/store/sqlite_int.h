@@ -247,6 +247,9 @@ int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t 
 /* Writes a new key epoch (after a committed revoke). */
 void ts_sqlite_keys_bump(ts_sqlite *s);
 
+/* sqlite_vacuum.c */
+int ts_sqlite_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
+
 /* sqlite_writer.c */
 int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
 void ts_sqlite_writer_stop(ts_sqlite *s);

@@ -116,6 +116,15 @@ void ts_store_stats_get(ts_store *s, ts_store_stats *out)
     s->ops->stats(s, out);
 }
 
+int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
+        strncmp(cfg->db_path, "postgresql://", 13) == 0)
+        return ts_err_set(err, TS_EINVAL, "vacuum: PostgreSQL has its own VACUUM");
+    return ts_sqlite_ops.vacuum(cfg, out, err);
+}
+
 int ts_store_backup(ts_store *s, const char *dest, ts_err *err)
 {
     return s->ops->backup(s, dest, err);

@@ -30,6 +30,8 @@ typedef struct ts_store_ops {
                     ts_project **out, size_t *n, int *more);
     void (*stats)(ts_store *s, ts_store_stats *out);
     int (*backup)(ts_store *s, const char *dest, ts_err *err);
+    /* Without an open store (see ts_store_vacuum). */
+    int (*vacuum)(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
 } ts_store_ops;
 
 typedef struct ts_keycache ts_keycache;

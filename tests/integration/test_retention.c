@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -278,6 +279,65 @@ START_TEST(test_retention_set_while_serving)
 }
 END_TEST
 
+/* The space of swept traces is reused, not returned; `tracestore vacuum`
+ * returns it, refusing while the daemon has the database open. */
+START_TEST(test_vacuum_after_sweep)
+{
+    static const char *const env[] = {"TRACESTORE_RETENTION_DAYS=1",
+                                      "TRACESTORE_RETENTION_DAY_S=3600",
+                                      "TRACESTORE_RETENTION_SWEEP_S=1", NULL};
+    ts_daemon d;
+    static char old[800][33];
+    char keep[5][33], *out = NULL, *err = NULL;
+    struct stat st;
+    int64_t now = now_ns();
+
+    ts_d_init(&d, 1, env);
+    ts_d_start(&d);
+    for (int i = 0; i < 800; i += 100)
+        ingest(d.key_alpha, 100, now - 2 * HOUR_NS, old + i, 0);
+    ingest(d.key_alpha, 5, now, keep, 0);
+    wait_sql(&d, "SELECT count(*) FROM traces", 5);
+
+    const char *args[] = {"vacuum", "--db", d.db, NULL};
+    ck_assert_int_eq(ts_cli(args, NULL, NULL, &err), 1);
+    ck_assert_msg(strstr(err, "in use by another process"), "%s", err);
+    free(err);
+    char again[1][33];
+    ingest(d.key_alpha, 1, now, again, 0); /* the daemon is unharmed */
+    ts_d_stop(&d);
+
+    long long free_before = sql_int(&d, "PRAGMA freelist_count");
+    ck_assert_int_eq(stat(d.db, &st), 0);
+    off_t size_before = st.st_size;
+    ck_assert_int_gt(free_before, 0);
+    ck_assert_int_eq(ts_cli(args, NULL, &out, &err), 0);
+    ck_assert_msg(strstr(out, "vacuumed "), "%s", out);
+    free(out);
+    free(err);
+    ck_assert_int_eq(sql_int(&d, "PRAGMA freelist_count"), 0);
+    ck_assert_int_eq(stat(d.db, &st), 0);
+    ck_assert_msg(st.st_size < size_before, "%lld bytes, before %lld", (long long)st.st_size,
+                  (long long)size_before);
+    ck_assert_int_eq(sql_int(&d, "SELECT count(*) FROM pragma_integrity_check WHERE "
+                                 "integrity_check <> 'ok'"),
+                     0);
+
+    ts_d_start(&d);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(get_status(d.key_alpha, keep[i]), 200);
+    ck_assert_int_eq(get_status(d.key_alpha, again[0]), 200);
+    ck_assert_int_eq(listed(d.key_alpha), 6);
+    ts_d_stop(&d);
+
+    const char *missing[] = {"vacuum", "--db", "/nonexistent/x.db", NULL};
+    ck_assert_int_eq(ts_cli(missing, NULL, NULL, &err), 1);
+    ck_assert_msg(strstr(err, "cannot open database"), "%s", err);
+    free(err);
+    ts_d_free(&d);
+}
+END_TEST
+
 START_TEST(test_retention_cli_errors)
 {
     ts_daemon d;
@@ -309,6 +369,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_retention_sweeps_what_expired);
     tcase_add_test(tc, test_retention_set_while_serving);
+    tcase_add_test(tc, test_vacuum_after_sweep);
     tcase_add_test(tc, test_retention_cli_errors);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
