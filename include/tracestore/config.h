@@ -41,6 +41,7 @@ typedef struct ts_config {
     int64_t retention_days;        /* default for workspaces without their own, 0: forever */
     int64_t retention_sweep_s;     /* sweep interval */
     int64_t retention_batch;       /* traces per sweep job */
+    int64_t retention_batch_spans; /* spans per sweep job (a larger trace goes alone) */
     int64_t retention_day_s;       /* the unit of retention days (86400; tests lower it) */
     /* pricing (cost engine) */
     char price_file[TS_PATH_MAX];  /* empty: the built-in table */

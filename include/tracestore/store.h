@@ -208,12 +208,15 @@ struct ts_write {
     /* TS_W_SWEEP: every workspace's traces that ended more than its
      * retention (its own, else retention_days; 0 = forever) times
      * retention_day_s seconds ago, oldest first, at most max_delete of
-     * them, deleted as TS_W_DELETE deletes one (affected: how many;
-     * swept_logs: waiting /track-request logs older than the retention).
+     * them holding at most max_spans spans (but at least one trace),
+     * deleted as TS_W_DELETE deletes one (affected: how many; swept_logs:
+     * waiting /track-request logs older than the retention; sweep_more: a
+     * bound stopped the job, so more may be due).
      * TS_W_WS_RETENTION: ws_name's retention becomes retention_days
      * (-1: back to the config's); TS_ENOTFOUND for an unknown name. */
-    int64_t retention_days, retention_day_s;
+    int64_t retention_days, retention_day_s, max_spans;
     int64_t swept_logs;
+    int sweep_more;
     /* TS_W_KEY_CREATE, TS_W_KEY_REVOKE, TS_W_WS_RETENTION */
     const char *ws_name;
     const char *key_prefix;
@@ -303,10 +306,11 @@ void ts_store_stats_get(ts_store *s, ts_store_stats *out);
 
 /* The retention sweeper (store/retention.c): a thread that every
  * cfg->retention_sweep_s submits TS_W_SWEEP jobs of cfg->retention_batch
- * traces, one at a time, through the normal write queue, until a job
- * deletes less than a full batch. Only the daemon runs one. start returns
- * NULL when the thread cannot start; stop (NULL-safe) waits for the job in
- * flight and must run before ts_store_close. */
+ * traces and cfg->retention_batch_spans spans, one at a time, through the
+ * normal write queue, while a job stops at one of those bounds. Only the
+ * daemon runs one. start returns NULL when the thread cannot start; stop
+ * (NULL-safe) waits for the job in flight and must run before
+ * ts_store_close. */
 typedef struct ts_retention ts_retention;
 ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg);
 void ts_retention_stop(ts_retention *r);

@@ -14,7 +14,7 @@
 
 struct ts_retention {
     ts_store *store;
-    int64_t sweep_s, batch, days, day_s;
+    int64_t sweep_s, batch, batch_spans, days, day_s;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -33,18 +33,21 @@ static void job_done(ts_write *w, void *arg)
 }
 
 /* Runs one sweep job and waits for it (the writer always answers). Returns
- * the traces plus logs it removed, or -1 when it was not run or failed. */
-static int64_t sweep_once(ts_retention *r)
+ * the traces plus logs it removed, or -1 when it was not run or failed;
+ * *more: it stopped at a bound. */
+static int64_t sweep_once(ts_retention *r, int *more)
 {
     ts_write w;
     memset(&w, 0, sizeof(w));
     w.kind = TS_W_SWEEP;
     w.max_delete = r->batch;
+    w.max_spans = r->batch_spans;
     w.retention_days = r->days;
     w.retention_day_s = r->day_s;
     w.done = job_done;
     w.done_arg = r;
     r->job_done = 0;
+    *more = 0;
     int rc = ts_store_submit(r->store, &w);
     if (rc != TS_OK) /* a full queue: ingest comes first, try at the next tick */
         return -1;
@@ -56,6 +59,7 @@ static int64_t sweep_once(ts_retention *r)
         TS_LOG(TS_LOG_WARN, "msg=\"retention sweep failed\" err=\"%s\"", w.err.msg);
         return -1;
     }
+    *more = w.sweep_more;
     return w.affected + w.swept_logs;
 }
 
@@ -87,12 +91,13 @@ static void *sweeper_main(void *arg)
     prctl(PR_SET_NAME, "ts-retention", 0, 0, 0);
     while (wait_tick(r)) {
         int64_t t0 = ts_now_ns(), total = 0, jobs = 0, got;
+        int more;
         /* A full batch may leave more behind: go on at once. */
         do {
-            got = sweep_once(r);
+            got = sweep_once(r, &more);
             jobs++;
             total += got > 0 ? got : 0;
-        } while (got >= r->batch && !stopping(r));
+        } while (got > 0 && more && !stopping(r));
         if (total)
             TS_LOG(TS_LOG_INFO, "msg=\"retention sweep\" removed=%lld jobs=%lld ms=%.1f",
                    (long long)total, (long long)jobs, (double)(ts_now_ns() - t0) / 1e6);
@@ -109,6 +114,7 @@ ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg)
     r->store = s;
     r->sweep_s = cfg->retention_sweep_s > 0 ? cfg->retention_sweep_s : 60;
     r->batch = cfg->retention_batch > 0 ? cfg->retention_batch : 500;
+    r->batch_spans = cfg->retention_batch_spans > 0 ? cfg->retention_batch_spans : 20000;
     r->days = cfg->retention_days;
     r->day_s = cfg->retention_day_s > 0 ? cfg->retention_day_s : 86400;
     pthread_mutex_init(&r->mu, NULL);

@@ -140,11 +140,13 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SWEEP_WS] = "SELECT id, coalesce(retention_days, ?1) FROM workspaces "
                    "WHERE coalesce(retention_days, ?1) > 0 ORDER BY id",
     /* traces_ws_end, oldest first; a NULL end never compares below */
-    [Q_SWEEP_ENDED] = "SELECT trace_id, id FROM traces WHERE ws_id = ?1 AND eff_end < ?2 "
-                      "ORDER BY eff_end, id LIMIT ?3",
+    [Q_SWEEP_ENDED] =
+        "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND eff_end < ?2 "
+        "ORDER BY eff_end, id LIMIT ?3",
     /* traces_ws_noend (migration 0007): no end, aged by the last write */
-    [Q_SWEEP_NOEND] = "SELECT trace_id, id FROM traces WHERE ws_id = ?1 AND t_ended_ns IS NULL "
-                      "AND ended_ns IS NULL AND updated_ns < ?2 ORDER BY updated_ns LIMIT ?3",
+    [Q_SWEEP_NOEND] =
+        "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND t_ended_ns IS NULL "
+        "AND ended_ns IS NULL AND updated_ns < ?2 ORDER BY updated_ns LIMIT ?3",
     [Q_SWEEP_LOGS] = "DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs WHERE "
                      "ws_id = ?1 AND trace_id = '' AND created_ns < ?2 LIMIT ?3)",
     [Q_WS_RETENTION] = "UPDATE workspaces SET retention_days = ?2 WHERE name = ?1",

@@ -14,8 +14,14 @@
 typedef struct victims {
     char **ids;
     int64_t *rows;
-    int64_t n, cap;
+    int64_t n, cap;           /* traces (and logs) taken, at most */
+    int64_t spans, spans_cap; /* their spans, at most (but one trace always) */
 } victims;
+
+static int full(const victims *v)
+{
+    return v->n >= v->cap || v->spans >= v->spans_cap;
+}
 
 /* Appends up to cap - n traces selected by statement id (ws, cutoff,
  * limit) to v. The statement is done before anything is deleted. */
@@ -28,12 +34,18 @@ static int collect(job_ctx *j, int id, int64_t ws, int64_t cutoff, victims *v)
     sqlite3_bind_int64(q, 1, ws);
     sqlite3_bind_int64(q, 2, cutoff);
     sqlite3_bind_int64(q, 3, v->cap - v->n);
-    while (v->n < v->cap && (src = sqlite3_step(q)) == SQLITE_ROW) {
+    while (!full(v) && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t spans = sqlite3_column_int64(q, 2);
+        if (v->n && v->spans + spans > v->spans_cap) {
+            v->spans = v->spans_cap; /* the next job takes it */
+            break;
+        }
         if (!(v->ids[v->n] = ts_sqlite_col_text(j->a, q, 0))) {
             sqlite3_reset(q);
             return TS_ENOMEM;
         }
         v->rows[v->n++] = sqlite3_column_int64(q, 1);
+        v->spans += spans;
     }
     sqlite3_reset(q);
     return src == SQLITE_ROW || src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src);
@@ -55,7 +67,7 @@ static int sweep_ws(job_ctx *j, int64_t ws, int64_t cutoff, victims *v)
         if ((rc = ts_sqlite_delete_trace(j, v->ids[i], v->rows[i])) != TS_OK)
             return rc;
     w->affected += v->n - from;
-    if (v->n >= v->cap)
+    if (full(v))
         return TS_OK;
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_SWEEP_LOGS);
     if (!q)
@@ -76,12 +88,17 @@ int ts_sqlite_apply_sweep(job_ctx *j)
     ts_write *w = j->w;
     int64_t max = w->max_delete > 0 ? w->max_delete : 500, day_ns = w->retention_day_s * 1000000000;
     victims v = {ts_arena_alloc(j->a, (size_t)max * sizeof(char *)),
-                 ts_arena_alloc(j->a, (size_t)max * sizeof(int64_t)), 0, max};
+                 ts_arena_alloc(j->a, (size_t)max * sizeof(int64_t)),
+                 0,
+                 max,
+                 0,
+                 w->max_spans > 0 ? w->max_spans : INT64_MAX};
     int64_t *wsl = NULL, *days = NULL, nws = 0, capws = 0;
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_SWEEP_WS);
     int rc = TS_OK, src;
 
     w->affected = w->swept_logs = 0;
+    w->sweep_more = 0;
     if (!v.ids || !v.rows)
         return TS_ENOMEM;
     if (!q || day_ns <= 0)
@@ -110,11 +127,12 @@ int ts_sqlite_apply_sweep(job_ctx *j)
     sqlite3_reset(q);
     if (src != SQLITE_DONE)
         return ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
-    for (int64_t i = 0; i < nws && rc == TS_OK && v.n < v.cap; i++) {
+    for (int64_t i = 0; i < nws && rc == TS_OK && !full(&v); i++) {
         int64_t d = days[i] < MAX_DAYS ? days[i] : MAX_DAYS;
         rc = sweep_ws(j, wsl[i], j->now - d * day_ns, &v);
     }
     w->ws_id = 0;
+    w->sweep_more = full(&v);
     if (rc == TS_OK && (w->affected || w->swept_logs))
         TS_LOG(TS_LOG_DEBUG, "msg=\"retention batch\" traces=%lld logs=%lld",
                (long long)w->affected, (long long)w->swept_logs);

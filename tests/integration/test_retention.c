@@ -153,8 +153,9 @@ static void wait_sql(const ts_daemon *d, const char *sql, long long want)
 START_TEST(test_retention_sweeps_what_expired)
 {
     static const char *const env[] = {
-        "TRACESTORE_RETENTION_DAYS=1", "TRACESTORE_RETENTION_DAY_S=3600",
-        "TRACESTORE_RETENTION_SWEEP_S=1", "TRACESTORE_RETENTION_BATCH=7", NULL};
+        "TRACESTORE_RETENTION_DAYS=1",        "TRACESTORE_RETENTION_DAY_S=3600",
+        "TRACESTORE_RETENTION_SWEEP_S=1",     "TRACESTORE_RETENTION_BATCH=7",
+        "TRACESTORE_RETENTION_BATCH_SPANS=9", NULL};
     ts_daemon d;
     char key_gamma[TS_IT_KEY_CAP], *out = NULL;
     char a_old[20][33], a_new[3][33], b_old[6][33], g_2h[3][33], g_4h[3][33];

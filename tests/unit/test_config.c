@@ -92,6 +92,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.retention_days, 0);
     ck_assert_int_eq(c.retention_sweep_s, 60);
     ck_assert_int_eq(c.retention_batch, 500);
+    ck_assert_int_eq(c.retention_batch_spans, 20000);
     ck_assert_int_eq(c.retention_day_s, 86400);
     ck_assert_int_eq(c.checkpoints, 1);
     ck_assert_str_eq(c.price_file, "");
@@ -197,6 +198,11 @@ START_TEST(int_ranges)
     ck_assert_int_eq(c.retention_batch, 100000);
     SET_BAD(&c, "retention_batch", "0");
     SET_BAD(&c, "retention_batch", "100001");
+    SET_OK(&c, "retention_batch_spans", "1");
+    SET_OK(&c, "retention_batch_spans", "10000000");
+    ck_assert_int_eq(c.retention_batch_spans, 10000000);
+    SET_BAD(&c, "retention_batch_spans", "0");
+    SET_BAD(&c, "retention_batch_spans", "10000001");
     SET_OK(&c, "retention_day_s", "1");
     ck_assert_int_eq(c.retention_day_s, 1);
     SET_OK(&c, "retention_day_s", "86400");

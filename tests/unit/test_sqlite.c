@@ -2018,16 +2018,22 @@ END_TEST
 
 /* ---- retention (sqlite_sweep.c) -------------------------------------- */
 
-static ts_write sweep_job(int64_t batch, int64_t days, int64_t day_s)
+static ts_write sweep_spans(int64_t batch, int64_t spans, int64_t days, int64_t day_s)
 {
     ts_write w;
     memset(&w, 0, sizeof(w));
     w.kind = TS_W_SWEEP;
     w.max_delete = batch;
+    w.max_spans = spans;
     w.retention_days = days;
     w.retention_day_s = day_s;
     ck_assert_msg(ts_store_write_sync(store, &w) == TS_OK, "sweep: %s", w.err.msg);
     return w;
+}
+
+static ts_write sweep_job(int64_t batch, int64_t days, int64_t day_s)
+{
+    return sweep_spans(batch, 0, days, day_s);
 }
 
 static int set_retention(const char *ws, int64_t days)
@@ -2118,18 +2124,26 @@ START_TEST(retention_sweep_job)
     /* default retention off: nothing goes */
     w = sweep_job(2, 0, 3600);
     ck_assert_int_eq(w.affected + w.swept_logs, 0);
-    /* one "day" of an hour: batches of 2, oldest end first */
+    ck_assert_int_eq(w.sweep_more, 0);
+    /* one "day" of an hour, oldest end first: a budget of one span takes
+     * one (one-span) trace, then batches of 2 */
+    w = sweep_spans(100, 1, 1, 3600);
+    ck_assert_int_eq(w.affected, 1);
+    ck_assert_int_eq(w.sweep_more, 1);
+    ck_assert_int_eq(get(wsA, "old0").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get_ok(wsA, "old5").t.span_count, 1);
     w = sweep_job(2, 1, 3600);
     ck_assert_int_eq(w.affected, 2);
-    ck_assert_int_eq(get(wsA, "old0").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(w.sweep_more, 1);
     ck_assert_int_eq(get(wsA, "old5").rc, TS_ENOTFOUND);
-    ck_assert_int_eq(get_ok(wsA, "old4").t.span_count, 1);
-    int64_t total = 2;
+    ck_assert_int_eq(get(wsA, "old4").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get_ok(wsA, "old3").t.span_count, 1);
+    int64_t total = 3;
     do {
         w = sweep_job(2, 1, 3600);
         ck_assert_int_le(w.affected + w.swept_logs, 2);
         total += w.affected;
-    } while (w.affected + w.swept_logs == 2);
+    } while (w.sweep_more);
     ck_assert_int_eq(total, 7); /* old0..old5 and noend */
     /* alpha's waiting log went, beta's stayed */
     ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs WHERE trace_id = '' AND "
@@ -2155,6 +2169,7 @@ START_TEST(retention_sweep_job)
     /* nothing more to do */
     w = sweep_job(2, 1, 3600);
     ck_assert_int_eq(w.affected + w.swept_logs, 0);
+    ck_assert_int_eq(w.sweep_more, 0);
 
     /* old0 had the last row id: the next trace gets it again, with the
      * same (resource, scope) pair, which must be a row of its own */
