@@ -2109,7 +2109,10 @@ START_TEST(retention_sweep_job)
         sp[0].end_ns = now - (i + 1) * hour;
         llm(&sp[0], "gpt-x", 1, 2, 0.5);
         sp[0].log_request = "{\"r\":1}";
-        ingest(wsA, sp, 1, i == 5);
+        ctx_span(&sp[1], id, "s1", RES_A, SCOPE_X); /* old5 has two spans */
+        sp[1].start_ns = sp[0].start_ns;
+        sp[1].end_ns = sp[0].end_ns;
+        ingest(wsA, sp, i == 5 ? 2 : 1, i == 5);
     }
     mk(&sp[0], "new", "s0", NULL, now - MS, now);
     ingest1(wsA, &sp[0]);
@@ -2125,13 +2128,13 @@ START_TEST(retention_sweep_job)
     w = sweep_job(2, 0, 3600);
     ck_assert_int_eq(w.affected + w.swept_logs, 0);
     ck_assert_int_eq(w.sweep_more, 0);
-    /* one "day" of an hour, oldest end first: a budget of one span takes
-     * one (one-span) trace, then batches of 2 */
-    w = sweep_spans(100, 1, 1, 3600);
+    /* one "day" of an hour, oldest end first: a budget of two spans takes
+     * old0 (one span) and stops before old5 (two), then batches of 2 */
+    w = sweep_spans(100, 2, 1, 3600);
     ck_assert_int_eq(w.affected, 1);
     ck_assert_int_eq(w.sweep_more, 1);
     ck_assert_int_eq(get(wsA, "old0").rc, TS_ENOTFOUND);
-    ck_assert_int_eq(get_ok(wsA, "old5").t.span_count, 1);
+    ck_assert_int_eq(get_ok(wsA, "old5").t.span_count, 2);
     w = sweep_job(2, 1, 3600);
     ck_assert_int_eq(w.affected, 2);
     ck_assert_int_eq(w.sweep_more, 1);
