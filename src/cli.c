@@ -26,8 +26,15 @@
     "  key list [--db PATH] [--config FILE]\n"                                                 \
     "  key revoke KEY_PREFIX [--db PATH] [--config FILE]\n"                                    \
     "        revoke every key starting with KEY_PREFIX (at least 12 characters)\n"             \
+    "  workspace list [--db PATH] [--config FILE]\n"                                           \
+    "        every workspace: active keys, traces and retention\n"                             \
+    "  workspace set-retention NAME DAYS|default [--db PATH] [--config FILE]\n"                \
+    "        keep NAME's traces DAYS days after they end (0 = forever; default =\n"            \
+    "        the config's retention_days)\n"                                                   \
     "  backup DEST [--db PATH] [--config FILE]\n"                                              \
     "        consistent online copy of the database (safe while serve runs)\n"                 \
+    "  vacuum [--db PATH] [--config FILE]\n"                                                   \
+    "        shrink the file to its live pages (only while no daemon has it open)\n"           \
     "\n"                                                                                       \
     "options on every command: --help, --version\n"                                           \
     "environment: TRACESTORE_CONFIG, TRACESTORE_DB, TRACESTORE_LISTEN, TRACESTORE_<KEY>\n"
@@ -281,6 +288,127 @@ static int cmd_key(int argc, char **argv)
     return key_revoke(&cfg, o.positional[0]);
 }
 
+/* WORKSPACE KEYS TRACES RETENTION: the retention is "forever" or "<N>d",
+ * then "(default)" when it is the config's retention_days. */
+static int ws_list(const ts_config *cfg)
+{
+    ts_store *s = NULL;
+    ts_workspace_info *ws = NULL;
+    size_t n = 0;
+    ts_arena *a = ts_arena_new(4096);
+    char r[48];
+    if (!a || open_store(cfg, &s)) {
+        ts_arena_free(a);
+        return 1;
+    }
+    int rc = ts_store_workspace_list(s, a, &ws, &n);
+    if (rc == TS_OK) {
+        printf("%-24s %6s %12s %s\n", "WORKSPACE", "KEYS", "TRACES", "RETENTION");
+        for (size_t i = 0; i < n; i++) {
+            int64_t d = ws[i].retention_days >= 0 ? ws[i].retention_days : cfg->retention_days;
+            if (d > 0)
+                snprintf(r, sizeof(r), "%lldd", (long long)d);
+            else
+                snprintf(r, sizeof(r), "forever");
+            printf("%-24s %6lld %12lld %s%s\n", ws[i].name, (long long)ws[i].keys,
+                   (long long)ws[i].traces, r, ws[i].retention_days >= 0 ? "" : " (default)");
+        }
+    } else {
+        fprintf(stderr, "tracestore: workspace list failed: %s\n", ts_strerror(rc));
+    }
+    ts_store_close(s);
+    ts_arena_free(a);
+    return rc == TS_OK ? 0 : 1;
+}
+
+/* DAYS: 0..36500 (the bounds of retention_days) or "default" (-1). */
+static int parse_days(const char *v, int64_t *days)
+{
+    char *end;
+    if (strcmp(v, "default") == 0) {
+        *days = -1;
+        return 0;
+    }
+    if (!*v || *v == '-' || *v == '+')
+        return -1;
+    long long d = strtoll(v, &end, 10);
+    if (*end || d > 36500)
+        return -1;
+    *days = d;
+    return 0;
+}
+
+/* Through a writer job of this command's own store, like key revoke, so
+ * it works whether or not a daemon serves the database; the daemon's
+ * sweeper reads the retention afresh at every sweep. */
+static int ws_set_retention(const ts_config *cfg, const char *name, int64_t days)
+{
+    ts_store *s = NULL;
+    ts_write w;
+    if (open_store(cfg, &s))
+        return 1;
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_WS_RETENTION;
+    w.ws_name = name;
+    w.retention_days = days;
+    int rc = ts_store_write_sync(s, &w);
+    ts_store_close(s);
+    if (rc != TS_OK) {
+        fprintf(stderr, "tracestore: %s\n", w.err.msg[0] ? w.err.msg : ts_strerror(rc));
+        return 1;
+    }
+    if (days < 0)
+        printf("workspace %s: retention is the default (retention_days = %lld)\n", name,
+               (long long)cfg->retention_days);
+    else if (days == 0)
+        printf("workspace %s: traces are kept forever\n", name);
+    else
+        printf("workspace %s: traces are deleted %lld days after they end\n", name,
+               (long long)days);
+    return 0;
+}
+
+static int cmd_workspace(int argc, char **argv)
+{
+    opts o;
+    ts_config cfg;
+    const char *sub = argc > 2 ? argv[2] : NULL;
+    int64_t days = 0;
+    int rc;
+    if (!sub || sub[0] == '-') {
+        rc = parse(argc, argv, 2, &o, "");
+        if (rc)
+            return rc < 0 ? 0 : rc;
+        fprintf(stderr, "tracestore: workspace needs a subcommand: list or set-retention\n");
+        return usage(stderr, 2);
+    }
+    int is_list = strcmp(sub, "list") == 0;
+    if (!is_list && strcmp(sub, "set-retention") != 0) {
+        fprintf(stderr, "tracestore: unknown workspace subcommand '%s'\n", sub);
+        return usage(stderr, 2);
+    }
+    if ((rc = parse(argc, argv, 3, &o, "config db")) != 0)
+        return rc < 0 ? 0 : rc;
+    if (is_list && o.npos) {
+        fprintf(stderr, "tracestore: workspace list takes no arguments\n");
+        return usage(stderr, 2);
+    }
+    if (!is_list && o.npos != 2) {
+        fprintf(stderr, "tracestore: workspace set-retention needs NAME and DAYS\n");
+        return usage(stderr, 2);
+    }
+    if (!is_list && parse_days(o.positional[1], &days) != 0) {
+        fprintf(stderr, "tracestore: DAYS must be 0 to 36500 or 'default', not '%s'\n",
+                o.positional[1]);
+        return 2;
+    }
+    if ((rc = load_config(&o, &cfg)) != 0)
+        return rc;
+    if (ts_log_level < TS_LOG_WARN)
+        ts_log_set_level(TS_LOG_WARN);
+    return is_list ? ws_list(&cfg) : ws_set_retention(&cfg, o.positional[0], days);
+}
+
 static int cmd_backup(int argc, char **argv)
 {
     opts o;
@@ -311,6 +439,32 @@ static int cmd_backup(int argc, char **argv)
     return 0;
 }
 
+static int cmd_vacuum(int argc, char **argv)
+{
+    opts o;
+    ts_config cfg;
+    ts_vacuum_info vi;
+    ts_err err;
+    int rc = parse(argc, argv, 2, &o, "config db");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (o.npos) {
+        fprintf(stderr, "tracestore: vacuum takes no arguments\n");
+        return usage(stderr, 2);
+    }
+    if ((rc = load_config(&o, &cfg)) != 0)
+        return rc;
+    ts_err_clear(&err);
+    if (ts_store_vacuum(&cfg, &vi, &err) != TS_OK) {
+        fprintf(stderr, "tracestore: vacuum failed: %s\n", err.msg);
+        return 1;
+    }
+    printf("vacuumed %s: %lld bytes before, %lld after (%lld free pages reclaimed)\n",
+           cfg.db_path, (long long)vi.bytes_before, (long long)vi.bytes_after,
+           (long long)vi.free_pages_before);
+    return 0;
+}
+
 int ts_cli_main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -328,6 +482,10 @@ int ts_cli_main(int argc, char **argv)
         return cmd_key(argc, argv);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(argc, argv);
+    if (strcmp(cmd, "workspace") == 0)
+        return cmd_workspace(argc, argv);
+    if (strcmp(cmd, "vacuum") == 0)
+        return cmd_vacuum(argc, argv);
     fprintf(stderr, "tracestore: unknown command '%s'\n", cmd);
     return usage(stderr, 2);
 }

@@ -82,6 +82,7 @@ static void raise_fd_limit(const ts_config *cfg)
 int ts_daemon_run(const ts_config *cfg)
 {
     ts_store *store = NULL;
+    ts_retention *ret = NULL;
     ts_http *http = NULL;
     ts_err err;
     int code = 1;
@@ -108,6 +109,10 @@ int ts_daemon_run(const ts_config *cfg)
     }
     if (bootstrap(store) != TS_OK)
         goto out;
+    if (!(ret = ts_retention_start(store, cfg))) {
+        fprintf(stderr, "tracestore: cannot start the retention sweeper\n");
+        goto out;
+    }
     ts_app app = {.cfg = cfg, .store = store};
     if (ts_http_start(&app, ts_routes, &http, &err) != TS_OK) {
         fprintf(stderr, "tracestore: %s\n", err.msg);
@@ -127,6 +132,7 @@ int ts_daemon_run(const ts_config *cfg)
     ts_http_stop(http, 10000);
     code = 0;
 out:
+    ts_retention_stop(ret); /* before the store: its job in flight is answered */
     ts_store_close(store);
     if (code == 0)
         TS_LOG(TS_LOG_INFO, "msg=\"stopped cleanly\"");

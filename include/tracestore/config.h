@@ -37,6 +37,12 @@ typedef struct ts_config {
     int64_t writer_batch_max;      /* jobs per group-commit transaction */
     int64_t sqlite_checkpoint_pages; /* WAL growth that starts a background checkpoint */
     int64_t sqlite_wal_max_pages;  /* WAL size at which the writer checkpoints itself */
+    /* retention (store/retention.c, ARCHITECTURE.md "Retention") */
+    int64_t retention_days;        /* default for workspaces without their own, 0: forever */
+    int64_t retention_sweep_s;     /* sweep interval */
+    int64_t retention_batch;       /* traces per sweep job */
+    int64_t retention_batch_spans; /* spans per sweep job (a larger trace goes alone) */
+    int64_t retention_day_s;       /* the unit of retention days (86400; tests lower it) */
     /* pricing (cost engine) */
     char price_file[TS_PATH_MAX];  /* empty: the built-in table */
     /* overload protection */

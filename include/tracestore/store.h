@@ -31,6 +31,8 @@ typedef enum ts_write_kind {
     TS_W_FEEDBACK,     /* record a feedback label on an existing trace */
     TS_W_BULK_DELETE,  /* delete every trace matching a query (bounded) */
     TS_W_TRACK_REQUEST, /* attach an LLM request log to a span (now or when it arrives) */
+    TS_W_SWEEP,        /* retention: delete at most max_delete expired traces */
+    TS_W_WS_RETENTION, /* set (or clear) one workspace's retention */
 } ts_write_kind;
 
 /* ---- trace queries (lists, bulk delete, metrics) ---- */
@@ -203,7 +205,19 @@ struct ts_write {
     int64_t max_delete;
     /* TS_W_TRACK_REQUEST */
     ts_track *track;
-    /* TS_W_KEY_CREATE, TS_W_KEY_REVOKE */
+    /* TS_W_SWEEP: every workspace's traces that ended more than its
+     * retention (its own, else retention_days; 0 = forever) times
+     * retention_day_s seconds ago, oldest first, at most max_delete of
+     * them holding at most max_spans spans (but at least one trace),
+     * deleted as TS_W_DELETE deletes one (affected: how many; swept_logs:
+     * waiting /track-request logs older than the retention; sweep_more: a
+     * bound stopped the job, so more may be due).
+     * TS_W_WS_RETENTION: ws_name's retention becomes retention_days
+     * (-1: back to the config's); TS_ENOTFOUND for an unknown name. */
+    int64_t retention_days, retention_day_s, max_spans;
+    int64_t swept_logs;
+    int sweep_more;
+    /* TS_W_KEY_CREATE, TS_W_KEY_REVOKE, TS_W_WS_RETENTION */
     const char *ws_name;
     const char *key_prefix;
     const unsigned char *key_hash; /* 32 bytes */
@@ -273,6 +287,16 @@ int ts_store_projects(ts_store *s, int64_t ws_id, int64_t after, int64_t limit, 
                       ts_project **out, size_t *n, int *more);
 int ts_store_workspace_count(ts_store *s, int64_t *n);
 
+/* One workspace as `tracestore workspace list` shows it. */
+typedef struct ts_workspace_info {
+    char name[128];
+    int64_t keys;           /* active (unrevoked) keys */
+    int64_t traces;
+    int64_t retention_days; /* its own; -1: none (the config's applies) */
+} ts_workspace_info;
+/* Every workspace, by name. *out from arena a. */
+int ts_store_workspace_list(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n);
+
 /* Statistics for logs and benchmarks. */
 typedef struct ts_store_stats {
     uint64_t transactions;
@@ -282,6 +306,27 @@ typedef struct ts_store_stats {
     uint64_t writer_checkpoints, writer_checkpoint_ns; /* by the writer itself */
 } ts_store_stats;
 void ts_store_stats_get(ts_store *s, ts_store_stats *out);
+
+/* The retention sweeper (store/retention.c): a thread that every
+ * cfg->retention_sweep_s submits TS_W_SWEEP jobs of cfg->retention_batch
+ * traces and cfg->retention_batch_spans spans, one at a time, through the
+ * normal write queue, while a job stops at one of those bounds. Only the
+ * daemon runs one. start returns NULL when the thread cannot start; stop
+ * (NULL-safe) waits for the job in flight and must run before
+ * ts_store_close. */
+typedef struct ts_retention ts_retention;
+ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg);
+void ts_retention_stop(ts_retention *r);
+
+/* `tracestore vacuum`: rewrites the database named by cfg->db_path without
+ * its free pages (deleted traces' space, which the store reuses but never
+ * returns), so the file shrinks. Needs the database to itself: TS_EBUSY
+ * while another process (a running daemon) has it open. Opens no store. */
+typedef struct ts_vacuum_info {
+    int64_t bytes_before, bytes_after; /* the database file, WAL aside */
+    int64_t free_pages_before;
+} ts_vacuum_info;
+int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
 
 /* Writes a consistent copy of the database to dest (which must not exist)
  * while the daemon keeps serving, then checks the copy's integrity. */

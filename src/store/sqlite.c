@@ -137,6 +137,22 @@ static const char *const sql_text[Q__COUNT] = {
                           "?13)",
     [Q_RL_ANY_PENDING] = "SELECT EXISTS (SELECT 1 FROM request_logs WHERE trace_id = '')",
     [Q_SPANWIN_LOAD] = "SELECT ws_id, span_id, trow FROM spans ORDER BY id DESC LIMIT ?1",
+    [Q_SWEEP_WS] = "SELECT id, coalesce(retention_days, ?1) FROM workspaces "
+                   "WHERE coalesce(retention_days, ?1) > 0 ORDER BY id",
+    /* traces_ws_end, oldest first; a NULL end never compares below */
+    [Q_SWEEP_ENDED] =
+        "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND eff_end < ?2 "
+        "ORDER BY eff_end, id LIMIT ?3",
+    /* traces_ws_noend (migration 0007): no end, aged by the last write */
+    [Q_SWEEP_NOEND] =
+        "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND t_ended_ns IS NULL "
+        "AND ended_ns IS NULL AND updated_ns < ?2 ORDER BY updated_ns LIMIT ?3",
+    [Q_SWEEP_LOGS] = "DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs WHERE "
+                     "ws_id = ?1 AND trace_id = '' AND created_ns < ?2 LIMIT ?3)",
+    [Q_WS_RETENTION] = "UPDATE workspaces SET retention_days = ?2 WHERE name = ?1",
+    [Q_WS_LIST] = "SELECT w.name, (SELECT count(*) FROM api_keys k WHERE k.ws_id = w.id AND "
+                  "k.revoked_ns = 0), (SELECT count(*) FROM traces t WHERE t.ws_id = w.id), "
+                  "w.retention_days FROM workspaces w ORDER BY w.name",
 };
 
 sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
@@ -767,6 +783,44 @@ static int sqlite_workspace_count(ts_store *st, int64_t *n)
     return rc;
 }
 
+static int sqlite_workspace_list(ts_store *st, ts_arena *a, ts_workspace_info **out, size_t *n)
+{
+    ts_sqlite *s = (ts_sqlite *)st;
+    ts_sqlite_conn *c = ts_sqlite_reader_get(s);
+    sqlite3_stmt *q = ts_sqlite_stmt(c, Q_WS_LIST);
+    size_t cap = 0;
+    int rc = TS_OK, src = SQLITE_ERROR;
+
+    *out = NULL;
+    *n = 0;
+    while (q && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ts_workspace_info *na = ts_arena_alloc(a, ncap * sizeof(*na));
+            if (!na) {
+                rc = TS_ENOMEM;
+                break;
+            }
+            if (*n)
+                memcpy(na, *out, *n * sizeof(*na));
+            *out = na;
+            cap = ncap;
+        }
+        ts_workspace_info *w = &(*out)[(*n)++];
+        snprintf(w->name, sizeof(w->name), "%s", (const char *)sqlite3_column_text(q, 0));
+        w->keys = sqlite3_column_int64(q, 1);
+        w->traces = sqlite3_column_int64(q, 2);
+        w->retention_days =
+            sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 3);
+    }
+    if (rc == TS_OK && src != SQLITE_DONE)
+        rc = TS_EIO;
+    if (q)
+        sqlite3_reset(q);
+    ts_sqlite_reader_put(s, c);
+    return rc;
+}
+
 static int sqlite_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit,
                            ts_arena *a, ts_project **out, size_t *n, int *more)
 {
@@ -889,9 +943,11 @@ const ts_store_ops ts_sqlite_ops = {
     .trace_get = sqlite_trace_get,
     .key_list = sqlite_key_list,
     .workspace_count = sqlite_workspace_count,
+    .workspace_list = sqlite_workspace_list,
     .trace_list = ts_sqlite_trace_list,
     .metrics = ts_sqlite_metrics,
     .projects = sqlite_projects,
     .stats = sqlite_stats,
     .backup = sqlite_backup,
+    .vacuum = ts_sqlite_vacuum,
 };

@@ -71,6 +71,13 @@ enum {
     Q_RL_TRACK_INSERT,
     Q_RL_ANY_PENDING,
     Q_SPANWIN_LOAD,
+    /* retention (sqlite_sweep.c) and the workspace commands */
+    Q_SWEEP_WS,
+    Q_SWEEP_ENDED,
+    Q_SWEEP_NOEND,
+    Q_SWEEP_LOGS,
+    Q_WS_RETENTION,
+    Q_WS_LIST,
     Q_TRACE_NEXT,
     Q_TX_BEGIN,
     Q_TX_COMMIT,
@@ -239,6 +246,9 @@ int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t 
 
 /* Writes a new key epoch (after a committed revoke). */
 void ts_sqlite_keys_bump(ts_sqlite *s);
+
+/* sqlite_vacuum.c */
+int ts_sqlite_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
 
 /* sqlite_writer.c */
 int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);

@@ -477,6 +477,12 @@ static int delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
     return TS_OK;
 }
 
+/* The same for the retention sweep (sqlite_sweep.c). */
+int ts_sqlite_delete_trace(job_ctx *j, const char *trace_id, int64_t trow)
+{
+    return delete_trace(j, trace_id, trow);
+}
+
 static int apply_delete(job_ctx *j)
 {
     ts_write *w = j->w;
@@ -755,6 +761,10 @@ static int apply_job(job_ctx *j)
         return apply_bulk_delete(j);
     case TS_W_TRACK_REQUEST:
         return apply_track(j);
+    case TS_W_SWEEP:
+        return ts_sqlite_apply_sweep(j);
+    case TS_W_WS_RETENTION:
+        return ts_sqlite_apply_ws_retention(j);
     }
     return TS_EINVAL;
 }

@@ -185,5 +185,13 @@ int ts_sqlite_dims_settle(ts_sqlite_conn *c, int64_t hi);
 
 /* sqlite_jobs.c */
 int ts_sqlite_job_run(ts_sqlite *s, ts_write *w, int64_t now, ttable *shared);
+/* Deletes trace trow of the job's workspace with everything hanging off it
+ * (spans, span_ctx rows and their cache entries, request logs, trace_dims,
+ * closure, feedback), as DELETE does. */
+int ts_sqlite_delete_trace(job_ctx *j, const char *trace_id, int64_t trow);
+
+/* sqlite_sweep.c: TS_W_SWEEP and TS_W_WS_RETENTION. */
+int ts_sqlite_apply_sweep(job_ctx *j);
+int ts_sqlite_apply_ws_retention(job_ctx *j);
 
 #endif

@@ -93,6 +93,11 @@ int ts_store_workspace_count(ts_store *s, int64_t *n)
     return s->ops->workspace_count(s, n);
 }
 
+int ts_store_workspace_list(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n)
+{
+    return s->ops->workspace_list(s, a, out, n);
+}
+
 int ts_store_trace_list(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
                         ts_trace **out, size_t *n, int *more, int64_t *count)
 {
@@ -114,6 +119,15 @@ int ts_store_projects(ts_store *s, int64_t ws_id, int64_t after, int64_t limit, 
 void ts_store_stats_get(ts_store *s, ts_store_stats *out)
 {
     s->ops->stats(s, out);
+}
+
+int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
+        strncmp(cfg->db_path, "postgresql://", 13) == 0)
+        return ts_err_set(err, TS_EINVAL, "vacuum: PostgreSQL has its own VACUUM");
+    return ts_sqlite_ops.vacuum(cfg, out, err);
 }
 
 int ts_store_backup(ts_store *s, const char *dest, ts_err *err)

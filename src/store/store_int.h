@@ -21,6 +21,7 @@ typedef struct ts_store_ops {
                      ts_trace *out, ts_span **spans, size_t *nspans);
     int (*key_list)(ts_store *s, ts_arena *a, ts_key_info **out, size_t *n);
     int (*workspace_count)(ts_store *s, int64_t *n);
+    int (*workspace_list)(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n);
     int (*trace_list)(ts_store *s, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
                       ts_trace **out, size_t *n, int *more, int64_t *count);
     int (*metrics)(ts_store *s, int64_t ws_id, const char *project, int64_t from_ns,
@@ -29,6 +30,8 @@ typedef struct ts_store_ops {
                     ts_project **out, size_t *n, int *more);
     void (*stats)(ts_store *s, ts_store_stats *out);
     int (*backup)(ts_store *s, const char *dest, ts_err *err);
+    /* Without an open store (see ts_store_vacuum). */
+    int (*vacuum)(const ts_config *cfg, ts_vacuum_info *out, ts_err *err);
 } ts_store_ops;
 
 typedef struct ts_keycache ts_keycache;

@@ -22,6 +22,7 @@
 #include "tracestore/log.h"
 #include "tracestore/model.h"
 #include "tracestore/store.h"
+#include "tracestore/timeutil.h"
 
 #define T0 INT64_C(1700000000000000000)
 #define MS INT64_C(1000000)
@@ -2015,6 +2016,191 @@ START_TEST(span_contexts_after_rollback_and_delete)
 }
 END_TEST
 
+/* ---- retention (sqlite_sweep.c) -------------------------------------- */
+
+static ts_write sweep_spans(int64_t batch, int64_t spans, int64_t days, int64_t day_s)
+{
+    ts_write w;
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_SWEEP;
+    w.max_delete = batch;
+    w.max_spans = spans;
+    w.retention_days = days;
+    w.retention_day_s = day_s;
+    ck_assert_msg(ts_store_write_sync(store, &w) == TS_OK, "sweep: %s", w.err.msg);
+    return w;
+}
+
+static ts_write sweep_job(int64_t batch, int64_t days, int64_t day_s)
+{
+    return sweep_spans(batch, 0, days, day_s);
+}
+
+static int set_retention(const char *ws, int64_t days)
+{
+    ts_write w;
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_WS_RETENTION;
+    w.ws_name = ws;
+    w.retention_days = days;
+    return ts_store_write_sync(store, &w);
+}
+
+static void sql_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* A sweep job deletes at most its batch, oldest end first, in workspaces
+ * whose retention (own or default) has passed, with every row a DELETE
+ * removes; traces without an end age from their last write; waiting
+ * /track-request logs older than the retention go too; the writer's
+ * span-context cache does not outlive a swept trace whose row id is
+ * reused. */
+START_TEST(retention_sweep_job)
+{
+    int64_t now = ts_now_ns(), hour = 3600 * INT64_C(1000000000);
+    ts_span sp[2];
+    char id[16];
+    ts_write w;
+
+    /* beta first: the same ages, kept forever by its own retention */
+    mk(&sp[0], "old5", "s0", NULL, now - 6 * hour - MS, now - 6 * hour);
+    ingest1(wsB, &sp[0]);
+    /* a trace with no end (meta only), written "long ago" */
+    ts_trace_meta m;
+    memset(&m, 0, sizeof(m));
+    m.trace_id = (char *)"noend";
+    m.name = (char *)"meta only";
+    m.latency_ms = -1;
+    w = ingest_job(wsA, NULL, 0, 0);
+    w.traces = &m;
+    w.ntraces = 1;
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM traces WHERE trace_id = 'noend' AND "
+                             "ended_ns IS NULL AND t_ended_ns IS NULL"),
+                     1);
+    sql_exec("UPDATE traces SET updated_ns = 1 WHERE trace_id = 'noend'");
+    /* a /track-request log that waited since "long ago" in each workspace */
+    ts_track tr;
+    memset(&tr, 0, sizeof(tr));
+    tr.span_id = "nosuchspan";
+    tr.prompt_tokens = tr.completion_tokens = TS_TOKENS_ABSENT;
+    memset(&w, 0, sizeof(w));
+    w.kind = TS_W_TRACK_REQUEST;
+    w.track = &tr;
+    w.ws_id = wsA;
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    w.ws_id = wsB;
+    ck_assert_int_eq(ts_store_write_sync(store, &w), TS_OK);
+    sql_exec("UPDATE request_logs SET created_ns = 1 WHERE trace_id = ''");
+    /* alpha: five traces ended 2 to 6 hours ago with request logs and
+     * dims (the oldest closed), one now, and old0, ended 7 hours ago,
+     * last: the highest row id, swept first. */
+    for (int i = 5; i >= 1; i--) {
+        snprintf(id, sizeof id, "old%d", i);
+        ctx_span(&sp[0], id, "s0", RES_A, SCOPE_X);
+        sp[0].start_ns = now - (i + 1) * hour - MS;
+        sp[0].end_ns = now - (i + 1) * hour;
+        llm(&sp[0], "gpt-x", 1, 2, 0.5);
+        sp[0].log_request = "{\"r\":1}";
+        ctx_span(&sp[1], id, "s1", RES_A, SCOPE_X); /* old5 has two spans */
+        sp[1].start_ns = sp[0].start_ns;
+        sp[1].end_ns = sp[0].end_ns;
+        ingest(wsA, sp, i == 5 ? 2 : 1, i == 5);
+    }
+    mk(&sp[0], "new", "s0", NULL, now - MS, now);
+    ingest1(wsA, &sp[0]);
+    ctx_span(&sp[0], "old0", "s0", RES_A, SCOPE_X);
+    sp[0].start_ns = now - 7 * hour;
+    sp[0].end_ns = now - 7 * hour + MS;
+    ingest1(wsA, &sp[0]);
+    ck_assert_int_eq(set_retention("beta", 0), TS_OK);
+    ck_assert_int_eq(set_retention("nobody", 3), TS_ENOTFOUND);
+    ck_assert_int_eq(set_retention("beta", 36501), TS_EINVAL);
+
+    /* default retention off: nothing goes */
+    w = sweep_job(2, 0, 3600);
+    ck_assert_int_eq(w.affected + w.swept_logs, 0);
+    ck_assert_int_eq(w.sweep_more, 0);
+    /* one "day" of an hour, oldest end first: a budget of two spans takes
+     * old0 (one span) and stops before old5 (two), then batches of 2 */
+    w = sweep_spans(100, 2, 1, 3600);
+    ck_assert_int_eq(w.affected, 1);
+    ck_assert_int_eq(w.sweep_more, 1);
+    ck_assert_int_eq(get(wsA, "old0").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get_ok(wsA, "old5").t.span_count, 2);
+    w = sweep_job(2, 1, 3600);
+    ck_assert_int_eq(w.affected, 2);
+    ck_assert_int_eq(w.sweep_more, 1);
+    ck_assert_int_eq(get(wsA, "old5").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get(wsA, "old4").rc, TS_ENOTFOUND);
+    ck_assert_int_eq(get_ok(wsA, "old3").t.span_count, 1);
+    int64_t total = 3;
+    do {
+        w = sweep_job(2, 1, 3600);
+        ck_assert_int_le(w.affected + w.swept_logs, 2);
+        total += w.affected;
+    } while (w.sweep_more);
+    ck_assert_int_eq(total, 7); /* old0..old5 and noend */
+    /* alpha's waiting log went, beta's stayed */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs WHERE trace_id = '' AND "
+                             "ws_id = (SELECT id FROM workspaces WHERE name = 'alpha')"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs WHERE trace_id = '' AND "
+                             "ws_id = (SELECT id FROM workspaces WHERE name = 'beta')"),
+                     1);
+    ck_assert_int_eq(get_ok(wsA, "new").t.span_count, 1);
+    ck_assert_int_eq(get_ok(wsB, "old5").t.span_count, 1);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM traces"), 2);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM spans WHERE trow NOT IN (SELECT id FROM "
+                             "traces)"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM span_ctx WHERE trow NOT IN (SELECT id FROM "
+                             "traces)"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_dims WHERE trow NOT IN (SELECT id FROM "
+                             "traces)"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM request_logs WHERE trace_id <> ''"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM trace_closures"), 0);
+    /* nothing more to do */
+    w = sweep_job(2, 1, 3600);
+    ck_assert_int_eq(w.affected + w.swept_logs, 0);
+    ck_assert_int_eq(w.sweep_more, 0);
+
+    /* old0 had the last row id: the next trace gets it again, with the
+     * same (resource, scope) pair, which must be a row of its own */
+    int64_t next = sql_int("SELECT coalesce(max(id), 0) + 1 FROM traces");
+    ctx_span(&sp[0], "reuse", "s0", RES_A, SCOPE_X);
+    ingest1(wsA, &sp[0]);
+    ck_assert_int_eq(sql_int("SELECT id FROM traces WHERE trace_id = 'reuse'"), next);
+    expect_ctx("reuse", "s0", RES_A, SCOPE_X);
+    ck_assert_int_eq(ctx_rows("reuse"), 1);
+
+    /* the list shows the override and the counts */
+    ts_workspace_info *ws = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(ts_store_workspace_list(store, arena, &ws, &n), TS_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(ws[0].name, "alpha");
+    ck_assert_int_eq(ws[0].keys, 1);
+    ck_assert_int_eq(ws[0].traces, 2);
+    ck_assert_int_eq(ws[0].retention_days, -1);
+    ck_assert_str_eq(ws[1].name, "beta");
+    ck_assert_int_eq(ws[1].traces, 1);
+    ck_assert_int_eq(ws[1].retention_days, 0);
+    ck_assert_int_eq(set_retention("beta", -1), TS_OK);
+    ck_assert_int_eq(ts_store_workspace_list(store, arena, &ws, &n), TS_OK);
+    ck_assert_int_eq(ws[1].retention_days, -1);
+}
+END_TEST
+
 /* Frames in the WAL file (of 4 KiB pages). */
 static long wal_frames_now(void)
 {
@@ -2129,6 +2315,7 @@ static Suite *sqlite_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, migrations_applied_once);
+    tcase_add_test(tc, retention_sweep_job);
     tcase_add_test(tc, open_fails_cleanly);
     tcase_add_test(tc, keys_create_candidates_revoke);
     tcase_add_test(tc, ping);
