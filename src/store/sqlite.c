@@ -143,7 +143,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SWEEP_ENDED] =
         "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND eff_end < ?2 "
         "ORDER BY eff_end, id LIMIT ?3",
-    /* traces_ws_noend (migration 0007): no end, aged by the last write */
+    /* traces_ws_noend (migration 0008): no end, aged by the last write */
     [Q_SWEEP_NOEND] =
         "SELECT trace_id, id, span_count FROM traces WHERE ws_id = ?1 AND t_ended_ns IS NULL "
         "AND ended_ns IS NULL AND updated_ns < ?2 ORDER BY updated_ns LIMIT ?3",

@@ -1,4 +1,4 @@
--- 0007: retention. A workspace's own retention in days (NULL: the config's
+-- 0008: retention. A workspace's own retention in days (NULL: the config's
 -- retention_days; 0: keep forever), set with `tracestore workspace
 -- set-retention`. The sweep (src/store/sqlite_sweep.c) finds expired traces
 -- through traces_ws_end (ws_id, eff_end, id); traces without an end (no
