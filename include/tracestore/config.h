@@ -44,6 +44,10 @@ typedef struct ts_config {
     int64_t key_cache_ms;          /* key lookups cached this long, 0: off */
     int64_t span_id_window;        /* newest spans found by span id alone (store/spanwin.h) */
     int64_t dims_settle_ms;        /* new traces' trace_dims rows enter trace_dims_val this often */
+    /* operations */
+    char metrics_token[256];       /* GET /metrics bearer token, "": off */
+    char log_format[16];           /* text | json */
+    char log_file[TS_PATH_MAX];    /* "": stderr; reopened on SIGHUP */
     /* Not a key: the short commands (cli.c) set it to 0 so that only the
      * daemon's store checkpoints (see ARCHITECTURE.md, "Checkpoints"). */
     int checkpoints;
