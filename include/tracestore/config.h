@@ -71,6 +71,18 @@ int ts_config_load_env(ts_config *c, ts_err *err);
 /* Prints every key = value, for --check-config. */
 void ts_config_dump(const ts_config *c, FILE *f);
 
+/* The key table, as the man page tracestore.conf(5) shows it. */
+typedef struct ts_config_key {
+    const char *name;
+    int is_int;       /* 1: integer (k/m/g suffixes), 0: string */
+    const char *def;  /* default, as text */
+    int64_t min, max; /* integers only */
+    const char *help; /* one line, the unit after a comma */
+} ts_config_key;
+size_t ts_config_key_count(void);
+/* TS_EINVAL past the end. */
+int ts_config_key_at(size_t i, ts_config_key *out);
+
 /* Splits c->listen into host (cap bytes) and port. TS_EINVAL if malformed. */
 int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port);
 

@@ -494,3 +494,23 @@ int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port
     *port = p;
     return TS_OK;
 }
+
+/* ---- the key table, for the man page --------------------------------- */
+
+size_t ts_config_key_count(void)
+{
+    return NENTRIES;
+}
+
+int ts_config_key_at(size_t i, ts_config_key *out)
+{
+    if (i >= NENTRIES || !out)
+        return TS_EINVAL;
+    out->name = table[i].name;
+    out->is_int = table[i].type == CFG_INT;
+    out->def = table[i].def;
+    out->min = table[i].min;
+    out->max = table[i].max;
+    out->help = table[i].help;
+    return TS_OK;
+}
