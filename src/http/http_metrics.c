@@ -1,8 +1,8 @@
 /* http_metrics.c: per-route request counters and duration histograms, and
  * the write outcomes the HTTP layer sees (ts_http_metrics_count, called
- * once per response). Routes that share a pattern (GET and DELETE of
- * /api/traces/{}) share its histogram, so every series is unique; requests
- * no route matched count under route="none". */
+ * once per response, into the calling thread's shard). Routes that share a pattern (GET and DELETE
+ * of /api/traces/{}) share its histogram, so every series is unique; requests no route matched
+ * count under route="none". */
 #include "http/http_metrics.h"
 
 #include <stdlib.h>
@@ -24,25 +24,73 @@ enum {
     C__COUNT
 };
 
+/* Each HTTP thread counts into its own shard (picked once per thread), so
+ * the threads never write the same cache line; a scrape adds the shards
+ * up. Threads beyond NSHARDS share shards, which is still correct. */
+enum { NSHARDS = 8 };
+
+typedef struct shard {
+    _Atomic uint64_t c[C__COUNT];
+    char pad[64];          /* keeps c off the line of the next allocation */
+    _Atomic uint64_t *req; /* [npat][NMETHODS][NCLASSES] */
+    ts_hist *dur;          /* [npat] */
+} shard;
+
 struct ts_http_metrics {
     const ts_route *routes;
     size_t nroutes, npat; /* npat: distinct patterns + "none" (the last) */
     const char **pat;
-    unsigned *pat_of;      /* route index -> pattern index */
-    _Atomic uint64_t *req; /* [npat][NMETHODS][NCLASSES] */
-    ts_hist *dur;          /* [npat] */
-    _Atomic uint64_t c[C__COUNT];
+    unsigned *pat_of; /* route index -> pattern index */
+    shard *sh[NSHARDS];
+    atomic_uint next_shard;
 };
+
+static _Thread_local const ts_http_metrics *tl_metrics;
+static _Thread_local unsigned tl_shard;
+
+static shard *my_shard(ts_http_metrics *m)
+{
+    if (tl_metrics != m) {
+        tl_metrics = m;
+        tl_shard = atomic_fetch_add(&m->next_shard, 1) % NSHARDS;
+    }
+    return m->sh[tl_shard];
+}
 
 void ts_http_metrics_free(ts_http_metrics *m)
 {
     if (!m)
         return;
+    for (int i = 0; i < NSHARDS; i++) {
+        if (m->sh[i]) {
+            free(m->sh[i]->req);
+            free(m->sh[i]->dur);
+            free(m->sh[i]);
+        }
+    }
     free(m->pat);
     free(m->pat_of);
-    free(m->req);
-    free(m->dur);
     free(m);
+}
+
+static shard *shard_new(size_t npat)
+{
+    shard *sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        return NULL;
+    sh->req = calloc(npat * NMETHODS * NCLASSES, sizeof(*sh->req));
+    sh->dur = calloc(npat, sizeof(*sh->dur));
+    if (!sh->req || !sh->dur) {
+        free(sh->req);
+        free(sh->dur);
+        free(sh);
+        return NULL;
+    }
+    for (size_t k = 0; k < npat; k++)
+        ts_hist_init(&sh->dur[k], &ts_hist_request);
+    for (int i = 0; i < C__COUNT; i++)
+        atomic_init(&sh->c[i], 0);
+    return sh;
 }
 
 ts_http_metrics *ts_http_metrics_new(const ts_route *routes)
@@ -68,14 +116,10 @@ ts_http_metrics *ts_http_metrics_new(const ts_route *routes)
         m->pat_of[i] = (unsigned)k;
     }
     m->pat[m->npat++] = "none";
-    m->req = calloc(m->npat * NMETHODS * NCLASSES, sizeof(*m->req));
-    m->dur = calloc(m->npat, sizeof(*m->dur));
-    if (!m->req || !m->dur)
-        goto fail;
-    for (size_t k = 0; k < m->npat; k++)
-        ts_hist_init(&m->dur[k], &ts_hist_request);
-    for (int i = 0; i < C__COUNT; i++)
-        atomic_init(&m->c[i], 0);
+    atomic_init(&m->next_shard, 0);
+    for (int i = 0; i < NSHARDS; i++)
+        if (!(m->sh[i] = shard_new(m->npat)))
+            goto fail;
     return m;
 fail:
     ts_http_metrics_free(m);
@@ -90,10 +134,10 @@ static unsigned method_index(const char *method)
     return NMETHODS - 1;
 }
 
-static void add(ts_http_metrics *m, int c, uint64_t n)
+static void add(shard *sh, int c, uint64_t n)
 {
     if (n)
-        atomic_fetch_add_explicit(&m->c[c], n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sh->c[c], n, memory_order_relaxed);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -121,7 +165,7 @@ static uint64_t closed_by_ingest(const ts_write *w)
 }
 
 /* A completed write's effect (w->rc == TS_OK). */
-static void count_write(ts_http_metrics *m, const ts_req *r)
+static void count_write(shard *m, const ts_req *r)
 {
     const ts_write *w = &r->write;
     switch (w->kind) {
@@ -150,22 +194,47 @@ void ts_http_metrics_count(ts_http_metrics *m, const ts_req *r, int wrote, int64
     int cls = r->status / 100;
     cls = cls < 1 ? 1 : cls > 5 ? 5 : cls;
     size_t slot = ((size_t)pk * NMETHODS + method_index(r->method)) * NCLASSES + (size_t)(cls - 1);
-    atomic_fetch_add_explicit(&m->req[slot], 1, memory_order_relaxed);
-    ts_hist_observe(&m->dur[pk], dur_ns);
-    add(m, C_SPANS_INVALID, r->spans_invalid);
+    shard *sh = my_shard(m);
+    atomic_fetch_add_explicit(&sh->req[slot], 1, memory_order_relaxed);
+    ts_hist_observe(&sh->dur[pk], dur_ns);
+    add(sh, C_SPANS_INVALID, r->spans_invalid);
     if (wrote && r->write.rc == TS_OK)
-        count_write(m, r);
+        count_write(sh, r);
     if (r->route && (r->route->flags & TS_R_INGEST)) {
         if (r->status == 400 || r->status == 422)
-            add(m, C_REQ_INVALID, 1);
+            add(sh, C_REQ_INVALID, 1);
         else if (r->status == 413)
-            add(m, C_REQ_OVER_LIMIT, 1);
+            add(sh, C_REQ_OVER_LIMIT, 1);
     }
 }
 
 static uint64_t get(const ts_http_metrics *m, int c)
 {
-    return atomic_load_explicit(&m->c[c], memory_order_relaxed);
+    uint64_t v = 0;
+    for (int i = 0; i < NSHARDS; i++)
+        v += atomic_load_explicit(&m->sh[i]->c[c], memory_order_relaxed);
+    return v;
+}
+
+static uint64_t get_req(const ts_http_metrics *m, size_t slot)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < NSHARDS; i++)
+        v += atomic_load_explicit(&m->sh[i]->req[slot], memory_order_relaxed);
+    return v;
+}
+
+/* The histogram of pattern k, over every shard. */
+static void dur_snap(const ts_http_metrics *m, size_t k, ts_hist_snap *out)
+{
+    ts_hist_snap_get(&m->sh[0]->dur[k], out);
+    for (int i = 1; i < NSHARDS; i++) {
+        ts_hist_snap s;
+        ts_hist_snap_get(&m->sh[i]->dur[k], &s);
+        for (unsigned b = 0; b <= s.bounds->n; b++)
+            out->b[b] += s.b[b];
+        out->sum += s.sum;
+    }
 }
 
 static void render_requests(const ts_http_metrics *m, ts_prom *p)
@@ -177,8 +246,7 @@ static void render_requests(const ts_http_metrics *m, ts_prom *p)
     for (size_t k = 0; k < m->npat; k++)
         for (unsigned mi = 0; mi < NMETHODS; mi++)
             for (unsigned c = 0; c < NCLASSES; c++) {
-                uint64_t v = atomic_load_explicit(&m->req[(k * NMETHODS + mi) * NCLASSES + c],
-                                                  memory_order_relaxed);
+                uint64_t v = get_req(m, (k * NMETHODS + mi) * NCLASSES + c);
                 l[0] = '\0';
                 if (!v || ts_prom_label(l, sizeof(l), "route", m->pat[k]) ||
                     ts_prom_label(l, sizeof(l), "method", method_names[mi]) ||
@@ -192,7 +260,7 @@ static void render_requests(const ts_http_metrics *m, ts_prom *p)
     for (size_t k = 0; k < m->npat; k++) {
         ts_hist_snap s;
         uint64_t n = 0;
-        ts_hist_snap_get(&m->dur[k], &s);
+        dur_snap(m, k, &s);
         for (unsigned i = 0; i <= s.bounds->n; i++)
             n += s.b[i];
         l[0] = '\0';
