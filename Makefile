@@ -4,8 +4,9 @@
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= data/tracestore.db
 LISTEN ?= 127.0.0.1:8080
+PREFIX ?= /usr/local
 
-.PHONY: all build run test test-build bench soak fuzz clean deps format
+.PHONY: all build run test test-build bench soak fuzz clean deps format install
 
 all: build
 
@@ -15,6 +16,11 @@ deps:
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: bin/, etc/tracestore/,
+# share/man/man5 and man8, lib/systemd/system (CMake install rules).
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 run: build
 	@mkdir -p $(dir $(DB))

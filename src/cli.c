@@ -14,30 +14,66 @@
 #include "tracestore/store.h"
 #include "tracestore/timeutil.h"
 
-#define USAGE                                                                                  \
-    "usage: tracestore <command> [options]\n"                                                  \
-    "\n"                                                                                       \
-    "commands:\n"                                                                              \
-    "  serve [--config FILE] [--db PATH] [--listen HOST:PORT] [--check-config]\n"              \
-    "        run the daemon in the foreground (SIGTERM/SIGINT drain and exit 0;\n"               \
-    "        SIGUSR1 logs where recent writes spent their time)\n"                              \
-    "  key create --workspace NAME [--db PATH] [--config FILE]\n"                              \
-    "        create the workspace if needed and print a new API key on stdout\n"               \
-    "  key list [--db PATH] [--config FILE]\n"                                                 \
-    "  key revoke KEY_PREFIX [--db PATH] [--config FILE]\n"                                    \
-    "        revoke every key starting with KEY_PREFIX (at least 12 characters)\n"             \
-    "  workspace list [--db PATH] [--config FILE]\n"                                           \
-    "        every workspace: active keys, traces and retention\n"                             \
-    "  workspace set-retention NAME DAYS|default [--db PATH] [--config FILE]\n"                \
-    "        keep NAME's traces DAYS days after they end (0 = forever; default =\n"            \
-    "        the config's retention_days)\n"                                                   \
-    "  backup DEST [--db PATH] [--config FILE]\n"                                              \
-    "        consistent online copy of the database (safe while serve runs)\n"                 \
-    "  vacuum [--db PATH] [--config FILE]\n"                                                   \
-    "        shrink the file to its live pages (only while no daemon has it open)\n"           \
-    "\n"                                                                                       \
-    "options on every command: --help, --version\n"                                           \
-    "environment: TRACESTORE_CONFIG, TRACESTORE_DB, TRACESTORE_LISTEN, TRACESTORE_<KEY>\n"
+/* The commands and options, once: --help prints them and the man page
+ * tracestore(8) is generated from them (manpage.c), so the two cannot
+ * drift. */
+const ts_cli_cmd ts_cli_commands[] = {
+    {"serve [--config FILE] [--db PATH] [--listen HOST:PORT] [--check-config]",
+     "run the daemon in the foreground (SIGTERM/SIGINT drain and exit 0; SIGHUP reopens "
+     "log_file; SIGUSR1 logs where recent writes spent their time)"},
+    {"key create --workspace NAME [--db PATH] [--config FILE]",
+     "create the workspace if needed and print a new API key on stdout"},
+    {"key list [--db PATH] [--config FILE]",
+     "list the keys' prefixes, workspaces, creation times and status (never a key)"},
+    {"key revoke KEY_PREFIX [--db PATH] [--config FILE]",
+     "revoke every key starting with KEY_PREFIX (at least 12 characters); effective on the "
+     "daemon's next request"},
+    {"workspace list [--db PATH] [--config FILE]",
+     "list every workspace with its active keys, traces and retention"},
+    {"workspace set-retention NAME DAYS|default [--db PATH] [--config FILE]",
+     "keep NAME's traces DAYS days after they end (0 = forever; default = the config's "
+     "retention_days); works whether or not a daemon serves the database"},
+    {"backup DEST [--db PATH] [--config FILE]",
+     "consistent online copy of the database (safe while serve runs), integrity-checked"},
+    {"vacuum [--db PATH] [--config FILE]",
+     "shrink the file to its live pages (only while no daemon has it open; exit 1 otherwise)"},
+    {NULL, NULL},
+};
+
+const ts_cli_opt ts_cli_options[] = {
+    {"--config", "FILE",
+     "read the configuration file FILE (tracestore.conf(5)); without it, TRACESTORE_CONFIG "
+     "names one, else only defaults and the environment apply"},
+    {"--db", "PATH", "the SQLite database file (the db_path key)"},
+    {"--listen", "HOST:PORT", "serve on this address (the listen key)"},
+    {"--workspace", "NAME", "key create: the workspace the new key belongs to"},
+    {"--check-config", NULL,
+     "serve: validate the configuration and the price table, print every effective value "
+     "and exit"},
+    {"--help, -h", NULL, "print this usage on stdout and exit 0"},
+    {"--version", NULL, "print the version and exit 0"},
+    {NULL, NULL, NULL},
+};
+
+/* Prints text wrapped at 78 columns, each line indented by ind spaces. */
+static void wrap(FILE *f, const char *text, int ind)
+{
+    const char *p = text;
+    while (*p) {
+        int width = 78 - ind, n = 0, last = -1;
+        while (p[n] && n < width) {
+            if (p[n] == ' ')
+                last = n;
+            n++;
+        }
+        if (p[n] && last > 0)
+            n = last;
+        fprintf(f, "%*s%.*s\n", ind, "", n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
 
 typedef struct opts {
     const char *config, *db, *listen, *workspace;
@@ -48,7 +84,19 @@ typedef struct opts {
 
 static int usage(FILE *f, int code)
 {
-    fputs(USAGE, f);
+    fputs("usage: tracestore <command> [options]\n\ncommands:\n", f);
+    for (const ts_cli_cmd *c = ts_cli_commands; c->synopsis; c++) {
+        fprintf(f, "  %s\n", c->synopsis);
+        wrap(f, c->help, 8);
+    }
+    fputs("\noptions:\n", f);
+    for (const ts_cli_opt *o = ts_cli_options; o->flag; o++) {
+        fprintf(f, "  %s%s%s\n", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
+        wrap(f, o->help, 8);
+    }
+    fputs("\nenvironment: TRACESTORE_CONFIG, TRACESTORE_DB, TRACESTORE_LISTEN, TRACESTORE_<KEY>\n"
+          "exit status: 0 success, 1 error, 2 bad usage; see tracestore(8)\n",
+          f);
     return code;
 }
 
@@ -486,6 +534,8 @@ int ts_cli_main(int argc, char **argv)
         return cmd_workspace(argc, argv);
     if (strcmp(cmd, "vacuum") == 0)
         return cmd_vacuum(argc, argv);
+    if (strcmp(cmd, "manpage") == 0) /* hidden: the build generates the man pages with it */
+        return ts_manpage_main(argc - 1, argv + 1);
     fprintf(stderr, "tracestore: unknown command '%s'\n", cmd);
     return usage(stderr, 2);
 }

@@ -1,6 +1,8 @@
 /* daemon.c: wires config, store, API routes and the HTTP server together.
  * Signals only set a flag; the main thread notices it and drains: stop
- * accepting, finish in-flight requests, flush the writer, checkpoint. */
+ * accepting, finish in-flight requests, flush the writer, checkpoint.
+ * SIGHUP reopens log_file, SIGUSR1 logs the write-stage report. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -11,17 +13,21 @@
 #include "codec/json_util.h"
 #include "cost/price.h"
 #include "daemon.h"
+#include "http/http_metrics.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
 #include "tracestore/log.h"
 #include "tracestore/store.h"
+#include "tracestore/timeutil.h"
 
-static volatile sig_atomic_t stop_requested, report_requested;
+static volatile sig_atomic_t stop_requested, report_requested, reopen_requested;
 
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         report_requested = 1;
+    else if (sig == SIGHUP)
+        reopen_requested = 1;
     else
         stop_requested = 1;
 }
@@ -35,6 +41,7 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -84,10 +91,17 @@ int ts_daemon_run(const ts_config *cfg)
     ts_store *store = NULL;
     ts_retention *ret = NULL;
     ts_http *http = NULL;
+    ts_http_metrics *metrics = NULL;
     ts_err err;
     int code = 1;
 
     ts_err_clear(&err);
+    int64_t started_ns = ts_now_ns();
+    if (ts_log_open(cfg->log_file, strcmp(cfg->log_format, "json") == 0) != 0) {
+        fprintf(stderr, "tracestore: log_file %s: cannot open: %s\n", cfg->log_file,
+                strerror(errno));
+        return 1;
+    }
     install_signals();
     raise_fd_limit(cfg);
     ts_json_init();
@@ -113,7 +127,12 @@ int ts_daemon_run(const ts_config *cfg)
         fprintf(stderr, "tracestore: cannot start the retention sweeper\n");
         goto out;
     }
-    ts_app app = {.cfg = cfg, .store = store};
+    ts_app app = {.cfg = cfg, .store = store, .started_ns = started_ns};
+    if (!(metrics = ts_http_metrics_new(ts_routes))) {
+        fprintf(stderr, "tracestore: out of memory\n");
+        goto out;
+    }
+    app.metrics = metrics;
     if (ts_http_start(&app, ts_routes, &http, &err) != TS_OK) {
         fprintf(stderr, "tracestore: %s\n", err.msg);
         goto out;
@@ -127,6 +146,16 @@ int ts_daemon_run(const ts_config *cfg)
             report_requested = 0;
             ts_http_report(http, 1);
         }
+        if (reopen_requested) {
+            reopen_requested = 0;
+            if (ts_log_reopen() != 0)
+                TS_LOG(TS_LOG_ERROR,
+                       "msg=\"cannot reopen log_file, still writing the old one\" "
+                       "file=\"%s\" err=\"%s\"",
+                       cfg->log_file, strerror(errno));
+            else
+                TS_LOG(TS_LOG_INFO, "msg=\"log reopened\"");
+        }
     }
     TS_LOG(TS_LOG_INFO, "msg=\"draining\" inflight=%d", ts_http_inflight(http));
     ts_http_stop(http, 10000);
@@ -134,6 +163,7 @@ int ts_daemon_run(const ts_config *cfg)
 out:
     ts_retention_stop(ret); /* before the store: its job in flight is answered */
     ts_store_close(store);
+    ts_http_metrics_free(metrics);
     if (code == 0)
         TS_LOG(TS_LOG_INFO, "msg=\"stopped cleanly\"");
     return code;

@@ -50,6 +50,10 @@ typedef struct ts_config {
     int64_t key_cache_ms;          /* key lookups cached this long, 0: off */
     int64_t span_id_window;        /* newest spans found by span id alone (store/spanwin.h) */
     int64_t dims_settle_ms;        /* new traces' trace_dims rows enter trace_dims_val this often */
+    /* operations */
+    char metrics_token[256];       /* GET /metrics bearer token, "": off */
+    char log_format[16];           /* text | json */
+    char log_file[TS_PATH_MAX];    /* "": stderr; reopened on SIGHUP */
     /* Not a key: the short commands (cli.c) set it to 0 so that only the
      * daemon's store checkpoints (see ARCHITECTURE.md, "Checkpoints"). */
     int checkpoints;
@@ -72,6 +76,18 @@ int ts_config_load_env(ts_config *c, ts_err *err);
 
 /* Prints every key = value, for --check-config. */
 void ts_config_dump(const ts_config *c, FILE *f);
+
+/* The key table, as the man page tracestore.conf(5) shows it. */
+typedef struct ts_config_key {
+    const char *name;
+    int is_int;       /* 1: integer (k/m/g suffixes), 0: string */
+    const char *def;  /* default, as text */
+    int64_t min, max; /* integers only */
+    const char *help; /* one line, the unit after a comma */
+} ts_config_key;
+size_t ts_config_key_count(void);
+/* TS_EINVAL past the end. */
+int ts_config_key_at(size_t i, ts_config_key *out);
 
 /* Splits c->listen into host (cap bytes) and port. TS_EINVAL if malformed. */
 int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port);

@@ -17,6 +17,7 @@
 #include "tracestore/arena.h"
 #include "tracestore/config.h"
 #include "tracestore/err.h"
+#include "tracestore/metrics.h"
 #include "tracestore/model.h"
 
 typedef struct ts_store ts_store;
@@ -297,13 +298,35 @@ typedef struct ts_workspace_info {
 /* Every workspace, by name. *out from arena a. */
 int ts_store_workspace_list(ts_store *s, ts_arena *a, ts_workspace_info **out, size_t *n);
 
-/* Statistics for logs and benchmarks. */
+/* Which optional parts of ts_store_stats a backend fills (`have`); the
+ * /metrics handler leaves out the families a backend does not report
+ * rather than showing zeros that look measured. */
+enum {
+    TS_STATS_COMMIT_HIST = 1 << 0,    /* commit_hist: duration of each COMMIT */
+    TS_STATS_SYNC_HIST = 1 << 1,      /* sync_hist: duration of each WAL fdatasync */
+    TS_STATS_JOBS_HIST = 1 << 2,      /* jobs_hist: jobs in each committed transaction */
+    TS_STATS_TRACES_CREATED = 1 << 3, /* traces_created */
+    TS_STATS_FILES = 1 << 4,          /* db_bytes, wal_bytes */
+    TS_STATS_CKPT_HIST = 1 << 5,      /* checkpoint_hist, writer_checkpoint_hist */
+    TS_STATS_SYNCS = 1 << 6,          /* syncs, sync_ns */
+};
+
+/* Statistics for logs, benchmarks and GET /metrics. Counters only grow
+ * while the store is open. Cheap to take (a few mutexes, two stat calls):
+ * a scrape or a SIGUSR1 report, never per request. */
 typedef struct ts_store_stats {
     uint64_t transactions;
     uint64_t jobs;
     uint64_t queue_depth;
     uint64_t checkpoints, checkpoint_ns;               /* in the background */
     uint64_t writer_checkpoints, writer_checkpoint_ns; /* by the writer itself */
+    unsigned have;                                     /* TS_STATS_* */
+    uint64_t syncs, sync_ns;                           /* WAL fdatasyncs after commits */
+    uint64_t traces_created;
+    uint64_t key_cache_hits, key_cache_misses; /* ts_store_key_candidates */
+    int64_t db_bytes, wal_bytes;               /* file sizes now */
+    ts_hist_snap commit_hist, sync_hist, jobs_hist;
+    ts_hist_snap checkpoint_hist, writer_checkpoint_hist;
 } ts_store_stats;
 void ts_store_stats_get(ts_store *s, ts_store_stats *out);
 

@@ -60,6 +60,8 @@ void ts_api_put_tokens_opt(ts_jsonw *w, const char *key, int64_t v);
 /* Route handlers. */
 int ts_api_healthz(ts_req *r);
 int ts_api_health(ts_req *r);
+/* GET /metrics (metrics.c): Prometheus text, behind metrics_token. */
+int ts_api_metrics(ts_req *r);
 int ts_pl_spans_bulk(ts_req *r);
 int ts_pl_get_trace(ts_req *r);
 int ts_pl_close_trace(ts_req *r);

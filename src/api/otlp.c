@@ -185,6 +185,7 @@ int ts_otlp_traces(ts_req *r)
         fail_rc(r, enc, rc, err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
     }
+    r->spans_invalid = rej.count; /* partial success: counted in /metrics */
     if (n == 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "%s", rej.first);

@@ -32,6 +32,8 @@ static int check_listen(char *value, ts_err *err, const char *key);
 static int check_nonempty(char *value, ts_err *err, const char *key);
 static int check_log_level(char *value, ts_err *err, const char *key);
 static int check_synchronous(char *value, ts_err *err, const char *key);
+static int check_token(char *value, ts_err *err, const char *key);
+static int check_log_format(char *value, ts_err *err, const char *key);
 
 /* clang-format off */
 #define STR(field, def, check, help) \
@@ -83,6 +85,11 @@ static const cfg_entry table[] = {
         "newest spans /track-request can attach a log to at once (by span id), 0 = none"),
     INT(dims_settle_ms, 100, 0, 3600000,
         "how often new traces' span values enter their list index, 0 = at every commit"),
+    /* operations: metrics and logs */
+    STR(metrics_token, "", check_token,
+        "bearer token GET /metrics requires (16+ printable characters), empty = /metrics off"),
+    STR(log_format, "text", check_log_format, "text (key=value) | json (one object per line)"),
+    STR(log_file, "", NULL, "log file (reopened on SIGHUP), empty = stderr"),
 };
 
 #define NENTRIES (sizeof table / sizeof table[0])
@@ -136,6 +143,35 @@ static int check_synchronous(char *value, ts_err *err, const char *key)
         memcpy(value, "normal", 7);
     else
         return ts_err_set(err, TS_EINVAL, "%s: '%s' is not full or normal", key, value);
+    return TS_OK;
+}
+
+/* Empty (off) or 16 to 255 printable ASCII characters without spaces: it
+ * travels in an Authorization header. */
+static int check_token(char *value, ts_err *err, const char *key)
+{
+    size_t n = strlen(value);
+
+    if (n == 0)
+        return TS_OK;
+    if (n < 16)
+        return ts_err_set(err, TS_EINVAL, "%s: must be at least 16 characters (or empty: off)",
+                          key);
+    for (size_t i = 0; i < n; i++)
+        if (value[i] <= ' ' || value[i] > '~')
+            return ts_err_set(err, TS_EINVAL, "%s: only printable ASCII characters without spaces",
+                              key);
+    return TS_OK;
+}
+
+static int check_log_format(char *value, ts_err *err, const char *key)
+{
+    if (strcasecmp(value, "text") == 0)
+        memcpy(value, "text", 5);
+    else if (strcasecmp(value, "json") == 0)
+        memcpy(value, "json", 5);
+    else
+        return ts_err_set(err, TS_EINVAL, "%s: '%s' is not text or json", key, value);
     return TS_OK;
 }
 
@@ -463,5 +499,25 @@ int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port
     memcpy(host, hstart, hlen);
     host[hlen] = '\0';
     *port = p;
+    return TS_OK;
+}
+
+/* ---- the key table, for the man page --------------------------------- */
+
+size_t ts_config_key_count(void)
+{
+    return NENTRIES;
+}
+
+int ts_config_key_at(size_t i, ts_config_key *out)
+{
+    if (i >= NENTRIES || !out)
+        return TS_EINVAL;
+    out->name = table[i].name;
+    out->is_int = table[i].type == CFG_INT;
+    out->def = table[i].def;
+    out->min = table[i].min;
+    out->max = table[i].max;
+    out->help = table[i].help;
     return TS_OK;
 }

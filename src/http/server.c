@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http_metrics.h"
 #include "http/listener.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -196,6 +197,10 @@ static char *normalise_path(ts_arena *a, const char *url)
 static enum MHD_Result send_response(ts_req *r)
 {
     struct MHD_Response *resp;
+    if (r->app->metrics)
+        ts_http_metrics_count(r->app->metrics, r, r->state == ST_RESUMED,
+                              ts_now_ns() - r->start_ns);
+    r->sent_len = r->resp_len;
     if (r->resp_len > 0) {
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
         if (resp)
@@ -681,6 +686,34 @@ void ts_http_report(ts_http *h, int force)
                      (double)(ss.writer_checkpoint_ns - d0.writer_checkpoint_ns) / 1e6);
 }
 
+/* Copies s into out (cap bytes) with " and \ escaped, so the value can sit
+ * inside a quoted key="value" field (log.c's JSON form reads it back). */
+static const char *quoted(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < cap; s++) {
+        if (*s == '"' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The access-log line: one per request, at level info. route is the
+ * pattern that matched ("-": none), bytes the response body, in_bytes the
+ * request body, ws the workspace id (0: no key). */
+static void access_log(const ts_req *r, int toe)
+{
+    char path[512], method[32];
+    TS_LOG(TS_LOG_INFO,
+           "msg=access method=\"%s\" route=\"%s\" status=%d bytes=%zu in_bytes=%zu dur_us=%lld "
+           "ws=%lld path=\"%s\" term=%d",
+           quoted(r->method, method, sizeof(method)), r->route ? r->route->pattern : "-", r->status,
+           r->sent_len, r->body_len, (long long)((ts_now_ns() - r->start_ns) / 1000),
+           (long long)r->ws.id, quoted(r->path, path, sizeof(path)), toe);
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -692,11 +725,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->write.done_ns && r->resumed_ns)
         stages_add(h, r);
     if (ts_log_level <= TS_LOG_INFO)
-        TS_LOG(TS_LOG_INFO,
-               "msg=access method=%s path=%s route=\"%s\" status=%d bytes=%zu dur_us=%lld ws=%lld "
-               "term=%d",
-               r->method, r->path, r->route ? r->route->pattern : "-", r->status, r->body_len,
-               (long long)((ts_now_ns() - r->start_ns) / 1000), (long long)r->ws.id, (int)toe);
+        access_log(r, (int)toe);
     free(r->body);
     free(r->resp);
     ts_arena_free(r->arena);
@@ -813,12 +842,14 @@ int ts_http_start(ts_app *app, const ts_route *routes, ts_http **out, ts_err *er
         goto out;
     }
     sweeping = 1;
+    app->http = h; /* before the first connection: /metrics reads it */
     if ((rc = ts_listener_start(h->lis, hand_conn, h, err)) != TS_OK)
         goto out;
     *out = h;
     h = NULL;
 out:
     if (h) {
+        app->http = NULL;
         ts_listener_stop(h->lis);
         if (sweeping) {
             atomic_store(&h->sweep_stop, 1);
@@ -839,6 +870,11 @@ int ts_http_port(ts_http *h)
 int ts_http_inflight(ts_http *h)
 {
     return atomic_load(&h->inflight);
+}
+
+int ts_http_open_connections(ts_http *h)
+{
+    return atomic_load(&h->open);
 }
 
 void ts_http_stop(ts_http *h, int grace_ms)

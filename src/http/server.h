@@ -31,6 +31,7 @@ enum { TS_H_DONE = 0, TS_H_ASYNC = 1 };
 enum {
     TS_R_NOAUTH = 1 << 0,    /* no API key needed */
     TS_R_BODY_KEY = 1 << 1,  /* the key travels in the JSON body (handler authenticates) */
+    TS_R_INGEST = 1 << 2,    /* an ingest route (its refusals count in /metrics) */
 };
 
 #define TS_MAX_PARAMS 4
@@ -46,9 +47,15 @@ typedef struct ts_route {
     ts_handler fn;
 } ts_route;
 
+struct ts_http;
+struct ts_http_metrics;
+
 typedef struct ts_app {
     const ts_config *cfg;
     ts_store *store;
+    struct ts_http_metrics *metrics; /* NULL: nothing counted (http/http_metrics.h) */
+    struct ts_http *http;            /* set by ts_http_start */
+    int64_t started_ns;              /* when the process started (wall clock) */
 } ts_app;
 
 struct ts_req {
@@ -73,7 +80,8 @@ struct ts_req {
     /* async write */
     ts_write write;
     ts_handler cont;
-    void *hctx; /* handler state carried to cont (arena memory) */
+    void *hctx;           /* handler state carried to cont (arena memory) */
+    size_t spans_invalid; /* spans the handler dropped as invalid (for /metrics) */
     /* private to server.c */
     void *conn;
     void *http;            /* the ts_http serving r */
@@ -83,6 +91,7 @@ struct ts_req {
     int64_t handler_ns, submit_ns, resumed_ns; /* for ts_http_report */
     size_t discarded;
     size_t body_cap;
+    size_t sent_len; /* response body bytes, for the access log */
 };
 
 /* Header value (name case-insensitive) or NULL. */
@@ -116,6 +125,8 @@ int ts_http_port(ts_http *h);
 void ts_http_stop(ts_http *h, int grace_ms);
 /* Requests in flight right now. */
 int ts_http_inflight(ts_http *h);
+/* Connections open right now (accepted and not yet closed). */
+int ts_http_open_connections(ts_http *h);
 /* Logs where the asynchronous writes completed since the last report spent
  * their time, stage by stage (mean microseconds), and starts over. The
  * line is written whatever the log level (an operator asked for it with

@@ -10,6 +10,7 @@
  * another one (the `key` commands), changes the epoch, and the next lookup
  * goes to the backend. A prefix with no candidates is never cached either. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,7 @@ typedef struct kc_slot {
 } kc_slot;
 
 struct ts_keycache {
+    _Atomic uint64_t hits, misses; /* relaxed: figures for /metrics */
     pthread_mutex_t mu;
     int64_t ttl_ns;
     kc_slot slot[KC_SLOTS];
@@ -52,6 +54,12 @@ ts_keycache *ts_keycache_new(int64_t ttl_ms)
     pthread_mutex_init(&kc->mu, NULL);
     kc->ttl_ns = ttl_ms * 1000000;
     return kc;
+}
+
+void ts_keycache_counts(const ts_keycache *kc, uint64_t *hits, uint64_t *misses)
+{
+    *hits = kc ? atomic_load_explicit(&kc->hits, memory_order_relaxed) : 0;
+    *misses = kc ? atomic_load_explicit(&kc->misses, memory_order_relaxed) : 0;
 }
 
 void ts_keycache_free(ts_keycache *kc)
@@ -79,9 +87,11 @@ int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t
         memcpy(rows, sl->rows, sl->n * sizeof(*rows));
         *n = sl->n;
         pthread_mutex_unlock(&kc->mu);
+        atomic_fetch_add_explicit(&kc->hits, 1, memory_order_relaxed);
         return TS_OK;
     }
     pthread_mutex_unlock(&kc->mu);
+    atomic_fetch_add_explicit(&kc->misses, 1, memory_order_relaxed);
     /* The epoch was read before the rows: a revoke committed after this
      * point changes it, so rows older than the revoke are never served. */
     int rc = s->ops->key_candidates(s, prefix, rows, cap, n);

@@ -69,6 +69,7 @@ static void checkpoint(ts_sqlite *s, sqlite3 *db, int on_writer)
         s->ckpt_ns += took;
     }
     pthread_mutex_unlock(&s->cmu);
+    ts_hist_observe(on_writer ? &s->h_ckpt_inline : &s->h_ckpt, (int64_t)took);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         TS_LOG(TS_LOG_WARN, "msg=\"checkpoint failed\" err=\"%s\" on_writer=%d",
                sqlite3_errmsg(db), on_writer);

@@ -6,6 +6,7 @@
 #define TS_SQLITE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store_int.h"
+#include "tracestore/metrics.h"
 
 /* Every statement either connection kind prepares, by id. */
 enum {
@@ -168,6 +170,14 @@ typedef struct ts_sqlite {
     int ck_want;             /* a pass is due (set by the WAL hook) */
     int ck_running;          /* the checkpointer is in a pass (or its sync) */
     uint64_t n_ckpt, n_ckpt_inline, ckpt_ns, ckpt_inline_ns;
+    /* GET /metrics (ts_store_stats): observed with relaxed atomics by the
+     * thread that times the event, read by sqlite_stats. h_ckpt and
+     * h_ckpt_inline are fed by sqlite_ckpt.c; h_commit (each COMMIT), h_sync
+     * (each fdatasync of a syncer) and h_jobs (jobs per committed
+     * transaction) and n_traces_created are for the writer, sqlite_write.c,
+     * and reported only once it feeds them (TS_STATS_* in sqlite_stats). */
+    ts_hist h_commit, h_sync, h_jobs, h_ckpt, h_ckpt_inline;
+    _Atomic uint64_t n_traces_created;
 } ts_sqlite;
 
 /* Checkpoints off the writer's thread (sqlite_ckpt.c). start installs the

@@ -118,7 +118,9 @@ int ts_store_projects(ts_store *s, int64_t ws_id, int64_t after, int64_t limit, 
 
 void ts_store_stats_get(ts_store *s, ts_store_stats *out)
 {
+    memset(out, 0, sizeof(*out));
     s->ops->stats(s, out);
+    ts_keycache_counts(s->kc, &out->key_cache_hits, &out->key_cache_misses);
 }
 
 int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err)

@@ -48,6 +48,8 @@ struct ts_store {
 ts_keycache *ts_keycache_new(int64_t ttl_ms);
 void ts_keycache_free(ts_keycache *kc);
 int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t cap, size_t *n);
+/* Lookups answered from the cache and those that went to the backend. */
+void ts_keycache_counts(const ts_keycache *kc, uint64_t *hits, uint64_t *misses);
 
 extern const ts_store_ops ts_sqlite_ops;
 

@@ -100,6 +100,31 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.key_cache_ms, 10000);
     ck_assert_int_eq(c.span_id_window, 262144);
     ck_assert_int_eq(c.dims_settle_ms, 100);
+    ck_assert_str_eq(c.metrics_token, "");
+    ck_assert_str_eq(c.log_format, "text");
+    ck_assert_str_eq(c.log_file, "");
+}
+END_TEST
+
+START_TEST(operations_keys)
+{
+    ts_config c;
+
+    ts_config_defaults(&c);
+    SET_OK(&c, "metrics_token", "0123456789abcdef");
+    ck_assert_str_eq(c.metrics_token, "0123456789abcdef");
+    SET_OK(&c, "metrics_token", "");
+    ck_assert_str_eq(c.metrics_token, "");
+    SET_BAD(&c, "metrics_token", "0123456789abcde"); /* 15: too short */
+    SET_BAD(&c, "metrics_token", "0123456789 abcdef");
+    SET_BAD(&c, "metrics_token", "0123456789abcdef\x7f");
+    SET_OK(&c, "log_format", "JSON");
+    ck_assert_str_eq(c.log_format, "json");
+    SET_OK(&c, "log_format", "text");
+    SET_BAD(&c, "log_format", "xml");
+    SET_BAD(&c, "log_format", "");
+    SET_OK(&c, "log_file", "/var/log/tracestore/tracestore.log");
+    ck_assert_str_eq(c.log_file, "/var/log/tracestore/tracestore.log");
 }
 END_TEST
 
@@ -738,6 +763,7 @@ static Suite *config_suite(void)
 
     tcase_add_test(tc, defaults_match_documentation);
     tcase_add_test(tc, int_suffixes);
+    tcase_add_test(tc, operations_keys);
     tcase_add_test(tc, int_ranges);
     tcase_add_test(tc, int_syntax);
     tcase_add_test(tc, error_messages_name_the_key);

@@ -2,6 +2,7 @@
  * line format, one line per call even from many threads). stderr is
  * redirected into a temporary file while a test writes log lines. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,141 @@ START_TEST(threads_do_not_interleave)
 }
 END_TEST
 
+/* ---- log_format = json, log_file and reopen ---- */
+
+static cJSON *json_line(const char *out)
+{
+    ck_assert_msg(count_lines(out) == 1, "not one line: %s", out);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(cJSON_IsObject(j), "not a JSON object: %s", out);
+    return j;
+}
+
+static const char *jstr(const cJSON *j, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    ck_assert_msg(cJSON_IsString(v), "%s is not a string", k);
+    return v->valuestring;
+}
+
+START_TEST(json_fields)
+{
+    char *out;
+    ck_assert_int_eq(ts_log_open(NULL, 1), 0);
+    capture_begin();
+    ts_log_write(TS_LOG_WARN,
+                 "msg=access method=\"GET\" route=\"/v1/traces/{}\" status=404 bytes=57 "
+                 "dur_us=120 ws=3 path=\"/a \\\"b\\\\c\" ratio=1.5 neg=-2 lead=007 word=x1");
+    out = capture_end();
+    ts_log_open(NULL, 0);
+    cJSON *j = json_line(out);
+    ck_assert_int_eq(strlen(jstr(j, "ts")), 24);
+    ck_assert_str_eq(jstr(j, "level"), "warn");
+    ck_assert_str_eq(jstr(j, "msg"), "access");
+    ck_assert_str_eq(jstr(j, "method"), "GET");
+    ck_assert_str_eq(jstr(j, "route"), "/v1/traces/{}");
+    ck_assert_str_eq(jstr(j, "path"), "/a \"b\\c");
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "status")));
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, 404);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "ws")->valueint, 3);
+    ck_assert(cJSON_GetObjectItem(j, "ratio")->valuedouble == 1.5);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "neg")->valueint, -2);
+    ck_assert_str_eq(jstr(j, "lead"), "007"); /* not a JSON number */
+    ck_assert_str_eq(jstr(j, "word"), "x1");
+    cJSON_Delete(j);
+    free(out);
+}
+END_TEST
+
+START_TEST(json_free_text_and_bad_utf8)
+{
+    char *out;
+    ck_assert_int_eq(ts_log_open(NULL, 1), 0);
+    capture_begin();
+    ts_log_write(TS_LOG_ERROR, "plain words, not key=value \x01 \xff\xfe caf\xc3\xa9");
+    out = capture_end();
+    ts_log_open(NULL, 0);
+    cJSON *j = json_line(out);
+    ck_assert_str_eq(jstr(j, "msg"),
+                     "plain words, not key=value \x01 \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9");
+    cJSON_Delete(j);
+    free(out);
+    /* an unterminated quote is not key=value either: kept whole */
+    ts_log_open(NULL, 1);
+    capture_begin();
+    ts_log_write(TS_LOG_ERROR, "msg=\"half");
+    out = capture_end();
+    ts_log_open(NULL, 0);
+    j = json_line(out);
+    ck_assert_str_eq(jstr(j, "msg"), "msg=\"half");
+    cJSON_Delete(j);
+    free(out);
+}
+END_TEST
+
+START_TEST(json_long_line_stays_json)
+{
+    static char big[6000];
+    char *out;
+    memset(big, '"', sizeof(big) - 1); /* every byte escaped: twice as long */
+    ts_log_open(NULL, 1);
+    capture_begin();
+    ts_log_write(TS_LOG_ERROR, "msg=x v=%s", big);
+    out = capture_end();
+    ts_log_open(NULL, 0);
+    cJSON *j = json_line(out);
+    cJSON_Delete(j);
+    free(out);
+}
+END_TEST
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+START_TEST(log_file_reopen)
+{
+    char dir[] = "/tmp/ts_test_logf_XXXXXX", path[64], moved[80];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/t.log", dir);
+    snprintf(moved, sizeof(moved), "%s/t.log.1", dir);
+    ck_assert_int_eq(ts_log_open(path, 0), 0);
+    ts_log_write(TS_LOG_ERROR, "msg=one");
+    ck_assert_int_eq(rename(path, moved), 0);
+    ts_log_write(TS_LOG_ERROR, "msg=two"); /* still the old file, as logrotate expects */
+    ck_assert_int_eq(ts_log_reopen(), 0);
+    ts_log_write(TS_LOG_ERROR, "msg=three");
+    ts_log_open(NULL, 0);
+    char *a = slurp(moved), *b = slurp(path);
+    ck_assert_ptr_nonnull(strstr(a, "msg=one\n"));
+    ck_assert_ptr_nonnull(strstr(a, "msg=two\n"));
+    ck_assert_ptr_null(strstr(a, "three"));
+    ck_assert_int_eq(count_lines(b), 1);
+    ck_assert_ptr_nonnull(strstr(b, "msg=three\n"));
+    free(a);
+    free(b);
+    /* a file that cannot be opened is refused and changes nothing */
+    snprintf(path, sizeof(path), "%s/no/such/dir.log", dir);
+    ck_assert_int_eq(ts_log_open(path, 0), -1);
+    unlink(moved);
+    snprintf(path, sizeof(path), "%s/t.log", dir);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -244,6 +380,10 @@ static Suite *log_suite(void)
     tcase_add_test(tc, newlines_cannot_split_a_record);
     tcase_add_test(tc, long_message_is_truncated_to_one_line);
     tcase_add_test(tc, threads_do_not_interleave);
+    tcase_add_test(tc, json_fields);
+    tcase_add_test(tc, json_free_text_and_bad_utf8);
+    tcase_add_test(tc, json_long_line_stays_json);
+    tcase_add_test(tc, log_file_reopen);
     suite_add_tcase(s, tc);
     return s;
 }

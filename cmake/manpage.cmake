@@ -1,0 +1,15 @@
+# Runs `tracestore manpage SECTION [CONF]` and writes its output to OUT,
+# failing the build when the binary refuses (a key missing from CONF).
+if(CONF)
+  set(args manpage ${SECTION} ${CONF})
+else()
+  set(args manpage ${SECTION})
+endif()
+get_filename_component(dir ${OUT} DIRECTORY)
+file(MAKE_DIRECTORY ${dir})
+execute_process(COMMAND ${BIN} ${args} OUTPUT_FILE ${OUT}.tmp RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  file(REMOVE ${OUT}.tmp)
+  message(FATAL_ERROR "tracestore manpage ${SECTION} failed (${rc})")
+endif()
+file(RENAME ${OUT}.tmp ${OUT})
