@@ -377,6 +377,26 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     return TS_OK;
 }
 
+/* Writes a job's image t (not deferred): its row, explicit trace fields,
+ * trace_dims changes and, when the start moved, the dims' order. */
+static int store_trace(job_ctx *j, tagg *t)
+{
+    int rc;
+    if (t->touched && (rc = ts_sqlite_tagg_store(j, t)) != TS_OK)
+        return rc;
+    if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
+        return rc;
+    if ((t->touched || t->meta) && (rc = ts_sqlite_dims_flush(j, t)) != TS_OK)
+        return rc;
+    /* New dims rows were written with the trace's start and row id;
+     * older rows need them again only when the start moved. */
+    int moved = t->existed && ((t->agg.has_ext ? t->agg.started : 0) != t->loaded_started ||
+                               (t->meta && t->meta->started_ns));
+    if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
+        return rc;
+    return TS_OK;
+}
+
 static int apply_ingest(job_ctx *j)
 {
     ts_write *w = j->w;
@@ -407,17 +427,7 @@ static int apply_ingest(job_ctx *j)
         }
     for (size_t i = 0; !j->tx && i < j->t.nlist; i++) {
         tagg *t = j->t.list[i];
-        if (t->touched && (rc = ts_sqlite_tagg_store(j, t)) != TS_OK)
-            return rc;
-        if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
-            return rc;
-        if ((t->touched || t->meta) && (rc = ts_sqlite_dims_flush(j, t)) != TS_OK)
-            return rc;
-        /* New dims rows were written with the trace's start and row id;
-         * older rows need them again only when the start moved. */
-        int moved = t->existed && ((t->agg.has_ext ? t->agg.started : 0) != t->loaded_started ||
-                                   (t->meta && t->meta->started_ns));
-        if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
+        if ((rc = store_trace(j, t)) != TS_OK)
             return rc;
         if (t->touched && w->close_after && !t->closed) {
             if ((rc = insert_closure(j, t->trace_id, NULL)) != TS_OK)
@@ -654,13 +664,14 @@ static int apply_track(job_ctx *j)
     sp.type = "llm";
     sp.log_request = NULL;
     sp.request_log_id = tr->request_id;
+    /* The rewrite is an ingest of the final span: the same old -> new
+     * moves of the aggregates and of every trace_dims entry. */
     if ((rc = ts_sqlite_ttable_init(&j->t, j->a, 1)) != TS_OK ||
         (rc = ingest_span(j, &sp)) != TS_OK)
         return rc;
     tr->attached = !sp.rejected;
     for (size_t i = 0; i < j->t.nlist; i++)
-        if (j->t.list[i]->touched && ((rc = ts_sqlite_tagg_store(j, j->t.list[i])) != TS_OK ||
-                                      (rc = ts_sqlite_dims_sync(j, j->t.list[i])) != TS_OK))
+        if ((rc = store_trace(j, j->t.list[i])) != TS_OK)
             return rc;
     return TS_OK;
 }

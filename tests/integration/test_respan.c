@@ -33,10 +33,9 @@ static void up(void)
 /* max_page_size 5: bulk delete refuses more than 5 matches. */
 static void up_small(void)
 {
-    static const char *const env[] = {"TRACESTORE_MAX_PAGE_SIZE=5",
-                                      "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
-                                      "TRACESTORE_MAX_STRING_BYTES=4096",
-                                      "TRACESTORE_SPAN_ID_WINDOW=4", NULL};
+    static const char *const env[] = {
+        "TRACESTORE_MAX_PAGE_SIZE=5", "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
+        "TRACESTORE_MAX_STRING_BYTES=4096", "TRACESTORE_SPAN_ID_WINDOW=4", NULL};
     ts_d_init(&D, 1, env);
     ts_d_start(&D);
 }
@@ -1051,6 +1050,83 @@ START_TEST(test_track_request_span_id_window)
 }
 END_TEST
 
+/* A /track-request log for span_id naming model and provider (key in the
+ * body, no price: the store prices the final span). */
+static void track_model(const char *key, const char *span_id, const char *model,
+                        const char *provider, int64_t in, int64_t out)
+{
+    char b[2048];
+    snprintf(b, sizeof b,
+             "{\"api_key\":\"%s\",\"function_name\":\"x.create\",\"provider_type\":\"%s\","
+             "\"span_id\":\"%s\",\"kwargs\":{\"model\":\"%s\",\"messages\":[]},"
+             "\"request_response\":{\"model\":\"%s\",\"usage\":{\"prompt_tokens\":%lld,"
+             "\"completion_tokens\":%lld}},\"tags\":[],\"metadata\":{}}",
+             key, provider, span_id, model, model, (long long)in, (long long)out);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    ts_resp *r = ts_http("POST", "/track-request", h, b, strlen(b));
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+}
+
+/* Respan's list filtered by trace id and one more {"key": value} filter:
+ * the match count. */
+static int64_t count_with(const char *tid, const char *key, const char *val)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},\"%s\":{\"value\":[\"%s\"]}}}",
+             tid, key, val);
+    ts_resp *r = list(D.key_alpha, NULL, body);
+    TS_STATUS(r, 200);
+    int64_t n = TS_J_GETINT(ts_json(r), "count");
+    ts_resp_free(r);
+    return n;
+}
+
+/* Issue 23.1: attaching a log moves every any-span filter entry (model,
+ * provider, log_type) from the span's old values to the new ones, as a
+ * re-ingest does, and bulk delete by filter follows. */
+START_TEST(test_track_request_moves_filters)
+{
+    char t1[33], s1[17], t2[33], s2[17], body[512];
+    ts_new_trace_id(t1);
+    ts_new_span_id(s1);
+    ts_new_trace_id(t2);
+    ts_new_span_id(s2);
+    rspan a = rs(t1, s1, NULL, T0);
+    a.log_type = "llm";
+    a.model = "model-a-23";
+    INGEST(D.key_alpha, &a, 1);
+    spans_bulk(D.key_alpha, t2, s2, NULL); /* no model: type "other" */
+    ck_assert_int_eq(count_with(t1, "model", "model-a-23"), 1);
+    ck_assert_int_eq(count_with(t2, "log_type", "other"), 1);
+    track_model(D.key_alpha, s1, "model-b-23", "prov-b-23", 5, 5);
+    track_model(D.key_alpha, s2, "model-b-23", "prov-b-23", 5, 5);
+    ck_assert_int_eq(count_with(t1, "model", "model-a-23"), 0);
+    ck_assert_int_eq(count_with(t1, "model", "model-b-23"), 1);
+    ck_assert_int_eq(count_with(t1, "provider_id", "prov-b-23"), 1);
+    ck_assert_int_eq(count_with(t2, "log_type", "other"), 0);
+    ck_assert_int_eq(count_with(t2, "log_type", "llm"), 1);
+    ck_assert_int_eq(count_with(t2, "model", "model-b-23"), 1);
+    /* bulk delete by the old model hits nothing */
+    snprintf(body, sizeof body,
+             "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},"
+             "\"model\":{\"value\":[\"model-a-23\"]}}}",
+             t1);
+    ts_resp *r = ts_req("POST", "/api/traces/bulk-delete/", D.key_alpha, body);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "deleted_count", 0);
+    ts_resp_free(r);
+    /* a re-ingest with a third model moves the count off the log's model */
+    a.model = "model-c-23";
+    INGEST(D.key_alpha, &a, 1);
+    ck_assert_int_eq(count_with(t1, "model", "model-b-23"), 0);
+    ck_assert_int_eq(count_with(t1, "model", "model-c-23"), 1);
+    /* the span as re-sent names no provider: the log's goes with it */
+    ck_assert_int_eq(count_with(t1, "provider_id", "prov-b-23"), 0);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1081,6 +1157,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request);
     tcase_add_test(tc, test_track_request_pending_across_restart);
     tcase_add_test(tc, test_track_request_existing_span_across_restart);
+    tcase_add_test(tc, test_track_request_moves_filters);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
