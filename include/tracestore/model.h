@@ -68,6 +68,8 @@ typedef struct ts_span {
     int has_cost;   /* cost is meaningful */
     double cost;    /* USD */
     int unpriced;   /* an LLM span the price table could not price */
+    int cost_priced; /* cost came from the price table, not the client: a
+                      * request log that changes the span prices it again */
     char *error;    /* NULL when the span did not fail */
     char *session_id;
     char *user_id;

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "codec/json_util.h"
+#include "ingest/ingest.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
 
@@ -152,6 +153,7 @@ int ts_api_ingest_job(ts_req *r, ts_span *spans, size_t n, ts_handler cont)
     r->write.ws_id = r->ws.id;
     r->write.spans = spans;
     r->write.nspans = n;
+    r->write.derive = ts_ingest_derive;
     r->cont = cont;
     return TS_H_ASYNC;
 }

@@ -356,6 +356,7 @@ void ts_cost_apply(ts_span *s, const ts_prices *p)
     if (e && ts_price_cost(e, s, &c)) {
         s->has_cost = 1;
         s->cost = c;
+        s->cost_priced = 1;
         return;
     }
     s->unpriced = 1;

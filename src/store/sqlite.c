@@ -605,7 +605,8 @@ void ts_sqlite_read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
         sp->has_cost = 1;
         sp->cost = sqlite3_column_double(q, 27);
     }
-    sp->unpriced = sqlite3_column_int(q, 28);
+    sp->unpriced = sqlite3_column_int(q, 28) == TS_SQL_UNPRICED;
+    sp->cost_priced = sqlite3_column_int(q, 28) == TS_SQL_TABLE_PRICED;
     sp->error = ts_sqlite_col_text(a, q, 29);
     sp->session_id = ts_sqlite_col_text(a, q, 30);
     sp->user_id = ts_sqlite_col_text(a, q, 31);

@@ -1083,6 +1083,16 @@ static int64_t count_with(const char *tid, const char *key, const char *val)
     return n;
 }
 
+/* TruLayer's view of trace tid (caller frees). */
+static ts_resp *tl_trace(const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/traces/%s", tid);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    return r;
+}
+
 /* Issue 23.1: attaching a log moves every any-span filter entry (model,
  * provider, log_type) from the span's old values to the new ones, as a
  * re-ingest does, and bulk delete by filter follows. */
@@ -1127,6 +1137,59 @@ START_TEST(test_track_request_moves_filters)
 }
 END_TEST
 
+/* Issue 23.3: after an attach, cost and unpriced status are those of a
+ * fresh ingest of the final span. */
+START_TEST(test_track_request_reprices)
+{
+    char t1[33], s1[17], t2[33], s2[17];
+    ts_new_trace_id(t1);
+    ts_new_span_id(s1);
+    ts_new_trace_id(t2);
+    ts_new_span_id(s2);
+    /* an unknown model, unpriced; the log names gpt-4o: priced, counted no more */
+    rspan a = rs(t1, s1, NULL, T0);
+    a.log_type = "llm";
+    a.model = "no-such-model-23";
+    a.prompt = 100;
+    a.completion = 10;
+    INGEST(D.key_alpha, &a, 1);
+    ts_resp *r = tl_trace(t1);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_NULL(ts_json(r), "cost");
+    ts_resp_free(r);
+    track_model(D.key_alpha, s1, "gpt-4o", "openai", 120, 30);
+    r = tl_trace(t1);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    TS_J_NUM(ts_json(r), "cost", 0.0006); /* 120 * 2.5e-6 + 30 * 1e-5 */
+    TS_J_NUM(ts_json(r), "spans.0.cost", 0.0006);
+    ts_resp_free(r);
+    /* priced for gpt-4o, then a log with another (unknown) model and fewer
+     * tokens: the old cost goes, the span is unpriced */
+    rspan b = rs(t2, s2, NULL, T0);
+    b.log_type = "llm";
+    b.model = "gpt-4o";
+    b.prompt = 1000;
+    b.completion = 100;
+    INGEST(D.key_alpha, &b, 1);
+    r = tl_trace(t2);
+    TS_J_NUM(ts_json(r), "cost", 0.0035);
+    ts_resp_free(r);
+    track_model(D.key_alpha, s2, "no-such-model-23", "acme", 10, 1);
+    r = tl_trace(t2);
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_ABSENT(ts_json(r), "spans.0.cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_INT(ts_json(r), "total_token_count", 11);
+    ts_resp_free(r);
+    /* and back to gpt-4o with the log's tokens */
+    track_model(D.key_alpha, s2, "gpt-4o", "openai", 120, 30);
+    r = tl_trace(t2);
+    TS_J_NUM(ts_json(r), "cost", 0.0006);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1158,6 +1221,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request_pending_across_restart);
     tcase_add_test(tc, test_track_request_existing_span_across_restart);
     tcase_add_test(tc, test_track_request_moves_filters);
+    tcase_add_test(tc, test_track_request_reprices);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
