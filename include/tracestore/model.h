@@ -92,7 +92,9 @@ void ts_span_init(ts_span *s);
 const char *ts_failure_type(const char *error);
 
 /* True for span types that count as an LLM call (llm and Respan's chat,
- * completion, response, generation, text, embedding log types). */
+ * completion, response, generation, text, embedding log types). The one
+ * predicate for "is an LLM span": pricing (cost/price.c), the trace's
+ * LLM count and its filters (store/agg.c), an attached request log. */
 int ts_span_type_is_llm(const char *type);
 
 /* Trace-level fields a client states explicitly (TruLayer ingest). Each

@@ -74,7 +74,7 @@ static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, i
         o->agg.end = sqlite3_column_int64(q, 2);
         o->is_root = sqlite3_column_type(q, 3) == SQLITE_NULL || sqlite3_column_bytes(q, 3) == 0;
         o->agg.has_error = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        o->agg.is_llm = ts_sqlite_is_llm((const char *)sqlite3_column_text(q, 5));
+        o->agg.is_llm = ts_span_type_is_llm((const char *)sqlite3_column_text(q, 5));
         o->agg.prompt = sqlite3_column_type(q, 6) == SQLITE_NULL ? TS_TOKENS_ABSENT
                                                                  : sqlite3_column_int64(q, 6);
         o->agg.completion = sqlite3_column_type(q, 7) == SQLITE_NULL ? TS_TOKENS_ABSENT

@@ -130,11 +130,6 @@ static inline int ts_sqlite_is_root(const char *parent)
     return parent == NULL || parent[0] == '\0';
 }
 
-static inline int ts_sqlite_is_llm(const char *type)
-{
-    return ts_span_type_is_llm(type);
-}
-
 /* Statement id with ?1 bound to the job's workspace and ?2 to text
  * (a trace id, span id or name); NULL when it cannot be prepared. */
 static inline sqlite3_stmt *ts_sqlite_ws_stmt(job_ctx *j, int id, const char *text)

@@ -1190,6 +1190,56 @@ START_TEST(test_track_request_reprices)
 }
 END_TEST
 
+/* Respan's trace detail (caller frees). */
+static ts_resp *rs_trace(const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/traces/%s/", tid);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    return r;
+}
+
+/* Issue 23.4: Respan's LLM log types (chat is the default with a model)
+ * are LLM spans for pricing, the unpriced count and the LLM count alike. */
+START_TEST(test_chat_spans_priced)
+{
+    char t1[33], t2[33];
+    ts_new_trace_id(t1);
+    ts_new_trace_id(t2);
+    rspan a = rs(t1, "chat-1", NULL, T0);
+    a.model = "gpt-4o"; /* no log_type: chat */
+    a.prompt = 1000;
+    a.completion = 100;
+    rspan b = rs(t1, "chat-2", "chat-1", T0 + MS);
+    b.log_type = "chat";
+    b.model = "no-such-model-23";
+    b.prompt = 5;
+    b.completion = 5;
+    rspan both[2] = {a, b};
+    INGEST(D.key_alpha, both, 2);
+    ts_resp *r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 0.0035); /* 1000 * 2.5e-6 + 100 * 1e-5 */
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    ts_resp_free(r);
+    r = rs_trace(t1);
+    TS_J_NUM(ts_json(r), "total_cost", 0.0035);
+    TS_J_INT(ts_json(r), "llm_call_count", 2);
+    ts_resp_free(r);
+    /* a non-LLM log type is neither priced nor counted */
+    rspan c = rs(t2, "task-1", NULL, T0);
+    c.log_type = "task";
+    c.model = "gpt-4o";
+    c.prompt = 1000;
+    c.completion = 100;
+    INGEST(D.key_alpha, &c, 1);
+    r = tl_trace(t2);
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1222,6 +1272,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request_existing_span_across_restart);
     tcase_add_test(tc, test_track_request_moves_filters);
     tcase_add_test(tc, test_track_request_reprices);
+    tcase_add_test(tc, test_chat_spans_priced);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);
