@@ -87,6 +87,12 @@ typedef struct ts_span {
  * -1, pointers NULL). Call before filling a span. */
 void ts_span_init(ts_span *s);
 
+/* A span's total token count, the one rule for what a trace's total sums
+ * and what a span shows as its total: the total the span reported when it
+ * has one (providers count reasoning and cached tokens in it), else
+ * prompt + completion (saturating at INT64_MAX), else 0. */
+int64_t ts_span_tokens_total(int64_t prompt, int64_t completion, int64_t total);
+
 /* Failure class of an error text, for the failure_type filter: "timeout",
  * "rate_limit", "context_length", "invalid_response", or NULL. */
 const char *ts_failure_type(const char *error);

@@ -26,12 +26,11 @@ int64_t ts_agg_tok_sub(int64_t a, int64_t b)
     return a > b ? a - b : 0;
 }
 
-/* A span's contribution to the trace's total token count. */
+/* A span's contribution to the trace's total token count: the model.h
+ * rule, which the renderers show as the span's total too. */
 int64_t ts_agg_span_total(int64_t p, int64_t c, int64_t t)
 {
-    if (p != TS_TOKENS_ABSENT || c != TS_TOKENS_ABSENT)
-        return ts_agg_tok_add(p > 0 ? p : 0, c);
-    return t > 0 ? t : 0;
+    return ts_span_tokens_total(p, c, t);
 }
 
 /* Moves a's aggregates by the difference between old (if any) and sp. */

@@ -76,6 +76,7 @@ typedef struct rspan {
     int64_t start;  /* ns */
     double latency; /* s */
     int64_t prompt, completion;
+    int64_t total;        /* total_request_tokens, 0: absent */
     double cost;          /* < 0: absent */
     const char *metadata; /* raw JSON or NULL */
 } rspan;
@@ -107,6 +108,8 @@ static cJSON *span_obj(const rspan *s)
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)s->prompt);
         cJSON_AddNumberToObject(o, "completion_tokens", (double)s->completion);
     }
+    if (s->total)
+        cJSON_AddNumberToObject(o, "total_request_tokens", (double)s->total);
     if (s->cost >= 0)
         cJSON_AddNumberToObject(o, "cost", s->cost);
     if (s->metadata)
@@ -1240,6 +1243,56 @@ START_TEST(test_chat_spans_priced)
 }
 END_TEST
 
+/* Issue 23.7: a span's reported total wins over prompt + completion, the
+ * trace's total is the sum of what its spans show, and replacing a span
+ * moves it by that same value. */
+START_TEST(test_reported_totals_summed)
+{
+    char t[33];
+    ts_new_trace_id(t);
+    rspan a = rs(t, "tot-1", NULL, T0);
+    a.log_type = "chat";
+    a.model = "gpt-4o";
+    a.prompt = 20;
+    a.completion = 10;
+    a.total = 100; /* reasoning and cached tokens counted by the provider */
+    rspan b = rs(t, "tot-2", "tot-1", T0 + MS);
+    b.log_type = "chat";
+    b.model = "gpt-4o";
+    b.prompt = 15;
+    b.completion = 10;
+    b.total = 40;
+    rspan c = rs(t, "tot-3", "tot-1", T0 + 2 * MS); /* no total: prompt + completion */
+    c.log_type = "chat";
+    c.model = "gpt-4o";
+    c.prompt = 3;
+    c.completion = 4;
+    rspan all[3] = {a, b, c};
+    INGEST(D.key_alpha, all, 3);
+    ts_resp *r = tl_trace(t);
+    TS_J_INT(ts_json(r), "total_token_count", 147);
+    TS_J_INT(ts_json(r), "prompt_tokens_total", 38);
+    TS_J_INT(ts_json(r), "completion_tokens_total", 24);
+    ts_resp_free(r);
+    /* each span shows what was summed: the root's 100, its children 40 + 7 */
+    r = rs_trace(t);
+    TS_J_INT(ts_json(r), "total_tokens", 147);
+    const cJSON *root = ts_jpath(ts_json(r), "span_tree.0"), *it;
+    TS_J_INT(root, "total_request_tokens", 100);
+    int64_t sum = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "children")) sum +=
+        TS_J_GETINT(it, "total_request_tokens");
+    ck_assert_int_eq(sum, 47);
+    ts_resp_free(r);
+    /* the 40 becomes 60: the trace moves by 20 */
+    b.total = 60;
+    INGEST(D.key_alpha, &b, 1);
+    r = tl_trace(t);
+    TS_J_INT(ts_json(r), "total_token_count", 167);
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1273,6 +1326,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request_moves_filters);
     tcase_add_test(tc, test_track_request_reprices);
     tcase_add_test(tc, test_chat_spans_priced);
+    tcase_add_test(tc, test_reported_totals_summed);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);

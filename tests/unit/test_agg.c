@@ -57,14 +57,17 @@ START_TEST(token_sums_saturate_and_differences_stop_at_zero)
 }
 END_TEST
 
-START_TEST(span_total_prefers_prompt_plus_completion)
+/* Issue 23.7: the reported total wins, else prompt + completion. */
+START_TEST(span_total_prefers_the_reported_total)
 {
-    ck_assert_int_eq(ts_agg_span_total(10, 5, 99), 15);
-    ck_assert_int_eq(ts_agg_span_total(10, ABSENT, 99), 10);
-    ck_assert_int_eq(ts_agg_span_total(ABSENT, 5, 99), 5);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, 99), 99);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, 0), 0);
+    ck_assert_int_eq(ts_agg_span_total(10, ABSENT, ABSENT), 10);
+    ck_assert_int_eq(ts_agg_span_total(ABSENT, 5, ABSENT), 5);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, ABSENT), 15);
     ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, 99), 99);
     ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, ABSENT), 0);
-    ck_assert_int_eq(ts_agg_span_total(INT64_MAX, 1, 0), INT64_MAX);
+    ck_assert_int_eq(ts_agg_span_total(INT64_MAX, 1, ABSENT), INT64_MAX);
 }
 END_TEST
 
@@ -78,7 +81,7 @@ START_TEST(inserts_add_up)
     llm.type = "llm";
     llm.prompt_tokens = 10;
     llm.completion_tokens = 5;
-    llm.total_tokens = 1000; /* ignored: prompt + completion is the total */
+    llm.total_tokens = 1000; /* reported: wins over prompt + completion */
     llm.has_cost = 1;
     llm.cost = 0.25;
     llm.model = "gpt-x";
@@ -94,7 +97,7 @@ START_TEST(inserts_add_up)
     ck_assert_int_eq(a.llm_span_count, 1);
     ck_assert_int_eq(a.prompt, 10);
     ck_assert_int_eq(a.completion, 5);
-    ck_assert_int_eq(a.total, 22);
+    ck_assert_int_eq(a.total, 1007);
     ck_assert_int_eq(a.cost_n, 1);
     ck_assert_double_eq_tol(a.cost_sum, 0.25, 1e-12);
     ck_assert_int_eq(a.unpriced, 1);
@@ -229,7 +232,7 @@ static Suite *suite(void)
     Suite *s = suite_create("agg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, token_sums_saturate_and_differences_stop_at_zero);
-    tcase_add_test(tc, span_total_prefers_prompt_plus_completion);
+    tcase_add_test(tc, span_total_prefers_the_reported_total);
     tcase_add_test(tc, inserts_add_up);
     tcase_add_test(tc, a_replacement_moves_by_the_difference);
     tcase_add_test(tc, saturated_sums_stay_in_range);
