@@ -118,8 +118,10 @@ typedef struct ts_trace_meta {
     int has_cost;
     double cost;
     int64_t latency_ms; /* -1 when not given */
-    int64_t started_ns; /* 0 when not given */
-    int64_t ended_ns;   /* 0 when not given */
+    int has_started, has_ended; /* started_ns / ended_ns were given (0 is
+                                   1970-01-01T00:00:00Z, a time like any) */
+    int64_t started_ns;
+    int64_t ended_ns;
     /* filled by the store */
     int duplicate;      /* the trace already existed */
     int64_t created_ns;
@@ -141,8 +143,9 @@ typedef struct ts_trace {
     int has_cost;
     double cost;
     int64_t unpriced_span_count;
+    int has_started, has_ended; /* the trace has a start / end (0 is a time) */
     int64_t started_ns;
-    int64_t ended_ns;   /* 0 when unknown */
+    int64_t ended_ns;
     int64_t latency_ms;
     char *error;        /* NULL when no error */
     int64_t error_count;

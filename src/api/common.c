@@ -166,10 +166,15 @@ int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1])
 void ts_api_add_time(cJSON *o, const char *key, int64_t ns)
 {
     char buf[TS_ISO_BUFSZ];
-    if (ns == 0)
-        cJSON_AddNullToObject(o, key);
+    cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+}
+
+void ts_api_add_time_opt(cJSON *o, const char *key, int has, int64_t ns)
+{
+    if (has)
+        ts_api_add_time(o, key, ns);
     else
-        cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+        cJSON_AddNullToObject(o, key);
 }
 
 void ts_api_add_str(cJSON *o, const char *key, const char *s)
@@ -206,7 +211,13 @@ void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v)
 void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns)
 {
     char buf[TS_ISO_BUFSZ];
-    ts_api_put_str(w, key, ns == 0 ? NULL : ts_time_format_iso(ns, buf));
+    ts_api_put_str(w, key, ts_time_format_iso(ns, buf));
+}
+
+void ts_api_put_time_opt(ts_jsonw *w, const char *key, int has, int64_t ns)
+{
+    char buf[TS_ISO_BUFSZ];
+    ts_api_put_str(w, key, has ? ts_time_format_iso(ns, buf) : NULL);
 }
 
 void ts_api_put_str(ts_jsonw *w, const char *key, const char *s)

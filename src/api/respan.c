@@ -91,8 +91,8 @@ static cJSON *trace_row(const ts_trace *t, const ts_workspace *ws, const char *i
     cJSON_AddNullToObject(o, "organization_key_id");
     cJSON_AddNullToObject(o, "environment");
     ts_api_add_str(o, "customer_identifier", t->user_id);
-    ts_api_add_time(o, "start_time", t->started_ns);
-    ts_api_add_time(o, "end_time", t->ended_ns);
+    ts_api_add_time_opt(o, "start_time", t->has_started, t->started_ns);
+    ts_api_add_time_opt(o, "end_time", t->has_ended, t->ended_ns);
     cJSON_AddNumberToObject(o, "duration", seconds(t->latency_ms, 0));
     ts_api_add_i64(o, "span_count", t->span_count);
     ts_api_add_i64(o, "llm_call_count", t->llm_span_count);

@@ -385,8 +385,8 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     if (m->has_cost)
         sqlite3_bind_double(q, 8, m->cost);
     bind_i64_or_null(q, 9, m->latency_ms >= 0, m->latency_ms);
-    bind_i64_or_null(q, 10, m->started_ns != 0, m->started_ns);
-    bind_i64_or_null(q, 11, m->ended_ns != 0, m->ended_ns);
+    bind_i64_or_null(q, 10, m->has_started, m->started_ns);
+    bind_i64_or_null(q, 11, m->has_ended, m->ended_ns);
     ts_sqlite_bind_text(q, 12, m->session_id);
     ts_sqlite_bind_text(q, 13, m->user_id);
     ts_sqlite_bind_text(q, 14, m->external_id);
@@ -420,8 +420,8 @@ static int store_trace(job_ctx *j, tagg *t)
         return rc;
     /* New dims rows were written with the trace's start and row id;
      * older rows need them again only when the start moved. */
-    int moved = t->existed && ((t->agg.has_ext ? t->agg.started : 0) != t->loaded_started ||
-                               (t->meta && t->meta->started_ns));
+    int moved = t->existed &&
+                (ts_sqlite_tagg_start(t) != t->loaded_started || (t->meta && t->meta->has_started));
     if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
         return rc;
     return TS_OK;

@@ -46,7 +46,7 @@ static int tagg_load(job_ctx *j, tagg *t)
         t->agg.has_ext = sqlite3_column_type(q, 9) != SQLITE_NULL;
         t->agg.started = sqlite3_column_int64(q, 9);
         t->existed = 1;
-        t->loaded_started = t->agg.has_ext ? t->agg.started : 0;
+        t->loaded_started = ts_sqlite_tagg_start(t);
         t->agg.ended = sqlite3_column_int64(q, 10);
         t->agg.error_count = sqlite3_column_int64(q, 11);
         t->agg.root_span_id = ts_sqlite_col_text(j->sa, q, 12);
@@ -446,7 +446,7 @@ int ts_sqlite_tagg_flush(ts_sqlite *s, ttable *tt, int64_t now)
         if (!t->dirty)
             continue;
         job_ctx fj = {.c = s->w, .a = tt->a, .sa = tt->a, .w = t->w, .now = now};
-        int moved = t->existed && (t->agg.has_ext ? t->agg.started : 0) != t->loaded_started;
+        int moved = t->existed && ts_sqlite_tagg_start(t) != t->loaded_started;
         if ((rc = ts_sqlite_tagg_store(&fj, t)) != TS_OK ||
             (rc = ts_sqlite_dims_flush(&fj, t)) != TS_OK ||
             (moved && (rc = ts_sqlite_dims_sync(&fj, t)) != TS_OK))

@@ -492,6 +492,49 @@ START_TEST(test_bulk_times_exact)
 }
 END_TEST
 
+/* Issue 23.8: start_time 0 (valid per docs/API.md) is 1970-01-01T00:00:00Z
+ * on every surface, never "absent": the trace's start, end and latency. */
+START_TEST(test_bulk_start_time_zero)
+{
+    char tid[33], sid[17], kid[17], path[128];
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    ts_new_span_id(kid);
+    ts_span_spec s[2] = {span(tid, sid, NULL, "epoch-root", 0, 1500 * INT64_C(1000000)),
+                         span(tid, kid, sid, "epoch-child", 0, 0)};
+    BULK_OK(D.key_alpha, s, 2, 0);
+    ts_resp *r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    cJSON *j = ts_json(r);
+    TS_J_STR(j, "started_at", "1970-01-01T00:00:00Z");
+    TS_J_STR(j, "ended_at", "1970-01-01T00:00:01.500Z");
+    TS_J_INT(j, "latency_ms", 1500);
+    const cJSON *child = need_span(__FILE__, __LINE__, j, "spans", "name", "epoch-child");
+    TS_J_STR(child, "start_time", "1970-01-01T00:00:00Z");
+    TS_J_STR(child, "end_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    child = need_span(__FILE__, __LINE__, ts_json(r), "spans", "name", "epoch-child");
+    TS_J_STR(child, "start_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    snprintf(path, sizeof path, "/api/traces/%s/", tid);
+    r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "start_time", "1970-01-01T00:00:00Z");
+    TS_J_STR(ts_json(r), "end_time", "1970-01-01T00:00:01.500Z");
+    TS_J_NUM(ts_json(r), "duration", 1.5);
+    TS_J_STR(ts_json(r), "span_tree.0.start_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    /* the TruLayer list finds it in a window that starts at the epoch */
+    r = ts_req("GET", "/v1/traces?from=1970-01-01T00:00:00Z&to=1970-01-01T00:00:01Z", D.key_alpha,
+               NULL);
+    TS_STATUS(r, 200);
+    ck_assert_ptr_nonnull(find_by(ts_jpath(ts_json(r), "traces"), "name", "epoch-root"));
+    ts_resp_free(r);
+}
+END_TEST
+
 /* Responses use a fraction of 3, 6 or 9 digits, none when zero. */
 START_TEST(test_bulk_time_fraction_digits)
 {
@@ -2558,6 +2601,7 @@ static Suite *core_suite(void)
     tc = daemon_case("spans_bulk", up);
     tcase_add_test(tc, test_bulk_201_shape);
     tcase_add_test(tc, test_bulk_times_exact);
+    tcase_add_test(tc, test_bulk_start_time_zero);
     tcase_add_test(tc, test_bulk_time_fraction_digits);
     tcase_add_test(tc, test_id_special_characters);
     tcase_add_test(tc, test_bulk_optional_fields);
