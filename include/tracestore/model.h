@@ -34,6 +34,25 @@ enum {
 
 #define TS_TOKENS_ABSENT (-1)
 
+/* Bounds on what a client reports for one span (docs/API.md, "Bounds"):
+ * a cost of at most 1e9 USD (finite, >= 0) and token counts of at most
+ * 10^15. So a trace's sums stay exact: tokens in int64 up to 9,223 spans
+ * at the bound, and costs far from overflow in a double. Outside them a
+ * codec answers 4xx, or ignores an OTLP attribute as it ignores a
+ * negative one. */
+#define TS_COST_MAX 1e9
+#define TS_TOKENS_MAX INT64_C(1000000000000000)
+
+static inline int ts_cost_ok(double c)
+{
+    return c >= 0 && c <= TS_COST_MAX; /* false for NaN and infinities too */
+}
+
+static inline int ts_tokens_ok(int64_t v)
+{
+    return v >= 0 && v <= TS_TOKENS_MAX;
+}
+
 typedef struct ts_span {
     /* identity */
     char *trace_id;  /* canonical key (see ids.h) */

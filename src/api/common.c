@@ -197,15 +197,19 @@ void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dfl
     cJSON_AddRawToObject(o, key, json ? json : dflt);
 }
 
+/* Integers go in as raw text: cJSON prints numbers through a double,
+ * which shows 10^15 as 1e+15 and drops digits above 2^53. */
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v)
 {
-    cJSON_AddNumberToObject(o, key, (double)v);
+    char b[24];
+    snprintf(b, sizeof(b), "%lld", (long long)v);
+    cJSON_AddRawToObject(o, key, b);
 }
 
 void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v)
 {
     if (v != TS_TOKENS_ABSENT)
-        cJSON_AddNumberToObject(o, key, (double)v);
+        ts_api_add_i64(o, key, v);
 }
 
 void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns)

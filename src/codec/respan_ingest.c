@@ -47,6 +47,8 @@ static int opt_tokens(const cJSON *o, const char *k, int idx, int64_t *out, ts_e
         return TS_OK;
     if (ts_json_i64(it, out) != TS_OK || *out < 0)
         return bad(err, idx, k, "must be a non-negative integer");
+    if (!ts_tokens_ok(*out))
+        return bad(err, idx, k, "must be at most 1000000000000000");
     return TS_OK;
 }
 
@@ -231,6 +233,8 @@ static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_sp
     if ((it = get(js, "cost"))) {
         if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
             return bad(err, idx, "cost", "must be a non-negative number");
+        if (!ts_cost_ok(it->valuedouble))
+            return bad(err, idx, "cost", "must be at most 1e9 (USD)");
         s->has_cost = 1;
         s->cost = it->valuedouble;
     }

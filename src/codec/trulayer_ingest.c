@@ -67,6 +67,14 @@ static int opt_nonneg_int(dec *d, const cJSON *o, const char *key, int64_t *out)
     return TS_OK;
 }
 
+static int opt_tokens(dec *d, const cJSON *o, const char *key, int64_t *out)
+{
+    int rc = opt_nonneg_int(d, o, key, out);
+    if (rc == TS_OK && *out != TS_TOKENS_ABSENT && !ts_tokens_ok(*out))
+        return bad(d, "%s must be at most 1000000000000000", key);
+    return rc;
+}
+
 static int opt_cost(dec *d, const cJSON *o, const char *key, int *has, double *out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -74,6 +82,8 @@ static int opt_cost(dec *d, const cJSON *o, const char *key, int *has, double *o
         return TS_OK;
     if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
         return bad(d, "%s must be a non-negative number", key);
+    if (!ts_cost_ok(it->valuedouble))
+        return bad(d, "%s must be at most 1e9 (USD)", key);
     *has = 1;
     *out = it->valuedouble;
     return TS_OK;
@@ -172,7 +182,7 @@ static void cost_from_metadata(const cJSON *js, ts_span *s)
 {
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(js, "metadata");
     const cJSON *c = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "cost_usd") : NULL;
-    if (!s->has_cost && cJSON_IsNumber(c) && isfinite(c->valuedouble) && c->valuedouble >= 0) {
+    if (!s->has_cost && cJSON_IsNumber(c) && ts_cost_ok(c->valuedouble)) {
         s->has_cost = 1;
         s->cost = c->valuedouble;
     }
@@ -203,8 +213,8 @@ static int decode_span(dec *d, const cJSON *js, const ts_trace_meta *m)
         (rc = opt_str(d, js, "model", &s->model)) != TS_OK ||
         (rc = opt_str(d, js, "error", &s->error)) != TS_OK ||
         (rc = opt_nonneg_int(d, js, "latency_ms", &s->latency_ms)) != TS_OK ||
-        (rc = opt_nonneg_int(d, js, "prompt_tokens", &s->prompt_tokens)) != TS_OK ||
-        (rc = opt_nonneg_int(d, js, "completion_tokens", &s->completion_tokens)) != TS_OK ||
+        (rc = opt_tokens(d, js, "prompt_tokens", &s->prompt_tokens)) != TS_OK ||
+        (rc = opt_tokens(d, js, "completion_tokens", &s->completion_tokens)) != TS_OK ||
         (rc = opt_cost(d, js, "cost", &s->has_cost, &s->cost)) != TS_OK ||
         (rc = opt_object(d, js, "metadata", &s->metadata)) != TS_OK ||
         (rc = opt_time(d, js, "start_time", &has_start, &s->start_ns)) != TS_OK ||

@@ -64,6 +64,8 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TRACE_UPDATE] =
         "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21 ") WHERE id = ?",
     [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE trow = ?2",
+    [Q_RECOMP_SUMS] = "SELECT prompt_tokens, completion_tokens, total_tokens, cost FROM spans "
+                      "WHERE trow = ?2",
     [Q_RECOMP_ROOT] = "SELECT span_id, start_ns, name, input, output, model, error FROM spans "
                       "WHERE trow = ?2 AND (parent_id IS NULL OR parent_id = '') "
                       "ORDER BY start_ns, span_id LIMIT 1",

@@ -36,6 +36,7 @@ enum {
     Q_RECOMP_EXT,
     Q_RECOMP_ROOT,
     Q_RECOMP_ERR,
+    Q_RECOMP_SUMS,
     Q_CLOSE_INSERT,
     Q_TRACE_START,
     Q_DEL_SPANS,

@@ -452,7 +452,8 @@ static int apply_ingest(job_ctx *j)
     if (j->tx) /* deferred: the images stay consistent between jobs */
         for (size_t i = 0; i < j->t.nlist; i++) {
             tagg *t = j->t.list[i];
-            if (t->touched && t->agg.recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+            if (t->touched && (t->agg.recompute || t->agg.resum) &&
+                (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
                 return rc;
         }
     for (size_t i = 0; !j->tx && i < j->t.nlist; i++) {

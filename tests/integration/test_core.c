@@ -824,6 +824,19 @@ static void negative_tokens(cJSON *o)
     cJSON_AddStringToObject(lr, "model", "gpt-4o");
     cJSON_AddNumberToObject(lr, "input_tokens", -1);
 }
+/* Issue 23.6: over the bounds of 10^15 tokens and 1e9 USD a span. */
+static void huge_tokens(cJSON *o)
+{
+    cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
+    cJSON_AddStringToObject(lr, "model", "gpt-4o");
+    cJSON_AddRawToObject(lr, "output_tokens", "9223372036854775807");
+}
+static void huge_price(cJSON *o)
+{
+    cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
+    cJSON_AddStringToObject(lr, "model", "gpt-4o");
+    cJSON_AddRawToObject(lr, "price", "1e308");
+}
 static void name_number(cJSON *o)
 {
     cJSON_ReplaceItemInObject(o, "name", cJSON_CreateNumber(5));
@@ -891,6 +904,14 @@ START_TEST(test_bulk_422_cases)
          mutated("t422-tokens", negative_tokens),
          {"body", "spans", "#0", "log_request", "input_tokens"},
          "greater_than_equal"},
+        {"output_tokens over 10^15",
+         mutated("t422-hugetok", huge_tokens),
+         {"body", "spans", "#0", "log_request", "output_tokens"},
+         "less_than_equal"},
+        {"price over 1e9",
+         mutated("t422-hugeprice", huge_price),
+         {"body", "spans", "#0", "log_request", "price"},
+         "less_than_equal"},
         {"name not a string",
          mutated("t422-nametype", name_number),
          {"body", "spans", "#0", "name"},

@@ -1293,6 +1293,121 @@ START_TEST(test_reported_totals_summed)
 }
 END_TEST
 
+/* POSTs a raw Respan ingest body; returns the status (body kept in *out). */
+static long ingest_raw(const char *body, char *detail, size_t cap)
+{
+    ts_resp *r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, body);
+    long st = r->status;
+    snprintf(detail, cap, "%s", r->body);
+    ts_resp_free(r);
+    return st;
+}
+
+/* /v1/metrics total_cost over the hour from ns. */
+static double metrics_cost(int64_t ns)
+{
+    char a[48], b[48], path[160];
+    iso(ns, a);
+    iso(ns + 3600 * SEC, b);
+    snprintf(path, sizeof path, "/v1/metrics?from=%s&to=%s", a, b);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_TYPE(ts_json(r), "total_cost", "number");
+    double c = ts_jpath(ts_json(r), "total_cost")->valuedouble;
+    ts_resp_free(r);
+    return c;
+}
+
+/* Issue 23.6: a trace's cost and tokens stay the sum over its spans:
+ * absurd values are refused at ingest (bounds 1e9 USD and 10^15 tokens a
+ * span), a difference that cannot be exact is re-summed from the spans,
+ * and big integers print as integers. */
+START_TEST(test_sums_stay_exact)
+{
+    const int64_t tm = T0 + INT64_C(900) * 86400 * SEC; /* an hour no other test uses */
+    char t1[33], t2[33], t3[33], detail[1024], body[1024], st[48];
+    ts_resp *r;
+    ts_new_trace_id(t1);
+    ts_new_trace_id(t2);
+    ts_new_trace_id(t3);
+    iso(tm, st);
+    /* out of bounds: 400 naming the field */
+    snprintf(body, sizeof body,
+             "[{\"trace_unique_id\":\"%s\",\"span_unique_id\":\"x\",\"start_time\":\"%s\","
+             "\"latency\":1,\"cost\":1e308}]",
+             t1, st);
+    ck_assert_int_eq(ingest_raw(body, detail, sizeof detail), 400);
+    ck_assert_msg(strstr(detail, "cost") != NULL, "%s", detail);
+    snprintf(body, sizeof body,
+             "[{\"trace_unique_id\":\"%s\",\"span_unique_id\":\"x\",\"start_time\":\"%s\","
+             "\"latency\":1,\"prompt_tokens\":9223372036854775807}]",
+             t1, st);
+    ck_assert_int_eq(ingest_raw(body, detail, sizeof detail), 400);
+    ck_assert_msg(strstr(detail, "prompt_tokens") != NULL, "%s", detail);
+    /* and on /track-request */
+    r = ts_req("POST", "/track-request", D.key_alpha,
+               "{\"request_response\":{\"usage\":{\"prompt_tokens\":9223372036854775807}}}");
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "message", "prompt_tokens");
+    ts_resp_free(r);
+    r = ts_req("POST", "/track-request", D.key_alpha, "{\"price\":1e300}");
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "message", "price");
+    ts_resp_free(r);
+    /* two spans at the bound, then re-sent at 1.0 */
+    rspan a = rs(t1, "big-1", NULL, tm), b = rs(t1, "big-2", "big-1", tm + MS);
+    a.cost = b.cost = 1e9;
+    rspan ab[2] = {a, b};
+    INGEST(D.key_alpha, ab, 2);
+    r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 2e9);
+    ts_resp_free(r);
+    ck_assert(metrics_cost(tm) == 2e9);
+    ab[0].cost = ab[1].cost = 1.0;
+    INGEST(D.key_alpha, ab, 2);
+    r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 2.0);
+    ts_resp_free(r);
+    ck_assert(metrics_cost(tm) == 2.0);
+    /* 0.001 + 1e9, then the 1e9 span replaced by 0: exactly 0.001 */
+    rspan c = rs(t2, "small", NULL, tm), d = rs(t2, "huge", "small", tm + MS);
+    c.cost = 0.001;
+    d.cost = 1e9;
+    rspan cd[2] = {c, d};
+    INGEST(D.key_alpha, cd, 2);
+    d.cost = 0;
+    INGEST(D.key_alpha, &d, 1);
+    r = tl_trace(t2);
+    ts_j_num_at(__FILE__, __LINE__, ts_json(r), "cost", 0.001, 1e-15);
+    ts_resp_free(r);
+    r = rs_trace(t2);
+    ts_j_num_at(__FILE__, __LINE__, ts_json(r), "total_cost", 0.001, 1e-15);
+    ts_resp_free(r);
+    /* tokens at the bound: sums exact, printed as integers */
+    rspan e = rs(t3, "tok-1", NULL, tm), f = rs(t3, "tok-2", "tok-1", tm + MS);
+    e.prompt = f.prompt = INT64_C(1000000000000000);
+    e.completion = f.completion = 0;
+    rspan ef[2] = {e, f};
+    INGEST(D.key_alpha, ef, 2);
+    r = tl_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_token_count\":2000000000000000") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+    r = rs_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_tokens\":2000000000000000") != NULL, "%.300s", r->body);
+    ck_assert_msg(strstr(r->body, "\"total_prompt_tokens\":2000000000000000") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+    f.prompt = 1;
+    f.completion = 2;
+    INGEST(D.key_alpha, &f, 1);
+    r = tl_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_token_count\":1000000000000003") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1327,6 +1442,7 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request_reprices);
     tcase_add_test(tc, test_chat_spans_priced);
     tcase_add_test(tc, test_reported_totals_summed);
+    tcase_add_test(tc, test_sums_stay_exact);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);

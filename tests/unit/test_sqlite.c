@@ -521,11 +521,20 @@ START_TEST(token_sums_saturate)
     ck_assert(g.t.prompt_tokens == INT64_MAX);
     ck_assert(g.t.completion_tokens == INT64_MAX);
     ck_assert(g.t.total_tokens == INT64_MAX);
+    /* Replacing one span re-sums from the spans (issue 23.6): the other
+     * span's INT64_MAX is still there, not subtracted away to 0. */
+    llm(&s[0], "m", 1, 2, -1);
+    ingest(wsA, s, 1, 0);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.prompt_tokens == INT64_MAX);
+    ck_assert_int_eq(g.t.completion_tokens, 3);
     llm(&s[0], "m", 1, 2, -1);
     llm(&s[1], "m", 3, 4, -1);
     ingest(wsA, s, 2, 0);
     g = get_ok(wsA, "t");
-    ck_assert(g.t.prompt_tokens >= 0 && g.t.completion_tokens >= 0 && g.t.total_tokens >= 0);
+    ck_assert_int_eq(g.t.prompt_tokens, 4);
+    ck_assert_int_eq(g.t.completion_tokens, 6);
+    ck_assert_int_eq(g.t.total_tokens, 10);
 }
 END_TEST
 
