@@ -1190,6 +1190,24 @@ START_TEST(test_track_request_reprices)
     TS_J_NUM(ts_json(r), "cost", 0.0006);
     TS_J_INT(ts_json(r), "unpriced_span_count", 0);
     ts_resp_free(r);
+    /* the log first, then its span (priced for gpt-4o on its own): the
+     * final span has the log's unknown model, so it is unpriced */
+    char t3[33], s3[17];
+    ts_new_trace_id(t3);
+    ts_new_span_id(s3);
+    track_model(D.key_alpha, s3, "no-such-model-23", "acme", 10, 1);
+    rspan c = rs(t3, s3, NULL, T0);
+    c.log_type = "llm";
+    c.model = "gpt-4o";
+    c.prompt = 1000;
+    c.completion = 100;
+    INGEST(D.key_alpha, &c, 1);
+    r = tl_trace(t3);
+    TS_J_STR(ts_json(r), "spans.0.model", "no-such-model-23");
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_INT(ts_json(r), "total_token_count", 11);
+    ts_resp_free(r);
 }
 END_TEST
 
