@@ -532,6 +532,13 @@ START_TEST(test_bulk_start_time_zero)
     TS_STATUS(r, 200);
     ck_assert_ptr_nonnull(find_by(ts_jpath(ts_json(r), "traces"), "name", "epoch-root"));
     ts_resp_free(r);
+    /* and its latency filters as 1500 ms (the list's eff_latency, migration 0008) */
+    r = ts_req("GET",
+               "/v1/traces?from=1970-01-01T00:00:00Z&to=1970-01-01T00:00:01Z&latency_min=1500",
+               D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    ck_assert_ptr_nonnull(find_by(ts_jpath(ts_json(r), "traces"), "name", "epoch-root"));
+    ts_resp_free(r);
 }
 END_TEST
 
