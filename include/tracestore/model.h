@@ -34,6 +34,25 @@ enum {
 
 #define TS_TOKENS_ABSENT (-1)
 
+/* Bounds on what a client reports for one span (docs/API.md, "Bounds"):
+ * a cost of at most 1e9 USD (finite, >= 0) and token counts of at most
+ * 10^15. So a trace's sums stay exact: tokens in int64 up to 9,223 spans
+ * at the bound, and costs far from overflow in a double. Outside them a
+ * codec answers 4xx, or ignores an OTLP attribute as it ignores a
+ * negative one. */
+#define TS_COST_MAX 1e9
+#define TS_TOKENS_MAX INT64_C(1000000000000000)
+
+static inline int ts_cost_ok(double c)
+{
+    return c >= 0 && c <= TS_COST_MAX; /* false for NaN and infinities too */
+}
+
+static inline int ts_tokens_ok(int64_t v)
+{
+    return v >= 0 && v <= TS_TOKENS_MAX;
+}
+
 typedef struct ts_span {
     /* identity */
     char *trace_id;  /* canonical key (see ids.h) */
@@ -68,6 +87,8 @@ typedef struct ts_span {
     int has_cost;   /* cost is meaningful */
     double cost;    /* USD */
     int unpriced;   /* an LLM span the price table could not price */
+    int cost_priced; /* cost came from the price table, not the client: a
+                      * request log that changes the span prices it again */
     char *error;    /* NULL when the span did not fail */
     char *session_id;
     char *user_id;
@@ -85,12 +106,20 @@ typedef struct ts_span {
  * -1, pointers NULL). Call before filling a span. */
 void ts_span_init(ts_span *s);
 
+/* A span's total token count, the one rule for what a trace's total sums
+ * and what a span shows as its total: the total the span reported when it
+ * has one (providers count reasoning and cached tokens in it), else
+ * prompt + completion (saturating at INT64_MAX), else 0. */
+int64_t ts_span_tokens_total(int64_t prompt, int64_t completion, int64_t total);
+
 /* Failure class of an error text, for the failure_type filter: "timeout",
  * "rate_limit", "context_length", "invalid_response", or NULL. */
 const char *ts_failure_type(const char *error);
 
 /* True for span types that count as an LLM call (llm and Respan's chat,
- * completion, response, generation, text, embedding log types). */
+ * completion, response, generation, text, embedding log types). The one
+ * predicate for "is an LLM span": pricing (cost/price.c), the trace's
+ * LLM count and its filters (store/agg.c), an attached request log. */
 int ts_span_type_is_llm(const char *type);
 
 /* Trace-level fields a client states explicitly (TruLayer ingest). Each
@@ -108,8 +137,10 @@ typedef struct ts_trace_meta {
     int has_cost;
     double cost;
     int64_t latency_ms; /* -1 when not given */
-    int64_t started_ns; /* 0 when not given */
-    int64_t ended_ns;   /* 0 when not given */
+    int has_started, has_ended; /* started_ns / ended_ns were given (0 is
+                                   1970-01-01T00:00:00Z, a time like any) */
+    int64_t started_ns;
+    int64_t ended_ns;
     /* filled by the store */
     int duplicate;      /* the trace already existed */
     int64_t created_ns;
@@ -131,8 +162,9 @@ typedef struct ts_trace {
     int has_cost;
     double cost;
     int64_t unpriced_span_count;
+    int has_started, has_ended; /* the trace has a start / end (0 is a time) */
     int64_t started_ns;
-    int64_t ended_ns;   /* 0 when unknown */
+    int64_t ended_ns;
     int64_t latency_ms;
     char *error;        /* NULL when no error */
     int64_t error_count;

@@ -159,7 +159,7 @@ typedef struct ts_track {
     const char *body;    /* JSON text of the whole request (stored) */
     const char *model, *provider, *input, *output;
     int64_t prompt_tokens, completion_tokens; /* TS_TOKENS_ABSENT when unknown */
-    int has_cost;
+    int has_cost; /* the client's price (never the table's: the store prices the span) */
     double cost;
     /* filled by the store */
     int64_t request_id;
@@ -218,6 +218,11 @@ struct ts_write {
     int64_t retention_days, retention_day_s, max_spans;
     int64_t swept_logs;
     int sweep_more;
+    /* TS_W_INGEST, TS_W_TRACK_REQUEST: derives a span again after a
+     * request log changed it (ts_ingest_derive: type, total tokens, cost),
+     * so an attached span is what an ingest of it would be. NULL: the
+     * merged span is stored as is. Called on the writer thread. */
+    void (*derive)(ts_span *sp);
     /* TS_W_KEY_CREATE, TS_W_KEY_REVOKE, TS_W_WS_RETENTION */
     const char *ws_name;
     const char *key_prefix;

@@ -35,7 +35,10 @@ int ts_api_ingest_job(ts_req *r, ts_span *spans, size_t n, ts_handler cont);
 int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1]);
 
 /* JSON building helpers. NULL strings become JSON null. */
-void ts_api_add_time(cJSON *o, const char *key, int64_t ns);       /* null when ns == 0 */
+/* Times render as RFC 3339; 0 is 1970-01-01T00:00:00Z like any time. The
+ * _opt forms render null when !has (a trace without spans has no start). */
+void ts_api_add_time(cJSON *o, const char *key, int64_t ns);
+void ts_api_add_time_opt(cJSON *o, const char *key, int has, int64_t ns);
 void ts_api_add_str(cJSON *o, const char *key, const char *s);
 void ts_api_add_raw(cJSON *o, const char *key, const char *json, const char *dflt);
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v);
@@ -50,6 +53,7 @@ void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v);
  * for byte what the cJSON helpers above print. put_raw uses dflt for NULL
  * and for "" (empty text is not JSON). */
 void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns);
+void ts_api_put_time_opt(ts_jsonw *w, const char *key, int has, int64_t ns);
 void ts_api_put_str(ts_jsonw *w, const char *key, const char *s);
 void ts_api_put_raw(ts_jsonw *w, const char *key, const char *json, const char *dflt);
 void ts_api_put_i64(ts_jsonw *w, const char *key, int64_t v);

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "codec/json_util.h"
+#include "ingest/ingest.h"
 #include "tracestore/ids.h"
 #include "tracestore/timeutil.h"
 #include "tracestore/utf8.h"
@@ -157,6 +158,7 @@ int ts_api_ingest_job(ts_req *r, ts_span *spans, size_t n, ts_handler cont)
     r->write.ws_id = r->ws.id;
     r->write.spans = spans;
     r->write.nspans = n;
+    r->write.derive = ts_ingest_derive;
     r->cont = cont;
     return TS_H_ASYNC;
 }
@@ -169,10 +171,15 @@ int ts_api_trace_id(const char *raw, char out[TS_ID_MAX + 1])
 void ts_api_add_time(cJSON *o, const char *key, int64_t ns)
 {
     char buf[TS_ISO_BUFSZ];
-    if (ns == 0)
-        cJSON_AddNullToObject(o, key);
+    cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+}
+
+void ts_api_add_time_opt(cJSON *o, const char *key, int has, int64_t ns)
+{
+    if (has)
+        ts_api_add_time(o, key, ns);
     else
-        cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+        cJSON_AddNullToObject(o, key);
 }
 
 void ts_api_add_str(cJSON *o, const char *key, const char *s)
@@ -200,21 +207,31 @@ void ts_api_idmask(const ts_req *r, ts_idmask *m)
     ts_idmask_init(m, ts_store_id_secret(r->app->store), r->ws.id);
 }
 
+/* Integers go in as raw text: cJSON prints numbers through a double,
+ * which shows 10^15 as 1e+15 and drops digits above 2^53. */
 void ts_api_add_i64(cJSON *o, const char *key, int64_t v)
 {
-    cJSON_AddNumberToObject(o, key, (double)v);
+    char b[24];
+    snprintf(b, sizeof(b), "%lld", (long long)v);
+    cJSON_AddRawToObject(o, key, b);
 }
 
 void ts_api_add_tokens_opt(cJSON *o, const char *key, int64_t v)
 {
     if (v != TS_TOKENS_ABSENT)
-        cJSON_AddNumberToObject(o, key, (double)v);
+        ts_api_add_i64(o, key, v);
 }
 
 void ts_api_put_time(ts_jsonw *w, const char *key, int64_t ns)
 {
     char buf[TS_ISO_BUFSZ];
-    ts_api_put_str(w, key, ns == 0 ? NULL : ts_time_format_iso(ns, buf));
+    ts_api_put_str(w, key, ts_time_format_iso(ns, buf));
+}
+
+void ts_api_put_time_opt(ts_jsonw *w, const char *key, int has, int64_t ns)
+{
+    char buf[TS_ISO_BUFSZ];
+    ts_api_put_str(w, key, has ? ts_time_format_iso(ns, buf) : NULL);
 }
 
 void ts_api_put_str(ts_jsonw *w, const char *key, const char *s)

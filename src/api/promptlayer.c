@@ -313,14 +313,13 @@ int ts_pl_track_request(ts_req *r)
                      err.msg[0] ? err.msg : ts_strerror(rc));
         return TS_H_DONE;
     }
-    /* The JS SDK sends no price: cost comes from the price table like a span's. */
-    if (!t->has_cost && t->model)
-        t->has_cost = ts_ingest_price_call(t->model, t->prompt_tokens, t->completion_tokens,
-                                           &t->cost);
     memset(&r->write, 0, sizeof(r->write));
     r->write.kind = TS_W_TRACK_REQUEST;
     r->write.ws_id = r->ws.id;
     r->write.track = t;
+    /* The JS SDK sends no price: the span the log lands on is priced from
+     * the table like any span (the store derives it again). */
+    r->write.derive = ts_ingest_derive;
     r->cont = track_done;
     return TS_H_ASYNC;
 }

@@ -92,8 +92,8 @@ static cJSON *trace_row(const ts_trace *t, const ts_workspace *ws, const char *i
     cJSON_AddNullToObject(o, "organization_key_id");
     cJSON_AddNullToObject(o, "environment");
     ts_api_add_str(o, "customer_identifier", t->user_id);
-    ts_api_add_time(o, "start_time", t->started_ns);
-    ts_api_add_time(o, "end_time", t->ended_ns);
+    ts_api_add_time_opt(o, "start_time", t->has_started, t->started_ns);
+    ts_api_add_time_opt(o, "end_time", t->has_ended, t->ended_ns);
     cJSON_AddNumberToObject(o, "duration", seconds(t->latency_ms, 0));
     ts_api_add_i64(o, "span_count", t->span_count);
     ts_api_add_i64(o, "llm_call_count", t->llm_span_count);
@@ -147,10 +147,9 @@ static cJSON *span_node(const ts_span *s, const ts_trace *t, const ts_workspace 
     ts_api_add_time(o, "end_time", s->end_ns);
     ts_api_add_i64(o, "prompt_tokens", s->prompt_tokens > 0 ? s->prompt_tokens : 0);
     ts_api_add_i64(o, "completion_tokens", s->completion_tokens > 0 ? s->completion_tokens : 0);
+    /* what the trace's total_tokens summed for this span */
     ts_api_add_i64(o, "total_request_tokens",
-                   s->total_tokens > 0 ? s->total_tokens
-                                       : (s->prompt_tokens > 0 ? s->prompt_tokens : 0) +
-                                             (s->completion_tokens > 0 ? s->completion_tokens : 0));
+                   ts_span_tokens_total(s->prompt_tokens, s->completion_tokens, s->total_tokens));
     cJSON_AddNumberToObject(o, "cost", s->has_cost ? s->cost : 0.0);
     ts_api_add_str(o, "model", s->model);
     cJSON_AddNumberToObject(o, "latency", seconds(lat, 0));

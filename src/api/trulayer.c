@@ -68,8 +68,8 @@ static void put_trace_fields(ts_jsonw *w, const ts_trace *t)
     ts_api_put_str(w, "project_id", t->project_uuid);
     ts_api_put_str(w, "error", t->error);
     ts_api_put_raw(w, "tags", t->tags, "[]");
-    ts_api_put_time(w, "started_at", t->started_ns);
-    ts_api_put_time(w, "ended_at", t->ended_ns);
+    ts_api_put_time_opt(w, "started_at", t->has_started, t->started_ns);
+    ts_api_put_time_opt(w, "ended_at", t->has_ended, t->ended_ns);
     ts_api_put_str(w, "session_id", t->session_id);
     ts_api_put_str(w, "external_id", t->external_id);
     ts_api_put_str(w, "name", t->name);

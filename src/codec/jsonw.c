@@ -167,8 +167,11 @@ void ts_jsonw_double(ts_jsonw *w, double v)
 
 void ts_jsonw_i64(ts_jsonw *w, int64_t v)
 {
-    if (v > -EXACT_INT && v < EXACT_INT)
+    if (v > -EXACT_INT && v < EXACT_INT) {
         put_int(w, v);
-    else
-        ts_jsonw_double(w, (double)v);
+    } else {
+        char b[24];
+        int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+        ts_jsonw_raw(w, b, (size_t)n);
+    }
 }

@@ -43,7 +43,8 @@ void ts_jsonw_bool(ts_jsonw *w, int v);
 /* As cJSON prints a number: "%1.15g", or "%1.17g" when that does not read
  * back within a relative DBL_EPSILON; NaN and infinities as null. */
 void ts_jsonw_double(ts_jsonw *w, double v);
-/* As cJSON prints (double)v: |v| >= 1e15 may come out in exponent form. */
+/* v in decimal, every digit (never through a double: token counts and ids
+ * of 10^15 and more stay exact integers). */
 void ts_jsonw_i64(ts_jsonw *w, int64_t v);
 /* Already valid JSON text (len bytes), spliced in verbatim. */
 void ts_jsonw_raw(ts_jsonw *w, const char *json, size_t len);

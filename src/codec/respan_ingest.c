@@ -48,6 +48,8 @@ static int opt_tokens(const cJSON *o, const char *k, int idx, int64_t *out, ts_e
         return TS_OK;
     if (ts_json_i64(it, out) != TS_OK || *out < 0)
         return bad(err, idx, k, "must be a non-negative integer");
+    if (!ts_tokens_ok(*out))
+        return bad(err, idx, k, "must be at most 1000000000000000");
     return TS_OK;
 }
 
@@ -64,14 +66,17 @@ static int opt_seconds(const cJSON *o, const char *k, int idx, int *has, double 
     return TS_OK;
 }
 
-static int opt_time(const cJSON *o, const char *k, int idx, int64_t *out, ts_err *err)
+/* *has: the time was given (the epoch, 0 ns, is a time like any). */
+static int opt_time(const cJSON *o, const char *k, int idx, int *has, int64_t *out, ts_err *err)
 {
     const cJSON *it = get(o, k);
     *out = 0;
+    *has = 0;
     if (!it)
         return TS_OK;
     if (!cJSON_IsString(it) || ts_time_parse_iso(it->valuestring, out) != TS_OK)
         return bad(err, idx, k, "must be an ISO 8601 date-time");
+    *has = 1;
     return TS_OK;
 }
 
@@ -112,23 +117,25 @@ static char *extras(const cJSON *js, ts_arena *a)
 static int times(const cJSON *js, int idx, ts_span *s, int64_t now, ts_err *err)
 {
     int64_t start, end;
-    int has_lat = 0;
+    int has_lat = 0, has_start, has_end;
     double lat = 0;
     int rc;
-    if ((rc = opt_time(js, "start_time", idx, &start, err)) != TS_OK ||
-        (rc = opt_time(js, "timestamp", idx, &end, err)) != TS_OK ||
+    if ((rc = opt_time(js, "start_time", idx, &has_start, &start, err)) != TS_OK ||
+        (rc = opt_time(js, "timestamp", idx, &has_end, &end, err)) != TS_OK ||
         (rc = opt_seconds(js, "latency", idx, &has_lat, &lat, err)) != TS_OK)
         return rc;
     if (!has_lat && (rc = opt_seconds(js, "generation_time", idx, &has_lat, &lat, err)) != TS_OK)
         return rc;
     int64_t lat_ns = has_lat ? (int64_t)llround(lat * 1e9) : 0; /* lat <= 1e9 s */
-    if (!end && !start)
+    if (!has_end && !has_start) {
         end = now;
-    if ((!start && end < INT64_MIN + lat_ns) || (!end && start > INT64_MAX - lat_ns))
+        has_end = 1;
+    }
+    if ((!has_start && end < INT64_MIN + lat_ns) || (!has_end && start > INT64_MAX - lat_ns))
         return bad(err, idx, "latency", "puts the span outside the representable time range");
-    if (!start)
+    if (!has_start)
         start = end - lat_ns;
-    if (!end)
+    if (!has_end)
         end = start + lat_ns;
     if (end < start)
         return bad(err, idx, "timestamp", "(the span's end) must not be before start_time");
@@ -230,6 +237,8 @@ static int decode_span(const cJSON *js, int idx, ts_arena *a, int64_t now, ts_sp
     if ((it = get(js, "cost"))) {
         if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
             return bad(err, idx, "cost", "must be a non-negative number");
+        if (!ts_cost_ok(it->valuedouble))
+            return bad(err, idx, "cost", "must be at most 1e9 (USD)");
         s->has_cost = 1;
         s->cost = it->valuedouble;
     }

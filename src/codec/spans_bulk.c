@@ -136,6 +136,9 @@ static int nonneg_int(dec *d, ts_jt_ix lr, const char *key, int64_t *out)
     if (*out < 0)
         return bad(d, "log_request", key, "greater_than_equal",
                    "Input should be greater than or equal to 0");
+    if (!ts_tokens_ok(*out))
+        return bad(d, "log_request", key, "less_than_equal",
+                   "Input should be less than or equal to 1000000000000000");
     return TS_OK;
 }
 
@@ -177,6 +180,9 @@ static int log_request(dec *d, ts_jt_ix span, ts_span *s)
         if (v < 0)
             return bad(d, "log_request", "price", "greater_than_equal",
                        "Input should be greater than or equal to 0");
+        if (!ts_cost_ok(v))
+            return bad(d, "log_request", "price", "less_than_equal",
+                       "Input should be less than or equal to 1000000000 (USD)");
         s->has_cost = 1;
         s->cost = v;
     }

@@ -20,13 +20,22 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-static int64_t tokens(const cJSON *usage, const char *k1, const char *k2)
+/* A usage count, TS_TOKENS_ABSENT when missing or not a count; over
+ * TS_TOKENS_MAX: TS_EINVAL naming it. */
+static int tokens(const cJSON *usage, const char *k1, const char *k2, int64_t *out, ts_err *err)
 {
     int64_t v;
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(usage, k1);
-    if (!it)
+    const char *k = k1;
+    if (!it) {
         it = cJSON_GetObjectItemCaseSensitive(usage, k2);
-    return it && ts_json_i64(it, &v) == TS_OK && v >= 0 ? v : TS_TOKENS_ABSENT;
+        k = k2;
+    }
+    *out = it && ts_json_i64(it, &v) == TS_OK && v >= 0 ? v : TS_TOKENS_ABSENT;
+    if (*out != TS_TOKENS_ABSENT && !ts_tokens_ok(*out))
+        return ts_err_set(err, TS_EINVAL, "request_response.usage.%s must be at most %lld", k,
+                          (long long)TS_TOKENS_MAX);
+    return TS_OK;
 }
 
 /* OpenAI: choices[0].message.content; Anthropic: content[0].text; else
@@ -84,10 +93,17 @@ int ts_track_request_decode(const char *body, size_t len, const ts_config *cfg, 
         t->input = ts_json_text(in, a);
     }
     t->output = output_text(resp, a);
-    t->prompt_tokens = tokens(usage, "prompt_tokens", "input_tokens");
-    t->completion_tokens = tokens(usage, "completion_tokens", "output_tokens");
+    if ((rc = tokens(usage, "prompt_tokens", "input_tokens", &t->prompt_tokens, err)) != TS_OK ||
+        (rc = tokens(usage, "completion_tokens", "output_tokens", &t->completion_tokens, err)) !=
+            TS_OK)
+        goto out;
     const cJSON *price = cJSON_GetObjectItemCaseSensitive(root, "price");
-    if (cJSON_IsNumber(price) && isfinite(price->valuedouble) && price->valuedouble >= 0) {
+    if (cJSON_IsNumber(price) && isfinite(price->valuedouble) && !ts_cost_ok(price->valuedouble) &&
+        price->valuedouble > 0) {
+        rc = ts_err_set(err, TS_EINVAL, "price must be at most 1e9 (USD)");
+        goto out;
+    }
+    if (cJSON_IsNumber(price) && ts_cost_ok(price->valuedouble)) {
         t->has_cost = 1;
         t->cost = price->valuedouble;
     }

@@ -67,6 +67,14 @@ static int opt_nonneg_int(dec *d, const cJSON *o, const char *key, int64_t *out)
     return TS_OK;
 }
 
+static int opt_tokens(dec *d, const cJSON *o, const char *key, int64_t *out)
+{
+    int rc = opt_nonneg_int(d, o, key, out);
+    if (rc == TS_OK && *out != TS_TOKENS_ABSENT && !ts_tokens_ok(*out))
+        return bad(d, "%s must be at most 1000000000000000", key);
+    return rc;
+}
+
 static int opt_cost(dec *d, const cJSON *o, const char *key, int *has, double *out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -74,19 +82,24 @@ static int opt_cost(dec *d, const cJSON *o, const char *key, int *has, double *o
         return TS_OK;
     if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
         return bad(d, "%s must be a non-negative number", key);
+    if (!ts_cost_ok(it->valuedouble))
+        return bad(d, "%s must be at most 1e9 (USD)", key);
     *has = 1;
     *out = it->valuedouble;
     return TS_OK;
 }
 
-static int opt_time(dec *d, const cJSON *o, const char *key, int64_t *out)
+/* *has: the time was given (1970-01-01T00:00:00Z, 0 ns, is a time too). */
+static int opt_time(dec *d, const cJSON *o, const char *key, int *has, int64_t *out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
     *out = 0;
+    *has = 0;
     if (!it || cJSON_IsNull(it))
         return TS_OK;
     if (!cJSON_IsString(it) || ts_time_parse_iso(it->valuestring, out) != TS_OK)
         return bad(d, "%s must be an RFC 3339 date-time", key);
+    *has = 1;
     return TS_OK;
 }
 
@@ -169,7 +182,7 @@ static void cost_from_metadata(const cJSON *js, ts_span *s)
 {
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(js, "metadata");
     const cJSON *c = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "cost_usd") : NULL;
-    if (!s->has_cost && cJSON_IsNumber(c) && isfinite(c->valuedouble) && c->valuedouble >= 0) {
+    if (!s->has_cost && cJSON_IsNumber(c) && ts_cost_ok(c->valuedouble)) {
         s->has_cost = 1;
         s->cost = c->valuedouble;
     }
@@ -179,7 +192,7 @@ static int decode_span(dec *d, const cJSON *js, const ts_trace_meta *m)
 {
     ts_span *s;
     char *type = NULL;
-    int rc;
+    int rc, has_start = 0, has_end = 0;
     if (!cJSON_IsObject(js))
         return bad(d, "%s must be an object", "every span");
     if ((rc = push_span(d, &s)) != TS_OK)
@@ -200,12 +213,12 @@ static int decode_span(dec *d, const cJSON *js, const ts_trace_meta *m)
         (rc = opt_str(d, js, "model", &s->model)) != TS_OK ||
         (rc = opt_str(d, js, "error", &s->error)) != TS_OK ||
         (rc = opt_nonneg_int(d, js, "latency_ms", &s->latency_ms)) != TS_OK ||
-        (rc = opt_nonneg_int(d, js, "prompt_tokens", &s->prompt_tokens)) != TS_OK ||
-        (rc = opt_nonneg_int(d, js, "completion_tokens", &s->completion_tokens)) != TS_OK ||
+        (rc = opt_tokens(d, js, "prompt_tokens", &s->prompt_tokens)) != TS_OK ||
+        (rc = opt_tokens(d, js, "completion_tokens", &s->completion_tokens)) != TS_OK ||
         (rc = opt_cost(d, js, "cost", &s->has_cost, &s->cost)) != TS_OK ||
         (rc = opt_object(d, js, "metadata", &s->metadata)) != TS_OK ||
-        (rc = opt_time(d, js, "start_time", &s->start_ns)) != TS_OK ||
-        (rc = opt_time(d, js, "end_time", &s->end_ns)) != TS_OK)
+        (rc = opt_time(d, js, "start_time", &has_start, &s->start_ns)) != TS_OK ||
+        (rc = opt_time(d, js, "end_time", &has_end, &s->end_ns)) != TS_OK)
         return rc;
     if (s->parent_id) {
         char buf[TS_ID_MAX + 1];
@@ -220,11 +233,11 @@ static int decode_span(dec *d, const cJSON *js, const ts_trace_meta *m)
     s->output = text_field(d, js, "output");
     cost_from_metadata(js, s);
     /* Times: missing ones come from the trace, then from the latency. */
-    if (!s->start_ns)
-        s->start_ns = m->started_ns ? m->started_ns : d->now;
+    if (!has_start)
+        s->start_ns = m->has_started ? m->started_ns : d->now;
     if (s->latency_ms > TS_TRULAYER_MAX_LATENCY_MS)
         return bad(d, "span %s is more than 10 years", "latency_ms");
-    if (!s->end_ns) {
+    if (!has_end) {
         int64_t lat_ns = s->latency_ms > 0 ? s->latency_ms * 1000000 : 0;
         if (s->start_ns > INT64_MAX - lat_ns)
             return bad(d, "span %s puts its end outside the representable range", "latency_ms");
@@ -298,9 +311,9 @@ static int decode_trace(dec *d, const cJSON *o, ts_trace_meta *m)
         (rc = opt_nonneg_int(d, o, "latency_ms", &m->latency_ms)) != TS_OK ||
         (rc = opt_cost(d, o, "cost", &m->has_cost, &m->cost)) != TS_OK ||
         (rc = opt_object(d, o, "metadata", &m->metadata)) != TS_OK ||
-        (rc = opt_time(d, o, "started_at", &m->started_ns)) != TS_OK ||
-        (rc = opt_time(d, o, "ended_at", &m->ended_ns)) != TS_OK || (rc = tags(d, o, m)) != TS_OK ||
-        (rc = events(d, o, m)) != TS_OK)
+        (rc = opt_time(d, o, "started_at", &m->has_started, &m->started_ns)) != TS_OK ||
+        (rc = opt_time(d, o, "ended_at", &m->has_ended, &m->ended_ns)) != TS_OK ||
+        (rc = tags(d, o, m)) != TS_OK || (rc = events(d, o, m)) != TS_OK)
         return rc;
     if (m->latency_ms > TS_TRULAYER_MAX_LATENCY_MS)
         return bad(d, "%s is more than 10 years", "latency_ms");
@@ -312,7 +325,7 @@ static int decode_trace(dec *d, const cJSON *o, ts_trace_meta *m)
         m->error = NULL;
     m->input = text_field(d, o, "input");
     m->output = text_field(d, o, "output");
-    if (m->started_ns && m->ended_ns && m->ended_ns < m->started_ns)
+    if (m->has_started && m->has_ended && m->ended_ns < m->started_ns)
         return bad(d, "%s must not be before started_at", "ended_at");
     spans = cJSON_GetObjectItemCaseSensitive(o, "spans");
     if (spans && !cJSON_IsNull(spans) && !cJSON_IsArray(spans))

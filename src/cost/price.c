@@ -352,12 +352,13 @@ void ts_cost_apply(ts_span *s, const ts_prices *p)
 {
     double c;
     s->unpriced = 0;
-    if (s->has_cost || !s->type || strcmp(s->type, "llm") != 0)
+    if (s->has_cost || !ts_span_type_is_llm(s->type))
         return;
     const ts_price_entry *e = s->model ? ts_prices_lookup(p, s->model) : NULL;
     if (e && ts_price_cost(e, s, &c)) {
         s->has_cost = 1;
         s->cost = c;
+        s->cost_priced = 1;
         return;
     }
     s->unpriced = 1;

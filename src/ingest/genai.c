@@ -152,9 +152,9 @@ static int conv_tokens(const ts_attr_value *v, int64_t *out)
     switch (v->type) {
     case TS_AV_INT:
         *out = v->i;
-        return v->i >= 0;
+        return ts_tokens_ok(v->i);
     case TS_AV_DOUBLE:
-        if (!isfinite(v->d) || v->d < 0 || v->d >= 9007199254740992.0 || v->d != floor(v->d))
+        if (!isfinite(v->d) || v->d < 0 || v->d > (double)TS_TOKENS_MAX || v->d != floor(v->d))
             return 0;
         *out = (int64_t)v->d;
         return 1;
@@ -164,7 +164,7 @@ static int conv_tokens(const ts_attr_value *v, int64_t *out)
             return 0;
         errno = 0;
         long long n = strtoll(v->s, &end, 10);
-        if (errno || *end)
+        if (errno || *end || !ts_tokens_ok(n))
             return 0;
         *out = n;
         return 1;
@@ -188,7 +188,7 @@ static int conv_cost(const ts_attr_value *v, double *out)
             return 0;
     } else
         return 0;
-    if (!isfinite(d) || d < 0)
+    if (!ts_cost_ok(d))
         return 0;
     *out = d;
     return 1;
@@ -492,9 +492,10 @@ int ts_genai_apply(ts_span *s, const ts_genai_src *src, ts_arena *a)
             s->has_cost = 1;
             s->cost = b[F_COST].u.cost;
         } else if (b[F_COST_PROMPT].rank >= 0 || b[F_COST_COMPLETION].rank >= 0) {
-            s->has_cost = 1;
-            s->cost = (b[F_COST_PROMPT].rank >= 0 ? b[F_COST_PROMPT].u.cost : 0) +
-                      (b[F_COST_COMPLETION].rank >= 0 ? b[F_COST_COMPLETION].u.cost : 0);
+            double c = (b[F_COST_PROMPT].rank >= 0 ? b[F_COST_PROMPT].u.cost : 0) +
+                       (b[F_COST_COMPLETION].rank >= 0 ? b[F_COST_COMPLETION].u.cost : 0);
+            s->has_cost = ts_cost_ok(c); /* the sum is bounded like a total */
+            s->cost = s->has_cost ? c : 0;
         }
     }
     if (!s->type && b[F_TYPE].rank >= 0)

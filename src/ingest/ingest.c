@@ -76,21 +76,6 @@ int ts_ingest_prepare(ts_span *spans, size_t *n, ts_arena *a)
     return TS_OK;
 }
 
-int ts_ingest_price_call(const char *model, int64_t prompt_tokens, int64_t completion_tokens,
-                         double *cost)
-{
-    ts_span s;
-    ts_span_init(&s);
-    s.type = "llm";
-    s.model = (char *)model;
-    s.prompt_tokens = prompt_tokens;
-    s.completion_tokens = completion_tokens;
-    ts_cost_apply(&s, ts_prices_active());
-    if (s.has_cost)
-        *cost = s.cost;
-    return s.has_cost;
-}
-
 int ts_ingest_dedupe_traces(ts_trace_meta *traces, size_t *nt)
 {
     size_t out = 0;

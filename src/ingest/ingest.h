@@ -36,10 +36,4 @@ int ts_ingest_prepare(ts_span *spans, size_t *n, ts_arena *a);
  * store. Thread-safe. */
 void ts_ingest_derive(ts_span *s);
 
-/* Prices an LLM call from the active price table, as ts_ingest_derive does
- * for spans: for request logs that arrive apart from their span
- * (/track-request). Returns 1 and sets *cost when the model is priced. */
-int ts_ingest_price_call(const char *model, int64_t prompt_tokens, int64_t completion_tokens,
-                         double *cost);
-
 #endif

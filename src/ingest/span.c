@@ -16,6 +16,16 @@ void ts_span_init(ts_span *s)
     s->latency_ms = -1;
 }
 
+int64_t ts_span_tokens_total(int64_t p, int64_t c, int64_t t)
+{
+    int64_t r;
+    if (t >= 0)
+        return t;
+    p = p > 0 ? p : 0;
+    c = c > 0 ? c : 0;
+    return __builtin_add_overflow(p, c, &r) ? INT64_MAX : r;
+}
+
 /* Case-insensitive substring search (error texts are short). */
 static int has_ci(const char *hay, const char *needle)
 {

@@ -26,12 +26,34 @@ int64_t ts_agg_tok_sub(int64_t a, int64_t b)
     return a > b ? a - b : 0;
 }
 
-/* A span's contribution to the trace's total token count. */
+/* A span's contribution to the trace's total token count: the model.h
+ * rule, which the renderers show as the span's total too. */
 int64_t ts_agg_span_total(int64_t p, int64_t c, int64_t t)
 {
-    if (p != TS_TOKENS_ABSENT || c != TS_TOKENS_ABSENT)
-        return ts_agg_tok_add(p > 0 ? p : 0, c);
-    return t > 0 ? t : 0;
+    return ts_span_tokens_total(p, c, t);
+}
+
+/* A cost sum above this is not a sum of bounded costs (TS_COST_MAX) of
+ * any plausible trace: an inf or NaN of rows written before the bounds. */
+#define TS_COST_SUM_SANE 1e300
+
+void ts_agg_resum_begin(ts_agg *a)
+{
+    a->prompt = a->completion = a->total = 0;
+    a->cost_sum = 0.0;
+    a->cost_n = 0;
+    a->resum = 0;
+}
+
+void ts_agg_resum_add(ts_agg *a, int64_t p, int64_t c, int64_t t, int has_cost, double cost)
+{
+    a->prompt = ts_agg_tok_add(a->prompt, p);
+    a->completion = ts_agg_tok_add(a->completion, c);
+    a->total = ts_agg_tok_add(a->total, ts_agg_span_total(p, c, t));
+    if (has_cost) {
+        a->cost_sum += cost;
+        a->cost_n++;
+    }
 }
 
 /* Moves a's aggregates by the difference between old (if any) and sp. */
@@ -40,12 +62,20 @@ void ts_agg_apply(ts_agg *a, const ts_span *sp, const ts_agg_old *o)
     if (o) {
         a->span_count--;
         a->llm_span_count -= o->is_llm;
+        /* A saturated sum lost what was above INT64_MAX: subtracting from
+         * it cannot give the sum of the other spans. */
+        if (a->prompt == INT64_MAX || a->completion == INT64_MAX || a->total == INT64_MAX)
+            a->resum = 1;
         a->prompt = ts_agg_tok_sub(a->prompt, o->prompt);
         a->completion = ts_agg_tok_sub(a->completion, o->completion);
         a->total = ts_agg_tok_sub(a->total, ts_agg_span_total(o->prompt, o->completion, o->total));
         if (o->has_cost) {
             a->cost_sum -= o->cost;
             a->cost_n--;
+            if (a->cost_n == 0)
+                a->cost_sum = 0.0;
+            else if (o->cost > a->cost_sum || !(a->cost_sum <= TS_COST_SUM_SANE))
+                a->resum = 1;
         }
         a->unpriced -= o->unpriced;
         a->error_count -= o->has_error;

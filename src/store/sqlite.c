@@ -64,6 +64,8 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TRACE_UPDATE] =
         "UPDATE traces SET updated_ns = ?, (" TRACE_AGG_COLS ") = (" Q21 ") WHERE id = ?",
     [Q_RECOMP_EXT] = "SELECT min(start_ns), max(end_ns) FROM spans WHERE trow = ?2",
+    [Q_RECOMP_SUMS] = "SELECT prompt_tokens, completion_tokens, total_tokens, cost FROM spans "
+                      "WHERE trow = ?2",
     [Q_RECOMP_ROOT] = "SELECT span_id, start_ns, name, input, output, model, error FROM spans "
                       "WHERE trow = ?2 AND (parent_id IS NULL OR parent_id = '') "
                       "ORDER BY start_ns, span_id LIMIT 1",
@@ -579,6 +581,10 @@ void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
         t->cost = sqlite3_column_double(q, 8);
     }
     t->unpriced_span_count = sqlite3_column_int64(q, 10);
+    t->has_started =
+        sqlite3_column_type(q, 27) != SQLITE_NULL || sqlite3_column_type(q, 11) != SQLITE_NULL;
+    t->has_ended =
+        sqlite3_column_type(q, 28) != SQLITE_NULL || sqlite3_column_type(q, 12) != SQLITE_NULL;
     t->started_ns = col_i64_or(q, 27, col_i64_or(q, 11, 0));
     t->ended_ns = col_i64_or(q, 28, col_i64_or(q, 12, 0));
     t->error_count = sqlite3_column_int64(q, 13);
@@ -593,7 +599,7 @@ void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
                                      first_nonnull(root_error, err_text));
     if (sqlite3_column_type(q, 26) != SQLITE_NULL)
         t->latency_ms = sqlite3_column_int64(q, 26);
-    else if (t->ended_ns >= t->started_ns && t->started_ns != 0)
+    else if (t->has_started && t->has_ended && t->ended_ns >= t->started_ns)
         t->latency_ms = ts_time_diff_ms(t->started_ns, t->ended_ns);
     t->session_id = ts_sqlite_col_text(a, q, 29);
     t->user_id = ts_sqlite_col_text(a, q, 30);
@@ -649,7 +655,8 @@ void ts_sqlite_read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
         sp->has_cost = 1;
         sp->cost = sqlite3_column_double(q, 27);
     }
-    sp->unpriced = sqlite3_column_int(q, 28);
+    sp->unpriced = sqlite3_column_int(q, 28) == TS_SQL_UNPRICED;
+    sp->cost_priced = sqlite3_column_int(q, 28) == TS_SQL_TABLE_PRICED;
     sp->error = ts_sqlite_col_text(a, q, 29);
     sp->session_id = ts_sqlite_col_text(a, q, 30);
     sp->user_id = ts_sqlite_col_text(a, q, 31);

@@ -38,6 +38,7 @@ enum {
     Q_RECOMP_EXT,
     Q_RECOMP_ROOT,
     Q_RECOMP_ERR,
+    Q_RECOMP_SUMS,
     Q_CLOSE_INSERT,
     Q_TRACE_START,
     Q_DEL_SPANS,
@@ -212,6 +213,19 @@ char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
     "EXISTS (SELECT 1 FROM trace_closures c WHERE c.ws_id = t.ws_id AND c.trace_id = "             \
     "t.trace_id), t.root_span_id, t.id"
 #define TS_SQL_TRACE_NCOLS 41
+
+/* spans.unpriced holds the span's price state: 0 the client's cost (or
+ * not an LLM span), 1 an LLM span the price table could not price, 2 a
+ * cost the price table gave (priced again when a request log changes the
+ * span). Rows written before the state existed have 0 for 2. */
+enum { TS_SQL_CLIENT_COST = 0, TS_SQL_UNPRICED = 1, TS_SQL_TABLE_PRICED = 2 };
+
+static inline int ts_sqlite_price_state(const ts_span *sp)
+{
+    return sp->unpriced      ? TS_SQL_UNPRICED
+           : sp->cost_priced ? TS_SQL_TABLE_PRICED
+                             : TS_SQL_CLIENT_COST;
+}
 
 /* The span row: "id, span_id, " then the tail. The writer writes
  * TS_SQL_SPAN_TAIL (35 values, the last the span_ctx idx); readers select

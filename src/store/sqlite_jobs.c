@@ -42,7 +42,7 @@ static void bind_span_tail(sqlite3_stmt *q, int at, const ts_span *sp, int64_t r
         sqlite3_bind_double(q, at + 25, sp->cost);
     else
         sqlite3_bind_null(q, at + 25);
-    sqlite3_bind_int(q, at + 26, sp->unpriced ? 1 : 0);
+    sqlite3_bind_int(q, at + 26, ts_sqlite_price_state(sp));
     ts_sqlite_bind_text(q, at + 27, sp->error);
     ts_sqlite_bind_text(q, at + 28, sp->session_id);
     ts_sqlite_bind_text(q, at + 29, sp->user_id);
@@ -74,7 +74,7 @@ static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, i
         o->agg.end = sqlite3_column_int64(q, 2);
         o->is_root = sqlite3_column_type(q, 3) == SQLITE_NULL || sqlite3_column_bytes(q, 3) == 0;
         o->agg.has_error = sqlite3_column_type(q, 4) != SQLITE_NULL;
-        o->agg.is_llm = ts_sqlite_is_llm((const char *)sqlite3_column_text(q, 5));
+        o->agg.is_llm = ts_span_type_is_llm((const char *)sqlite3_column_text(q, 5));
         o->agg.prompt = sqlite3_column_type(q, 6) == SQLITE_NULL ? TS_TOKENS_ABSENT
                                                                  : sqlite3_column_int64(q, 6);
         o->agg.completion = sqlite3_column_type(q, 7) == SQLITE_NULL ? TS_TOKENS_ABSENT
@@ -83,7 +83,7 @@ static int load_old(job_ctx *j, const tagg *t, const ts_span *sp, old_span *o, i
                                                                 : sqlite3_column_int64(q, 8);
         o->agg.has_cost = sqlite3_column_type(q, 9) != SQLITE_NULL;
         o->agg.cost = sqlite3_column_double(q, 9);
-        o->agg.unpriced = sqlite3_column_int(q, 10);
+        o->agg.unpriced = sqlite3_column_int(q, 10) == TS_SQL_UNPRICED;
         o->request_log_id = sqlite3_column_int64(q, 11);
         o->parent = ts_sqlite_col_text(j->a, q, 3);
         o->error = ts_sqlite_col_text(j->a, q, 4);
@@ -125,11 +125,46 @@ static int write_request_log(job_ctx *j, const tagg *t, const ts_span *sp, int64
     return rc;
 }
 
+/* The final span of an attachment: the log's LLM fields over sp's, then
+ * derived again (type, total tokens, cost, unpriced) as an ingest of that
+ * span would derive it. A cost the table gave goes (the model or tokens
+ * may have changed); the client's cost stays unless the log has one. */
+static void merge_log(const ts_write *w, ts_span *sp, const ts_track *lg)
+{
+    if (lg->model)
+        sp->model = (char *)lg->model;
+    if (lg->provider)
+        sp->provider = (char *)lg->provider;
+    if (lg->input)
+        sp->input = (char *)lg->input;
+    if (lg->output)
+        sp->output = (char *)lg->output;
+    if (lg->prompt_tokens != TS_TOKENS_ABSENT || lg->completion_tokens != TS_TOKENS_ABSENT) {
+        if (lg->prompt_tokens != TS_TOKENS_ABSENT)
+            sp->prompt_tokens = lg->prompt_tokens;
+        if (lg->completion_tokens != TS_TOKENS_ABSENT)
+            sp->completion_tokens = lg->completion_tokens;
+        sp->total_tokens = TS_TOKENS_ABSENT; /* the log's call: its own sum */
+    }
+    if (lg->has_cost) {
+        sp->has_cost = 1;
+        sp->cost = lg->cost;
+        sp->cost_priced = 0;
+    } else if (sp->cost_priced && w->derive) {
+        sp->has_cost = sp->cost_priced = 0;
+    }
+    if (!ts_span_type_is_llm(sp->type))
+        sp->type = "llm"; /* a request log is an LLM call */
+    if (w->derive)
+        w->derive(sp);
+}
+
 /* A request log sent by /track-request before its span: its LLM fields
  * fill the span, and the log is attached (*rl_id). */
 static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
 {
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_RL_PENDING);
+    ts_track lg = {.prompt_tokens = TS_TOKENS_ABSENT, .completion_tokens = TS_TOKENS_ABSENT};
     *rl_id = 0;
     if (!q)
         return TS_EIO;
@@ -138,24 +173,19 @@ static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
     int src = sqlite3_step(q);
     if (src == SQLITE_ROW) {
         *rl_id = sqlite3_column_int64(q, 0);
-        char *v;
-        if ((v = ts_sqlite_col_text(j->sa, q, 1)))
-            sp->model = v;
-        if ((v = ts_sqlite_col_text(j->sa, q, 2)))
-            sp->provider = v;
-        if ((v = ts_sqlite_col_text(j->sa, q, 3)))
-            sp->input = v;
-        if ((v = ts_sqlite_col_text(j->sa, q, 4)))
-            sp->output = v;
+        lg.model = ts_sqlite_col_text(j->sa, q, 1);
+        lg.provider = ts_sqlite_col_text(j->sa, q, 2);
+        lg.input = ts_sqlite_col_text(j->sa, q, 3);
+        lg.output = ts_sqlite_col_text(j->sa, q, 4);
         if (sqlite3_column_type(q, 5) != SQLITE_NULL)
-            sp->prompt_tokens = sqlite3_column_int64(q, 5);
+            lg.prompt_tokens = sqlite3_column_int64(q, 5);
         if (sqlite3_column_type(q, 6) != SQLITE_NULL)
-            sp->completion_tokens = sqlite3_column_int64(q, 6);
+            lg.completion_tokens = sqlite3_column_int64(q, 6);
         if (sqlite3_column_type(q, 7) != SQLITE_NULL) {
-            sp->has_cost = 1;
-            sp->cost = sqlite3_column_double(q, 7);
+            lg.has_cost = 1;
+            lg.cost = sqlite3_column_double(q, 7);
         }
-        sp->type = "llm";
+        merge_log(j->w, sp, &lg);
     }
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -355,8 +385,8 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     if (m->has_cost)
         sqlite3_bind_double(q, 8, m->cost);
     bind_i64_or_null(q, 9, m->latency_ms >= 0, m->latency_ms);
-    bind_i64_or_null(q, 10, m->started_ns != 0, m->started_ns);
-    bind_i64_or_null(q, 11, m->ended_ns != 0, m->ended_ns);
+    bind_i64_or_null(q, 10, m->has_started, m->started_ns);
+    bind_i64_or_null(q, 11, m->has_ended, m->ended_ns);
     ts_sqlite_bind_text(q, 12, m->session_id);
     ts_sqlite_bind_text(q, 13, m->user_id);
     ts_sqlite_bind_text(q, 14, m->external_id);
@@ -373,6 +403,26 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
     if (m->model && (rc = ts_sqlite_dim_add(&j->t, t, DIM_MODEL, m->model, 1)) != TS_OK)
         return rc;
     if (fail && (rc = ts_sqlite_dim_add(&j->t, t, DIM_FAILURE, fail, 1)) != TS_OK)
+        return rc;
+    return TS_OK;
+}
+
+/* Writes a job's image t (not deferred): its row, explicit trace fields,
+ * trace_dims changes and, when the start moved, the dims' order. */
+static int store_trace(job_ctx *j, tagg *t)
+{
+    int rc;
+    if (t->touched && (rc = ts_sqlite_tagg_store(j, t)) != TS_OK)
+        return rc;
+    if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
+        return rc;
+    if ((t->touched || t->meta) && (rc = ts_sqlite_dims_flush(j, t)) != TS_OK)
+        return rc;
+    /* New dims rows were written with the trace's start and row id;
+     * older rows need them again only when the start moved. */
+    int moved = t->existed &&
+                (ts_sqlite_tagg_start(t) != t->loaded_started || (t->meta && t->meta->has_started));
+    if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
         return rc;
     return TS_OK;
 }
@@ -402,22 +452,13 @@ static int apply_ingest(job_ctx *j)
     if (j->tx) /* deferred: the images stay consistent between jobs */
         for (size_t i = 0; i < j->t.nlist; i++) {
             tagg *t = j->t.list[i];
-            if (t->touched && t->agg.recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+            if (t->touched && (t->agg.recompute || t->agg.resum) &&
+                (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
                 return rc;
         }
     for (size_t i = 0; !j->tx && i < j->t.nlist; i++) {
         tagg *t = j->t.list[i];
-        if (t->touched && (rc = ts_sqlite_tagg_store(j, t)) != TS_OK)
-            return rc;
-        if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)
-            return rc;
-        if ((t->touched || t->meta) && (rc = ts_sqlite_dims_flush(j, t)) != TS_OK)
-            return rc;
-        /* New dims rows were written with the trace's start and row id;
-         * older rows need them again only when the start moved. */
-        int moved = t->existed && ((t->agg.has_ext ? t->agg.started : 0) != t->loaded_started ||
-                                   (t->meta && t->meta->started_ns));
-        if (moved && (rc = ts_sqlite_dims_sync(j, t)) != TS_OK)
+        if ((rc = store_trace(j, t)) != TS_OK)
             return rc;
         if (t->touched && w->close_after && !t->closed) {
             if ((rc = insert_closure(j, t->trace_id, NULL)) != TS_OK)
@@ -641,32 +682,17 @@ static int apply_track(job_ctx *j)
     if (src != SQLITE_ROW)
         return src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src);
     sp.trace_id = trace_id;
-    if (tr->model)
-        sp.model = (char *)tr->model;
-    if (tr->provider)
-        sp.provider = (char *)tr->provider;
-    if (tr->input)
-        sp.input = (char *)tr->input;
-    if (tr->output)
-        sp.output = (char *)tr->output;
-    if (tr->prompt_tokens != TS_TOKENS_ABSENT)
-        sp.prompt_tokens = tr->prompt_tokens;
-    if (tr->completion_tokens != TS_TOKENS_ABSENT)
-        sp.completion_tokens = tr->completion_tokens;
-    if (tr->has_cost) {
-        sp.has_cost = 1;
-        sp.cost = tr->cost;
-    }
-    sp.type = "llm";
+    merge_log(j->w, &sp, tr);
     sp.log_request = NULL;
     sp.request_log_id = tr->request_id;
+    /* The rewrite is an ingest of the final span: the same old -> new
+     * moves of the aggregates and of every trace_dims entry. */
     if ((rc = ts_sqlite_ttable_init(&j->t, j->a, 1)) != TS_OK ||
         (rc = ingest_span(j, &sp)) != TS_OK)
         return rc;
     tr->attached = !sp.rejected;
     for (size_t i = 0; i < j->t.nlist; i++)
-        if (j->t.list[i]->touched && ((rc = ts_sqlite_tagg_store(j, j->t.list[i])) != TS_OK ||
-                                      (rc = ts_sqlite_dims_sync(j, j->t.list[i])) != TS_OK))
+        if ((rc = store_trace(j, j->t.list[i])) != TS_OK)
             return rc;
     return TS_OK;
 }

@@ -46,7 +46,7 @@ static int tagg_load(job_ctx *j, tagg *t)
         t->agg.has_ext = sqlite3_column_type(q, 9) != SQLITE_NULL;
         t->agg.started = sqlite3_column_int64(q, 9);
         t->existed = 1;
-        t->loaded_started = t->agg.has_ext ? t->agg.started : 0;
+        t->loaded_started = ts_sqlite_tagg_start(t);
         t->agg.ended = sqlite3_column_int64(q, 10);
         t->agg.error_count = sqlite3_column_int64(q, 11);
         t->agg.root_span_id = ts_sqlite_col_text(j->sa, q, 12);
@@ -302,12 +302,38 @@ int ts_sqlite_dims_sync(job_ctx *j, const tagg *t)
     return q ? ts_sqlite_step_done(q) : TS_EIO;
 }
 
-/* Re-derives the non-additive fields of t from its spans (rare: only when
- * a replaced span held the earliest start, latest end, root or error). */
+/* Re-sums t's token and cost sums from its spans (agg.h: when an
+ * incremental difference could not be exact). */
+static int tagg_resum(job_ctx *j, tagg *t)
+{
+    sqlite3_stmt *q = ts_sqlite_tr_stmt(j, Q_RECOMP_SUMS, t->rowid);
+    int src;
+    if (!q)
+        return TS_EIO;
+    ts_agg_resum_begin(&t->agg);
+    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t v[3];
+        for (int i = 0; i < 3; i++)
+            v[i] = sqlite3_column_type(q, i) == SQLITE_NULL ? TS_TOKENS_ABSENT
+                                                            : sqlite3_column_int64(q, i);
+        ts_agg_resum_add(&t->agg, v[0], v[1], v[2], sqlite3_column_type(q, 3) != SQLITE_NULL,
+                         sqlite3_column_double(q, 3));
+    }
+    sqlite3_reset(q);
+    return src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
+}
+
+/* Re-derives from t's spans what its image could not move exactly: the
+ * non-additive fields (rare: only when a replaced span held the earliest
+ * start, latest end, root or error) and the sums (tagg_resum). */
 int ts_sqlite_tagg_recompute(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q;
-    int src;
+    int src, rc;
+    if (t->agg.resum && (rc = tagg_resum(j, t)) != TS_OK)
+        return rc;
+    if (!t->agg.recompute)
+        return TS_OK;
     if (!(q = ts_sqlite_tr_stmt(j, Q_RECOMP_EXT, t->rowid)))
         return TS_EIO;
     if ((src = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
@@ -386,7 +412,7 @@ int ts_sqlite_tagg_store(job_ctx *j, tagg *t)
 {
     sqlite3_stmt *q;
     int rc;
-    if (t->agg.recompute && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
+    if ((t->agg.recompute || t->agg.resum) && (rc = ts_sqlite_tagg_recompute(j, t)) != TS_OK)
         return rc;
     if (t->inrow) {
         if (!(q = ts_sqlite_stmt(j->c, Q_TRACE_UPDATE)))
@@ -446,7 +472,7 @@ int ts_sqlite_tagg_flush(ts_sqlite *s, ttable *tt, int64_t now)
         if (!t->dirty)
             continue;
         job_ctx fj = {.c = s->w, .a = tt->a, .sa = tt->a, .w = t->w, .now = now};
-        int moved = t->existed && (t->agg.has_ext ? t->agg.started : 0) != t->loaded_started;
+        int moved = t->existed && ts_sqlite_tagg_start(t) != t->loaded_started;
         if ((rc = ts_sqlite_tagg_store(&fj, t)) != TS_OK ||
             (rc = ts_sqlite_dims_flush(&fj, t)) != TS_OK ||
             (moved && (rc = ts_sqlite_dims_sync(&fj, t)) != TS_OK))

@@ -20,7 +20,7 @@ typedef struct tagg {
     ts_trace_meta *meta;    /* explicit trace fields to apply after the spans */
     struct dimd *dims;      /* trace_dims count changes of this job, written once */
     int existed;            /* the trace row was there before this job */
-    int64_t loaded_started; /* its started_ns then (0: none) */
+    int64_t loaded_started; /* its start then (ts_sqlite_tagg_start) */
     struct tagg *next;      /* hash chain */
     /* Deferred aggregates (see struct ttable): */
     int64_t ws_id;
@@ -125,14 +125,15 @@ static inline void ts_sqlite_bind_i64_opt(sqlite3_stmt *st, int i, int64_t v)
         sqlite3_bind_int64(st, i, v);
 }
 
+/* t's start from its spans, INT64_MIN when it has none (0 is a time). */
+static inline int64_t ts_sqlite_tagg_start(const tagg *t)
+{
+    return t->agg.has_ext ? t->agg.started : INT64_MIN;
+}
+
 static inline int ts_sqlite_is_root(const char *parent)
 {
     return parent == NULL || parent[0] == '\0';
-}
-
-static inline int ts_sqlite_is_llm(const char *type)
-{
-    return ts_span_type_is_llm(type);
 }
 
 /* Statement id with ?1 bound to the job's workspace and ?2 to text

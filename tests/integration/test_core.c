@@ -492,6 +492,56 @@ START_TEST(test_bulk_times_exact)
 }
 END_TEST
 
+/* Issue 23.8: start_time 0 (valid per docs/API.md) is 1970-01-01T00:00:00Z
+ * on every surface, never "absent": the trace's start, end and latency. */
+START_TEST(test_bulk_start_time_zero)
+{
+    char tid[33], sid[17], kid[17], path[128];
+    ts_new_trace_id(tid);
+    ts_new_span_id(sid);
+    ts_new_span_id(kid);
+    ts_span_spec s[2] = {span(tid, sid, NULL, "epoch-root", 0, 1500 * INT64_C(1000000)),
+                         span(tid, kid, sid, "epoch-child", 0, 0)};
+    BULK_OK(D.key_alpha, s, 2, 0);
+    ts_resp *r = get_tl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    cJSON *j = ts_json(r);
+    TS_J_STR(j, "started_at", "1970-01-01T00:00:00Z");
+    TS_J_STR(j, "ended_at", "1970-01-01T00:00:01.500Z");
+    TS_J_INT(j, "latency_ms", 1500);
+    const cJSON *child = need_span(__FILE__, __LINE__, j, "spans", "name", "epoch-child");
+    TS_J_STR(child, "start_time", "1970-01-01T00:00:00Z");
+    TS_J_STR(child, "end_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    r = get_pl(D.key_alpha, tid);
+    TS_STATUS(r, 200);
+    child = need_span(__FILE__, __LINE__, ts_json(r), "spans", "name", "epoch-child");
+    TS_J_STR(child, "start_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    snprintf(path, sizeof path, "/api/traces/%s/", tid);
+    r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_STR(ts_json(r), "start_time", "1970-01-01T00:00:00Z");
+    TS_J_STR(ts_json(r), "end_time", "1970-01-01T00:00:01.500Z");
+    TS_J_NUM(ts_json(r), "duration", 1.5);
+    TS_J_STR(ts_json(r), "span_tree.0.start_time", "1970-01-01T00:00:00Z");
+    ts_resp_free(r);
+    /* the TruLayer list finds it in a window that starts at the epoch */
+    r = ts_req("GET", "/v1/traces?from=1970-01-01T00:00:00Z&to=1970-01-01T00:00:01Z", D.key_alpha,
+               NULL);
+    TS_STATUS(r, 200);
+    ck_assert_ptr_nonnull(find_by(ts_jpath(ts_json(r), "traces"), "name", "epoch-root"));
+    ts_resp_free(r);
+    /* and its latency filters as 1500 ms (the list's eff_latency, migration 0009) */
+    r = ts_req("GET",
+               "/v1/traces?from=1970-01-01T00:00:00Z&to=1970-01-01T00:00:01Z&latency_min=1500",
+               D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    ck_assert_ptr_nonnull(find_by(ts_jpath(ts_json(r), "traces"), "name", "epoch-root"));
+    ts_resp_free(r);
+}
+END_TEST
+
 /* Responses use a fraction of 3, 6 or 9 digits, none when zero. */
 START_TEST(test_bulk_time_fraction_digits)
 {
@@ -781,6 +831,19 @@ static void negative_tokens(cJSON *o)
     cJSON_AddStringToObject(lr, "model", "gpt-4o");
     cJSON_AddNumberToObject(lr, "input_tokens", -1);
 }
+/* Issue 23.6: over the bounds of 10^15 tokens and 1e9 USD a span. */
+static void huge_tokens(cJSON *o)
+{
+    cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
+    cJSON_AddStringToObject(lr, "model", "gpt-4o");
+    cJSON_AddRawToObject(lr, "output_tokens", "9223372036854775807");
+}
+static void huge_price(cJSON *o)
+{
+    cJSON *lr = cJSON_AddObjectToObject(o, "log_request");
+    cJSON_AddStringToObject(lr, "model", "gpt-4o");
+    cJSON_AddRawToObject(lr, "price", "1e308");
+}
 static void name_number(cJSON *o)
 {
     cJSON_ReplaceItemInObject(o, "name", cJSON_CreateNumber(5));
@@ -848,6 +911,14 @@ START_TEST(test_bulk_422_cases)
          mutated("t422-tokens", negative_tokens),
          {"body", "spans", "#0", "log_request", "input_tokens"},
          "greater_than_equal"},
+        {"output_tokens over 10^15",
+         mutated("t422-hugetok", huge_tokens),
+         {"body", "spans", "#0", "log_request", "output_tokens"},
+         "less_than_equal"},
+        {"price over 1e9",
+         mutated("t422-hugeprice", huge_price),
+         {"body", "spans", "#0", "log_request", "price"},
+         "less_than_equal"},
         {"name not a string",
          mutated("t422-nametype", name_number),
          {"body", "spans", "#0", "name"},
@@ -2558,6 +2629,7 @@ static Suite *core_suite(void)
     tc = daemon_case("spans_bulk", up);
     tcase_add_test(tc, test_bulk_201_shape);
     tcase_add_test(tc, test_bulk_times_exact);
+    tcase_add_test(tc, test_bulk_start_time_zero);
     tcase_add_test(tc, test_bulk_time_fraction_digits);
     tcase_add_test(tc, test_id_special_characters);
     tcase_add_test(tc, test_bulk_optional_fields);

@@ -33,10 +33,9 @@ static void up(void)
 /* max_page_size 5: bulk delete refuses more than 5 matches. */
 static void up_small(void)
 {
-    static const char *const env[] = {"TRACESTORE_MAX_PAGE_SIZE=5",
-                                      "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
-                                      "TRACESTORE_MAX_STRING_BYTES=4096",
-                                      "TRACESTORE_SPAN_ID_WINDOW=4", NULL};
+    static const char *const env[] = {
+        "TRACESTORE_MAX_PAGE_SIZE=5", "TRACESTORE_MAX_SPANS_PER_REQUEST=3",
+        "TRACESTORE_MAX_STRING_BYTES=4096", "TRACESTORE_SPAN_ID_WINDOW=4", NULL};
     ts_d_init(&D, 1, env);
     ts_d_start(&D);
 }
@@ -77,6 +76,7 @@ typedef struct rspan {
     int64_t start;  /* ns */
     double latency; /* s */
     int64_t prompt, completion;
+    int64_t total;        /* total_request_tokens, 0: absent */
     double cost;          /* < 0: absent */
     const char *metadata; /* raw JSON or NULL */
 } rspan;
@@ -108,6 +108,8 @@ static cJSON *span_obj(const rspan *s)
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)s->prompt);
         cJSON_AddNumberToObject(o, "completion_tokens", (double)s->completion);
     }
+    if (s->total)
+        cJSON_AddNumberToObject(o, "total_request_tokens", (double)s->total);
     if (s->cost >= 0)
         cJSON_AddNumberToObject(o, "cost", s->cost);
     if (s->metadata)
@@ -1051,6 +1053,379 @@ START_TEST(test_track_request_span_id_window)
 }
 END_TEST
 
+/* A /track-request log for span_id naming model and provider (key in the
+ * body, no price: the store prices the final span). */
+static void track_model(const char *key, const char *span_id, const char *model,
+                        const char *provider, int64_t in, int64_t out)
+{
+    char b[2048];
+    snprintf(b, sizeof b,
+             "{\"api_key\":\"%s\",\"function_name\":\"x.create\",\"provider_type\":\"%s\","
+             "\"span_id\":\"%s\",\"kwargs\":{\"model\":\"%s\",\"messages\":[]},"
+             "\"request_response\":{\"model\":\"%s\",\"usage\":{\"prompt_tokens\":%lld,"
+             "\"completion_tokens\":%lld}},\"tags\":[],\"metadata\":{}}",
+             key, provider, span_id, model, model, (long long)in, (long long)out);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    ts_resp *r = ts_http("POST", "/track-request", h, b, strlen(b));
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+}
+
+/* Respan's list filtered by trace id and one more {"key": value} filter:
+ * the match count. */
+static int64_t count_with(const char *tid, const char *key, const char *val)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},\"%s\":{\"value\":[\"%s\"]}}}",
+             tid, key, val);
+    ts_resp *r = list(D.key_alpha, NULL, body);
+    TS_STATUS(r, 200);
+    int64_t n = TS_J_GETINT(ts_json(r), "count");
+    ts_resp_free(r);
+    return n;
+}
+
+/* TruLayer's view of trace tid (caller frees). */
+static ts_resp *tl_trace(const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/traces/%s", tid);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    return r;
+}
+
+/* Issue 23.1: attaching a log moves every any-span filter entry (model,
+ * provider, log_type) from the span's old values to the new ones, as a
+ * re-ingest does, and bulk delete by filter follows. */
+START_TEST(test_track_request_moves_filters)
+{
+    char t1[33], s1[17], t2[33], s2[17], body[512];
+    ts_new_trace_id(t1);
+    ts_new_span_id(s1);
+    ts_new_trace_id(t2);
+    ts_new_span_id(s2);
+    rspan a = rs(t1, s1, NULL, T0);
+    a.log_type = "llm";
+    a.model = "model-a-23";
+    INGEST(D.key_alpha, &a, 1);
+    spans_bulk(D.key_alpha, t2, s2, NULL); /* no model: type "other" */
+    ck_assert_int_eq(count_with(t1, "model", "model-a-23"), 1);
+    ck_assert_int_eq(count_with(t2, "log_type", "other"), 1);
+    track_model(D.key_alpha, s1, "model-b-23", "prov-b-23", 5, 5);
+    track_model(D.key_alpha, s2, "model-b-23", "prov-b-23", 5, 5);
+    ck_assert_int_eq(count_with(t1, "model", "model-a-23"), 0);
+    ck_assert_int_eq(count_with(t1, "model", "model-b-23"), 1);
+    ck_assert_int_eq(count_with(t1, "provider_id", "prov-b-23"), 1);
+    ck_assert_int_eq(count_with(t2, "log_type", "other"), 0);
+    ck_assert_int_eq(count_with(t2, "log_type", "llm"), 1);
+    ck_assert_int_eq(count_with(t2, "model", "model-b-23"), 1);
+    /* bulk delete by the old model hits nothing */
+    snprintf(body, sizeof body,
+             "{\"filters\":{\"trace_unique_id\":{\"value\":[\"%s\"]},"
+             "\"model\":{\"value\":[\"model-a-23\"]}}}",
+             t1);
+    ts_resp *r = ts_req("POST", "/api/traces/bulk-delete/", D.key_alpha, body);
+    TS_STATUS(r, 200);
+    TS_J_INT(ts_json(r), "deleted_count", 0);
+    ts_resp_free(r);
+    /* a re-ingest with a third model moves the count off the log's model */
+    a.model = "model-c-23";
+    INGEST(D.key_alpha, &a, 1);
+    ck_assert_int_eq(count_with(t1, "model", "model-b-23"), 0);
+    ck_assert_int_eq(count_with(t1, "model", "model-c-23"), 1);
+    /* the span as re-sent names no provider: the log's goes with it */
+    ck_assert_int_eq(count_with(t1, "provider_id", "prov-b-23"), 0);
+}
+END_TEST
+
+/* Issue 23.3: after an attach, cost and unpriced status are those of a
+ * fresh ingest of the final span. */
+START_TEST(test_track_request_reprices)
+{
+    char t1[33], s1[17], t2[33], s2[17];
+    ts_new_trace_id(t1);
+    ts_new_span_id(s1);
+    ts_new_trace_id(t2);
+    ts_new_span_id(s2);
+    /* an unknown model, unpriced; the log names gpt-4o: priced, counted no more */
+    rspan a = rs(t1, s1, NULL, T0);
+    a.log_type = "llm";
+    a.model = "no-such-model-23";
+    a.prompt = 100;
+    a.completion = 10;
+    INGEST(D.key_alpha, &a, 1);
+    ts_resp *r = tl_trace(t1);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_NULL(ts_json(r), "cost");
+    ts_resp_free(r);
+    track_model(D.key_alpha, s1, "gpt-4o", "openai", 120, 30);
+    r = tl_trace(t1);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    TS_J_NUM(ts_json(r), "cost", 0.0006); /* 120 * 2.5e-6 + 30 * 1e-5 */
+    TS_J_NUM(ts_json(r), "spans.0.cost", 0.0006);
+    ts_resp_free(r);
+    /* priced for gpt-4o, then a log with another (unknown) model and fewer
+     * tokens: the old cost goes, the span is unpriced */
+    rspan b = rs(t2, s2, NULL, T0);
+    b.log_type = "llm";
+    b.model = "gpt-4o";
+    b.prompt = 1000;
+    b.completion = 100;
+    INGEST(D.key_alpha, &b, 1);
+    r = tl_trace(t2);
+    TS_J_NUM(ts_json(r), "cost", 0.0035);
+    ts_resp_free(r);
+    track_model(D.key_alpha, s2, "no-such-model-23", "acme", 10, 1);
+    r = tl_trace(t2);
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_ABSENT(ts_json(r), "spans.0.cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_INT(ts_json(r), "total_token_count", 11);
+    ts_resp_free(r);
+    /* and back to gpt-4o with the log's tokens */
+    track_model(D.key_alpha, s2, "gpt-4o", "openai", 120, 30);
+    r = tl_trace(t2);
+    TS_J_NUM(ts_json(r), "cost", 0.0006);
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    ts_resp_free(r);
+    /* the log first, then its span (priced for gpt-4o on its own): the
+     * final span has the log's unknown model, so it is unpriced */
+    char t3[33], s3[17];
+    ts_new_trace_id(t3);
+    ts_new_span_id(s3);
+    track_model(D.key_alpha, s3, "no-such-model-23", "acme", 10, 1);
+    rspan c = rs(t3, s3, NULL, T0);
+    c.log_type = "llm";
+    c.model = "gpt-4o";
+    c.prompt = 1000;
+    c.completion = 100;
+    INGEST(D.key_alpha, &c, 1);
+    r = tl_trace(t3);
+    TS_J_STR(ts_json(r), "spans.0.model", "no-such-model-23");
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    TS_J_INT(ts_json(r), "total_token_count", 11);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* Respan's trace detail (caller frees). */
+static ts_resp *rs_trace(const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/traces/%s/", tid);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    return r;
+}
+
+/* Issue 23.4: Respan's LLM log types (chat is the default with a model)
+ * are LLM spans for pricing, the unpriced count and the LLM count alike. */
+START_TEST(test_chat_spans_priced)
+{
+    char t1[33], t2[33];
+    ts_new_trace_id(t1);
+    ts_new_trace_id(t2);
+    rspan a = rs(t1, "chat-1", NULL, T0);
+    a.model = "gpt-4o"; /* no log_type: chat */
+    a.prompt = 1000;
+    a.completion = 100;
+    rspan b = rs(t1, "chat-2", "chat-1", T0 + MS);
+    b.log_type = "chat";
+    b.model = "no-such-model-23";
+    b.prompt = 5;
+    b.completion = 5;
+    rspan both[2] = {a, b};
+    INGEST(D.key_alpha, both, 2);
+    ts_resp *r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 0.0035); /* 1000 * 2.5e-6 + 100 * 1e-5 */
+    TS_J_INT(ts_json(r), "unpriced_span_count", 1);
+    ts_resp_free(r);
+    r = rs_trace(t1);
+    TS_J_NUM(ts_json(r), "total_cost", 0.0035);
+    TS_J_INT(ts_json(r), "llm_call_count", 2);
+    ts_resp_free(r);
+    /* a non-LLM log type is neither priced nor counted */
+    rspan c = rs(t2, "task-1", NULL, T0);
+    c.log_type = "task";
+    c.model = "gpt-4o";
+    c.prompt = 1000;
+    c.completion = 100;
+    INGEST(D.key_alpha, &c, 1);
+    r = tl_trace(t2);
+    TS_J_NULL(ts_json(r), "cost");
+    TS_J_INT(ts_json(r), "unpriced_span_count", 0);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* Issue 23.7: a span's reported total wins over prompt + completion, the
+ * trace's total is the sum of what its spans show, and replacing a span
+ * moves it by that same value. */
+START_TEST(test_reported_totals_summed)
+{
+    char t[33];
+    ts_new_trace_id(t);
+    rspan a = rs(t, "tot-1", NULL, T0);
+    a.log_type = "chat";
+    a.model = "gpt-4o";
+    a.prompt = 20;
+    a.completion = 10;
+    a.total = 100; /* reasoning and cached tokens counted by the provider */
+    rspan b = rs(t, "tot-2", "tot-1", T0 + MS);
+    b.log_type = "chat";
+    b.model = "gpt-4o";
+    b.prompt = 15;
+    b.completion = 10;
+    b.total = 40;
+    rspan c = rs(t, "tot-3", "tot-1", T0 + 2 * MS); /* no total: prompt + completion */
+    c.log_type = "chat";
+    c.model = "gpt-4o";
+    c.prompt = 3;
+    c.completion = 4;
+    rspan all[3] = {a, b, c};
+    INGEST(D.key_alpha, all, 3);
+    ts_resp *r = tl_trace(t);
+    TS_J_INT(ts_json(r), "total_token_count", 147);
+    TS_J_INT(ts_json(r), "prompt_tokens_total", 38);
+    TS_J_INT(ts_json(r), "completion_tokens_total", 24);
+    ts_resp_free(r);
+    /* each span shows what was summed: the root's 100, its children 40 + 7 */
+    r = rs_trace(t);
+    TS_J_INT(ts_json(r), "total_tokens", 147);
+    const cJSON *root = ts_jpath(ts_json(r), "span_tree.0"), *it;
+    TS_J_INT(root, "total_request_tokens", 100);
+    int64_t sum = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "children")) sum +=
+        TS_J_GETINT(it, "total_request_tokens");
+    ck_assert_int_eq(sum, 47);
+    ts_resp_free(r);
+    /* the 40 becomes 60: the trace moves by 20 */
+    b.total = 60;
+    INGEST(D.key_alpha, &b, 1);
+    r = tl_trace(t);
+    TS_J_INT(ts_json(r), "total_token_count", 167);
+    ts_resp_free(r);
+}
+END_TEST
+
+/* POSTs a raw Respan ingest body; returns the status (body kept in *out). */
+static long ingest_raw(const char *body, char *detail, size_t cap)
+{
+    ts_resp *r = ts_req("POST", "/api/v1/traces/ingest", D.key_alpha, body);
+    long st = r->status;
+    snprintf(detail, cap, "%s", r->body);
+    ts_resp_free(r);
+    return st;
+}
+
+/* /v1/metrics total_cost over the hour from ns. */
+static double metrics_cost(int64_t ns)
+{
+    char a[48], b[48], path[160];
+    iso(ns, a);
+    iso(ns + 3600 * SEC, b);
+    snprintf(path, sizeof path, "/v1/metrics?from=%s&to=%s", a, b);
+    ts_resp *r = ts_req("GET", path, D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    TS_J_TYPE(ts_json(r), "total_cost", "number");
+    double c = ts_jpath(ts_json(r), "total_cost")->valuedouble;
+    ts_resp_free(r);
+    return c;
+}
+
+/* Issue 23.6: a trace's cost and tokens stay the sum over its spans:
+ * absurd values are refused at ingest (bounds 1e9 USD and 10^15 tokens a
+ * span), a difference that cannot be exact is re-summed from the spans,
+ * and big integers print as integers. */
+START_TEST(test_sums_stay_exact)
+{
+    const int64_t tm = T0 + INT64_C(900) * 86400 * SEC; /* an hour no other test uses */
+    char t1[33], t2[33], t3[33], detail[1024], body[1024], st[48];
+    ts_resp *r;
+    ts_new_trace_id(t1);
+    ts_new_trace_id(t2);
+    ts_new_trace_id(t3);
+    iso(tm, st);
+    /* out of bounds: 400 naming the field */
+    snprintf(body, sizeof body,
+             "[{\"trace_unique_id\":\"%s\",\"span_unique_id\":\"x\",\"start_time\":\"%s\","
+             "\"latency\":1,\"cost\":1e308}]",
+             t1, st);
+    ck_assert_int_eq(ingest_raw(body, detail, sizeof detail), 400);
+    ck_assert_msg(strstr(detail, "cost") != NULL, "%s", detail);
+    snprintf(body, sizeof body,
+             "[{\"trace_unique_id\":\"%s\",\"span_unique_id\":\"x\",\"start_time\":\"%s\","
+             "\"latency\":1,\"prompt_tokens\":9223372036854775807}]",
+             t1, st);
+    ck_assert_int_eq(ingest_raw(body, detail, sizeof detail), 400);
+    ck_assert_msg(strstr(detail, "prompt_tokens") != NULL, "%s", detail);
+    /* and on /track-request */
+    r = ts_req("POST", "/track-request", D.key_alpha,
+               "{\"request_response\":{\"usage\":{\"prompt_tokens\":9223372036854775807}}}");
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "message", "prompt_tokens");
+    ts_resp_free(r);
+    r = ts_req("POST", "/track-request", D.key_alpha, "{\"price\":1e300}");
+    TS_STATUS(r, 400);
+    TS_J_CONTAINS(ts_json(r), "message", "price");
+    ts_resp_free(r);
+    /* two spans at the bound, then re-sent at 1.0 */
+    rspan a = rs(t1, "big-1", NULL, tm), b = rs(t1, "big-2", "big-1", tm + MS);
+    a.cost = b.cost = 1e9;
+    rspan ab[2] = {a, b};
+    INGEST(D.key_alpha, ab, 2);
+    r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 2e9);
+    ts_resp_free(r);
+    ck_assert(metrics_cost(tm) == 2e9);
+    ab[0].cost = ab[1].cost = 1.0;
+    INGEST(D.key_alpha, ab, 2);
+    r = tl_trace(t1);
+    TS_J_NUM(ts_json(r), "cost", 2.0);
+    ts_resp_free(r);
+    ck_assert(metrics_cost(tm) == 2.0);
+    /* 0.001 + 1e9, then the 1e9 span replaced by 0: exactly 0.001 */
+    rspan c = rs(t2, "small", NULL, tm), d = rs(t2, "huge", "small", tm + MS);
+    c.cost = 0.001;
+    d.cost = 1e9;
+    rspan cd[2] = {c, d};
+    INGEST(D.key_alpha, cd, 2);
+    d.cost = 0;
+    INGEST(D.key_alpha, &d, 1);
+    r = tl_trace(t2);
+    ts_j_num_at(__FILE__, __LINE__, ts_json(r), "cost", 0.001, 1e-15);
+    ts_resp_free(r);
+    r = rs_trace(t2);
+    ts_j_num_at(__FILE__, __LINE__, ts_json(r), "total_cost", 0.001, 1e-15);
+    ts_resp_free(r);
+    /* tokens at the bound: sums exact, printed as integers */
+    rspan e = rs(t3, "tok-1", NULL, tm), f = rs(t3, "tok-2", "tok-1", tm + MS);
+    e.prompt = f.prompt = INT64_C(1000000000000000);
+    e.completion = f.completion = 0;
+    rspan ef[2] = {e, f};
+    INGEST(D.key_alpha, ef, 2);
+    r = tl_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_token_count\":2000000000000000") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+    r = rs_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_tokens\":2000000000000000") != NULL, "%.300s", r->body);
+    ck_assert_msg(strstr(r->body, "\"total_prompt_tokens\":2000000000000000") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+    f.prompt = 1;
+    f.completion = 2;
+    INGEST(D.key_alpha, &f, 1);
+    r = tl_trace(t3);
+    ck_assert_msg(strstr(r->body, "\"total_token_count\":1000000000000003") != NULL, "%.300s",
+                  r->body);
+    ts_resp_free(r);
+}
+END_TEST
+
 static void reset_per_test(void)
 {
 }
@@ -1081,6 +1456,11 @@ static Suite *respan_suite(void)
     tcase_add_test(tc, test_track_request);
     tcase_add_test(tc, test_track_request_pending_across_restart);
     tcase_add_test(tc, test_track_request_existing_span_across_restart);
+    tcase_add_test(tc, test_track_request_moves_filters);
+    tcase_add_test(tc, test_track_request_reprices);
+    tcase_add_test(tc, test_chat_spans_priced);
+    tcase_add_test(tc, test_reported_totals_summed);
+    tcase_add_test(tc, test_sums_stay_exact);
     tcase_add_test(tc, test_clean_shutdown);
     suite_add_tcase(s, tc);
     tc = daemon_case("bounds", up_small);

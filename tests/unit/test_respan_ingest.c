@@ -31,6 +31,20 @@ static int dec(const char *body, ts_span **s, size_t *n)
     return ts_respan_decode(body, strlen(body), &cfg, A, s, n, &err);
 }
 
+/* Issue 23.8: a start_time at the epoch is given, not missing. */
+START_TEST(test_epoch_start_kept)
+{
+    ts_span *s;
+    size_t n;
+    ck_assert_int_eq(dec("[{\"trace_unique_id\":\"t\",\"span_unique_id\":\"a\","
+                         "\"start_time\":\"1970-01-01T00:00:00Z\",\"latency\":2}]",
+                         &s, &n),
+                     TS_OK);
+    ck_assert_int_eq(s[0].start_ns, 0);
+    ck_assert_int_eq(s[0].end_ns, 2 * INT64_C(1000000000));
+}
+END_TEST
+
 START_TEST(test_spans)
 {
     ts_span *s;
@@ -132,6 +146,7 @@ int main(void)
     TCase *tc = tcase_create("decode");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_spans);
+    tcase_add_test(tc, test_epoch_start_kept);
     tcase_add_test(tc, test_filters);
     tcase_add_test(tc, test_track_request);
     suite_add_tcase(s, tc);

@@ -388,7 +388,7 @@ START_TEST(aggregates_single_ingest)
     s[1].error = "rate limit";
     mk(&s[2], "t1", "c2", "r", T0 + 5 * MS, T0 + 600 * MS);
     llm(&s[2], "gpt-4o-mini", 1, 2, 0.25);
-    s[2].total_tokens = 99; /* prompt/completion win over a stated total */
+    s[2].total_tokens = 99; /* a stated total wins over prompt + completion */
     s[2].error = "boom";
     s[2].status_code = TS_STATUS_ERROR;
     s[2].status_message = "boom";
@@ -413,7 +413,7 @@ START_TEST(aggregates_single_ingest)
     ck_assert_int_eq(g.t.llm_span_count, 2);
     ck_assert_int_eq(g.t.prompt_tokens, 11);
     ck_assert_int_eq(g.t.completion_tokens, 22);
-    ck_assert_int_eq(g.t.total_tokens, 30 + 3 + 7);
+    ck_assert_int_eq(g.t.total_tokens, 30 + 99 + 7);
     ck_assert_int_eq(g.t.has_cost, 1);
     ck_assert_double_eq_tol(g.t.cost, 0.75, 1e-9);
     ck_assert_int_eq(g.t.unpriced_span_count, 1);
@@ -522,11 +522,20 @@ START_TEST(token_sums_saturate)
     ck_assert(g.t.prompt_tokens == INT64_MAX);
     ck_assert(g.t.completion_tokens == INT64_MAX);
     ck_assert(g.t.total_tokens == INT64_MAX);
+    /* Replacing one span re-sums from the spans (issue 23.6): the other
+     * span's INT64_MAX is still there, not subtracted away to 0. */
+    llm(&s[0], "m", 1, 2, -1);
+    ingest(wsA, s, 1, 0);
+    g = get_ok(wsA, "t");
+    ck_assert(g.t.prompt_tokens == INT64_MAX);
+    ck_assert_int_eq(g.t.completion_tokens, 3);
     llm(&s[0], "m", 1, 2, -1);
     llm(&s[1], "m", 3, 4, -1);
     ingest(wsA, s, 2, 0);
     g = get_ok(wsA, "t");
-    ck_assert(g.t.prompt_tokens >= 0 && g.t.completion_tokens >= 0 && g.t.total_tokens >= 0);
+    ck_assert_int_eq(g.t.prompt_tokens, 4);
+    ck_assert_int_eq(g.t.completion_tokens, 6);
+    ck_assert_int_eq(g.t.total_tokens, 10);
 }
 END_TEST
 

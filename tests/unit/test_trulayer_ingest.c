@@ -65,6 +65,29 @@ START_TEST(test_trace_fields)
 }
 END_TEST
 
+/* Issue 23.8: 1970-01-01T00:00:00Z is a time given, not an absent one. */
+START_TEST(test_epoch_times_kept)
+{
+    ts_trace_meta *t;
+    ts_span *s;
+    size_t nt, ns;
+    ts_err err;
+    const char *body = "{\"started_at\":\"1970-01-01T00:00:00Z\",\"ended_at\":"
+                       "\"1970-01-01T00:00:02Z\",\"spans\":[{\"name\":\"a\",\"type\":\"llm\","
+                       "\"latency_ms\":5},{\"name\":\"b\",\"type\":\"tool\",\"start_time\":"
+                       "\"1970-01-01T00:00:00Z\",\"end_time\":\"1970-01-01T00:00:00Z\"}]}";
+    ck_assert_int_eq(decode(body, 0, &t, &nt, &s, &ns, &err), TS_OK);
+    ck_assert(t[0].has_started && t[0].started_ns == 0);
+    ck_assert(t[0].has_ended && t[0].ended_ns == 2 * INT64_C(1000000000));
+    ck_assert_int_eq(s[0].start_ns, 0); /* the trace's start, not now */
+    ck_assert_int_eq(s[0].end_ns, 5 * INT64_C(1000000));
+    ck_assert_int_eq(s[1].start_ns, 0);
+    ck_assert_int_eq(s[1].end_ns, 0);
+    ck_assert_int_eq(decode("{}", 0, &t, &nt, &s, &ns, &err), TS_OK);
+    ck_assert(!t[0].has_started && !t[0].has_ended);
+}
+END_TEST
+
 START_TEST(test_batch_and_limits)
 {
     ts_trace_meta *t;
@@ -122,6 +145,7 @@ int main(void)
     TCase *tc = tcase_create("decode");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_trace_fields);
+    tcase_add_test(tc, test_epoch_times_kept);
     tcase_add_test(tc, test_batch_and_limits);
     tcase_add_test(tc, test_feedback);
     suite_add_tcase(s, tc);
