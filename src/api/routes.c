@@ -10,6 +10,12 @@
 const ts_route ts_routes[] = {
     {"GET", "/healthz", TS_FAMILY_NONE, TS_R_NOAUTH, ts_api_healthz},
     {"GET", "/health", TL, TS_R_NOAUTH, ts_api_health},
+    /* the web UI (ui.c) and the two questions only it asks */
+    {"GET", "/", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_redirect},
+    {"GET", "/ui", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_index},
+    {"GET", "/ui/{}", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_asset},
+    {"GET", "/v1/workspace", TL, 0, ts_ui_workspace},
+    {"GET", "/v1/traces/{}/state", TL, 0, ts_ui_trace_state},
     /* PromptLayer */
     {"POST", "/spans-bulk", PL, 0, ts_pl_spans_bulk},
     {"GET", "/api/public/v2/traces/{}", PL, 0, ts_pl_get_trace},
