@@ -413,7 +413,15 @@ function traceSummary(t, closed) {
     item('Status', err ? 'error' + (t.error ? ': ' + t.error : '') + ' (' + t.error_count + ' errored span' + (t.error_count === 1 ? '' : 's') + ')' : 'ok', 'status'),
     item('State', closed === null ? 'unknown' : closed ? 'closed' : 'open', 'state'),
     item('Started', fmtTime(t.started_at), 'started'),
-    item('Model', t.model || '', 'model'));
+    item('Models', spanModels(t), 'models'));
+}
+
+// The models the trace's spans called, most used first.
+function spanModels(t) {
+  const n = new Map();
+  for (const s of t.spans || []) if (s.model) n.set(s.model, (n.get(s.model) || 0) + 1);
+  if (t.model && !n.has(t.model)) n.set(t.model, 0);
+  return [...n.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]).join(', ') || 'none';
 }
 
 function confirmBox(question, yesLabel, action, answer) {
@@ -522,7 +530,8 @@ function waterfall(t, extra, detail) {
     const a = parseTime(s.start_time), b = parseTime(s.end_time);
     const llm = isLlm(s);
     const label = el('div', { className: 'wf-label' });
-    label.style.paddingLeft = (0.3 + depth * 1.1) + 'em';
+    // indentation stops growing past 40 levels; data-depth keeps the truth
+    label.style.paddingLeft = (0.3 + Math.min(depth, 40) * 1.1) + 'em';
     label.append(el('span', { className: 'wf-name' }, s.name || '(unnamed)'),
       el('span', { className: 'tag' }, s.type || 'other'));
     if (llm) {
@@ -615,6 +624,7 @@ function jsonBlock(v) {
 
 function showSpan(detail, s, x) {
   clear(detail);
+  detail.scrollTop = 0;
   const tok = (s.prompt_tokens || 0) + (s.completion_tokens || 0);
   const status = x && x.status ? x.status.status_code + (x.status.description ? ': ' + x.status.description : '') :
     (s.error ? 'error' : 'ok');

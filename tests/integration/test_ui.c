@@ -339,6 +339,7 @@ static cJSON *ingest_agent(const char *tid, int64_t t0, char *long_out, cJSON *f
     cJSON_AddItemToObject(a, "order", order);
     cJSON_AddNumberToObject(a, "total_tokens", 1800);
     cJSON_AddNumberToObject(a, "cost", 0.00045 + 0.0021);
+    cJSON_AddStringToObject(a, "models", "gpt-4o-mini, claude-3-5-sonnet");
     cJSON_AddStringToObject(a, "llm_name", sp[2].name);
     cJSON_AddStringToObject(a, "llm_model", sp[2].model);
     cJSON_AddNumberToObject(a, "llm_in", 1000);
@@ -485,6 +486,11 @@ START_TEST(test_browser)
     int rc = run(cmd, out, sizeof(out));
     fprintf(stderr, "ui.mjs: %s\n", out);
     ck_assert_msg(rc == 0, "the browser test failed (exit %d):\n%s", rc, out);
+    /* the key the browser signed in with is in no log line */
+    char *log = ts_d_read_log(&D);
+    ck_assert_msg(strstr(log, "path=/ui/") != NULL, "the UI's requests are logged:\n%s", log);
+    ck_assert_msg(strstr(log, D.key_alpha) == NULL, "the key is in the log");
+    free(log);
 }
 END_TEST
 

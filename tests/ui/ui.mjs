@@ -147,7 +147,13 @@ try {
       [{ errors: 1 }, true],
       [{ tok_min: fx.agent.total_tokens }, true], [{ tok_min: fx.agent.total_tokens + 1 }, false],
       [{ tok_min: 1, tok_max: fx.agent.total_tokens - 1 }, false],
-      [{ cost_min: fx.agent.cost * 0.99 }, true], [{ cost_min: fx.agent.cost * 1.01 }, false], [{ cost_max: fx.agent.cost / 2 }, false],
+      // with a name filter the list comes from Respan's, where the token ceiling takes an alias
+      [{ name: 'checkout', tok_min: 1, tok_max: fx.agent.total_tokens }, true],
+      [{ name: 'checkout', tok_min: 1, tok_max: fx.agent.total_tokens - 1 }, false],
+      [{ name: 'checkout', tok_max: fx.agent.total_tokens - 1 }, false],
+      [{ cost_min: fx.agent.cost * 0.99 }, true], [{ cost_min: fx.agent.cost * 1.01 }, false],
+      [{ cost_min: fx.agent.cost * 0.5, cost_max: fx.agent.cost * 2 }, true],
+      [{ cost_min: fx.agent.cost * 0.5, cost_max: fx.agent.cost * 0.9 }, false], [{ cost_max: fx.agent.cost / 2 }, false],
     ];
     for (const [f, want] of cases) {
       const rows = await applyFilters(f);
@@ -199,6 +205,7 @@ try {
     check((await v('latency')).startsWith(api.latency_ms >= 1000 ? (api.latency_ms / 1000).toFixed(2) : String(api.latency_ms)), 'latency');
     check((await v('status')).startsWith('error'), 'status error');
     eq(await v('state'), 'open', 'open trace');
+    eq(await v('models'), fx.agent.models, 'models of the spans');
   });
 
   await step('waterfall: one row per span, nested by parent, bars placed by time', async () => {
@@ -257,7 +264,7 @@ try {
     await page.screenshot({ path: join(fx.shots, 'ui-waterfall.png') });
     await page.goto(base + '/ui/?view=list');
     await waitList();
-    await page.screenshot({ path: join(fx.shots, 'ui-list.png') });
+    await page.screenshot({ path: join(fx.shots, 'ui-list.png'), clip: { x: 0, y: 0, width: 1280, height: 520 } });
   }
 
   await step('a 2,000-span trace renders every row', async () => {
