@@ -82,6 +82,13 @@ int ts_rs_list_traces(ts_req *r);
 int ts_rs_get_trace(ts_req *r);
 int ts_rs_bulk_delete(ts_req *r);
 int ts_rs_delete_trace(ts_req *r);
+/* The web UI (ui.c): embedded files, the / redirect, and the UI's two
+ * endpoints (the key's workspace, a trace's closed state). */
+int ts_ui_index(ts_req *r);
+int ts_ui_asset(ts_req *r);
+int ts_ui_redirect(ts_req *r);
+int ts_ui_workspace(ts_req *r);
+int ts_ui_trace_state(ts_req *r);
 /* OTLP/HTTP trace receiver (otlp.c), on every vendor's OTLP path. */
 int ts_otlp_traces(ts_req *r);
 

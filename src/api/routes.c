@@ -11,6 +11,12 @@ const ts_route ts_routes[] = {
     {"GET", "/healthz", TS_FAMILY_NONE, TS_R_NOAUTH, ts_api_healthz},
     {"GET", "/health", TL, TS_R_NOAUTH, ts_api_health},
     {"GET", "/metrics", TS_FAMILY_NONE, TS_R_NOAUTH, ts_api_metrics}, /* metrics_token */
+    /* the web UI (ui.c) and the two questions only it asks */
+    {"GET", "/", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_redirect},
+    {"GET", "/ui", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_index},
+    {"GET", "/ui/{}", TS_FAMILY_NONE, TS_R_NOAUTH, ts_ui_asset},
+    {"GET", "/v1/workspace", TL, 0, ts_ui_workspace},
+    {"GET", "/v1/traces/{}/state", TL, 0, ts_ui_trace_state},
     /* PromptLayer */
     {"POST", "/spans-bulk", PL, TS_R_INGEST, ts_pl_spans_bulk},
     {"GET", "/api/public/v2/traces/{}", PL, 0, ts_pl_get_trace},

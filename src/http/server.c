@@ -219,6 +219,8 @@ static enum MHD_Result send_response(ts_req *r)
     }
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    for (const char *const *hd = r->headers; hd && hd[0] && hd[1]; hd += 2)
+        MHD_add_response_header(resp, hd[0], hd[1]);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->state = ST_SENT;

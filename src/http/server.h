@@ -77,6 +77,7 @@ struct ts_req {
     const char *ctype;
     int retry_after; /* seconds; 0: no header */
     const char *allow;
+    const char *const *headers; /* extra "Name", "Value" pairs, NULL-terminated (static) */
     /* async write */
     ts_write write;
     ts_handler cont;
