@@ -98,6 +98,7 @@ typedef struct ts_sqlite_conn {
     struct ts_spanwin *spanwin; /* writer: recently written span ids (spanwin.h) */
     struct ts_spanctx *spanctx; /* writer: span contexts' idx by trace (spanctx.h) */
     int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
+    uint64_t traces_new;    /* writer: trace rows inserted in the open transaction */
     int64_t dims_upto;      /* writer: dims_watermark as committed (migration 0005) */
     int64_t dims_settled_ns; /* writer: when trace_dims rows were last settled */
     struct ts_sqlite_conn *next_free;
@@ -175,8 +176,8 @@ typedef struct ts_sqlite {
      * thread that times the event, read by sqlite_stats. h_ckpt and
      * h_ckpt_inline are fed by sqlite_ckpt.c; h_commit (each COMMIT), h_sync
      * (each fdatasync of a syncer) and h_jobs (jobs per committed
-     * transaction) and n_traces_created are for the writer, sqlite_write.c,
-     * and reported only once it feeds them (TS_STATS_* in sqlite_stats). */
+     * transaction) and n_traces_created are fed by sqlite_writer.c at each
+     * COMMIT and by its syncers. */
     ts_hist h_commit, h_sync, h_jobs, h_ckpt, h_ckpt_inline;
     _Atomic uint64_t n_traces_created;
 } ts_sqlite;

@@ -807,12 +807,14 @@ int ts_sqlite_job_run(ts_sqlite *s, ts_write *w, int64_t now, ttable *shared)
     }
     j.sa = shared ? shared->a : j.a;
     w->nrejected = 0;
+    uint64_t traces_new = s->w->traces_new;
     if ((w->rc = ts_sqlite_tx(s->w, Q_TX_SAVEPOINT)) == TS_OK) {
         w->rc = apply_job(&j);
         if (w->rc == TS_OK && shared)
             fatal = ts_sqlite_tagg_merge(&j);
         if (w->rc != TS_OK) {
             ts_sqlite_tx(s->w, Q_TX_ROLLBACK_TO);
+            s->w->traces_new = traces_new; /* its inserts are undone */
             for (ctx_row *r = j.ctx_added; r; r = r->next)
                 ts_spanctx_drop(s->w->spanctx, r->trow);
         }

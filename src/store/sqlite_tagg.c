@@ -436,6 +436,7 @@ int ts_sqlite_tagg_store(job_ctx *j, tagg *t)
     if ((rc = ts_sqlite_step_done(q)) != TS_OK)
         return rc;
     t->inrow = 1;
+    j->c->traces_new++; /* tracestore_traces_created_total, at COMMIT */
     return TS_OK;
 }
 

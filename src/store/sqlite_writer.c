@@ -116,7 +116,11 @@ static void tx_close(ts_sqlite *s, txb *b)
         rc = ts_sqlite_tagg_flush(s, &b->tt, now);
     if (rc == TS_OK && settle)
         rc = ts_sqlite_dims_settle(s->w, hi);
+    int64_t t0 = ts_now_ns();
     if (rc == TS_OK && (rc = ts_sqlite_tx(s->w, Q_TX_COMMIT)) == TS_OK) {
+        ts_hist_observe(&s->h_commit, ts_now_ns() - t0);
+        ts_hist_observe(&s->h_jobs, (int64_t)b->n);
+        atomic_fetch_add_explicit(&s->n_traces_created, s->w->traces_new, memory_order_relaxed);
         if (s->pipelined)
             wal_kick(s);
         if (settle) {
@@ -137,6 +141,7 @@ static void tx_close(ts_sqlite *s, txb *b)
             ts_err_set(&w->err, w->rc, "%s", ts_strerror(w->rc));
         }
     }
+    s->w->traces_new = 0;
     ts_arena_free(b->ta);
     b->ta = NULL;
 }
@@ -371,6 +376,7 @@ static void *syncer_main(void *arg)
         if (committed) {
             s->n_sync++;
             s->sync_ns += (uint64_t)took;
+            ts_hist_observe(&s->h_sync, took);
         }
     }
     pthread_mutex_unlock(&s->smu);

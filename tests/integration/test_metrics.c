@@ -451,6 +451,27 @@ START_TEST(test_metrics_count_exactly)
               must(&a, "tracestore_writer_transactions_total"));
     ck_assert_double_eq(
         must(&b, "tracestore_writer_jobs_total") - must(&a, "tracestore_writer_jobs_total"), N + 3);
+    /* one trace created (the rejected span made none); each committed
+     * transaction observed once in the writer's histograms, each sync in
+     * the syncer's */
+    ck_assert_double_eq(must(&b, "tracestore_traces_created_total") -
+                            must(&a, "tracestore_traces_created_total"),
+                        1);
+    double txs = must(&b, "tracestore_writer_transactions_total") -
+                 must(&a, "tracestore_writer_transactions_total");
+    ck_assert_double_eq(must(&b, "tracestore_writer_jobs_per_transaction_count") -
+                            val(&a, "tracestore_writer_jobs_per_transaction_count"),
+                        txs);
+    ck_assert_double_eq(must(&b, "tracestore_writer_jobs_per_transaction_sum") -
+                            val(&a, "tracestore_writer_jobs_per_transaction_sum"),
+                        N + 3);
+    ck_assert_double_eq(must(&b, "tracestore_writer_commit_duration_seconds_count") -
+                            val(&a, "tracestore_writer_commit_duration_seconds_count"),
+                        txs);
+    ck_assert_double_eq(must(&b, "tracestore_writer_sync_duration_seconds_count") -
+                            val(&a, "tracestore_writer_sync_duration_seconds_count"),
+                        must(&b, "tracestore_writer_syncs_total") -
+                            must(&a, "tracestore_writer_syncs_total"));
     /* 16 requests authenticated with a key: each a cache hit or a miss */
     double keys = must(&b, "tracestore_key_cache_hits_total") +
                   must(&b, "tracestore_key_cache_misses_total") -
