@@ -746,3 +746,16 @@ void ts_expect_status_at(const char *file, int line, const ts_resp *r, long stat
         ts_fail_at(file, line, "%s: want status %ld, got %ld (curl rc %d), body: %.1500s", r->what,
                    status, r->status, r->curl_rc, r->body);
 }
+
+long long ts_d_sql_int(const ts_daemon *d, const char *sql)
+{
+    char cmd[2048], line[64] = "";
+    snprintf(cmd, sizeof cmd, "sqlite3 -cmd '.timeout 5000' '%s' \"%s\"", d->db, sql);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0 && line[0], "sqlite3 failed (%d): %s", rc, sql);
+    return strtoll(line, NULL, 10);
+}

@@ -197,4 +197,8 @@ void ts_new_span_id(char out[17]);
 /* Formats 32 hex as UUID (8-4-4-4-12), lowercase. out: 37 bytes. */
 void ts_hex_to_uuid(const char *hex, char out[37]);
 
+/* One integer that the sqlite3 shell reads from d's database (the test
+ * fails when it cannot). */
+long long ts_d_sql_int(const ts_daemon *d, const char *sql);
+
 #endif

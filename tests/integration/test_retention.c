@@ -25,20 +25,6 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* One integer from sqlite3 on the daemon's database (-1 on error). */
-static long long sql_int(const ts_daemon *d, const char *sql)
-{
-    char cmd[2048], line[64] = "";
-    snprintf(cmd, sizeof cmd, "sqlite3 -cmd '.timeout 5000' '%s' \"%s\"", d->db, sql);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    if (!fgets(line, sizeof line, p))
-        line[0] = '\0';
-    int rc = pclose(p);
-    ck_assert_msg(rc == 0 && line[0], "sqlite3 failed (%d): %s", rc, sql);
-    return strtoll(line, NULL, 10);
-}
-
 /* n traces of two spans each (a root with an LLM request log, a child),
  * ended at `end`, named prefix-i; ids written into ids[i] (33 bytes). */
 static void ingest(const char *key, int n, int64_t end, char (*ids)[33], int close_after)
@@ -106,7 +92,7 @@ static long long ws_count(const ts_daemon *d, const char *table, const char *ws)
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM %s WHERE ws_id = (SELECT id FROM workspaces WHERE name = '%s')",
              table, ws);
-    return sql_int(d, sql);
+    return ts_d_sql_int(d, sql);
 }
 
 /* Rows no trace owns any more: what a delete must not leave behind. */
@@ -122,7 +108,7 @@ static void no_orphans(const ts_daemon *d)
         "WHERE t.ws_id = c.ws_id AND t.trace_id = c.trace_id)",
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-        ck_assert_msg(sql_int(d, q[i]) == 0, "orphans: %s", q[i]);
+        ck_assert_msg(ts_d_sql_int(d, q[i]) == 0, "orphans: %s", q[i]);
 }
 
 /* `workspace a1 [a2 a3] --db` with env (may be NULL), which must exit 0. */
@@ -145,7 +131,7 @@ static void cli_ok(const ts_daemon *d, const char *const *env, const char *a1, c
 static void wait_sql(const ts_daemon *d, const char *sql, long long want)
 {
     long long got = -1;
-    for (int i = 0; i < 300 && (got = sql_int(d, sql)) != want; i++)
+    for (int i = 0; i < 300 && (got = ts_d_sql_int(d, sql)) != want; i++)
         usleep(100000);
     ck_assert_msg(got == want, "%s: %lld, want %lld", sql, got, want);
 }
@@ -195,7 +181,7 @@ START_TEST(test_retention_sweeps_what_expired)
     ck_assert_int_eq(ws_count(&d, "request_logs", "alpha"), 3);
     ck_assert_int_eq(ws_count(&d, "trace_closures", "alpha"), 0);
     ck_assert_int_eq(ws_count(&d, "trace_dims", "alpha"),
-                     sql_int(&d, "SELECT count(*) FROM trace_dims WHERE trow IN (SELECT id FROM "
+                     ts_d_sql_int(&d, "SELECT count(*) FROM trace_dims WHERE trow IN (SELECT id FROM "
                                  "traces WHERE ws_id = (SELECT id FROM workspaces WHERE name = "
                                  "'alpha'))"));
     ck_assert_int_gt(ws_count(&d, "trace_dims", "alpha"), 0);
@@ -255,7 +241,7 @@ START_TEST(test_retention_set_while_serving)
     for (int i = 0; i < 3000 && left > 0 && nfresh < 400; i++) {
         ingest(d.key_alpha, 1, now_ns(), fresh + nfresh, 0);
         nfresh++;
-        left = sql_int(&d, "SELECT count(*) FROM traces WHERE ws_id = (SELECT id FROM "
+        left = ts_d_sql_int(&d, "SELECT count(*) FROM traces WHERE ws_id = (SELECT id FROM "
                            "workspaces WHERE name = 'alpha') AND ended_ns < " /* old only */
                            "strftime('%s','now') * 1000000000 - 3600000000000");
         mid += left > 0 && left < OLD;
@@ -308,7 +294,7 @@ START_TEST(test_vacuum_after_sweep)
     ingest(d.key_alpha, 1, now, again, 0); /* the daemon is unharmed */
     ts_d_stop(&d);
 
-    long long free_before = sql_int(&d, "PRAGMA freelist_count");
+    long long free_before = ts_d_sql_int(&d, "PRAGMA freelist_count");
     ck_assert_int_eq(stat(d.db, &st), 0);
     off_t size_before = st.st_size;
     ck_assert_int_gt(free_before, 0);
@@ -316,11 +302,11 @@ START_TEST(test_vacuum_after_sweep)
     ck_assert_msg(strstr(out, "vacuumed "), "%s", out);
     free(out);
     free(err);
-    ck_assert_int_eq(sql_int(&d, "PRAGMA freelist_count"), 0);
+    ck_assert_int_eq(ts_d_sql_int(&d, "PRAGMA freelist_count"), 0);
     ck_assert_int_eq(stat(d.db, &st), 0);
     ck_assert_msg(st.st_size < size_before, "%lld bytes, before %lld", (long long)st.st_size,
                   (long long)size_before);
-    ck_assert_int_eq(sql_int(&d, "SELECT count(*) FROM pragma_integrity_check WHERE "
+    ck_assert_int_eq(ts_d_sql_int(&d, "SELECT count(*) FROM pragma_integrity_check WHERE "
                                  "integrity_check <> 'ok'"),
                      0);
 
