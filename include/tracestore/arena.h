@@ -19,6 +19,11 @@ char *ts_arena_strdup(ts_arena *a, const char *s);
 char *ts_arena_strndup(ts_arena *a, const char *s, size_t n);
 char *ts_arena_printf(ts_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Room for one more element in an array of n elements of `size` bytes
+ * kept in a: returns arr itself while n < *cap, else a copy of its n
+ * elements in twice the room (16 at first), updating *cap. NULL on OOM
+ * (arr is untouched). The old copy stays in the arena until it is freed. */
+void *ts_arena_grow(ts_arena *a, void *arr, size_t n, size_t *cap, size_t size);
 /* Total bytes handed out so far (for limits and tests). */
 size_t ts_arena_used(const ts_arena *a);
 

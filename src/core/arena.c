@@ -131,6 +131,22 @@ void *ts_arena_calloc(ts_arena *a, size_t count, size_t size)
     return p;
 }
 
+void *ts_arena_grow(ts_arena *a, void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (ncap > SIZE_MAX / size)
+        return NULL;
+    void *na = ts_arena_alloc(a, ncap * size);
+    if (!na)
+        return NULL;
+    if (n)
+        memcpy(na, arr, n * size);
+    *cap = ncap;
+    return na;
+}
+
 char *ts_arena_strndup(ts_arena *a, const char *s, size_t n)
 {
     char *p;

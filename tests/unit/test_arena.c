@@ -171,6 +171,30 @@ START_TEST(strndup_does_not_read_past_n)
 }
 END_TEST
 
+START_TEST(grow_keeps_elements_and_doubles)
+{
+    ts_arena *a = ts_arena_new(256);
+    int64_t *arr = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 100; n++) {
+        int64_t *na = ts_arena_grow(a, arr, n, &cap, sizeof(*na));
+        ck_assert_ptr_nonnull(na);
+        ck_assert(n < cap);
+        if (n < 16)
+            ck_assert_uint_eq(cap, 16);
+        ck_assert(n == 0 || na == arr || cap == 2 * n); /* moves only when full */
+        arr = na;
+        arr[n] = (int64_t)(n * 7);
+    }
+    ck_assert_uint_eq(cap, 128);
+    for (size_t n = 0; n < 100; n++)
+        ck_assert_int_eq(arr[n], (int64_t)(n * 7));
+    size_t huge = SIZE_MAX / 4;
+    ck_assert_ptr_null(ts_arena_grow(a, arr, huge, &huge, 8)); /* overflow refused */
+    ts_arena_free(a);
+}
+END_TEST
+
 START_TEST(printf_formats_short_and_long)
 {
     ts_arena *a = ts_arena_new(256);
@@ -206,6 +230,7 @@ static Suite *arena_suite(void)
     tcase_add_test(tc, strdup_and_strndup);
     tcase_add_test(tc, strndup_does_not_read_past_n);
     tcase_add_test(tc, printf_formats_short_and_long);
+    tcase_add_test(tc, grow_keeps_elements_and_doubles);
     suite_add_tcase(s, tc);
     return s;
 }
