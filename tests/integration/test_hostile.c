@@ -286,7 +286,9 @@ START_TEST(test_hostile_table)
         {"/v1/traces/%zz", "404"},
         {"/v1/traces/%", "404"},
         {"/nope", "404"},
-        {"/", "404"},
+        {"/", "302"}, /* the web UI's redirect to /ui/ */
+        {"/ui/../healthz", "404"},
+        {"/ui/a/b", "404"},
         {"/spans-bulk/extra", "404"},
         {"/v1/traces/a/b/c", "404"},
     };
