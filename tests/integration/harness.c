@@ -759,3 +759,45 @@ long long ts_d_sql_int(const ts_daemon *d, const char *sql)
     ck_assert_msg(rc == 0 && line[0], "sqlite3 failed (%d): %s", rc, sql);
     return strtoll(line, NULL, 10);
 }
+
+int ts_run_cmd(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+    if (!p)
+        return -1;
+    while (n + 1 < cap) {
+        size_t got = fread(out + n, 1, cap - 1 - n, p);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    out[n] = '\0';
+    char sink[4096];
+    while (fread(sink, 1, sizeof(sink), p) > 0) {
+    }
+    return pclose(p);
+}
+
+void ts_node_setup(const char *sub, const char *script, const char *probe, char *dir, size_t cap)
+{
+    const char *src = getenv("TS_SOURCE_DIR");
+    char cwd[1024], cmd[4096], out[16384];
+    struct stat st;
+    ck_assert_msg(src != NULL, "TS_SOURCE_DIR is not set");
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+    snprintf(dir, cap, "%s/node-%s", cwd, sub);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s' && cp '%s/tests/%s/package.json' '%s/tests/%s/package-lock.json' "
+             "'%s/tests/%s/%s' '%s/' 2>&1",
+             dir, src, sub, src, sub, src, sub, script, dir);
+    ck_assert_msg(ts_run_cmd(cmd, out, sizeof(out)) == 0, "copying tests/%s failed: %s", sub, out);
+    snprintf(cmd, sizeof(cmd), "%s/node_modules/%s", dir, probe);
+    if (stat(cmd, &st) == 0)
+        return;
+    snprintf(cmd, sizeof(cmd), "cd '%s' && npm ci --no-audit --no-fund 2>&1", dir);
+    int rc = ts_run_cmd(cmd, out, sizeof(out));
+    ck_assert_msg(rc == 0,
+                  "npm ci in tests/%s failed (exit %d): it needs the npm registry.\n%.4000s", sub,
+                  rc, out);
+}

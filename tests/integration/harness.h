@@ -201,4 +201,14 @@ void ts_hex_to_uuid(const char *hex, char out[37]);
  * fails when it cannot). */
 long long ts_d_sql_int(const ts_daemon *d, const char *sql);
 
+/* Runs cmd through the shell; its output (at most cap - 1 bytes,
+ * NUL-terminated) in out. Returns pclose's status, -1 when it cannot start. */
+int ts_run_cmd(const char *cmd, char *out, size_t cap);
+
+/* Copies tests/<sub>'s package.json, package-lock.json and script into
+ * <cwd>/node-<sub> and installs the pinned packages there with npm ci,
+ * unless node_modules/<probe> is there already. The folder in dir. Fails
+ * the test, with npm's output, when npm cannot install. */
+void ts_node_setup(const char *sub, const char *script, const char *probe, char *dir, size_t cap);
+
 #endif

@@ -673,61 +673,19 @@ END_TEST
 
 /* ---- the OpenTelemetry JavaScript SDK ---- */
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    size_t n = 0;
-    if (!p)
-        return -1;
-    while (n + 1 < cap) {
-        size_t got = fread(out + n, 1, cap - 1 - n, p);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    out[n] = '\0';
-    char sink[4096];
-    while (fread(sink, 1, sizeof(sink), p) > 0) {
-    }
-    return pclose(p);
-}
-
-/* Copies tests/node into the build tree and installs the pinned packages
- * there (npm ci, once). Fails the test loudly when npm cannot. */
-static void node_setup(char *dir, size_t cap)
-{
-    const char *src = getenv("TS_SOURCE_DIR");
-    char cwd[1024], cmd[4096], out[16384];
-    ck_assert_msg(src != NULL, "TS_SOURCE_DIR is not set");
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
-    snprintf(dir, cap, "%s/node-otlp", cwd);
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p '%s' && cp '%s/tests/node/package.json' '%s/tests/node/package-lock.json' "
-             "'%s/tests/node/export.mjs' '%s/' 2>&1",
-             dir, src, src, src, dir);
-    ck_assert_msg(run(cmd, out, sizeof(out)) == 0, "copying tests/node failed: %s", out);
-    snprintf(cmd, sizeof(cmd), "%s/node_modules/@opentelemetry/exporter-trace-otlp-proto", dir);
-    struct stat st;
-    if (stat(cmd, &st) == 0)
-        return;
-    snprintf(cmd, sizeof(cmd), "cd '%s' && npm ci --no-audit --no-fund 2>&1", dir);
-    int rc = run(cmd, out, sizeof(out));
-    ck_assert_msg(rc == 0,
-                  "npm ci failed (exit %d): the OpenTelemetry SDK test needs the npm registry.\n%s",
-                  rc, out);
-}
 
 START_TEST(test_opentelemetry_js_sdk)
 {
     char dir[1200], cmd[4096], out[8192], base[128];
-    node_setup(dir, sizeof(dir));
+    ts_node_setup("node", "export.mjs", "@opentelemetry/exporter-trace-otlp-proto", dir,
+                  sizeof(dir));
     snprintf(base, sizeof(base), "http://%s", D.listen);
     const char *modes[][2] = {
         {"proto", "/v1/traces"}, {"json", "/v1/otlp/traces"}, {"proto", "/api/v1/traces"}};
     for (int m = 0; m < 3; m++) {
         snprintf(cmd, sizeof(cmd), "cd '%s' && node export.mjs '%s' '%s' %s %s 2>&1", dir, base,
                  D.key_alpha, modes[m][0], modes[m][1]);
-        int rc = run(cmd, out, sizeof(out));
+        int rc = ts_run_cmd(cmd, out, sizeof(out));
         ck_assert_msg(rc == 0, "node export.mjs %s failed (exit %d):\n%s", modes[m][0], rc, out);
         cJSON *res = cJSON_Parse(out);
         ck_assert_msg(res != NULL, "exporter printed: %s", out);

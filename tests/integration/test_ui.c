@@ -189,48 +189,6 @@ END_TEST
 
 /* ---- the browser test ---- */
 
-static int run(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    size_t n = 0;
-    if (!p)
-        return -1;
-    while (n + 1 < cap) {
-        size_t got = fread(out + n, 1, cap - 1 - n, p);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    out[n] = '\0';
-    char sink[4096];
-    while (fread(sink, 1, sizeof(sink), p) > 0) {
-    }
-    return pclose(p);
-}
-
-/* Copies tests/ui into the build tree and installs its pinned packages
- * there (npm ci, once). */
-static void node_setup(char *dir, size_t cap)
-{
-    const char *src = getenv("TS_SOURCE_DIR");
-    char cwd[1024], cmd[4096], out[16384];
-    ck_assert_msg(src != NULL, "TS_SOURCE_DIR is not set");
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
-    snprintf(dir, cap, "%s/node-ui", cwd);
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p '%s' && cp '%s/tests/ui/package.json' '%s/tests/ui/package-lock.json' "
-             "'%s/tests/ui/ui.mjs' '%s/' 2>&1",
-             dir, src, src, src, dir);
-    ck_assert_msg(run(cmd, out, sizeof(out)) == 0, "copying tests/ui failed: %s", out);
-    snprintf(cmd, sizeof(cmd), "%s/node_modules/playwright-core/package.json", dir);
-    struct stat st;
-    if (stat(cmd, &st) == 0)
-        return;
-    snprintf(cmd, sizeof(cmd), "cd '%s' && npm ci --no-audit --no-fund 2>&1", dir);
-    int rc = run(cmd, out, sizeof(out));
-    ck_assert_msg(rc == 0, "npm ci failed (exit %d): the UI test needs playwright-core.\n%s", rc,
-                  out);
-}
 
 static int64_t now_ns(void)
 {
@@ -409,7 +367,7 @@ START_TEST(test_browser)
 {
     char dir[1200], cmd[4096], base[128], fixture[1400];
     static char out[1 << 16];
-    node_setup(dir, sizeof(dir));
+    ts_node_setup("ui", "ui.mjs", "playwright-core/package.json", dir, sizeof(dir));
     snprintf(base, sizeof(base), "http://%s", D.listen);
 
     int64_t now = now_ns();
@@ -483,7 +441,7 @@ START_TEST(test_browser)
     cJSON_Delete(fx);
 
     snprintf(cmd, sizeof(cmd), "cd '%s' && node ui.mjs '%s' 2>&1", dir, fixture);
-    int rc = run(cmd, out, sizeof(out));
+    int rc = ts_run_cmd(cmd, out, sizeof(out));
     fprintf(stderr, "ui.mjs: %s\n", out);
     ck_assert_msg(rc == 0, "the browser test failed (exit %d):\n%s", rc, out);
     /* the key the browser signed in with is in no log line */
