@@ -14,6 +14,7 @@
 
 #include "http/http_metrics.h"
 #include "http/listener.h"
+#include "http/ratelimit.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "tracestore/apikey.h"
@@ -24,16 +25,6 @@
  * shape (so the HTTP layer needs no knowledge of vendor formats). */
 void ts_api_error(ts_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* Per-key token buckets for rate_limit_per_key (requests/second, burst of
- * one second's worth). A small open-addressing table keyed by key id; when
- * it is full the oldest-refilled slot is reused. */
-#define RL_SLOTS 4096
-typedef struct rl_slot {
-    int64_t key_id;
-    double tokens;
-    int64_t last_ns;
-} rl_slot;
 
 /* The stages of an asynchronous write, in order (ts_http_report). */
 enum { STAGE_BODY, STAGE_HANDLER, STAGE_QUEUE, STAGE_TX, STAGE_SYNC, STAGE_RESUME, STAGE_SEND,
@@ -65,8 +56,7 @@ struct ts_http {
     atomic_int draining;
     atomic_int open; /* connections handed to MHD and not yet closed */
     int port;
-    pthread_mutex_t rl_mu;
-    rl_slot *rl;
+    ts_ratelimit *rl; /* rate_limit_per_key; NULL when 0 */
     pthread_mutex_t ct_mu;
     conn_track *ct_head;
     pthread_t sweeper;
@@ -82,44 +72,6 @@ struct ts_http {
     atomic_long *worker_conns;
 };
 
-/* Takes one token for key_id; returns 0 when allowed, else the seconds to
- * wait (>= 1). */
-static int rate_limit(ts_http *h, int64_t key_id)
-{
-    double rate = (double)h->app->cfg->rate_limit_per_key;
-    int64_t now = ts_now_ns();
-    int wait = 0;
-    if (rate <= 0 || !h->rl)
-        return 0;
-    pthread_mutex_lock(&h->rl_mu);
-    size_t i = (size_t)((uint64_t)key_id * 11400714819323198485ULL >> 52) % RL_SLOTS, victim = i;
-    rl_slot *sl = NULL;
-    for (size_t probe = 0; probe < 8; probe++) {
-        rl_slot *c = &h->rl[(i + probe) % RL_SLOTS];
-        if (c->key_id == key_id || c->key_id == 0) {
-            sl = c;
-            break;
-        }
-        if (c->last_ns < h->rl[victim].last_ns)
-            victim = (i + probe) % RL_SLOTS;
-    }
-    if (!sl || sl->key_id != key_id) {
-        sl = sl ? sl : &h->rl[victim];
-        sl->key_id = key_id;
-        sl->tokens = rate;
-        sl->last_ns = now;
-    }
-    sl->tokens += rate * (double)(now - sl->last_ns) / 1e9;
-    if (sl->tokens > rate)
-        sl->tokens = rate;
-    sl->last_ns = now;
-    if (sl->tokens >= 1.0)
-        sl->tokens -= 1.0;
-    else
-        wait = (int)((1.0 - sl->tokens) / rate) + 1;
-    pthread_mutex_unlock(&h->rl_mu);
-    return wait;
-}
 
 enum { ST_NEW = 0, ST_BODY, ST_SUSPENDED, ST_RESUMED, ST_SENT };
 
@@ -404,7 +356,7 @@ int ts_req_authenticate(ts_req *r, const char *key, size_t len)
         ts_api_error(r, 503, "unavailable", "store unavailable");
         return rc;
     }
-    int wait = rate_limit(h, r->ws.key_id);
+    int wait = ts_ratelimit_take(h->rl, r->ws.key_id, ts_now_ns());
     if (wait > 0) {
         ts_api_error(r, 429, "rate_limited",
                      "rate limit of %lld requests/second for this API key exceeded",
@@ -764,12 +716,11 @@ static void http_free(ts_http *h)
 {
     if (!h)
         return;
-    pthread_mutex_destroy(&h->rl_mu);
     pthread_mutex_destroy(&h->ct_mu);
     pthread_mutex_destroy(&h->st_mu);
     ts_listener_free(h->lis);
     free(h->worker_conns);
-    free(h->rl);
+    ts_ratelimit_free(h->rl);
     free(h);
 }
 
@@ -783,7 +734,6 @@ static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
     atomic_init(&h->inflight, 0);
     atomic_init(&h->draining, 0);
     atomic_init(&h->open, 0);
-    pthread_mutex_init(&h->rl_mu, NULL);
     pthread_mutex_init(&h->ct_mu, NULL);
     pthread_mutex_init(&h->st_mu, NULL);
     atomic_init(&h->sweep_stop, 0);
@@ -791,7 +741,8 @@ static ts_http *http_new(ts_app *app, const ts_route *routes, unsigned threads)
     atomic_init(&h->worker_next, 0);
     h->worker_conns = calloc(threads, sizeof(*h->worker_conns));
     if (!h->worker_conns ||
-        (app->cfg->rate_limit_per_key > 0 && !(h->rl = calloc(RL_SLOTS, sizeof(*h->rl))))) {
+        (app->cfg->rate_limit_per_key > 0 &&
+         !(h->rl = ts_ratelimit_new((double)app->cfg->rate_limit_per_key)))) {
         http_free(h);
         return NULL;
     }
