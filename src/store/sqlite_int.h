@@ -280,4 +280,10 @@ int ts_sqlite_writer_start(ts_sqlite *s, const ts_config *cfg, ts_err *err);
 void ts_sqlite_writer_stop(ts_sqlite *s);
 int ts_sqlite_submit(ts_store *st, ts_write *w);
 
+/* sqlite_admin.c: the ops table's key_list, workspace_count and
+ * workspace_list (store.h). */
+int ts_sqlite_key_list(ts_store *st, ts_arena *a, ts_key_info **out, size_t *n);
+int ts_sqlite_workspace_count(ts_store *st, int64_t *n);
+int ts_sqlite_workspace_list(ts_store *st, ts_arena *a, ts_workspace_info **out, size_t *n);
+
 #endif
