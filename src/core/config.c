@@ -74,7 +74,7 @@ static const cfg_entry table[] = {
         "traces that ended longer ago are deleted, 0 = keep forever (workspaces may override)"),
     INT(retention_sweep_s, 60, 1, 86400, "how often the retention sweep runs, seconds"),
     INT(retention_batch, 500, 1, 100000, "traces one retention sweep job deletes at most"),
-    INT(retention_batch_spans, 20000, 1, 10000000,
+    INT(retention_batch_spans, 2000, 1, 10000000,
         "spans one retention sweep job deletes at most (a larger trace goes alone)"),
     INT(retention_day_s, 86400, 1, 86400, "seconds in one retention day (lower it only for tests)"),
     STR(price_file, "", NULL, "model price table file, empty = built-in table"),

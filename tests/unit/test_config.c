@@ -92,7 +92,7 @@ START_TEST(defaults_match_documentation)
     ck_assert_int_eq(c.retention_days, 0);
     ck_assert_int_eq(c.retention_sweep_s, 60);
     ck_assert_int_eq(c.retention_batch, 500);
-    ck_assert_int_eq(c.retention_batch_spans, 20000);
+    ck_assert_int_eq(c.retention_batch_spans, 2000);
     ck_assert_int_eq(c.retention_day_s, 86400);
     ck_assert_int_eq(c.checkpoints, 1);
     ck_assert_str_eq(c.price_file, "");
