@@ -26,13 +26,6 @@ int64_t ts_agg_tok_sub(int64_t a, int64_t b)
     return a > b ? a - b : 0;
 }
 
-/* A span's contribution to the trace's total token count: the model.h
- * rule, which the renderers show as the span's total too. */
-int64_t ts_agg_span_total(int64_t p, int64_t c, int64_t t)
-{
-    return ts_span_tokens_total(p, c, t);
-}
-
 /* A cost sum above this is not a sum of bounded costs (TS_COST_MAX) of
  * any plausible trace: an inf or NaN of rows written before the bounds. */
 #define TS_COST_SUM_SANE 1e300
@@ -49,7 +42,7 @@ void ts_agg_resum_add(ts_agg *a, int64_t p, int64_t c, int64_t t, int has_cost, 
 {
     a->prompt = ts_agg_tok_add(a->prompt, p);
     a->completion = ts_agg_tok_add(a->completion, c);
-    a->total = ts_agg_tok_add(a->total, ts_agg_span_total(p, c, t));
+    a->total = ts_agg_tok_add(a->total, ts_span_tokens_total(p, c, t));
     if (has_cost) {
         a->cost_sum += cost;
         a->cost_n++;
@@ -68,7 +61,8 @@ void ts_agg_apply(ts_agg *a, const ts_span *sp, const ts_agg_old *o)
             a->resum = 1;
         a->prompt = ts_agg_tok_sub(a->prompt, o->prompt);
         a->completion = ts_agg_tok_sub(a->completion, o->completion);
-        a->total = ts_agg_tok_sub(a->total, ts_agg_span_total(o->prompt, o->completion, o->total));
+        a->total =
+            ts_agg_tok_sub(a->total, ts_span_tokens_total(o->prompt, o->completion, o->total));
         if (o->has_cost) {
             a->cost_sum -= o->cost;
             a->cost_n--;
@@ -95,7 +89,7 @@ void ts_agg_apply(ts_agg *a, const ts_span *sp, const ts_agg_old *o)
     a->prompt = ts_agg_tok_add(a->prompt, sp->prompt_tokens);
     a->completion = ts_agg_tok_add(a->completion, sp->completion_tokens);
     a->total = ts_agg_tok_add(
-        a->total, ts_agg_span_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens));
+        a->total, ts_span_tokens_total(sp->prompt_tokens, sp->completion_tokens, sp->total_tokens));
     if (sp->has_cost) {
         a->cost_sum += sp->cost;
         a->cost_n++;

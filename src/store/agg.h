@@ -38,9 +38,6 @@ typedef struct ts_agg_old {
  * (TS_TOKENS_ABSENT) counts as 0. */
 int64_t ts_agg_tok_add(int64_t a, int64_t b);
 int64_t ts_agg_tok_sub(int64_t a, int64_t b);
-/* A span's contribution to the trace's total token count: the total it
- * reported, else prompt + completion (ts_span_tokens_total). */
-int64_t ts_agg_span_total(int64_t prompt, int64_t completion, int64_t total);
 
 /* Moves a by the difference between old (NULL: sp is a new span) and sp.
  * Fields that cannot be moved back (extent, root, first error) set

@@ -60,14 +60,14 @@ END_TEST
 /* Issue 23.7: the reported total wins, else prompt + completion. */
 START_TEST(span_total_prefers_the_reported_total)
 {
-    ck_assert_int_eq(ts_agg_span_total(10, 5, 99), 99);
-    ck_assert_int_eq(ts_agg_span_total(10, 5, 0), 0);
-    ck_assert_int_eq(ts_agg_span_total(10, ABSENT, ABSENT), 10);
-    ck_assert_int_eq(ts_agg_span_total(ABSENT, 5, ABSENT), 5);
-    ck_assert_int_eq(ts_agg_span_total(10, 5, ABSENT), 15);
-    ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, 99), 99);
-    ck_assert_int_eq(ts_agg_span_total(ABSENT, ABSENT, ABSENT), 0);
-    ck_assert_int_eq(ts_agg_span_total(INT64_MAX, 1, ABSENT), INT64_MAX);
+    ck_assert_int_eq(ts_span_tokens_total(10, 5, 99), 99);
+    ck_assert_int_eq(ts_span_tokens_total(10, 5, 0), 0);
+    ck_assert_int_eq(ts_span_tokens_total(10, ABSENT, ABSENT), 10);
+    ck_assert_int_eq(ts_span_tokens_total(ABSENT, 5, ABSENT), 5);
+    ck_assert_int_eq(ts_span_tokens_total(10, 5, ABSENT), 15);
+    ck_assert_int_eq(ts_span_tokens_total(ABSENT, ABSENT, 99), 99);
+    ck_assert_int_eq(ts_span_tokens_total(ABSENT, ABSENT, ABSENT), 0);
+    ck_assert_int_eq(ts_span_tokens_total(INT64_MAX, 1, ABSENT), INT64_MAX);
 }
 END_TEST
 
