@@ -1,10 +1,14 @@
 # Generates a C file holding every migrations/NNNN_*.sql as a string, in
 # order, so the binary carries its schema and needs no files at run time.
-# Invoked as: cmake -DSRC_DIR=... -DOUT=... -P embed_migrations.cmake
+# Invoked as: cmake -DSRC_DIR=... -DOUT=... [-DSYM=ts_pg_migrations] -P embed_migrations.cmake
+# (SYM names the table; SQLite's is ts_migrations, PostgreSQL's ts_pg_migrations).
+if(NOT SYM)
+  set(SYM ts_migrations)
+endif()
 file(GLOB files "${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
 list(SORT files)
 set(body "/* Generated from migrations/ by cmake/embed_migrations.cmake. */\n#include \"store/migrations.h\"\n\n")
-set(table "const ts_migration ts_migrations[] = {\n")
+set(table "const ts_migration ${SYM}[] = {\n")
 set(i 0)
 foreach(f ${files})
   get_filename_component(name ${f} NAME_WE)
@@ -16,6 +20,6 @@ foreach(f ${files})
   string(APPEND table "    {${version}, \"${name}\", m${i}},\n")
   math(EXPR i "${i} + 1")
 endforeach()
-string(APPEND table "};\nconst int ts_migrations_count = ${i};\n")
+string(APPEND table "};\nconst int ${SYM}_count = ${i};\n")
 file(WRITE ${OUT}.tmp "${body}\n${table}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

@@ -3,8 +3,8 @@
 # Usage: scripts/deps.sh [run|test]. As root it runs apt-get; otherwise it
 # prints the exact apt-get line and exits 1 so `make` stops.
 set -e
-RUN_PKGS="build-essential cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev uuid-dev libsodium-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libjs-chart.js"
-TEST_PKGS="check libcurl4-openssl-dev sqlite3 curl clang libclang-rt-14-dev nodejs npm prometheus man-db groff-base chromium"
+RUN_PKGS="build-essential cmake pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev uuid-dev libsodium-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libjs-chart.js libpq-dev"
+TEST_PKGS="check libcurl4-openssl-dev sqlite3 curl clang libclang-rt-14-dev nodejs npm prometheus man-db groff-base chromium postgresql"
 case "${1:-run}" in
   run)  want="$RUN_PKGS" ;;
   test) want="$RUN_PKGS $TEST_PKGS" ;;

@@ -15,6 +15,8 @@ typedef struct ts_config {
     /* server */
     char listen[256];              /* HOST:PORT */
     char db_path[TS_PATH_MAX];
+    char store[16];                /* "sqlite" | "postgres" */
+    char postgres_url[TS_PATH_MAX]; /* libpq connection string or URI (store = postgres) */
     int64_t http_threads;          /* 0: one per CPU */
     int64_t max_connections;
     int64_t per_ip_connections;    /* 0: unlimited */
@@ -91,5 +93,9 @@ int ts_config_key_at(size_t i, ts_config_key *out);
 
 /* Splits c->listen into host (cap bytes) and port. TS_EINVAL if malformed. */
 int ts_config_listen_split(const char *listen, char *host, size_t cap, int *port);
+
+/* url with its password (URI user:PASSWORD@, password=VALUE) shown as ***,
+ * for --check-config and logs. */
+void ts_config_mask_url(const char *url, char *out, size_t cap);
 
 #endif

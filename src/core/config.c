@@ -34,6 +34,7 @@ static int check_log_level(char *value, ts_err *err, const char *key);
 static int check_synchronous(char *value, ts_err *err, const char *key);
 static int check_token(char *value, ts_err *err, const char *key);
 static int check_log_format(char *value, ts_err *err, const char *key);
+static int check_store(char *value, ts_err *err, const char *key);
 
 /* clang-format off */
 #define STR(field, def, check, help) \
@@ -47,6 +48,9 @@ static int check_log_format(char *value, ts_err *err, const char *key);
 static const cfg_entry table[] = {
     STR(listen, "127.0.0.1:8080", check_listen, "HOST:PORT or [IPv6]:PORT; port 0 = any free"),
     STR(db_path, "data/tracestore.db", check_nonempty, "SQLite database file"),
+    STR(store, "sqlite", check_store, "sqlite | postgres: the backend the store lives in"),
+    STR(postgres_url, "", NULL,
+        "libpq connection string or URI of the PostgreSQL database (store = postgres)"),
     INT(http_threads, 0, 0, 256, "HTTP worker threads, 0 = one per CPU"),
     INT(max_connections, 4096, 1, 1000000, "concurrent connections"),
     INT(per_ip_connections, 256, 0, 1000000, "concurrent connections per client IP, 0 = unlimited"),
@@ -161,6 +165,17 @@ static int check_token(char *value, ts_err *err, const char *key)
         if (value[i] <= ' ' || value[i] > '~')
             return ts_err_set(err, TS_EINVAL, "%s: only printable ASCII characters without spaces",
                               key);
+    return TS_OK;
+}
+
+static int check_store(char *value, ts_err *err, const char *key)
+{
+    if (strcasecmp(value, "sqlite") == 0)
+        memcpy(value, "sqlite", 7);
+    else if (strcasecmp(value, "postgres") == 0 || strcasecmp(value, "postgresql") == 0)
+        memcpy(value, "postgres", 9);
+    else
+        return ts_err_set(err, TS_EINVAL, "%s: '%s' is not sqlite or postgres", key, value);
     return TS_OK;
 }
 
@@ -427,6 +442,64 @@ int ts_config_load_env(ts_config *c, ts_err *err)
 
 /* ---- dump and listen ------------------------------------------------- */
 
+/* A libpq connection string with its password replaced by "***": the
+ * URI form's user:PASSWORD@ and ?password= / &password=, and the keyword
+ * form's password=VALUE (quoted or not). */
+void ts_config_mask_url(const char *url, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *p = url;
+    int uri = strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+    const char *at = uri ? strchr(url, '@') : NULL;
+    const char *auth = uri ? strstr(url, "://") + 3 : NULL;
+
+#define PUT(ch)                                                                                    \
+    do {                                                                                           \
+        if (o + 1 < cap)                                                                           \
+            out[o++] = (ch);                                                                       \
+    } while (0)
+    if (cap == 0)
+        return;
+    while (*p) {
+        if (at && p == auth) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            const char *slash = strchr(auth, '/');
+
+            if (colon && (!slash || slash > at)) {
+                for (; p <= colon; p++)
+                    PUT(*p);
+                for (int k = 0; k < 3; k++)
+                    PUT('*');
+                p = at;
+                continue;
+            }
+        }
+        if (strncmp(p, "password=", 9) == 0 &&
+            (p == url || p[-1] == ' ' || p[-1] == '?' || p[-1] == '&' || p[-1] == '\t')) {
+            for (int i = 0; i < 9; i++)
+                PUT(p[i]);
+            p += 9;
+            if (*p == '\'') {
+                for (p++; *p && *p != '\''; p++)
+                    if (*p == '\\' && p[1])
+                        p++;
+                if (*p)
+                    p++;
+            } else {
+                while (*p && *p != ' ' && *p != '&' && *p != '\t')
+                    p++;
+            }
+            for (int k = 0; k < 3; k++)
+                PUT('*');
+            continue;
+        }
+        PUT(*p);
+        p++;
+    }
+#undef PUT
+    out[o] = '\0';
+}
+
 /* Strings are printed quoted so the output loads back with
  * ts_config_load_file (a value containing '"' would not; none of the keys
  * has a use for one). The help text follows as a comment. */
@@ -445,6 +518,11 @@ void ts_config_dump(const ts_config *c, FILE *f)
 
             memcpy(&v, field, sizeof v);
             fprintf(f, "%s = %lld  # %s\n", e->name, (long long)v, e->help);
+        } else if (strcmp(e->name, "postgres_url") == 0) {
+            char masked[TS_PATH_MAX];
+
+            ts_config_mask_url(field, masked, sizeof masked);
+            fprintf(f, "%s = \"%s\"  # %s\n", e->name, masked, e->help);
         } else {
             fprintf(f, "%s = \"%s\"  # %s\n", e->name, field, e->help);
         }

@@ -11,5 +11,8 @@ typedef struct ts_migration {
 
 extern const ts_migration ts_migrations[];
 extern const int ts_migrations_count;
+/* PostgreSQL's, from migrations/postgres/NNNN_name.sql (store/pg.c). */
+extern const ts_migration ts_pg_migrations[];
+extern const int ts_pg_migrations_count;
 
 #endif

@@ -1,0 +1,168 @@
+/* pg_util.c: the PostgreSQL backend's small vocabulary over libpq: text
+ * parameters, statements prepared once per connection, column readers,
+ * and the mapping of a server's SQLSTATE to tracestore's status codes
+ * (what becomes a 503, a retry, a 4xx). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg_int.h"
+
+void ts_pgp_reset(ts_pgp *p)
+{
+    p->n = 0;
+    p->overflow = 0;
+}
+
+static char *slot(ts_pgp *p)
+{
+    if (p->n >= TS_PGP_MAX) {
+        p->overflow = 1;
+        return NULL;
+    }
+    return p->buf[p->n];
+}
+
+void ts_pgp_text(ts_pgp *p, const char *s)
+{
+    if (!slot(p))
+        return;
+    p->v[p->n++] = s;
+}
+
+void ts_pgp_null(ts_pgp *p)
+{
+    ts_pgp_text(p, NULL);
+}
+
+void ts_pgp_i64(ts_pgp *p, int64_t v)
+{
+    char *b = slot(p);
+    if (!b)
+        return;
+    snprintf(b, sizeof p->buf[0], "%" PRId64, v);
+    p->v[p->n++] = b;
+}
+
+void ts_pgp_i64_opt(ts_pgp *p, int64_t v)
+{
+    if (v == TS_TOKENS_ABSENT)
+        ts_pgp_null(p);
+    else
+        ts_pgp_i64(p, v);
+}
+
+void ts_pgp_f64(ts_pgp *p, double v)
+{
+    char *b = slot(p);
+    if (!b)
+        return;
+    snprintf(b, sizeof p->buf[0], "%.17g", v);
+    p->v[p->n++] = b;
+}
+
+void ts_pgp_bytea(ts_pgp *p, const unsigned char *bytes, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *b = slot(p);
+    if (!b)
+        return;
+    if (2 + 2 * n + 1 > sizeof p->buf[0]) {
+        p->overflow = 1;
+        return;
+    }
+    b[0] = '\\';
+    b[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        b[2 + 2 * i] = hex[bytes[i] >> 4];
+        b[3 + 2 * i] = hex[bytes[i] & 15];
+    }
+    b[2 + 2 * n] = '\0';
+    p->v[p->n++] = b;
+}
+
+PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
+{
+    int n = p ? p->n : 0;
+    const char *const *vals = p ? p->v : NULL;
+
+    if (!c || !c->pc || (p && p->overflow))
+        return NULL;
+    if (id < 0 || id >= TS_PG_STMT_MAX)
+        return PQexecParams(c->pc, sql, n, NULL, vals, NULL, NULL, 0);
+    char name[16];
+    snprintf(name, sizeof name, "s%d", id);
+    if (!c->prepared[id]) {
+        PGresult *r = PQprepare(c->pc, name, sql, n, NULL);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+            return r; /* the caller's ts_pg_check reports it */
+        PQclear(r);
+        c->prepared[id] = 1;
+    }
+    return PQexecPrepared(c->pc, name, n, vals, NULL, NULL, 0);
+}
+
+int ts_pg_conn_bad(const ts_pg_conn *c)
+{
+    return !c || !c->pc || PQstatus(c->pc) != CONNECTION_OK;
+}
+
+int ts_pg_check(ts_pg_conn *c, const PGresult *r, ts_err *err)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return TS_OK;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorMessage(r) : (c && c->pc ? PQerrorMessage(c->pc) : "");
+    size_t len = msg ? strcspn(msg, "\n") : 0;
+
+    if (!msg || !*msg)
+        msg = r ? "query failed" : "out of memory or too many parameters";
+    /* no SQLSTATE: the server never answered (the connection is lost);
+     * 57014: statement_timeout; 57P: shutdown or restart; 53: resources */
+    if (!r || ts_pg_conn_bad(c) || !state || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57", 2) == 0 || strncmp(state, "53", 2) == 0)
+        return ts_err_set(err, TS_EBUSY, "postgres unavailable: %.*s", (int)len, msg);
+    if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0)
+        return ts_err_set(err, TS_PG_RETRY, "postgres: %.*s", (int)len, msg);
+    if (strcmp(state, "23505") == 0)
+        return ts_err_set(err, TS_ECONFLICT, "postgres: %.*s", (int)len, msg);
+    if (strncmp(state, "22", 2) == 0)
+        return ts_err_set(err, TS_EINVAL, "postgres: %.*s", (int)len, msg);
+    return ts_err_set(err, TS_EIO, "postgres: %.*s", (int)len, msg);
+}
+
+int ts_pg_do(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p, ts_err *err)
+{
+    PGresult *r = ts_pg_run(c, id, sql, p);
+    int rc = ts_pg_check(c, r, err);
+    PQclear(r);
+    return rc;
+}
+
+int ts_pg_isnull(const PGresult *r, int row, int col)
+{
+    return row >= PQntuples(r) || col >= PQnfields(r) || PQgetisnull(r, row, col);
+}
+
+int64_t ts_pg_i64(const PGresult *r, int row, int col, int64_t dflt)
+{
+    if (ts_pg_isnull(r, row, col))
+        return dflt;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+double ts_pg_f64(const PGresult *r, int row, int col, double dflt)
+{
+    if (ts_pg_isnull(r, row, col))
+        return dflt;
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+char *ts_pg_text(ts_arena *a, const PGresult *r, int row, int col)
+{
+    if (ts_pg_isnull(r, row, col))
+        return NULL;
+    return ts_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
