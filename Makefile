@@ -38,7 +38,7 @@ bench:
 	@scripts/deps.sh test
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTS_BENCH=ON >/dev/null
 	@cmake --build build-release -j $(JOBS)
-	@bench/run.sh build-release $(SIZE)
+	@if [ "$(STORE)" = postgres ]; then bench/pg.sh build-release; else bench/run.sh build-release $(SIZE); fi
 
 soak:
 	@$(MAKE) --no-print-directory bench SIZE=soak
