@@ -18,10 +18,11 @@
 #              BENCH_METRICS_SECONDS (6) s each (bench/ab.sh), and
 #              bench/metrics_cost's ns per request of every bump over the
 #              daemon's CPU time per request in those runs;
-#   retention  one-span ingest into one workspace before and during a
+#   retention  one-span ingest into one workspace with and without a
 #              retention sweep of another, filled with
-#              BENCH_RETENTION_TRACES (10000) expired 100-span traces,
-#              BENCH_RETENTION_SECONDS (SECONDS / 2) s each.
+#              BENCH_RETENTION_TRACES (10000) expired 100-span traces:
+#              BENCH_RETENTION_ROUNDS (2) windows of each, alternating,
+#              BENCH_RETENTION_SECONDS (BENCH_SECONDS / 4) s each.
 # BENCH_ONLY=core,metrics,retention runs a subset (core: the limits and
 # workloads 1-5; default: all three).
 set -euo pipefail
@@ -280,7 +281,7 @@ counted_requests() {
 
 # metrics: what keeping the /metrics counters costs workloads 1-3.
 run_metrics() {
-    local rounds=${BENCH_METRICS_ROUNDS:-2} msecs=${BENCH_METRICS_SECONDS:-6} mb ab ns
+    local rounds=${BENCH_METRICS_ROUNDS:-4} msecs=${BENCH_METRICS_SECONDS:-3} mb ab ns
     note "metrics: the cost of keeping the /metrics counters ($BUILD against $NOMET)"
     xrow '%s' ""
     if [ ! -x "$NOMET/tracestore" ] || [ ! -x "$MC" ]; then
@@ -302,15 +303,16 @@ run_metrics() {
     echo "metrics_cost $mb" >> "$LOG"
     ns=$(kv "$mb" ns_per_req)
     note "  counter bumps of one request: $ns ns (2 threads at once; 1 thread: $(kv "$("$MC" 5000000 1)" ns_per_req) ns)"
-    ab=$(AB_SECONDS=$msecs AB_WORKLOADS="w1 w2 w3" AB_LABELS="off on" AB_LOADGEN="$LG" \
+    ab=$(AB_MODE=kept AB_SECONDS=$msecs AB_WORKLOADS="w1 w2 w3" AB_LABELS="off on" AB_LOADGEN="$LG" \
         "$ROOT/bench/ab.sh" "$NOMET" "$BUILD" "$rounds")
     sed 's/^/metrics_ab /' <<<"$ab" >> "$LOG"
     while read -r l; do note "  $l"; done <<<"$ab"
     xrow '%s' "cost of keeping the /metrics counters: this build (on) against $(basename "$NOMET") (off, -DTS_NO_METRICS=ON),"
-    xrow '%s' "$rounds alternating pairs of $msecs s per workload on fresh databases (bench/ab.sh), and the counter bumps"
-    xrow '%s' "of one request timed alone: $ns ns (bench/metrics_cost, 2 threads at once)"
-    xrow '%-30s %10s %10s %7s %13s %10s %10s %10s %9s %4s' workload on off on/off "pairs min-max" \
-        "us/req on" "us/req off" "CPU on/off" bumps/CPU met
+    xrow '%s' "one daemon of each per workload, up together, the load alternating between them: $rounds runs of $msecs s each"
+    xrow '%s' "(off-on, on-off, ...; bench/ab.sh AB_MODE=kept); and the counter bumps of one request timed alone:"
+    xrow '%s' "$ns ns (bench/metrics_cost, 2 threads at once)"
+    xrow '%-30s %9s %9s %15s %9s %9s %15s %9s %9s %4s' workload on off "rate on/off" "us/req on" off \
+        "CPU/req on/off" "other CPU" bumps/CPU met
     local w name
     for w in w1 w2 w3; do
         case $w in
@@ -320,33 +322,37 @@ run_metrics() {
         esac
         XTAB+=("$(awk -v w="$w" -v name="$name" -v ns="$ns" '
             function v(k,   i, a) { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] + 0 } return 0 }
+            # mean and 2 standard errors of x[1..n], as "m+-e"
+            function mse(x, n,   i, m, s) { m = 0; for (i = 1; i <= n; i++) m += x[i]; m /= n; s = 0
+                for (i = 1; i <= n; i++) s += (x[i] - m) ^ 2
+                E = (n > 1) ? 2 * sqrt(s / (n - 1) / n) : 0; M = m; return sprintf("%.3f+-%.3f", m, E) }
             $1 == w {
                 rate = (w == "w3") ? v("req_per_s") : v("spans_per_s")
                 reqs = v("req_per_s") * v("elapsed_s")
                 cpu = (reqs > 0) ? v("daemon_cpu_s") / reqs * 1e6 : 0
-                if ($2 == "on") { on[++non] = rate; con[non] = cpu } else { off[++noff] = rate; coff[noff] = cpu }
+                if ($2 == "on") { on[++non] = rate; con[non] = cpu; oon += v("other_cpu") }
+                else { off[++noff] = rate; coff[noff] = cpu; ooff += v("other_cpu") }
             }
             END {
                 n = (non < noff) ? non : noff
                 if (n == 0) { printf "%-30s not available: no A/B runs", name; exit }
-                min = 1e9; max = 0
                 for (i = 1; i <= n; i++) {
-                    r = (off[i] > 0) ? on[i] / off[i] : 0
-                    if (r < min) min = r; if (r > max) max = r
+                    rr[i] = (off[i] > 0) ? on[i] / off[i] : 0; cr[i] = (coff[i] > 0) ? con[i] / coff[i] : 0
                     son += on[i]; soff += off[i]; scon += con[i]; scoff += coff[i]
                 }
+                r = mse(rr, n); rm = M; re = E; c = mse(cr, n)
                 share = (scon > 0) ? ns / 1000 / (scon / n) : 1
                 met = (share <= 0.02) ? "yes" : "no"
-                if (max < 0.98) met = met "?"  # every pair lost > 2 %: rerun with more rounds
-                printf "%-30s %10.0f %10.0f %7.3f %6.3f-%-6.3f %10.1f %10.1f %10.3f %8.3f%% %4s",
-                    name, son / n, soff / n, (soff > 0) ? son / soff : 0, min, max,
-                    scon / n, scoff / n, (scoff > 0) ? scon / scoff : 0, share * 100, met
+                if (rm + re < 0.98) met = met "?"  # the A/B shows a loss > 2 % beyond its noise
+                printf "%-30s %9.0f %9.0f %15s %9.1f %9.1f %15s %4.2f/%4.2f %8.3f%% %4s",
+                    name, son / n, soff / n, r, scon / n, scoff / n, c, oon / n, ooff / n, share * 100, met
             }' <<<"$ab")")
     done
-    xrow '%s' "(on, off: mean rate, spans/s (w3: req/s); pairs: each round's on/off ratio; us/req: the daemon's"
-    xrow '%s' " CPU time per request; bumps/CPU: the bumps' ns over the daemon's CPU per request (on), the"
-    xrow '%s' " share of its work the counters are; met: bumps/CPU <= 2 % (target: no workload loses more than"
-    xrow '%s' " 2 %), '?' when every pair lost more than 2 % all the same)"
+    xrow '%s' "(on, off: mean rate, spans/s (w3: req/s); rate on/off and CPU/req on/off: the mean of each pair's ratio"
+    xrow '%s' " +- two standard errors; us/req: the daemon's CPU time per request; other CPU: CPUs taken by other"
+    xrow '%s' " processes during the on / off runs; bumps/CPU: the bumps' ns over the daemon's CPU per request (on),"
+    xrow '%s' " the share of its work the counters are; met: bumps/CPU <= 2 % (the target: no workload loses more"
+    xrow '%s' " than 2 %), '?' when the A/B shows a loss beyond 2 % and its noise all the same)"
 }
 
 # retention: one-span ingest into a live workspace with and without a
