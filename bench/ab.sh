@@ -35,7 +35,7 @@ free_port() {
     local p
     for _ in $(seq 50); do
         p=$((30000 + RANDOM % 20000))
-        ss -ltn 2>/dev/null | grep -q ":$p " || { echo "$p"; return; }
+        ss -ltn 2>/dev/null | grep -c ":$p " >/dev/null || { echo "$p"; return; }
     done
     echo 38080
 }
@@ -49,7 +49,8 @@ up() {
     D_KEY=$("$b/tracestore" key create --workspace ab --db "$D_DIR/t.db" 2>/dev/null | tail -n 1)
     for _try in 1 2 3 4 5; do # a random port may be taken by another process meanwhile
         D_PORT=$(free_port)
-        TRACESTORE_LOG_LEVEL=warn "$b/tracestore" serve --db "$D_DIR/t.db" --listen "127.0.0.1:$D_PORT" 2>/dev/null &
+        TRACESTORE_LOG_LEVEL=warn "$b/tracestore" serve --db "$D_DIR/t.db" --listen "127.0.0.1:$D_PORT" \
+            >>"$D_DIR/serve.log" 2>&1 &
         D_PID=$!
         for _ in $(seq 100); do
             curl -sf "http://127.0.0.1:$D_PORT/healthz" >/dev/null 2>&1 && { ok=1; break; }
@@ -57,14 +58,16 @@ up() {
             sleep 0.05
         done
         [ "$ok" = 1 ] && break
-        kill -TERM "$D_PID" 2>/dev/null; wait "$D_PID" 2>/dev/null || true
+        kill -TERM "$D_PID" 2>/dev/null || true
+        wait "$D_PID" 2>/dev/null || true
     done
-    [ "$ok" = 1 ] || { echo "ab: $b/tracestore did not start" >&2; exit 1; }
+    [ "$ok" = 1 ] || { echo "ab: $b/tracestore did not start: $(tail -n 3 "$D_DIR/serve.log")" >&2; exit 1; }
     PIDS+=("$D_PID")
 }
 down() { # PID DIR
     local p keep=()
-    kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null || true
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
     rm -rf "$2"
     for p in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$p" = "$1" ] || keep+=("$p"); done
     PIDS=("${keep[@]+"${keep[@]}"}")

@@ -75,7 +75,7 @@ free_port() {
     local p
     for _ in $(seq 50); do
         p=$((20000 + RANDOM % 30000))
-        ss -ltn 2>/dev/null | grep -q ":$p " || { echo $p; return; }
+        ss -ltn 2>/dev/null | grep -c ":$p " >/dev/null || { echo $p; return; }
     done
     echo 18080
 }
@@ -107,7 +107,7 @@ start_daemon() {
             kill -0 "$PID" 2>/dev/null || break
             sleep 0.05
         done
-        kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true
+        kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
     done
     echo "bench: daemon did not start, see $LOG" >&2
     exit 1
@@ -610,7 +610,7 @@ for _try in 1 2 3 4 5; do
     BPID=$!
     sleep 0.5
     curl -s -o /dev/null "http://127.0.0.1:$BPORT/" 2>/dev/null && break
-    kill -TERM "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null || true
+    kill -TERM "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true
     BPID=0
 done
 [ "$BPID" -gt 0 ] || { echo "bench: bare_mhd did not start, see $LOG" >&2; exit 1; }
