@@ -34,10 +34,10 @@ trap cleanup EXIT
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((30000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
         ss -ltn 2>/dev/null | grep -c ":$p " >/dev/null || { echo "$p"; return; }
     done
-    echo 38080
+    echo 28080
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 sys_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }

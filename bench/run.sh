@@ -74,7 +74,7 @@ kv() { # kv "LINE" KEY -> value of KEY=... in LINE
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
         ss -ltn 2>/dev/null | grep -c ":$p " >/dev/null || { echo $p; return; }
     done
     echo 18080
