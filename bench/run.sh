@@ -14,8 +14,9 @@
 #   metrics    the cost of keeping the /metrics counters: workloads 1-3 on
 #              this build and on BENCH_NOMETRICS (default build-release-
 #              nometrics, -DTS_NO_METRICS=ON: the counter bumps compiled
-#              out), BENCH_METRICS_ROUNDS (2) alternating pairs of
-#              BENCH_METRICS_SECONDS (6) s each (bench/ab.sh), and
+#              out), BENCH_METRICS_ROUNDS (4) runs of each of
+#              BENCH_METRICS_SECONDS (3) s, alternating (bench/ab.sh
+#              AB_MODE=kept), and
 #              bench/metrics_cost's ns per request of every bump over the
 #              daemon's CPU time per request in those runs;
 #   retention  one-span ingest into one workspace with and without a
