@@ -43,7 +43,7 @@ NOMET=${BENCH_NOMETRICS:-$ROOT/build-release-nometrics}
 case "$NOMET" in /*) ;; *) NOMET="$ROOT/$NOMET" ;; esac
 ONLY=",${BENCH_ONLY:-core,metrics,retention},"
 want() { [[ "$ONLY" == *",$1,"* ]]; }
-for part in ${BENCH_ONLY//,/ }; do
+for part in ${ONLY//,/ }; do
     case $part in core | metrics | retention) ;;
     *) echo "bench: BENCH_ONLY: unknown part $part (core, metrics, retention)" >&2; exit 2 ;;
     esac
@@ -441,7 +441,7 @@ if ! want core; then
     T_END=$(date +%s)
     {
         echo
-        echo "tracestore benchmark ($BENCH_ONLY), $(nproc) CPUs, $(date -u +%FT%TZ), $((T_END - T_START)) s"
+        echo "tracestore benchmark (${BENCH_ONLY:-}), $(nproc) CPUs, $(date -u +%FT%TZ), $((T_END - T_START)) s"
         echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; busiest other processes: $(busy_others)"
         print_xtab
     } | tee -a "$LOG" | tee "$DATA/last-table.txt"
