@@ -323,10 +323,12 @@ run_metrics() {
         esac
         XTAB+=("$(awk -v w="$w" -v name="$name" -v ns="$ns" '
             function v(k,   i, a) { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] + 0 } return 0 }
-            # mean and 2 standard errors of x[1..n], as "m+-e"
-            function mse(x, n,   i, m, s) { m = 0; for (i = 1; i <= n; i++) m += x[i]; m /= n; s = 0
+            # mean of x[1..n] and its 95 % confidence half-width (Student t), as "m+-e"
+            function mse(x, n,   i, m, s, t) { m = 0; for (i = 1; i <= n; i++) m += x[i]; m /= n; s = 0
                 for (i = 1; i <= n; i++) s += (x[i] - m) ^ 2
-                E = (n > 1) ? 2 * sqrt(s / (n - 1) / n) : 0; M = m; return sprintf("%.3f+-%.3f", m, E) }
+                split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26", t, " ")
+                E = (n > 1) ? ((n - 1 <= 9) ? t[n - 1] : 2.2) * sqrt(s / (n - 1) / n) : 0
+                M = m; return sprintf("%.3f+-%.3f", m, E) }
             $1 == w {
                 rate = (w == "w3") ? v("req_per_s") : v("spans_per_s")
                 reqs = v("req_per_s") * v("elapsed_s")
@@ -341,19 +343,20 @@ run_metrics() {
                     rr[i] = (off[i] > 0) ? on[i] / off[i] : 0; cr[i] = (coff[i] > 0) ? con[i] / coff[i] : 0
                     son += on[i]; soff += off[i]; scon += con[i]; scoff += coff[i]
                 }
-                r = mse(rr, n); rm = M; re = E; c = mse(cr, n)
+                r = mse(rr, n); c = mse(cr, n); cm = M; ce = E
                 share = (scon > 0) ? ns / 1000 / (scon / n) : 1
                 met = (share <= 0.02) ? "yes" : "no"
-                if (rm + re < 0.98) met = met "?"  # the A/B shows a loss > 2 % beyond its noise
+                if (cm - ce > 1.02) met = met "?"  # the A/B shows > 2 % more CPU per request beyond its noise
                 printf "%-30s %9.0f %9.0f %15s %9.1f %9.1f %15s %4.2f/%4.2f %8.3f%% %4s",
                     name, son / n, soff / n, r, scon / n, scoff / n, c, oon / n, ooff / n, share * 100, met
             }' <<<"$ab")")
     done
     xrow '%s' "(on, off: mean rate, spans/s (w3: req/s); rate on/off and CPU/req on/off: the mean of each pair's ratio"
-    xrow '%s' " +- two standard errors; us/req: the daemon's CPU time per request; other CPU: CPUs taken by other"
-    xrow '%s' " processes during the on / off runs; bumps/CPU: the bumps' ns over the daemon's CPU per request (on),"
-    xrow '%s' " the share of its work the counters are; met: bumps/CPU <= 2 % (the target: no workload loses more"
-    xrow '%s' " than 2 %), '?' when the A/B shows a loss beyond 2 % and its noise all the same)"
+    xrow '%s' " +- its 95 % confidence half-width; us/req: the daemon's CPU time per request, which other processes'"
+    xrow '%s' " load moves less than the rate; other CPU: CPUs they took during the on / off runs; bumps/CPU: the"
+    xrow '%s' " bumps' ns over the daemon's CPU per request (on), the share of its work the counters are; met:"
+    xrow '%s' " bumps/CPU <= 2 % (the target: no workload loses more than 2 %), '?' when the A/B's CPU per request"
+    xrow '%s' " is more than 2 % higher beyond its noise all the same)"
 }
 
 # retention: one-span ingest into a live workspace with and without a
