@@ -180,7 +180,7 @@ for r in "${ROWS[@]}"; do
     IFS='|' read -r a b c d e f g <<< "$r"
     printf '%-44s %5s %16s %8s %8s  %-36s %s\n' "$a" "$b" "$c" "$d" "$e" "$f" "$g"
 done
-echo "(limit: bench/pg_limit.c, PostgreSQL alone inserting the same rows into the same schema, one"
-echo " prepared statement per row over one connection, synchronous_commit on; the daemon's group"
+echo "(limit: bench/pg_limit.c, PostgreSQL alone inserting the same rows into the same schema: ids from"
+echo " the identity sequences, one COPY per table, one connection, synchronous_commit on; the group"
 echo " commit puts up to writer_batch_max requests (32 x 100 spans here) in one transaction)"
 } | tee -a "$LOG" | tee "$DATA/last-pg-table.txt"

@@ -2,10 +2,12 @@
  * same rows the daemon stores for the benchmark's spans (spans,
  * request_logs, one traces row and its trace_dims rows per trace) into the
  * PostgreSQL backend's schema (migrations/postgres/, applied to an empty
- * database first), with prepared statements, one transaction per batch,
- * synchronous_commit on, over one libpq connection: what PostgreSQL itself
- * takes for the rows the ingest path writes, without HTTP, JSON or the
- * daemon's locking and reads. Prints one key=value line.
+ * database first), one transaction per batch, synchronous_commit on, over
+ * one libpq connection, the fastest way PostgreSQL takes rows: the batch's
+ * row ids drawn from the identity sequences in one statement each, then one
+ * COPY per table. What PostgreSQL itself takes for the rows the ingest path
+ * writes, without HTTP, JSON or the daemon's locking and reads of old rows.
+ * Prints one key=value line.
  *
  *   pg_limit --url "host=/tmp/pg port=5432 user=postgres dbname=limit" --batch 100 --spt 100 */
 #include <getopt.h>
@@ -66,7 +68,7 @@ static int64_t now_ns(void)
 static PGresult *ok(PGconn *c, PGresult *r, const char *what)
 {
     ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_IN) {
         fprintf(stderr, "pg_limit: %s: %s\n", what, PQerrorMessage(c));
         exit(1);
     }
@@ -78,40 +80,96 @@ static void exec(PGconn *c, const char *sql)
     PQclear(ok(c, PQexec(c, sql), sql));
 }
 
-static void prep(PGconn *c, const char *name, const char *sql)
+/* One COPY's text-format rows. */
+typedef struct cbuf {
+    char *p;
+    size_t len, cap;
+    int col;
+} cbuf;
+
+static void cb_raw(cbuf *b, const char *s, size_t n)
 {
-    PQclear(ok(c, PQprepare(c, name, sql, 0, NULL), name));
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p)
+            exit(1);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
 }
 
-/* Parameters as text, formatted into a small pool per statement. */
-typedef struct params {
-    int n;
-    const char *v[32];
-    char buf[32][32];
-} params;
-
-static void p_text(params *p, const char *s)
+static void cb_sep(cbuf *b)
 {
-    p->v[p->n++] = s;
+    if (b->col++)
+        cb_raw(b, "\t", 1);
 }
 
-static void p_i64(params *p, int64_t v)
+static void cb_text(cbuf *b, const char *s)
 {
-    snprintf(p->buf[p->n], sizeof p->buf[0], "%" PRId64, v);
-    p->v[p->n] = p->buf[p->n];
-    p->n++;
+    cb_sep(b);
+    if (!s) {
+        cb_raw(b, "\\N", 2);
+        return;
+    }
+    for (; *s; s++) {
+        const char *esc = *s == '\\'   ? "\\\\"
+                          : *s == '\t' ? "\\t"
+                          : *s == '\n' ? "\\n"
+                          : *s == '\r' ? "\\r"
+                                       : NULL;
+        if (esc)
+            cb_raw(b, esc, 2);
+        else
+            cb_raw(b, s, 1);
+    }
 }
 
-static void p_f64(params *p, double v)
+static void cb_i64(cbuf *b, int64_t v)
 {
-    snprintf(p->buf[p->n], sizeof p->buf[0], "%.17g", v);
-    p->v[p->n] = p->buf[p->n];
-    p->n++;
+    char t[32];
+    cb_sep(b);
+    cb_raw(b, t, (size_t)snprintf(t, sizeof t, "%" PRId64, v));
 }
 
-static PGresult *run(PGconn *c, const char *name, const params *p)
+static void cb_f64(cbuf *b, double v)
 {
-    return ok(c, PQexecPrepared(c, name, p->n, p->v, NULL, NULL, 0), name);
+    char t[40];
+    cb_sep(b);
+    cb_raw(b, t, (size_t)snprintf(t, sizeof t, "%.17g", v));
+}
+
+static void cb_end(cbuf *b)
+{
+    cb_raw(b, "\n", 1);
+    b->col = 0;
+}
+
+static void copy(PGconn *c, const char *sql, cbuf *b)
+{
+    PQclear(ok(c, PQexec(c, sql), sql));
+    if (PQputCopyData(c, b->p ? b->p : "", (int)b->len) != 1 || PQputCopyEnd(c, NULL) != 1) {
+        fprintf(stderr, "pg_limit: %s: %s\n", sql, PQerrorMessage(c));
+        exit(1);
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL)
+        PQclear(ok(c, r, sql));
+    b->len = 0;
+    b->col = 0;
+}
+
+/* n new ids from table's identity sequence, in one statement. */
+static void ids(PGconn *c, const char *table, int n, int64_t *out)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT nextval(pg_get_serial_sequence('%s', 'id')) FROM generate_series(1, %d)",
+             table, n);
+    PGresult *r = ok(c, PQexec(c, sql), sql);
+    for (int i = 0; i < n && i < PQntuples(r); i++)
+        out[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    PQclear(r);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -169,193 +227,203 @@ int main(int argc, char **argv)
     exec(c, "INSERT INTO workspaces (id, uuid, name, created_ns) VALUES "
             "(1, '00000000-0000-4000-8000-000000000001', 'bench', 0)");
 
-    prep(c, "span",
-         "INSERT INTO spans (ws_id, trace_id, span_id, parent_id, name, kind, start_ns, end_ns, "
-         "status_code, status_message, trace_state, attributes, events, links, resource, scope, "
-         "origin, type, model, provider, input, output, prompt_tokens, completion_tokens, "
-         "total_tokens, cost, unpriced, error, session_id, user_id, request_log_id, created_ns, "
-         "trow) VALUES (1,$1,$2,$3,$4,$5,$6,$7,$8,$9,NULL,$10,'[]','[]',$11,NULL,0,$12,$13,$14,"
-         "$15,$16,$17,$18,$19,$20,0,$21,$22,$23,$24,$25,$26)");
-    prep(c, "rl",
-         "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, trow) VALUES "
-         "(1, $1, $2, $3, $4, $5) RETURNING id");
-    prep(c, "trace",
-         "INSERT INTO traces (ws_id, trace_id, created_ns, updated_ns) VALUES (1, $1, $2, $2) "
-         "RETURNING id");
-    prep(c, "trace_upd",
-         "UPDATE traces SET span_count = $2, llm_span_count = $3, prompt_tokens = $4, "
-         "completion_tokens = $5, total_tokens = $6, cost_sum = $7, cost_span_count = $8, "
-         "started_ns = $9, ended_ns = $10, error_count = $11, root_span_id = $12, "
-         "root_start_ns = $13, root_name = $14, root_input = $15, root_output = $16, "
-         "err_span_id = $17, err_start_ns = $18, err_text = $19 WHERE id = $1");
-    prep(c, "dim",
-         "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) VALUES (1, $1, $2, $3, $4, $5) "
-         "ON CONFLICT (trow, dim, val) DO UPDATE SET n = trace_dims.n + excluded.n");
-
     char resource[2048];
     sg_resource_json(resource, sizeof(resource));
     int64_t *lat = malloc((size_t)max_batches * sizeof(*lat));
-    if (!lat)
+    int64_t *trows = malloc((size_t)batch * sizeof(int64_t));
+    int64_t *rlids = malloc((size_t)batch * sizeof(int64_t));
+    if (!lat || !trows || !rlids)
         return 1;
     sg_vals root_vals;
     sg_span_vals(0, 0, 0, &root_vals);
     struct timespec wts;
     clock_gettime(CLOCK_REALTIME, &wts);
     int64_t wall0 = (int64_t)wts.tv_sec * 1000000000LL + wts.tv_nsec;
-    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9), trow = 0;
+    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9);
+    cbuf bt = {0}, brl = {0}, bs = {0}, bd = {0};
     long nb = 0;
-    char trow_s[32] = "";
+    if (batch % spt != 0) {
+        fprintf(stderr, "pg_limit: --batch must be a multiple of --spt\n");
+        return 2;
+    }
     for (uint64_t r = 0; r < (uint64_t)max_batches && now_ns() < deadline; r++) {
         int64_t b0 = now_ns();
         exec(c, "BEGIN");
-        char th[33], sh[17], ph[17], err_span[17] = "";
-        int64_t span_n = 0, llm_n = 0, p_tok = 0, c_tok = 0, err_n = 0, t_first = 0;
-        int64_t err_start = 0, t_start = 0, t_end = 0;
-        double cost = 0;
+        int ntr = batch / spt, nllm = 0, li = 0;
         for (int i = 0; i < batch; i++) {
             uint64_t g = r * (uint64_t)batch + (uint64_t)i, t = g / (uint64_t)spt;
-            int k = (int)(g % (uint64_t)spt), m = sg_trace_model(t), e = sg_trace_err(t);
             sg_vals v;
-            char attrs[4096], lr[4096];
-            sg_span_vals(k, m, e ? sg_err_k(spt) : 0, &v);
-            sg_attrs_json(v.attrs, v.nattrs_json, attrs, sizeof(attrs));
+            sg_span_vals((int)(g % (uint64_t)spt), sg_trace_model(t),
+                         sg_trace_err(t) ? sg_err_k(spt) : 0, &v);
+            nllm += v.is_llm;
+        }
+        ids(c, "traces", ntr, trows);
+        if (nllm)
+            ids(c, "request_logs", nllm, rlids);
+        for (int tj = 0; tj < ntr; tj++) {
+            uint64_t t = (r * (uint64_t)batch) / (uint64_t)spt + (uint64_t)tj;
+            int m = sg_trace_model(t), e = sg_trace_err(t);
+            int64_t trow = trows[tj];
+            char th[33], ph[17], err_span[17] = "";
+            int64_t span_n = 0, llm_n = 0, p_tok = 0, c_tok = 0, err_n = 0, t_first = 0;
+            int64_t err_start = 0, t_start = 0, t_end = 0, created0 = 0;
+            double cost = 0;
             sg_trace_hex(set.tag, t, th);
-            sg_span_hex(set.tag, g, sh);
             sg_span_hex(set.tag, t * (uint64_t)spt, ph);
-            int64_t start = set.base_ns + (int64_t)t * 1000000 + (int64_t)k * 1000;
-            int64_t end = start + v.dur_ns, created = wall0 + (int64_t)g;
-            params p = {0};
-            if (k == 0 || trow == 0) {
-                p_text(&p, th);
-                p_i64(&p, created);
-                PGresult *res = run(c, "trace", &p);
-                trow = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-                PQclear(res);
-                snprintf(trow_s, sizeof trow_s, "%" PRId64, trow);
+            for (int k = 0; k < spt; k++) {
+                uint64_t g = t * (uint64_t)spt + (uint64_t)k;
+                sg_vals v;
+                char attrs[4096], lr[4096], sh[17];
+                sg_span_vals(k, m, e ? sg_err_k(spt) : 0, &v);
+                sg_attrs_json(v.attrs, v.nattrs_json, attrs, sizeof(attrs));
+                sg_span_hex(set.tag, g, sh);
+                int64_t start = set.base_ns + (int64_t)t * 1000000 + (int64_t)k * 1000;
+                int64_t end = start + v.dur_ns, created = wall0 + (int64_t)g;
+                int64_t rl = 0;
+                if (k == 0)
+                    created0 = created;
+                if (v.is_llm) {
+                    rl = rlids[li++];
+                    sg_log_request_json(&v, lr, sizeof(lr));
+                    cb_i64(&brl, rl);
+                    cb_i64(&brl, 1);
+                    cb_text(&brl, th);
+                    cb_text(&brl, sh);
+                    cb_text(&brl, lr);
+                    cb_i64(&brl, created);
+                    cb_i64(&brl, trow);
+                    cb_end(&brl);
+                }
+                const char *in = NULL, *out = NULL, *sess = NULL, *user = NULL;
+                for (int a = 0; a < v.nattrs; a++) {
+                    const sg_attr *at = &v.attrs[a];
+                    if (strcmp(at->key, "input.value") == 0)
+                        in = at->s;
+                    else if (strcmp(at->key, "output.value") == 0)
+                        out = at->s;
+                    else if (strcmp(at->key, "session.id") == 0)
+                        sess = at->s;
+                    else if (strcmp(at->key, "user.id") == 0)
+                        user = at->s;
+                }
+                cb_i64(&bs, trow);
+                cb_i64(&bs, 1);
+                cb_text(&bs, th);
+                cb_text(&bs, sh);
+                cb_text(&bs, k ? ph : NULL);
+                cb_text(&bs, v.name);
+                cb_i64(&bs, v.kind == 3 ? 3 : 1);
+                cb_i64(&bs, start);
+                cb_i64(&bs, end);
+                cb_i64(&bs, v.is_err ? 2 : 1);
+                cb_text(&bs, v.is_err ? v.status_msg : NULL);
+                cb_text(&bs, attrs);
+                cb_text(&bs, "[]");
+                cb_text(&bs, "[]");
+                cb_text(&bs, resource);
+                cb_i64(&bs, 0);
+                cb_text(&bs, v.is_llm ? "llm" : "other");
+                cb_text(&bs, v.is_llm ? v.model : NULL);
+                cb_text(&bs, v.is_llm ? v.provider : NULL);
+                cb_text(&bs, v.is_llm ? sg_llm_input_json : in);
+                cb_text(&bs, v.is_llm ? sg_llm_output_json : out);
+                if (v.is_llm) {
+                    cb_i64(&bs, v.in_tok);
+                    cb_i64(&bs, v.out_tok);
+                    cb_i64(&bs, v.in_tok + v.out_tok);
+                    cb_f64(&bs, v.price);
+                    cb_i64(&bs, rl);
+                } else {
+                    for (int z = 0; z < 5; z++)
+                        cb_text(&bs, NULL);
+                }
+                cb_text(&bs, v.is_err ? v.status_msg : NULL);
+                cb_text(&bs, sess);
+                cb_text(&bs, user);
+                cb_i64(&bs, created);
+                cb_end(&bs);
+                dim_add(DIM_MODEL, v.model);
+                dim_add(DIM_FAILURE, v.is_err ? "rate_limit" : NULL);
+                dim_add(DIM_NAME, v.name);
+                dim_add(DIM_TYPE, v.is_llm ? "llm" : "other");
+                dim_add(DIM_PARENT, k ? ph : NULL);
+                dim_add(DIM_PROVIDER, v.provider);
+                dim_add(DIM_STATUS, v.is_err ? "error" : "success");
+                span_n++;
+                llm_n += v.is_llm;
+                p_tok += v.is_llm ? v.in_tok : 0;
+                c_tok += v.is_llm ? v.out_tok : 0;
+                cost += v.is_llm ? v.price : 0;
+                if (v.is_err && !err_span[0]) {
+                    err_n++;
+                    memcpy(err_span, sh, 17);
+                    err_start = start;
+                }
+                if (span_n == 1 || start < t_start)
+                    t_start = start;
+                if (end > t_end)
+                    t_end = end;
+                if (k == 0)
+                    t_first = start;
             }
-            char rl_s[32] = "";
-            if (v.is_llm) {
-                sg_log_request_json(&v, lr, sizeof(lr));
-                params q = {0};
-                p_text(&q, th);
-                p_text(&q, sh);
-                p_text(&q, lr);
-                p_i64(&q, created);
-                p_text(&q, trow_s);
-                PGresult *res = run(c, "rl", &q);
-                snprintf(rl_s, sizeof rl_s, "%s", PQgetvalue(res, 0, 0));
-                PQclear(res);
-            }
-            const char *in = NULL, *out = NULL, *sess = NULL, *user = NULL;
-            for (int a = 0; a < v.nattrs; a++) {
-                const sg_attr *at = &v.attrs[a];
-                if (strcmp(at->key, "input.value") == 0)
-                    in = at->s;
-                else if (strcmp(at->key, "output.value") == 0)
-                    out = at->s;
-                else if (strcmp(at->key, "session.id") == 0)
-                    sess = at->s;
-                else if (strcmp(at->key, "user.id") == 0)
-                    user = at->s;
-            }
-            p.n = 0;
-            p_text(&p, th);                                  /* 1 */
-            p_text(&p, sh);                                  /* 2 */
-            p_text(&p, k ? ph : NULL);                       /* 3 */
-            p_text(&p, v.name);                              /* 4 */
-            p_i64(&p, v.kind == 3 ? 3 : 1);                  /* 5 */
-            p_i64(&p, start);                                /* 6 */
-            p_i64(&p, end);                                  /* 7 */
-            p_i64(&p, v.is_err ? 2 : 1);                     /* 8 */
-            p_text(&p, v.is_err ? v.status_msg : NULL);      /* 9 */
-            p_text(&p, attrs);                               /* 10 */
-            p_text(&p, resource);                            /* 11 */
-            p_text(&p, v.is_llm ? "llm" : "other");          /* 12 */
-            p_text(&p, v.is_llm ? v.model : NULL);           /* 13 */
-            p_text(&p, v.is_llm ? v.provider : NULL);        /* 14 */
-            p_text(&p, v.is_llm ? sg_llm_input_json : in);   /* 15 */
-            p_text(&p, v.is_llm ? sg_llm_output_json : out); /* 16 */
-            if (v.is_llm) {
-                p_i64(&p, v.in_tok);             /* 17 */
-                p_i64(&p, v.out_tok);            /* 18 */
-                p_i64(&p, v.in_tok + v.out_tok); /* 19 */
-                p_f64(&p, v.price);              /* 20 */
-            } else {
-                for (int z = 0; z < 4; z++)
-                    p_text(&p, NULL);
-            }
-            p_text(&p, v.is_err ? v.status_msg : NULL); /* 21 */
-            p_text(&p, sess);                           /* 22 */
-            p_text(&p, user);                           /* 23 */
-            p_text(&p, v.is_llm ? rl_s : NULL);         /* 24 */
-            p_i64(&p, created);                         /* 25 */
-            p_text(&p, trow_s);                         /* 26 */
-            PQclear(run(c, "span", &p));
-            dim_add(DIM_MODEL, v.model);
-            dim_add(DIM_FAILURE, v.is_err ? "rate_limit" : NULL);
-            dim_add(DIM_NAME, v.name);
-            dim_add(DIM_TYPE, v.is_llm ? "llm" : "other");
-            dim_add(DIM_PARENT, k ? ph : NULL);
-            dim_add(DIM_PROVIDER, v.provider);
-            dim_add(DIM_STATUS, v.is_err ? "error" : "success");
-            span_n++;
-            llm_n += v.is_llm;
-            p_tok += v.is_llm ? v.in_tok : 0;
-            c_tok += v.is_llm ? v.out_tok : 0;
-            cost += v.is_llm ? v.price : 0;
-            if (v.is_err && !err_span[0]) {
-                err_n++;
-                memcpy(err_span, sh, 17);
-                err_start = start;
-            }
-            if (span_n == 1 || start < t_start)
-                t_start = start;
-            if (end > t_end)
-                t_end = end;
-            if (k == 0)
-                t_first = start;
-            int last = i == batch - 1 || (g + 1) % (uint64_t)spt == 0;
-            if (!last)
-                continue;
-            /* The trace's aggregate row and dims, written once per trace per batch. */
-            p.n = 0;
-            p_text(&p, trow_s);
-            p_i64(&p, span_n);
-            p_i64(&p, llm_n);
-            p_i64(&p, p_tok);
-            p_i64(&p, c_tok);
-            p_i64(&p, p_tok + c_tok);
-            p_f64(&p, cost);
-            p_i64(&p, llm_n);
-            p_i64(&p, t_start);
-            p_i64(&p, t_end);
-            p_i64(&p, err_n);
-            p_text(&p, ph);
-            p_i64(&p, t_first);
-            p_text(&p, "agent.run");
-            p_text(&p, root_vals.attrs[3].s);
-            p_text(&p, root_vals.attrs[4].s);
-            p_text(&p, err_span[0] ? err_span : NULL);
+            /* The trace's aggregate row and its dims, once per trace. */
+            cb_i64(&bt, trow);
+            cb_i64(&bt, 1);
+            cb_text(&bt, th);
+            cb_i64(&bt, created0);
+            cb_i64(&bt, created0);
+            cb_i64(&bt, span_n);
+            cb_i64(&bt, llm_n);
+            cb_i64(&bt, p_tok);
+            cb_i64(&bt, c_tok);
+            cb_i64(&bt, p_tok + c_tok);
+            cb_f64(&bt, cost);
+            cb_i64(&bt, llm_n);
+            cb_i64(&bt, t_start);
+            cb_i64(&bt, t_end);
+            cb_i64(&bt, err_n);
+            cb_text(&bt, ph);
+            cb_i64(&bt, t_first);
+            cb_text(&bt, "agent.run");
+            cb_text(&bt, root_vals.attrs[3].s);
+            cb_text(&bt, root_vals.attrs[4].s);
+            cb_text(&bt, err_span[0] ? err_span : NULL);
             if (err_span[0])
-                p_i64(&p, err_start);
+                cb_i64(&bt, err_start);
             else
-                p_text(&p, NULL);
-            p_text(&p, err_span[0] ? "upstream 429: rate limit reached for requests" : NULL);
-            PQclear(run(c, "trace_upd", &p));
+                cb_text(&bt, NULL);
+            cb_text(&bt, err_span[0] ? "upstream 429: rate limit reached for requests" : NULL);
+            cb_end(&bt);
             for (int d = 0; d < ndims; d++) {
-                params q = {0};
-                p_text(&q, trow_s);
-                p_i64(&q, dims[d].dim);
-                p_text(&q, dims[d].val);
-                p_i64(&q, dims[d].n);
-                p_i64(&q, t_start);
-                PQclear(run(c, "dim", &q));
+                cb_i64(&bd, 1);
+                cb_i64(&bd, trow);
+                cb_i64(&bd, dims[d].dim);
+                cb_text(&bd, dims[d].val);
+                cb_i64(&bd, dims[d].n);
+                cb_i64(&bd, t_start);
+                cb_end(&bd);
             }
             ndims = 0;
-            span_n = llm_n = p_tok = c_tok = err_n = 0;
-            cost = 0;
-            err_span[0] = '\0';
         }
+        copy(c,
+             "COPY traces (id, ws_id, trace_id, created_ns, updated_ns, span_count, "
+             "llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "
+             "cost_span_count, started_ns, ended_ns, error_count, root_span_id, root_start_ns, "
+             "root_name, root_input, root_output, err_span_id, err_start_ns, err_text) FROM STDIN",
+             &bt);
+        if (nllm)
+            copy(c,
+                 "COPY request_logs (id, ws_id, trace_id, span_id, body, created_ns, trow) "
+                 "FROM STDIN",
+                 &brl);
+        copy(c,
+             "COPY spans (trow, ws_id, trace_id, span_id, parent_id, name, kind, start_ns, "
+             "end_ns, status_code, status_message, attributes, events, links, resource, origin, "
+             "type, model, provider, input, output, prompt_tokens, completion_tokens, "
+             "total_tokens, cost, request_log_id, error, session_id, user_id, created_ns) "
+             "FROM STDIN",
+             &bs);
+        copy(c, "COPY trace_dims (ws_id, trow, dim, val, n, start) FROM STDIN", &bd);
         exec(c, "COMMIT");
         lat[nb++] = now_ns() - b0;
     }
@@ -368,6 +436,12 @@ int main(int argc, char **argv)
            nb ? (double)lat[(size_t)((double)(nb - 1) * 0.99)] / 1e6 : 0.0);
     PQfinish(c);
     free(lat);
+    free(trows);
+    free(rlids);
+    free(bt.p);
+    free(brl.p);
+    free(bs.p);
+    free(bd.p);
     sg_set_free(&set);
     return 0;
 }
