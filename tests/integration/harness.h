@@ -248,6 +248,11 @@ void ts_pg_require(void);
  * the error message) into out (may be NULL). Returns 0 on success with a
  * row or a command, 1 on success without a row, -1 on an error. */
 int ts_pg_exec(const char *conninfo, const char *sql, char *out, size_t cap);
+/* Runs tests/pg/cluster.sh sub dir (start, stop, url, stop-server,
+ * start-server) for a test's own cluster; its output (stderr too) in out,
+ * cut at the first line end on success (start and url: the conninfo
+ * base). Returns the shell's status (77 << 8: PostgreSQL not installed). */
+int ts_pg_cluster(const char *sub, const char *dir, char *out, size_t cap);
 /* Internal to the harness: the database of a daemon, and the
  * TRACESTORE_POSTGRES_URL=... of the daemon whose db path is db (NULL:
  * none, an SQLite run). */

@@ -182,3 +182,16 @@ long long ts_pg_sql_int(const ts_daemon *d, const char *sql)
                    rc > 0 ? "no row" : out, sql);
     return strtoll(out, NULL, 10);
 }
+
+int ts_pg_cluster(const char *sub, const char *dir, char *out, size_t cap)
+{
+    const char *src = getenv("TS_SOURCE_DIR");
+    char cmd[TS_IT_PATH_CAP * 2 + 64];
+    if (src == NULL)
+        ts_fail_at(__FILE__, __LINE__, "TS_SOURCE_DIR is not set (run through ctest)");
+    snprintf(cmd, sizeof cmd, "sh '%s/tests/pg/cluster.sh' %s '%s' 2>&1", src, sub, dir);
+    int rc = ts_run_cmd(cmd, out, cap);
+    if (rc == 0)
+        out[strcspn(out, "\r\n")] = '\0';
+    return rc;
+}
