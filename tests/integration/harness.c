@@ -259,10 +259,22 @@ static void d_init_dir(ts_daemon *d, const char *const *env)
         d->env[i] = env[i];
 }
 
+/* 1 when env names the store itself (a test with a cluster of its own). */
+static int env_names_store(const char *const *env)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        if (strncmp(env[i], "TRACESTORE_STORE=", 17) == 0 ||
+            strncmp(env[i], "TRACESTORE_POSTGRES_URL=", 24) == 0)
+            return 1;
+    return 0;
+}
+
 void ts_d_init(ts_daemon *d, int keys, const char *const *env)
 {
-    ts_pg_require();
-    ts_d_init_on(d, keys, env, ts_backend_is_pg() ? ts_pg_base() : NULL);
+    int pg = ts_backend_is_pg() && !env_names_store(env);
+    if (pg)
+        ts_pg_require();
+    ts_d_init_on(d, keys, env, pg ? ts_pg_base() : NULL);
 }
 
 void ts_d_init_shared(ts_daemon *d2, const ts_daemon *d1, const char *const *env)

@@ -50,7 +50,9 @@ const char *ts_binary(void);
  * cluster of TS_PG_URL / TS_PG_URL_FILE (exit 77 when PostgreSQL is not
  * installed), and every serve and every ts_cli run naming "--db d->db"
  * gets TRACESTORE_STORE=postgres and TRACESTORE_POSTGRES_URL=d->pg_url
- * (before env, which may override them). */
+ * (before env, which may override them). An env that names
+ * TRACESTORE_STORE or TRACESTORE_POSTGRES_URL itself gets no database:
+ * the test chose its store. */
 void ts_d_init(ts_daemon *d, int keys, const char *const *env);
 /* ts_d_init on the cluster whose conninfo base is pg_base (NULL: SQLite,
  * whatever TS_TEST_STORE says): for a test that runs its own cluster. */
