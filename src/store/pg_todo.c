@@ -5,27 +5,6 @@
  * select the backend until every block is gone). */
 #include "store/pg_int.h"
 
-/* ---- block JOBS: pg_jobs.c ---- */
-
-int ts_pg_job_run(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now)
-{
-    (void)s;
-    (void)c;
-    (void)now;
-    return ts_err_set(&w->err, TS_EIO, "postgres: not built yet");
-}
-
-int ts_pg_lock_traces(ts_pg_conn *c, int64_t ws_id, const char *const *trace_ids, size_t n,
-                      ts_err *err)
-{
-    (void)c;
-    (void)ws_id;
-    (void)trace_ids;
-    (void)n;
-    return ts_err_set(err, TS_EIO, "postgres: not built yet");
-}
-
-/* ---- end of block JOBS ---- */
 
 /* ---- block READ: pg_query.c ---- */
 

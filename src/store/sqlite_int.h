@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "store/jobs_common.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store_int.h"
@@ -215,17 +216,16 @@ char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
     "t.trace_id), t.root_span_id, t.id"
 #define TS_SQL_TRACE_NCOLS 41
 
-/* spans.unpriced holds the span's price state: 0 the client's cost (or
- * not an LLM span), 1 an LLM span the price table could not price, 2 a
- * cost the price table gave (priced again when a request log changes the
- * span). Rows written before the state existed have 0 for 2. */
-enum { TS_SQL_CLIENT_COST = 0, TS_SQL_UNPRICED = 1, TS_SQL_TABLE_PRICED = 2 };
+/* spans.unpriced holds the span's price state (jobs_common.h). */
+enum {
+    TS_SQL_CLIENT_COST = TS_PRICE_CLIENT,
+    TS_SQL_UNPRICED = TS_PRICE_UNPRICED,
+    TS_SQL_TABLE_PRICED = TS_PRICE_TABLE
+};
 
 static inline int ts_sqlite_price_state(const ts_span *sp)
 {
-    return sp->unpriced      ? TS_SQL_UNPRICED
-           : sp->cost_priced ? TS_SQL_TABLE_PRICED
-                             : TS_SQL_CLIENT_COST;
+    return ts_jobs_price_state(sp);
 }
 
 /* The span row: "id, span_id, " then the tail. The writer writes
