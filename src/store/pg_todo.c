@@ -5,53 +5,6 @@
  * select the backend until every block is gone). */
 #include "store/pg_int.h"
 
-/* ---- block CORE: pg.c and pg_writer.c ---- */
-
-ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
-{
-    (void)s;
-    ts_err_set(err, TS_EIO, "postgres: not built yet");
-    return NULL;
-}
-
-void ts_pg_conn_free(ts_pg_conn *c)
-{
-    (void)c;
-}
-
-ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
-{
-    (void)s;
-    ts_err_set(err, TS_EIO, "postgres: not built yet");
-    return NULL;
-}
-
-void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
-{
-    (void)s;
-    (void)c;
-}
-
-int ts_pg_writer_start(ts_pg *s, ts_err *err)
-{
-    (void)s;
-    return ts_err_set(err, TS_EIO, "postgres: not built yet");
-}
-
-void ts_pg_writer_stop(ts_pg *s)
-{
-    (void)s;
-}
-
-int ts_pg_submit(ts_store *st, ts_write *w)
-{
-    (void)st;
-    (void)w;
-    return TS_ESHUTDOWN;
-}
-
-/* ---- end of block CORE ---- */
-
 
 /* ---- block READ: pg_query.c ---- */
 
