@@ -4,8 +4,8 @@
  * one must not go down) and starts it again, twice. During each outage
  * every write answers 503 with Retry-After, reads answer 503, /healthz
  * answers 503, and no request takes longer than request_timeout_s; after
- * it the same daemon process serves again by itself. A client retries
- * each request until it is acknowledged, with the same spans; at the end
+ * it the same daemon process serves again by itself. Each client retries
+ * its request until it is acknowledged, with the same spans; at the end
  * every span is stored once with its values and every trace's totals are
  * exactly the sum over its spans. PostgreSQL only. */
 #include <pthread.h>
@@ -330,26 +330,30 @@ static int record(tally *t, slot *s, long code, long ms)
 }
 
 /* Runs the clients until the controller is done and every request sent
- * is acknowledged (or DRAIN_MS more have passed). Returns requests sent. */
+ * is acknowledged (or DRAIN_MS more have passed). Each client sends its
+ * request again RETRY_MS after an answer other than 2xx, and a new one
+ * after a 2xx. Returns the number of requests. */
 static int run_clients(req *reqs, tally *t)
 {
     CURLM *m = curl_multi_init();
     static slot slots[CLIENTS];
-    static long started[CLIENTS], ready_at[REQ_MAX];
+    static long started[CLIENTS], ready_at[CLIENTS];
+    static int retry[CLIENTS]; /* the request to send again, -1: none */
     char url[128];
-    int next = 0, busy = 0;
+    int next = 0, busy = 0, waiting = 0;
     long drain_until = -1;
-    int retry_q[REQ_MAX], nq = 0; /* unacknowledged requests to send again */
     ck_assert_ptr_nonnull(m);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/spans-bulk", D.port);
-    for (int k = 0; k < CLIENTS; k++)
+    for (int k = 0; k < CLIENTS; k++) {
         slots[k].i = -1;
+        retry[k] = -1;
+    }
     for (;;) {
         int running, left, done = atomic_load(&C.done);
         CURLMsg *msg;
         if (done && drain_until < 0)
             drain_until = now_ms() + DRAIN_MS;
-        if (done && busy == 0 && nq == 0)
+        if (done && busy == 0 && waiting == 0)
             break;
         if (drain_until >= 0 && now_ms() > drain_until)
             break;
@@ -357,17 +361,17 @@ static int run_clients(req *reqs, tally *t)
             int i = -1;
             if (slots[k].i >= 0)
                 continue;
-            /* a retry whose pause is over first, else a new request */
-            for (int q = 0; q < nq; q++)
-                if (ready_at[retry_q[q]] <= now_ms()) {
-                    i = retry_q[q];
-                    retry_q[q] = retry_q[--nq];
-                    break;
-                }
-            if (i < 0 && !done && next < REQ_MAX)
+            if (retry[k] >= 0) {
+                if (ready_at[k] > now_ms())
+                    continue;
+                i = retry[k];
+                retry[k] = -1;
+                waiting--;
+            } else if (!done && next < REQ_MAX) {
                 i = next++;
-            if (i < 0)
-                break;
+            } else {
+                continue;
+            }
             reqs[i].tries++;
             started[k] = now_ms();
             slot_send(m, &slots[k], i, url, D.key_alpha);
@@ -377,16 +381,19 @@ static int run_clients(req *reqs, tally *t)
         while ((msg = curl_multi_info_read(m, &left)) != NULL) {
             slot *s = NULL;
             long code = 0;
+            int k;
             if (msg->msg != CURLMSG_DONE)
                 continue;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            k = (int)(s - slots);
             if (msg->data.result == CURLE_OK)
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-            if (record(t, s, code, now_ms() - started[s - slots])) {
+            if (record(t, s, code, now_ms() - started[k])) {
                 reqs[s->i].acked = 1;
             } else {
-                ready_at[s->i] = now_ms() + RETRY_MS;
-                retry_q[nq++] = s->i;
+                retry[k] = s->i;
+                ready_at[k] = now_ms() + RETRY_MS;
+                waiting++;
             }
             free(s->head);
             s->head = NULL;
