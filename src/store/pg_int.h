@@ -44,8 +44,10 @@ typedef struct ts_pgp {
 typedef struct ts_pg {
     ts_store base; /* first */
     ts_config cfg;
-    /* read connections (pg.c): opened on demand up to read_max, reused */
+    /* read connections (pg.c): opened on demand up to read_max, reused;
+     * a caller waits on rcv while read_max are out */
     pthread_mutex_t rmu;
+    pthread_cond_t rcv;
     ts_pg_conn **rfree;
     size_t nrfree, nropen, read_max;
     /* the writer (pg_writer.c) */
@@ -63,6 +65,11 @@ typedef struct ts_pg {
     /* bumped by this process's key creates and revokes (keys_epoch):
      * another daemon's reach this one's cache within key_cache_ms */
     _Atomic uint64_t keys_epoch;
+    /* trace rows inserted by the open transaction's jobs: ts_pg_job_run
+     * adds 1 per traces row it inserts (writer thread only); the writer
+     * takes back a job's share when it rolls the job back, clears it on a
+     * retry and adds what committed to traces_created */
+    uint64_t tx_traces_new;
     /* stats (under qmu) */
     uint64_t n_tx, n_jobs, n_retries, traces_created;
     ts_hist commit_hist, jobs_hist;

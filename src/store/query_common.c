@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/jobs_common.h"
 #include "store/query_common.h"
 #include "tracestore/timeutil.h"
 
@@ -107,19 +108,19 @@ int ts_query_dim_of(ts_qfield f)
 {
     switch (f) {
     case TS_QF_SPAN_MODEL:
-        return 1;
+        return TS_DIM_MODEL;
     case TS_QF_SPAN_FAILURE:
-        return 2;
+        return TS_DIM_FAILURE;
     case TS_QF_SPAN_NAME:
-        return 3;
+        return TS_DIM_NAME;
     case TS_QF_SPAN_TYPE:
-        return 4;
+        return TS_DIM_TYPE;
     case TS_QF_SPAN_PARENT:
-        return 6;
+        return TS_DIM_PARENT;
     case TS_QF_SPAN_PROVIDER:
-        return 7;
+        return TS_DIM_PROVIDER;
     case TS_QF_SPAN_STATUS:
-        return 8;
+        return TS_DIM_STATUS;
     default:
         return 0;
     }
@@ -251,8 +252,8 @@ void ts_query_span_row(const ts_qrow *r, ts_arena *a, ts_span *sp)
         sp->cost = r->f64(r, 27);
     }
     int64_t price = r->i64(r, 28);
-    sp->unpriced = price == TS_SQL_UNPRICED;
-    sp->cost_priced = price == TS_SQL_TABLE_PRICED;
+    sp->unpriced = price == TS_PRICE_UNPRICED;
+    sp->cost_priced = price == TS_PRICE_TABLE;
     sp->error = r->text(r, a, 29);
     sp->session_id = r->text(r, a, 30);
     sp->user_id = r->text(r, a, 31);

@@ -39,19 +39,6 @@
     "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns"
 #define TS_SQL_SPAN_NCOLS 36
 
-/* spans.unpriced holds the span's price state: 0 the client's cost (or
- * not an LLM span), 1 an LLM span the price table could not price, 2 a
- * cost the price table gave (priced again when a request log changes the
- * span). Rows written before the state existed have 0 for 2. */
-enum { TS_SQL_CLIENT_COST = 0, TS_SQL_UNPRICED = 1, TS_SQL_TABLE_PRICED = 2 };
-
-static inline int ts_sql_price_state(const ts_span *sp)
-{
-    return sp->unpriced      ? TS_SQL_UNPRICED
-           : sp->cost_priced ? TS_SQL_TABLE_PRICED
-                             : TS_SQL_CLIENT_COST;
-}
-
 /* One result row as a backend gives it: col is relative to the row's
  * first column of interest (the backend adds its own offset). NULL reads
  * as 0 / 0.0 from i64 / f64 and as NULL from text (copied into a). */
