@@ -43,13 +43,13 @@ static const struct {
 static const struct {
     ts_qfield field;
     const char *expr;
-    int numeric, real, affinity;
+    int numeric, real;
 } span_sql[] = {
-    {TS_QF_SPAN_ID, "s.span_id", 0, 0, 1},
-    {TS_QF_SPAN_COST, "s.cost", 1, 1, 1},
-    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1, 0, 0},
-    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1, 0, 1},
-    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1, 0, 1},
+    {TS_QF_SPAN_ID, "s.span_id", 0, 0},
+    {TS_QF_SPAN_COST, "s.cost", 1, 1},
+    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1, 0},
+    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1, 0},
+    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1, 0},
 };
 
 static const struct {
@@ -81,15 +81,14 @@ const char *ts_query_field_sql(ts_qfield f, int *numeric, int *real)
     return field_sql[f].expr;
 }
 
-const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real, int *affinity)
+const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real)
 {
-    *numeric = *real = *affinity = 0;
+    *numeric = *real = 0;
     for (size_t i = 0; i < sizeof(span_sql) / sizeof(span_sql[0]); i++) {
         if (span_sql[i].field != f)
             continue;
         *numeric = span_sql[i].numeric;
         *real = span_sql[i].real;
-        *affinity = span_sql[i].affinity;
         return span_sql[i].expr;
     }
     return NULL;

@@ -60,14 +60,11 @@ void ts_query_span_row(const ts_qrow *r, ts_arena *a, ts_span *sp);
 
 /* Column expression (over `traces t`) of a trace-level field, NULL for the
  * fields that have none (metadata, tags, any-span fields). *numeric: the
- * field compares as a number; *real: its values are REAL (cost). Every
- * numeric expression is a plain column (SQLite gives it numeric
- * affinity). */
+ * field compares as a number; *real: its values are REAL (cost). */
 const char *ts_query_field_sql(ts_qfield f, int *numeric, int *real);
 /* Column expression (over `spans s`) of an any-span field answered through
- * the trace's own spans, NULL for the others. *affinity: a plain column
- * (SQLite converts a text value compared with it), 0 for an expression. */
-const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real, int *affinity);
+ * the trace's own spans, NULL for the others. */
+const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real);
 /* Column expression of a sort, and whether it can be NULL. */
 const char *ts_query_sort_sql(ts_qsort s, int *nullable);
 /* trace_dims number of an any-span field (the writers store the same
