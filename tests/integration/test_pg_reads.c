@@ -72,22 +72,27 @@ static int is_own(const char *k)
     return 0;
 }
 
-static void blank(cJSON *j)
+/* in_events: j is inside an "events" array, whose timestamps are the
+ * server's clock at ingest. */
+static void blank_in(cJSON *j, int in_events)
 {
     cJSON *it;
     cJSON_ArrayForEach(it, j)
     {
-        if (it->string && is_own(it->string) && !cJSON_IsNull(it)) {
-            cJSON_SetValuestring(it, "<own>"); /* strings; others below */
-            if (!cJSON_IsString(it)) {
-                cJSON *s = cJSON_CreateString("<own>");
-                cJSON_ReplaceItemViaPointer(j, it, s);
-                it = s;
-            }
+        if (it->string && !cJSON_IsNull(it) &&
+            (is_own(it->string) || (in_events && strcmp(it->string, "timestamp") == 0))) {
+            cJSON *s = cJSON_CreateString("<own>");
+            cJSON_ReplaceItemViaPointer(j, it, s);
+            it = s;
             continue;
         }
-        blank(it);
+        blank_in(it, in_events || (it->string && strcmp(it->string, "events") == 0));
     }
+}
+
+static void blank(cJSON *j)
+{
+    blank_in(j, 0);
 }
 
 /* The answer of d to METHOD path body (key: its alpha key), status and
@@ -234,7 +239,8 @@ static const rspan data[] = {
 static void load(ts_daemon *d)
 {
     ts_cur = d;
-    for (size_t i = 0; i < NDATA; i++) {
+    /* newest first: the rows' physical order is not their start order */
+    for (size_t i = NDATA; i-- > 0;) {
         cJSON *arr = cJSON_CreateArray();
         cJSON_AddItemToArray(arr, span_obj(&data[i]));
         char *body = cJSON_PrintUnformatted(arr);
@@ -246,10 +252,41 @@ static void load(ts_daemon *d)
     }
 }
 
+/* TruLayer traces: explicit trace fields over the root's, two named
+ * projects, tag maps, events, a closed trace (its closure is read back). */
+static const char *const tl_traces[] = {
+    "{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4a01\",\"project_id\":\"proj-x\","
+    "\"session_id\":\"s-1\",\"name\":\"answer\",\"input\":\"q\",\"output\":\"a\","
+    "\"latency_ms\":812,\"cost\":0.25,\"tags\":{\"env\":\"prod\",\"team\":\"a\"},"
+    "\"metadata\":{\"rag\":true},\"events\":[{\"level\":\"warn\",\"message\":\"m\"}],"
+    "\"started_at\":\"2023-11-14T22:13:30Z\",\"ended_at\":\"2023-11-14T22:13:30.812Z\","
+    "\"spans\":[{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4b01\",\"name\":\"gen\","
+    "\"type\":\"llm\",\"model\":\"gpt-4o\",\"prompt_tokens\":40,\"completion_tokens\":8,"
+    "\"latency_ms\":640,\"start_time\":\"2023-11-14T22:13:30.100Z\","
+    "\"end_time\":\"2023-11-14T22:13:30.740Z\"}]}",
+    "{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4a02\",\"project_id\":\"proj-y\","
+    "\"name\":\"summarise\",\"error\":\"boom\",\"tags\":[\"legacy\"],"
+    "\"started_at\":\"2023-11-14T22:13:31Z\","
+    "\"spans\":[{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4b02\",\"name\":\"call\","
+    "\"type\":\"llm\",\"model\":\"claude-3\",\"error\":\"rate limit exceeded\","
+    "\"start_time\":\"2023-11-14T22:13:31.100Z\",\"end_time\":\"2023-11-14T22:13:32Z\"}]}",
+};
+
 static void load_both(void)
 {
-    load(&S);
-    load(&P);
+    ts_daemon *ds[2] = {&S, &P};
+    for (int k = 0; k < 2; k++) {
+        load(ds[k]);
+        ts_cur = ds[k];
+        for (size_t i = 0; i < sizeof tl_traces / sizeof tl_traces[0]; i++) {
+            ts_resp *r = ts_req("POST", "/v1/ingest", ds[k]->key_alpha, tl_traces[i]);
+            TS_STATUS(r, 201);
+            ts_resp_free(r);
+        }
+        ts_resp *r = ts_req("POST", "/api/public/v2/traces/cmp-g/close", ds[k]->key_alpha, "{}");
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+    }
 }
 
 /* ---- the questions ---- */
@@ -389,6 +426,10 @@ START_TEST(test_traces_agree)
         free(esc);
     }
     SAME("GET", "/api/traces/cmp-missing/", NULL);
+    /* PromptLayer's trace (closure state, spans by start then id) */
+    SAME("GET", "/api/public/v2/traces/cmp-g", NULL);
+    SAME("GET", "/api/public/v2/traces/cmp-f", NULL);
+    SAME("GET", "/v1/traces/cmp-g/state", NULL);
     ck_assert_int_ge(ncompared, 11);
 }
 END_TEST
@@ -406,6 +447,13 @@ START_TEST(test_trulayer_agrees)
         "limit=50&token_count_min=10",
         "limit=50&failure_type=timeout",
         "limit=50&from=2023-11-14T22:13:21Z&to=2023-11-14T22:13:25Z",
+        "limit=50&project_id=proj-x",
+        "limit=50&project_id=PROJ-X",
+        "limit=50&project_id=no-such-project",
+        "limit=50&tag_key=env&tag_value=prod",
+        "limit=50&tag_key=team&tag_value=b",
+        "limit=50&session_id=s-1",
+        "limit=50&failure_type=rate_limit",
     };
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
         snprintf(path, sizeof path, "/v1/traces?%s", queries[i]);
@@ -445,6 +493,7 @@ START_TEST(test_trulayer_agrees)
     }
     static const char *const metrics[] = {
         "from=2023-11-14T22:13:00Z&to=2023-11-14T22:14:00Z",
+        "from=2023-11-14T22:13:20Z&to=2023-11-14T22:13:22Z",
         "from=2023-11-14T22:13:21Z&to=2023-11-14T22:13:24Z",
         "from=2023-11-14T22:15:00Z&to=2023-11-14T22:16:00Z",
     };
@@ -453,6 +502,13 @@ START_TEST(test_trulayer_agrees)
         SAME("GET", path, NULL);
     }
     SAME("GET", "/v1/projects", NULL);
+    SAME("GET", "/v1/projects?limit=1", NULL);
+    SAME("GET", "/v1/metrics?from=2023-11-14T22:13:00Z&to=2023-11-14T22:14:00Z&project_id=proj-x",
+         NULL);
+    for (size_t i = 0; i < sizeof tl_traces / sizeof tl_traces[0]; i++) {
+        snprintf(path, sizeof path, "/v1/traces/0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4a0%zu", i + 1);
+        SAME("GET", path, NULL);
+    }
     for (size_t i = 0; i < NDATA; i++) {
         char *esc = path_escape(data[i].trace);
         snprintf(path, sizeof path, "/v1/traces/%s", esc);
