@@ -149,9 +149,9 @@ static int bulk_select(pgj *j, int64_t max, PGresult **out, int64_t *count)
     *count = 0;
     if (!sql)
         return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
-    int n = snprintf(sql, cap, "SELECT t.trace_id, t.id, count(*) OVER () ");
+    snprintf(sql, cap, "SELECT t.trace_id, t.id, count(*) OVER ()");
     ts_pgp_reset(&j->p);
-    rc = ts_pg_query_where(j->w->ws_id, j->w->query, j->a, sql + n, cap - (size_t)n, &j->p);
+    rc = ts_pg_query_where(j->w->ws_id, j->w->query, j->a, sql, cap, &j->p);
     if (rc != TS_OK)
         return ts_err_set(&j->w->err, rc, "%s", rc == TS_ETOOBIG ? "query too long" : "bad query");
     size_t len = strlen(sql);
