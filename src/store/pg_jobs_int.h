@@ -8,6 +8,7 @@
 #include "store/agg.h"
 #include "store/jobs_common.h"
 #include "store/pg_int.h"
+#include "store/query_common.h"
 
 /* Prepared statement ids (pg.md: pgjobs owns 20-89; one id, one text). */
 enum {
