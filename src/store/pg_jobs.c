@@ -571,31 +571,15 @@ int ts_pgj_delete_traces(pgj *j, int64_t ws, const char *const *trace_ids, const
     return TS_OK;
 }
 
-/* Locks every trace the job names, in one sorted round trip (re-entrant:
- * the writer may hold them already). */
-static int lock_job_traces(pgj *j)
-{
-    ts_write *w = j->w;
-    const char **ids = ts_arena_alloc(j->a, (w->nspans + w->ntraces + 1) * sizeof(*ids));
-    size_t n = 0;
-    if (!ids)
-        return ts_err_set(&w->err, TS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < w->ntraces; i++)
-        ids[n++] = w->traces[i].trace_id;
-    for (size_t i = 0; i < w->nspans; i++)
-        if (n == 0 || strcmp(ids[n - 1], w->spans[i].trace_id) != 0)
-            ids[n++] = w->spans[i].trace_id;
-    return ts_pg_lock_traces(j->c, w->ws_id, ids, n, &w->err);
-}
-
 static int apply_ingest(pgj *j)
 {
     ts_write *w = j->w;
     int rc;
     if ((rc = ts_pgj_tables(j, w->nspans + w->ntraces)) != TS_OK)
         return ts_err_set(&w->err, rc, "out of memory");
-    if ((rc = lock_job_traces(j)) != TS_OK)
-        return rc;
+    /* Every trace the job names is locked already: the writer takes the
+     * locks of all its jobs' traces up front, in one sorted order
+     * (pg_writer.c, lock_all). */
     /* Trace meta first: a duplicate trace's spans are skipped. */
     for (size_t i = 0; i < w->ntraces; i++) {
         ts_trace_meta *m = &w->traces[i];
