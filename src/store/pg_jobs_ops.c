@@ -335,7 +335,7 @@ int ts_pgj_track(pgj *j)
      * moves of the aggregates and of every trace_dims entry. */
     if ((rc = ts_pgj_tables(j, 1)) != TS_OK)
         return ts_err_set(&j->w->err, rc, "out of memory");
-    if ((rc = ts_pgj_ingest_span(j, &sp)) != TS_OK)
+    if ((rc = ts_pgj_ingest(j, &sp, 1)) != TS_OK)
         return rc;
     tr->attached = !sp.rejected;
     for (size_t i = 0; i < j->nlist; i++)
