@@ -16,7 +16,8 @@
     "t.span_count, t.llm_span_count, t.prompt_tokens, t.completion_tokens, t.total_tokens, "       \
     "t.cost_sum, t.cost_span_count, t.unpriced_span_count, t.started_ns, t.ended_ns, "             \
     "t.error_count, t.root_span_id, t.root_start_ns, t.root_name, t.root_input, t.root_output, "   \
-    "t.root_model, t.root_error, t.err_span_id, t.err_start_ns, t.err_text"
+    "t.root_model, t.root_error, t.err_span_id, t.err_start_ns, t.err_text, t.t_started_ns, "      \
+    "t.created_ns"
 /* Sorted and deduplicated in the server, locked in that order: the
  * output expression runs after the sort (volatile, PostgreSQL >= 9.6). */
 static const char SQL_LOCK[] =
@@ -216,6 +217,9 @@ static int trace_load(pgj *j, pgt *t)
         read_agg(j, r, 3, &t->agg);
     else
         memset(&t->agg, 0, sizeof(t->agg));
+    t->has_tstart = t->existed && !ts_pg_isnull(r, 0, 24);
+    t->tstart = ts_pg_i64(r, 0, 24, 0);
+    t->created = t->existed ? ts_pg_i64(r, 0, 25, j->now) : j->now;
     t->loaded_started = ts_pgj_start(t);
     if (t->rowid && !t->existed)
         j->created++;

@@ -49,6 +49,7 @@ enum {
     PS_SWEEP_RECHECK,
     PS_SWEEP_LOGS,
     PS_WS_RETENTION,
+    PS_TRACE_STORE,
     PS__END /* <= 90 */
 };
 
@@ -69,7 +70,9 @@ typedef struct pgt {
     int closed, touched, skip;
     ts_agg agg;
     int64_t loaded_started; /* agg's start when read (INT64_MIN: none) */
-    ts_trace_meta *meta;    /* explicit fields to write after the spans */
+    int has_tstart;         /* its explicit start (t_started_ns) as read */
+    int64_t tstart, created;
+    ts_trace_meta *meta; /* explicit fields to write after the spans */
     pg_dim *dims;
     struct pgt *next; /* hash chain */
 } pgt;
