@@ -1,8 +1,8 @@
 /* jobs_common.h: write-job logic every store backend shares, above the SQL:
  * which trace_dims values a span carries and how replacing a span moves
- * their counts, and how a /track-request log merges into its span (the
- * price state a span row stores is query_common.h's). The backends
- * (sqlite_jobs.c, pg_jobs.c) load and store the rows around these. */
+ * their counts, how a /track-request log merges into its span, and the
+ * price state a span row stores. The backends (sqlite_jobs.c, pg_jobs.c)
+ * load and store the rows around these. */
 #ifndef TS_STORE_JOBS_COMMON_H
 #define TS_STORE_JOBS_COMMON_H
 
@@ -48,5 +48,16 @@ int ts_jobs_meta_dims(const ts_trace_meta *m, ts_jobs_dim_fn add, void *arg);
  * price table gave goes (the model or tokens may have changed); the
  * client's cost stays unless the log has one. sp keeps pointers into lg. */
 void ts_jobs_merge_log(void (*derive)(ts_span *sp), ts_span *sp, const ts_track *lg);
+
+/* spans.unpriced holds the span's price state: 0 the client's cost (or
+ * not an LLM span), 1 an LLM span the price table could not price, 2 a
+ * cost the price table gave (priced again when a request log changes the
+ * span). Rows written before the state existed have 0 for 2. */
+enum { TS_PRICE_CLIENT = 0, TS_PRICE_UNPRICED = 1, TS_PRICE_TABLE = 2 };
+
+static inline int ts_jobs_price_state(const ts_span *sp)
+{
+    return sp->unpriced ? TS_PRICE_UNPRICED : sp->cost_priced ? TS_PRICE_TABLE : TS_PRICE_CLIENT;
+}
 
 #endif

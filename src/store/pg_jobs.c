@@ -425,8 +425,11 @@ int ts_pg_job_run(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now)
     rc = apply_job(&j);
     if (rc != TS_OK && w->err.code == 0)
         ts_err_set(&w->err, rc, "%s", ts_strerror(rc));
-    if (rc == TS_OK) /* tracestore_traces_created_total, at COMMIT (pg_writer.c) */
-        s->tx_traces_new += (uint64_t)j.created;
+    if (rc == TS_OK && j.created) { /* tracestore_traces_created_total (pg_int.h) */
+        pthread_mutex_lock(&s->qmu);
+        s->traces_created += (uint64_t)j.created;
+        pthread_mutex_unlock(&s->qmu);
+    }
     ts_arena_free(j.a);
     return w->rc = rc;
 }

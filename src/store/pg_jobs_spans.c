@@ -119,7 +119,7 @@ static void read_old(ts_arena *a, const PGresult *r, int i, old_span *o)
     o->agg.total = ts_pg_i64(r, i, 11, TS_TOKENS_ABSENT);
     o->agg.has_cost = !ts_pg_isnull(r, i, 12);
     o->agg.cost = ts_pg_f64(r, i, 12, 0.0);
-    o->agg.unpriced = ts_pg_i64(r, i, 13, 0) == TS_SQL_UNPRICED;
+    o->agg.unpriced = ts_pg_i64(r, i, 13, 0) == TS_PRICE_UNPRICED;
     o->request_log_id = ts_pg_i64(r, i, 14, 0);
     o->model = ts_pg_text(a, r, i, 15);
     o->name = ts_pg_text(a, r, i, 16);
@@ -268,7 +268,7 @@ static void put_span_tail(ts_pgp *p, const ts_span *sp, int64_t rl_id)
         ts_pgp_f64(p, sp->cost);
     else
         ts_pgp_null(p);
-    ts_pgp_i64(p, ts_sql_price_state(sp));
+    ts_pgp_i64(p, ts_jobs_price_state(sp));
     ts_pgp_text(p, sp->error);
     ts_pgp_text(p, sp->session_id);
     ts_pgp_text(p, sp->user_id);
