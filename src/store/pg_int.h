@@ -151,11 +151,55 @@ int ts_pg_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from
                   ts_metrics *out);
 int ts_pg_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
                    ts_project **out, size_t *n, int *more);
-/* The WHERE/ORDER of a trace query for the writer's bulk delete (same
- * builder as lists): appends to sql (cap bytes) and p; TS_ETOOBIG when
- * either is full. */
+/* The selection of a trace query for the writer's bulk delete: exactly
+ * the rows ts_sqlite_query_prepare(..., with_order = 0, ...) selects (the
+ * same builder as lists and counts, pg_qbuild.c). Appends to the
+ * NUL-terminated sql (cap bytes in all; the caller has written its SELECT
+ * list there, e.g. "SELECT t.trace_id, t.id") the text
+ *   " FROM traces t WHERE t.ws_id = $k AND <conditions>"
+ * with no ORDER BY, LIMIT or locking clause (append your own), and to p
+ * the parameters it names, numbered from p->n + 1: $k = ws_id, then (when
+ * a condition has values) one text[] holding every value. So it adds at
+ * most two parameters whatever the query's size; the text is about 200
+ * bytes per condition (16 KiB is ample). TS_ETOOBIG when sql or p is
+ * full, TS_ENOMEM; sql is unchanged on error. Backend-pure: no
+ * connection, callable inside the writer's transaction. */
 int ts_pg_query_where(int64_t ws_id, const ts_trace_query *q, ts_arena *a, char *sql, size_t cap,
                       ts_pgp *p);
+/* A span row read back by TS_PG_SPAN_COLS' 36 columns starting at column
+ * col0 of row `row` (the writer's /track-request merge reads spans so). */
+#define TS_PG_SPAN_COLS                                                                            \
+    "s.id, s.span_id, s.parent_id, s.name, s.kind, s.start_ns, s.end_ns, s.status_code, "          \
+    "s.status_message, s.trace_state, s.attributes, s.events, s.links, s.resource, s.scope, "      \
+    "s.origin, s.type, s.model, s.provider, s.input, s.output, s.prompt_tokens, "                  \
+    "s.completion_tokens, s.total_tokens, s.cache_read_tokens, s.cache_write_tokens, "             \
+    "s.reasoning_tokens, s.cost, s.unpriced, s.error, s.session_id, s.user_id, s.metadata, "       \
+    "s.latency_ms, s.request_log_id, s.created_ns"
+void ts_pg_span_row(const PGresult *r, int row, int col0, ts_arena *a, ts_span *sp);
+/* The trace row (TS_SQL_TRACE_COLS of query_common.h) at col0. */
+void ts_pg_trace_row(const PGresult *r, int row, int col0, ts_arena *a, ts_trace *t);
+
+/* pg_qbuild.c: the query builder behind lists, counts, metrics and
+ * ts_pg_query_where. Text grows on the heap (oom set on failure); values
+ * collect into one text[] parameter. */
+typedef struct ts_pg_qb {
+    char *sql;
+    size_t len, cap;
+    int oom;
+    ts_arena *a;
+    int ws_no, arr_no; /* $n of the workspace id and of the values array */
+    const char **vals; /* borrowed texts (the query's, or a's) */
+    size_t nvals, vcap;
+    int arr_used;
+} ts_pg_qb;
+/* Parameters are numbered from first_param ($first_param = ws_id). */
+void ts_pg_qb_init(ts_pg_qb *b, ts_arena *a, int first_param);
+void ts_pg_qb_free(ts_pg_qb *b);
+void ts_pg_qb_put(ts_pg_qb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends "t.ws_id = $w AND <project> AND <conditions>" (over traces t). */
+void ts_pg_qb_where(ts_pg_qb *b, const ts_trace_query *q);
+/* Appends ws_id and the values array to p (p->n must be first_param - 1). */
+int ts_pg_qb_params(ts_pg_qb *b, int64_t ws_id, ts_pgp *p);
 
 extern const ts_store_ops ts_pg_ops;
 
