@@ -56,8 +56,8 @@ ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
     /* Defaults first: the URL's own settings override them (libpq's
      * expand_dbname order); a dead server or host never holds the
      * caller longer than connect_timeout / tcp_user_timeout. */
-    snprintf(tmo, sizeof tmo, "%lld",
-             (long long)(s->cfg.request_timeout_s < 5 ? s->cfg.request_timeout_s : 5));
+    int64_t ct = s->cfg.request_timeout_s / 2; /* libpq's least is 2 s */
+    snprintf(tmo, sizeof tmo, "%lld", (long long)(ct < 2 ? 2 : ct > 5 ? 5 : ct));
     snprintf(tcp, sizeof tcp, "%lld", (long long)statement_timeout_ms(&s->cfg));
     const char *const keys[] = {"connect_timeout", "tcp_user_timeout", "application_name", "dbname",
                                 NULL};
@@ -110,6 +110,12 @@ static int conn_reusable(ts_pg_conn *c)
 ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
 {
     ts_pg_conn *c = NULL;
+    /* While the writer finds PostgreSQL away (and reconnects with a
+     * back-off), reads fail at once instead of each paying a connect. */
+    if (!atomic_load(&s->up) && s->writer_started) {
+        ts_err_set(err, TS_EBUSY, "PostgreSQL is unavailable, retry later");
+        return NULL;
+    }
     pthread_mutex_lock(&s->rmu);
     for (;;) {
         if (s->nrfree) {

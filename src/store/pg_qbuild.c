@@ -116,10 +116,9 @@ static void ref_slice(ts_pg_qb *b, const ts_qcond *c)
     ts_pg_qb_put(b, "($%d::text[])[%zu:%zu]", b->arr_no, first, b->nvals);
 }
 
-/* What a column expression is: text, or a number (real: REAL values;
- * affinity: a plain column, whose text values SQLite converts). */
+/* What a column expression is: text, or a number (real: REAL values). */
 typedef struct xkind {
-    int numeric, real, affinity;
+    int numeric, real;
 } xkind;
 
 /* x as the text SQLite's text functions see: an integer's digits, a
@@ -216,10 +215,8 @@ static void cond_on(ts_pg_qb *b, const char *x, xkind k, const ts_qcond *c)
         }
         break;
     case TS_QOP_IEXACT:
-        if (k.numeric) {
-            /* SQLite: a column's numeric affinity makes a numeric text a
-             * number; an expression's value never equals a text */
-            if (k.affinity && ts_query_is_num(v0)) {
+        if (k.numeric) { /* a number equals a numeric value only */
+            if (ts_query_is_num(v0)) {
                 ts_pg_qb_put(b, "%s = ", x);
                 ref_num(b, v0);
             } else {
@@ -320,7 +317,7 @@ static void json_cond(ts_pg_qb *b, const ts_qcond *c)
 /* An any-span dimension: the trace has a trace_dims row matching. */
 static void dim_cond(ts_pg_qb *b, const ts_qcond *c, int dim)
 {
-    const xkind text = {0, 0, 1};
+    const xkind text = {0, 0};
     if (c->op == TS_QOP_ISNULL) {
         int want_null = c->nvals && strcmp(c->vals[0], "true") == 0;
         ts_pg_qb_put(b, "%sEXISTS (SELECT 1 FROM trace_dims d WHERE d.trow = t.id AND d.dim = %d)",
@@ -344,9 +341,9 @@ static void dim_cond(ts_pg_qb *b, const ts_qcond *c, int dim)
 
 static void cond_sql(ts_pg_qb *b, const ts_qcond *c)
 {
-    xkind k = {0, 0, 1};
+    xkind k = {0, 0};
     int dim = ts_query_dim_of(c->field);
-    const char *x = ts_query_span_sql(c->field, &k.numeric, &k.real, &k.affinity);
+    const char *x = ts_query_span_sql(c->field, &k.numeric, &k.real);
     if (x) {
         ts_pg_qb_put(b, "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
                      c->op == TS_QOP_NE ? "NOT " : "");
@@ -365,7 +362,6 @@ static void cond_sql(ts_pg_qb *b, const ts_qcond *c)
         json_cond(b, c);
         return;
     }
-    k.affinity = 1; /* every trace field with numbers is a plain column */
     if ((x = ts_query_field_sql(c->field, &k.numeric, &k.real)))
         cond_on(b, x, k, c);
     else

@@ -155,7 +155,6 @@ static int simple(ts_pg_conn *c, const char *sql, ts_err *err)
 static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int use_sp, int first,
                     int *rolled, ts_err *err)
 {
-    uint64_t traces_new = s->tx_traces_new;
     int rc;
     if (use_sp && (rc = first ? ts_pg_do(c, S_SAVEPOINT, "SAVEPOINT job", NULL, err)
                               : simple(c, "RELEASE SAVEPOINT job; SAVEPOINT job", err)) != TS_OK)
@@ -174,7 +173,6 @@ static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int use_s
         *err = w->err;
         return TS_EBUSY;
     }
-    s->tx_traces_new = traces_new; /* its inserts are undone */
     if (!use_sp) {
         *rolled = 1;
         return ts_pg_do(c, S_ROLLBACK, "ROLLBACK", NULL, err);
@@ -241,9 +239,14 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
     int64_t commit_ns = 0;
     int rc = TS_OK, attempt;
 
+    pthread_mutex_lock(&s->qmu);
+    uint64_t created = s->traces_created; /* only this thread adds to it */
+    pthread_mutex_unlock(&s->qmu);
     for (attempt = 0;; attempt++) {
         ts_err_clear(&err);
-        s->tx_traces_new = 0;
+        pthread_mutex_lock(&s->qmu);
+        s->traces_created = created; /* an undone attempt's rows were not created */
+        pthread_mutex_unlock(&s->qmu);
         if (attempt)
             for (ts_write *w = head; w; w = w->next)
                 job_reset(w);
@@ -277,7 +280,9 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
             TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" backend=postgres err=\"%s\"", err.msg);
             fail_all(head, rc, &err);
         }
-        s->tx_traces_new = 0;
+        pthread_mutex_lock(&s->qmu);
+        s->traces_created = created;
+        pthread_mutex_unlock(&s->qmu);
         return 0;
     }
     int keys = 0;
@@ -291,9 +296,7 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
     pthread_mutex_lock(&s->qmu);
     s->n_tx++;
     s->n_jobs += n;
-    s->traces_created += s->tx_traces_new;
     pthread_mutex_unlock(&s->qmu);
-    s->tx_traces_new = 0;
     return 1;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/jobs_common.h"
 #include "store/query_common.h"
 #include "tracestore/timeutil.h"
 
@@ -42,13 +43,13 @@ static const struct {
 static const struct {
     ts_qfield field;
     const char *expr;
-    int numeric, real, affinity;
+    int numeric, real;
 } span_sql[] = {
-    {TS_QF_SPAN_ID, "s.span_id", 0, 0, 1},
-    {TS_QF_SPAN_COST, "s.cost", 1, 1, 1},
-    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1, 0, 0},
-    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1, 0, 1},
-    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1, 0, 1},
+    {TS_QF_SPAN_ID, "s.span_id", 0, 0},
+    {TS_QF_SPAN_COST, "s.cost", 1, 1},
+    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1, 0},
+    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1, 0},
+    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1, 0},
 };
 
 static const struct {
@@ -80,15 +81,14 @@ const char *ts_query_field_sql(ts_qfield f, int *numeric, int *real)
     return field_sql[f].expr;
 }
 
-const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real, int *affinity)
+const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real)
 {
-    *numeric = *real = *affinity = 0;
+    *numeric = *real = 0;
     for (size_t i = 0; i < sizeof(span_sql) / sizeof(span_sql[0]); i++) {
         if (span_sql[i].field != f)
             continue;
         *numeric = span_sql[i].numeric;
         *real = span_sql[i].real;
-        *affinity = span_sql[i].affinity;
         return span_sql[i].expr;
     }
     return NULL;
@@ -107,19 +107,19 @@ int ts_query_dim_of(ts_qfield f)
 {
     switch (f) {
     case TS_QF_SPAN_MODEL:
-        return 1;
+        return TS_DIM_MODEL;
     case TS_QF_SPAN_FAILURE:
-        return 2;
+        return TS_DIM_FAILURE;
     case TS_QF_SPAN_NAME:
-        return 3;
+        return TS_DIM_NAME;
     case TS_QF_SPAN_TYPE:
-        return 4;
+        return TS_DIM_TYPE;
     case TS_QF_SPAN_PARENT:
-        return 6;
+        return TS_DIM_PARENT;
     case TS_QF_SPAN_PROVIDER:
-        return 7;
+        return TS_DIM_PROVIDER;
     case TS_QF_SPAN_STATUS:
-        return 8;
+        return TS_DIM_STATUS;
     default:
         return 0;
     }
@@ -251,8 +251,8 @@ void ts_query_span_row(const ts_qrow *r, ts_arena *a, ts_span *sp)
         sp->cost = r->f64(r, 27);
     }
     int64_t price = r->i64(r, 28);
-    sp->unpriced = price == TS_SQL_UNPRICED;
-    sp->cost_priced = price == TS_SQL_TABLE_PRICED;
+    sp->unpriced = price == TS_PRICE_UNPRICED;
+    sp->cost_priced = price == TS_PRICE_TABLE;
     sp->error = r->text(r, a, 29);
     sp->session_id = r->text(r, a, 30);
     sp->user_id = r->text(r, a, 31);

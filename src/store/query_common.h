@@ -39,19 +39,6 @@
     "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns"
 #define TS_SQL_SPAN_NCOLS 36
 
-/* spans.unpriced holds the span's price state: 0 the client's cost (or
- * not an LLM span), 1 an LLM span the price table could not price, 2 a
- * cost the price table gave (priced again when a request log changes the
- * span). Rows written before the state existed have 0 for 2. */
-enum { TS_SQL_CLIENT_COST = 0, TS_SQL_UNPRICED = 1, TS_SQL_TABLE_PRICED = 2 };
-
-static inline int ts_sql_price_state(const ts_span *sp)
-{
-    return sp->unpriced      ? TS_SQL_UNPRICED
-           : sp->cost_priced ? TS_SQL_TABLE_PRICED
-                             : TS_SQL_CLIENT_COST;
-}
-
 /* One result row as a backend gives it: col is relative to the row's
  * first column of interest (the backend adds its own offset). NULL reads
  * as 0 / 0.0 from i64 / f64 and as NULL from text (copied into a). */
@@ -73,14 +60,11 @@ void ts_query_span_row(const ts_qrow *r, ts_arena *a, ts_span *sp);
 
 /* Column expression (over `traces t`) of a trace-level field, NULL for the
  * fields that have none (metadata, tags, any-span fields). *numeric: the
- * field compares as a number; *real: its values are REAL (cost). Every
- * numeric expression is a plain column (SQLite gives it numeric
- * affinity). */
+ * field compares as a number; *real: its values are REAL (cost). */
 const char *ts_query_field_sql(ts_qfield f, int *numeric, int *real);
 /* Column expression (over `spans s`) of an any-span field answered through
- * the trace's own spans, NULL for the others. *affinity: a plain column
- * (SQLite converts a text value compared with it), 0 for an expression. */
-const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real, int *affinity);
+ * the trace's own spans, NULL for the others. */
+const char *ts_query_span_sql(ts_qfield f, int *numeric, int *real);
 /* Column expression of a sort, and whether it can be NULL. */
 const char *ts_query_sort_sql(ts_qsort s, int *nullable);
 /* trace_dims number of an any-span field (the writers store the same

@@ -203,10 +203,16 @@ int ts_sqlite_rc(int src);
 /* Column text copied into arena a (NULL stays NULL). */
 char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
 
-/* The SQLite writer's name for the span's price state (query_common.h). */
+/* spans.unpriced holds the span's price state (jobs_common.h). */
+enum {
+    TS_SQL_CLIENT_COST = TS_PRICE_CLIENT,
+    TS_SQL_UNPRICED = TS_PRICE_UNPRICED,
+    TS_SQL_TABLE_PRICED = TS_PRICE_TABLE
+};
+
 static inline int ts_sqlite_price_state(const ts_span *sp)
 {
-    return ts_sql_price_state(sp);
+    return ts_jobs_price_state(sp);
 }
 
 /* The span row: "id, span_id, " then the tail (TS_SQL_SPAN_HEAD and _REST

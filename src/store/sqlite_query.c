@@ -135,7 +135,15 @@ static void cond_on(ts_sqlbuf *b, const char *x, const ts_qcond *c, int numeric)
         break;
     }
     case TS_QOP_IEXACT:
-        put(b, "%s = ?%d COLLATE NOCASE", x, bind_value(b, v0, 0));
+        /* A number equals a numeric value: compared as text, whether the
+         * column's affinity converted it depended on the "+" a page adds
+         * (the count matched rows the page then left out). */
+        if (numeric && ts_query_is_num(v0))
+            put(b, "%s = ?%d", x, bind_value(b, v0, 1));
+        else if (numeric)
+            put(b, "0");
+        else
+            put(b, "%s = ?%d COLLATE NOCASE", x, bind_value(b, v0, 0));
         break;
     case TS_QOP_CONTAINS:
         put(b, "instr(%s, ?%d) > 0", x, bind_value(b, v0, 0));
@@ -159,8 +167,8 @@ static void cond_on(ts_sqlbuf *b, const char *x, const ts_qcond *c, int numeric)
 
 static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
 {
-    int dim = ts_query_dim_of(c->field), numeric, real, affinity;
-    const char *sx = ts_query_span_sql(c->field, &numeric, &real, &affinity);
+    int dim = ts_query_dim_of(c->field), numeric, real;
+    const char *sx = ts_query_span_sql(c->field, &numeric, &real);
     if (sx) {
         /* Spans have no index on their id alone (migration 0004): exact
          * span ids too are probed in each candidate trace's own spans. */

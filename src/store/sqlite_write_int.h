@@ -87,7 +87,7 @@ typedef struct old_span {
     const char *parent, *error, *type, *model, *name, *provider;
 } old_span;
 
-/* trace_dims numbers (jobs_common.h; sqlite_query.c's ts_sqlite_dim_of
+/* trace_dims numbers (jobs_common.h; query_common.c's ts_query_dim_of
  * uses the same). */
 enum {
     DIM_MODEL = TS_DIM_MODEL,

@@ -437,6 +437,11 @@ START_TEST(test_list_operators)
     EXPECT_IDS(m, "\"error_count\":{\"operator\":\"gt\",\"value\":[0]}", b);
     EXPECT_IDS(m, "\"llm_call_count\":{\"operator\":\"\",\"value\":[0]}", c);
     EXPECT_IDS(m, "\"duration\":{\"operator\":\"gte\",\"value\":[2.8]}", b);
+    /* iexact on a number is numeric equality, in the count and the page
+     * alike (the page once compared it as text and left the row out) */
+    EXPECT_IDS(m, "\"total_cost\":{\"operator\":\"iexact\",\"value\":[0.01]}", a);
+    EXPECT_IDS(m, "\"duration\":{\"operator\":\"iexact\",\"value\":[3]}", b);
+    EXPECT_IDS(m, "\"latency\":{\"operator\":\"iexact\",\"value\":[2.5]}", c);
     /* isnull */
     EXPECT_IDS(m, "\"metadata__tier\":{\"operator\":\"isnull\",\"value\":[true]}", c);
     EXPECT_IDS(m, "\"metadata__tier\":{\"operator\":\"isnull\",\"value\":[false]}", a, b);
