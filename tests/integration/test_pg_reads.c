@@ -82,7 +82,10 @@ static void blank_in(cJSON *j, int in_events)
         if (it->string && !cJSON_IsNull(it) &&
             (is_own(it->string) || (in_events && strcmp(it->string, "timestamp") == 0))) {
             cJSON *s = cJSON_CreateString("<own>");
-            cJSON_ReplaceItemViaPointer(j, it, s);
+            char *key = strdup(it->string);
+            ck_assert_ptr_nonnull(key);
+            cJSON_ReplaceItemInObjectCaseSensitive(j, key, s);
+            free(key);
             it = s;
             continue;
         }
@@ -503,6 +506,35 @@ START_TEST(test_trulayer_agrees)
     }
     SAME("GET", "/v1/projects", NULL);
     SAME("GET", "/v1/projects?limit=1", NULL);
+    /* a project by its UUID in capitals: each daemon's own UUID */
+    char *by_uuid[2];
+    ts_daemon *dd[2] = {&S, &P};
+    for (int k = 0; k < 2; k++) {
+        char up[64] = "";
+        const cJSON *it;
+        ts_cur = dd[k];
+        ts_resp *r = ts_req("GET", "/v1/projects", dd[k]->key_alpha, NULL);
+        TS_STATUS(r, 200);
+        cJSON_ArrayForEach(it, ts_jpath(ts_json(r), "projects"))
+        {
+            if (strcmp(TS_J_GETSTR(it, "name"), "proj-x") == 0)
+                snprintf(up, sizeof up, "%s", TS_J_GETSTR(it, "id"));
+        }
+        ts_resp_free(r);
+        ck_assert_msg(up[0], "proj-x not listed");
+        for (char *c = up; *c; c++)
+            if (*c >= 'a' && *c <= 'f')
+                *c = (char)(*c - 'a' + 'A');
+        long st = 0;
+        snprintf(path, sizeof path, "/v1/traces?limit=50&project_id=%s", up);
+        by_uuid[k] = ask(dd[k], "GET", path, NULL, &st);
+        cJSON *pj = cJSON_Parse(by_uuid[k]);
+        TS_J_LEN(pj, "traces", 1);
+        cJSON_Delete(pj);
+    }
+    ck_assert_msg(strcmp(by_uuid[0], by_uuid[1]) == 0, "by UUID: %s\n%s", by_uuid[0], by_uuid[1]);
+    free(by_uuid[0]);
+    free(by_uuid[1]);
     SAME("GET", "/v1/metrics?from=2023-11-14T22:13:00Z&to=2023-11-14T22:14:00Z&project_id=proj-x",
          NULL);
     for (size_t i = 0; i < sizeof tl_traces / sizeof tl_traces[0]; i++) {
