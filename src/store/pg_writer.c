@@ -369,8 +369,9 @@ static void fail_queued(ts_pg *s, const char *why)
     run_callbacks(head);
 }
 
-/* Waits up to ms for stopping (queued jobs do not end the wait: they fail
- * at once, see fail_queued). */
+/* Waits up to ms, or until stopping or a queued job (one submitted just
+ * before the outage was seen: it gets another connect, then fails at once,
+ * see fail_queued). */
 static void rest(ts_pg *s, int64_t ms)
 {
     struct timespec until;
