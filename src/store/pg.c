@@ -95,16 +95,23 @@ void ts_pg_conn_free(ts_pg_conn *c)
     free(c);
 }
 
+int ts_pg_conn_alive(ts_pg_conn *c)
+{
+    /* A server that shuts down sends an idle connection its FATAL message,
+     * which libpq hands to the notice processor leaving the connection
+     * "OK", and then closes it: a second read sees the close. Each read
+     * returns at once when nothing is pending (no round trip). */
+    for (int i = 0; i < 2; i++)
+        if (ts_pg_conn_bad(c) || !PQconsumeInput(c->pc) || PQstatus(c->pc) != CONNECTION_OK)
+            return 0;
+    return 1;
+}
+
 /* A pooled connection is reusable while the server still holds it: a
- * server that restarted has closed it (and said so), which reading what
- * is pending notices without a round trip. */
+ * server that restarted has closed it. */
 static int conn_reusable(ts_pg_conn *c)
 {
-    if (ts_pg_conn_bad(c))
-        return 0;
-    if (!PQconsumeInput(c->pc) || PQstatus(c->pc) != CONNECTION_OK)
-        return 0;
-    return PQtransactionStatus(c->pc) == PQTRANS_IDLE;
+    return ts_pg_conn_alive(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
 }
 
 ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)

@@ -109,6 +109,9 @@ int ts_pg_conn_bad(const ts_pg_conn *c);
  * on, UTC, a statement timeout below request_timeout_s). */
 ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err);
 void ts_pg_conn_free(ts_pg_conn *c);
+/* 1 while the server still holds c: reads what is pending without a round
+ * trip, so a connection a restarted server closed is seen before use. */
+int ts_pg_conn_alive(ts_pg_conn *c);
 /* A read connection from the pool (NULL: PostgreSQL unreachable, err set
  * TS_EBUSY); put it back with broken = 1 when a query on it failed for
  * the connection's sake (it is closed instead of pooled). */

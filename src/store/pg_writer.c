@@ -421,7 +421,7 @@ static int reconnect(ts_pg *s, char *why, size_t cap)
  * (a restart) is replaced at once, so no job sees the restart. */
 static void conn_refresh(ts_pg *s)
 {
-    if (s->w && (!PQconsumeInput(s->w->pc) || PQstatus(s->w->pc) != CONNECTION_OK)) {
+    if (s->w && !ts_pg_conn_alive(s->w)) {
         ts_pg_conn_free(s->w);
         s->w = NULL;
     }
