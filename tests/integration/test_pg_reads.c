@@ -273,6 +273,9 @@ static const char *const tl_traces[] = {
     "\"spans\":[{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4b02\",\"name\":\"call\","
     "\"type\":\"llm\",\"model\":\"claude-3\",\"error\":\"rate limit exceeded\","
     "\"start_time\":\"2023-11-14T22:13:31.100Z\",\"end_time\":\"2023-11-14T22:13:32Z\"}]}",
+    /* no spans, no end: NULL end and cost */
+    "{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4a03\",\"name\":\"pending\","
+    "\"started_at\":\"2023-11-14T22:13:33Z\"}",
 };
 
 static void load_both(void)
