@@ -65,12 +65,9 @@ typedef struct ts_pg {
     /* bumped by this process's key creates and revokes (keys_epoch):
      * another daemon's reach this one's cache within key_cache_ms */
     _Atomic uint64_t keys_epoch;
-    /* trace rows inserted by the open transaction's jobs: ts_pg_job_run
-     * adds 1 per traces row it inserts (writer thread only); the writer
-     * takes back a job's share when it rolls the job back, clears it on a
-     * retry and adds what committed to traces_created */
-    uint64_t tx_traces_new;
-    /* stats (under qmu) */
+    /* stats (under qmu). traces_created: ts_pg_job_run adds the trace rows
+     * a job that succeeded inserted; the writer takes back what a
+     * transaction that is run again or fails had added. */
     uint64_t n_tx, n_jobs, n_retries, traces_created;
     ts_hist commit_hist, jobs_hist;
 } ts_pg;

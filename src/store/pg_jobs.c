@@ -16,18 +16,8 @@
     "t.span_count, t.llm_span_count, t.prompt_tokens, t.completion_tokens, t.total_tokens, "       \
     "t.cost_sum, t.cost_span_count, t.unpriced_span_count, t.started_ns, t.ended_ns, "             \
     "t.error_count, t.root_span_id, t.root_start_ns, t.root_name, t.root_input, t.root_output, "   \
-    "t.root_model, t.root_error, t.err_span_id, t.err_start_ns, t.err_text"
-/* The 34 values after (trow, ws_id, trace_id, span_id) of a span row. */
-#define SPAN_TAIL                                                                                  \
-    "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "          \
-    "attributes, events, links, resource, scope, origin, type, model, provider, input, output, "   \
-    "prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, "      \
-    "reasoning_tokens, cost, unpriced, error, session_id, user_id, metadata, latency_ms, "         \
-    "request_log_id, created_ns"
-#define P34                                                                                        \
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "  \
-    "$21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34"
-
+    "t.root_model, t.root_error, t.err_span_id, t.err_start_ns, t.err_text, t.t_started_ns, "      \
+    "t.created_ns"
 /* Sorted and deduplicated in the server, locked in that order: the
  * output expression runs after the sort (volatile, PostgreSQL >= 9.6). */
 static const char SQL_LOCK[] =
@@ -49,26 +39,7 @@ static const char SQL_TRACE[] =
 
 /* The span's stored version (if any) and the newest /track-request log
  * waiting for its id (when $4 = 1). */
-static const char SQL_SPAN_OLD[] =
-    "SELECT o.id, o.start_ns, o.end_ns, o.parent_id, o.error, o.type, o.prompt_tokens, "
-    "o.completion_tokens, o.total_tokens, o.cost, o.unpriced, o.request_log_id, o.model, o.name, "
-    "o.provider, o.created_ns, p.id, p.model, p.provider, p.input, p.output, p.prompt_tokens, "
-    "p.completion_tokens, p.cost FROM (SELECT 1) d LEFT JOIN spans o ON o.trow = $1 AND "
-    "o.span_id = $2 LEFT JOIN LATERAL (SELECT id, model, provider, input, output, prompt_tokens, "
-    "completion_tokens, cost FROM request_logs WHERE ws_id = $3 AND trace_id = '' AND "
-    "span_id = $2 AND $4::int = 1 ORDER BY id DESC LIMIT 1) p ON true";
 
-static const char SQL_SPAN_INSERT[] =
-    "INSERT INTO spans (" SPAN_TAIL ", trow, ws_id, trace_id, span_id) VALUES (" P34
-    ", $35, $36, $37, $38) RETURNING id";
-static const char SQL_SPAN_UPDATE[] = "UPDATE spans SET (" SPAN_TAIL ") = (" P34 ") WHERE id = $35";
-static const char SQL_RL_INSERT[] =
-    "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, trow) "
-    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-static const char SQL_RL_UPDATE[] =
-    "UPDATE request_logs SET body = $1, created_ns = $2 WHERE id = $3";
-static const char SQL_RL_ATTACH[] =
-    "UPDATE request_logs SET trace_id = $2, trow = $3 WHERE id = $1";
 static const char SQL_CLOSE_INSERT[] =
     "INSERT INTO trace_closures (ws_id, trace_id, uuid, status, created_ns, updated_ns) "
     "VALUES ($1, $2, $3, 'closed', $4, $4)";
@@ -246,6 +217,9 @@ static int trace_load(pgj *j, pgt *t)
         read_agg(j, r, 3, &t->agg);
     else
         memset(&t->agg, 0, sizeof(t->agg));
+    t->has_tstart = t->existed && !ts_pg_isnull(r, 0, 24);
+    t->tstart = ts_pg_i64(r, 0, 24, 0);
+    t->created = t->existed ? ts_pg_i64(r, 0, 25, j->now) : j->now;
     t->loaded_started = ts_pgj_start(t);
     if (t->rowid && !t->existed)
         j->created++;
@@ -299,236 +273,6 @@ int ts_pgj_dim_add(void *arg, int dim, const char *val, int64_t delta)
     return TS_OK;
 }
 
-/* What a span's stored version contributed. */
-typedef struct old_span {
-    ts_agg_old agg;
-    int64_t id, request_log_id, created_ns;
-    const char *parent, *error, *type, *model, *name, *provider;
-} old_span;
-
-static void read_old(pgj *j, const PGresult *r, old_span *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->id = ts_pg_i64(r, 0, 0, 0);
-    o->agg.start = ts_pg_i64(r, 0, 1, 0);
-    o->agg.end = ts_pg_i64(r, 0, 2, 0);
-    o->parent = ts_pg_text(j->a, r, 0, 3);
-    o->error = ts_pg_text(j->a, r, 0, 4);
-    o->type = ts_pg_text(j->a, r, 0, 5);
-    o->agg.has_error = o->error != NULL;
-    o->agg.is_llm = ts_span_type_is_llm(o->type);
-    o->agg.prompt = ts_pg_i64(r, 0, 6, TS_TOKENS_ABSENT);
-    o->agg.completion = ts_pg_i64(r, 0, 7, TS_TOKENS_ABSENT);
-    o->agg.total = ts_pg_i64(r, 0, 8, TS_TOKENS_ABSENT);
-    o->agg.has_cost = !ts_pg_isnull(r, 0, 9);
-    o->agg.cost = ts_pg_f64(r, 0, 9, 0.0);
-    o->agg.unpriced = ts_pg_i64(r, 0, 10, 0) == TS_PRICE_UNPRICED;
-    o->request_log_id = ts_pg_i64(r, 0, 11, 0);
-    o->model = ts_pg_text(j->a, r, 0, 12);
-    o->name = ts_pg_text(j->a, r, 0, 13);
-    o->provider = ts_pg_text(j->a, r, 0, 14);
-    o->created_ns = ts_pg_i64(r, 0, 15, 0);
-}
-
-/* The pending log of r's columns 16.. (id 0: none). */
-static int64_t read_pending(pgj *j, const PGresult *r, ts_track *lg)
-{
-    memset(lg, 0, sizeof(*lg));
-    lg->prompt_tokens = lg->completion_tokens = TS_TOKENS_ABSENT;
-    int64_t id = ts_pg_i64(r, 0, 16, 0);
-    if (!id)
-        return 0;
-    lg->model = ts_pg_text(j->a, r, 0, 17);
-    lg->provider = ts_pg_text(j->a, r, 0, 18);
-    lg->input = ts_pg_text(j->a, r, 0, 19);
-    lg->output = ts_pg_text(j->a, r, 0, 20);
-    lg->prompt_tokens = ts_pg_i64(r, 0, 21, TS_TOKENS_ABSENT);
-    lg->completion_tokens = ts_pg_i64(r, 0, 22, TS_TOKENS_ABSENT);
-    lg->has_cost = !ts_pg_isnull(r, 0, 23);
-    lg->cost = ts_pg_f64(r, 0, 23, 0.0);
-    return id;
-}
-
-/* Writes or replaces the span's request log; its id in *rl_id. */
-static int write_request_log(pgj *j, const pgt *t, const ts_span *sp, int64_t old_rl,
-                             int64_t *rl_id)
-{
-    PGresult *r;
-    int rc;
-    *rl_id = old_rl;
-    ts_pgp_reset(&j->p);
-    if (old_rl > 0) {
-        ts_pgp_text(&j->p, sp->log_request);
-        ts_pgp_i64(&j->p, j->now);
-        ts_pgp_i64(&j->p, old_rl);
-        return ts_pgj_do(j, PS_RL_UPDATE, SQL_RL_UPDATE);
-    }
-    ts_pgp_i64(&j->p, j->w->ws_id);
-    ts_pgp_text(&j->p, sp->trace_id);
-    ts_pgp_text(&j->p, sp->span_id);
-    ts_pgp_text(&j->p, sp->log_request);
-    ts_pgp_i64(&j->p, j->now);
-    ts_pgp_i64(&j->p, t->rowid);
-    if (!(r = ts_pgj_run(j, PS_RL_INSERT, SQL_RL_INSERT, &rc)))
-        return rc;
-    *rl_id = ts_pg_i64(r, 0, 0, 0);
-    PQclear(r);
-    return TS_OK;
-}
-
-static int attach_pending(pgj *j, const pgt *t, const ts_span *sp, int64_t rl_id)
-{
-    ts_pgp_reset(&j->p);
-    ts_pgp_i64(&j->p, rl_id);
-    ts_pgp_text(&j->p, sp->trace_id);
-    ts_pgp_i64(&j->p, t->rowid);
-    return ts_pgj_do(j, PS_RL_ATTACH, SQL_RL_ATTACH);
-}
-
-/* The 34 SPAN_TAIL values. */
-static void put_span_tail(ts_pgp *p, const ts_span *sp, int64_t rl_id)
-{
-    int root = sp->parent_id == NULL || sp->parent_id[0] == '\0';
-    ts_pgp_text(p, root ? NULL : sp->parent_id);
-    ts_pgp_text(p, sp->name);
-    ts_pgp_i64(p, sp->kind);
-    ts_pgp_i64(p, sp->start_ns);
-    ts_pgp_i64(p, sp->end_ns);
-    ts_pgp_i64(p, sp->status_code);
-    ts_pgp_text(p, sp->status_message);
-    ts_pgp_text(p, sp->trace_state);
-    ts_pgp_text(p, sp->attributes ? sp->attributes : "{}");
-    ts_pgp_text(p, sp->events ? sp->events : "[]");
-    ts_pgp_text(p, sp->links ? sp->links : "[]");
-    ts_pgp_text(p, sp->resource ? sp->resource : "{}");
-    ts_pgp_text(p, sp->scope);
-    ts_pgp_i64(p, sp->origin);
-    ts_pgp_text(p, sp->type);
-    ts_pgp_text(p, sp->model);
-    ts_pgp_text(p, sp->provider);
-    ts_pgp_text(p, sp->input);
-    ts_pgp_text(p, sp->output);
-    ts_pgp_i64_opt(p, sp->prompt_tokens);
-    ts_pgp_i64_opt(p, sp->completion_tokens);
-    ts_pgp_i64_opt(p, sp->total_tokens);
-    ts_pgp_i64_opt(p, sp->cache_read_tokens);
-    ts_pgp_i64_opt(p, sp->cache_write_tokens);
-    ts_pgp_i64_opt(p, sp->reasoning_tokens);
-    if (sp->has_cost)
-        ts_pgp_f64(p, sp->cost);
-    else
-        ts_pgp_null(p);
-    ts_pgp_i64(p, ts_jobs_price_state(sp));
-    ts_pgp_text(p, sp->error);
-    ts_pgp_text(p, sp->session_id);
-    ts_pgp_text(p, sp->user_id);
-    ts_pgp_text(p, sp->metadata);
-    if (sp->latency_ms >= 0)
-        ts_pgp_i64(p, sp->latency_ms);
-    else
-        ts_pgp_null(p);
-    if (rl_id > 0)
-        ts_pgp_i64(p, rl_id);
-    else
-        ts_pgp_null(p);
-    ts_pgp_i64(p, sp->created_ns);
-}
-
-static int write_span(pgj *j, const pgt *t, ts_span *sp, const old_span *o, int64_t rl_id)
-{
-    PGresult *r;
-    int rc;
-    ts_pgp_reset(&j->p);
-    put_span_tail(&j->p, sp, rl_id);
-    if (o) {
-        ts_pgp_i64(&j->p, o->id);
-        sp->rowid = o->id;
-        return ts_pgj_do(j, PS_SPAN_UPDATE, SQL_SPAN_UPDATE);
-    }
-    ts_pgp_i64(&j->p, t->rowid);
-    ts_pgp_i64(&j->p, j->w->ws_id);
-    ts_pgp_text(&j->p, sp->trace_id);
-    ts_pgp_text(&j->p, sp->span_id);
-    if (!(r = ts_pgj_run(j, PS_SPAN_INSERT, SQL_SPAN_INSERT, &rc)))
-        return rc;
-    sp->rowid = ts_pg_i64(r, 0, 0, 0);
-    PQclear(r);
-    return TS_OK;
-}
-
-/* The span's old version and its pending log, when either can exist. */
-static int load_old(pgj *j, const pgt *t, ts_span *sp, int need_pending, old_span *o, int *found,
-                    int64_t *pending)
-{
-    PGresult *r;
-    ts_track lg;
-    int rc;
-    *found = 0;
-    *pending = 0;
-    if (!t->existed && !need_pending)
-        return TS_OK;
-    ts_pgp_reset(&j->p);
-    ts_pgp_i64(&j->p, t->rowid);
-    ts_pgp_text(&j->p, sp->span_id);
-    ts_pgp_i64(&j->p, j->w->ws_id);
-    ts_pgp_i64(&j->p, need_pending);
-    if (!(r = ts_pgj_run(j, PS_SPAN_OLD, SQL_SPAN_OLD, &rc)))
-        return rc;
-    if ((*found = t->existed && !ts_pg_isnull(r, 0, 0)))
-        read_old(j, r, o);
-    if ((*pending = read_pending(j, r, &lg)))
-        ts_jobs_merge_log(j->w->derive, sp, &lg);
-    PQclear(r);
-    return TS_OK;
-}
-
-int ts_pgj_ingest_span(pgj *j, ts_span *sp)
-{
-    pgt *t;
-    old_span o;
-    int found = 0, rc;
-    int64_t rl_id = 0, pending = 0;
-
-    if ((rc = ts_pgj_trace(j, sp->trace_id, &t)) != TS_OK)
-        return rc;
-    if (t->skip)
-        return TS_OK;
-    if (t->closed) {
-        sp->rejected = 1;
-        j->w->nrejected++;
-        return TS_OK;
-    }
-    sp->created_ns = j->now;
-    int given = !sp->log_request && sp->request_log_id > 0; /* /track-request: written */
-    if ((rc = load_old(j, t, sp, !sp->log_request && !given, &o, &found, &pending)) != TS_OK)
-        return rc;
-    if (given) {
-        rl_id = sp->request_log_id;
-    } else if (!sp->log_request) {
-        if (pending && (rc = attach_pending(j, t, sp, pending)) != TS_OK)
-            return rc;
-        rl_id = pending ? pending : found ? o.request_log_id : 0;
-    } else if ((rc = write_request_log(j, t, sp, found ? o.request_log_id : 0, &rl_id)) != TS_OK) {
-        return rc;
-    }
-    /* created_at is the first ingest: a retry of the same span changes nothing. */
-    if (found)
-        sp->created_ns = o.created_ns;
-    if ((rc = write_span(j, t, sp, found ? &o : NULL, rl_id)) != TS_OK)
-        return rc;
-    sp->request_log_id = rl_id;
-    const char *nv[TS_DIM__COUNT], *ov[TS_DIM__COUNT];
-    void *k[2] = {j, t};
-    ts_jobs_span_dims(sp->parent_id, sp->error, sp->type, sp->model, sp->name, sp->provider, nv);
-    if (found)
-        ts_jobs_span_dims(o.parent, o.error, o.type, o.model, o.name, o.provider, ov);
-    if ((rc = ts_jobs_dims_move(found ? ov : NULL, nv, ts_pgj_dim_add, k)) != TS_OK)
-        return rc;
-    ts_agg_apply(&t->agg, sp, found ? &o.agg : NULL);
-    t->touched = 1;
-    return TS_OK;
-}
-
 int ts_pgj_insert_closure(pgj *j, const char *trace_id, ts_closure *out)
 {
     char uuid[TS_UUID_STRLEN + 1];
@@ -571,31 +315,15 @@ int ts_pgj_delete_traces(pgj *j, int64_t ws, const char *const *trace_ids, const
     return TS_OK;
 }
 
-/* Locks every trace the job names, in one sorted round trip (re-entrant:
- * the writer may hold them already). */
-static int lock_job_traces(pgj *j)
-{
-    ts_write *w = j->w;
-    const char **ids = ts_arena_alloc(j->a, (w->nspans + w->ntraces + 1) * sizeof(*ids));
-    size_t n = 0;
-    if (!ids)
-        return ts_err_set(&w->err, TS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < w->ntraces; i++)
-        ids[n++] = w->traces[i].trace_id;
-    for (size_t i = 0; i < w->nspans; i++)
-        if (n == 0 || strcmp(ids[n - 1], w->spans[i].trace_id) != 0)
-            ids[n++] = w->spans[i].trace_id;
-    return ts_pg_lock_traces(j->c, w->ws_id, ids, n, &w->err);
-}
-
 static int apply_ingest(pgj *j)
 {
     ts_write *w = j->w;
     int rc;
     if ((rc = ts_pgj_tables(j, w->nspans + w->ntraces)) != TS_OK)
         return ts_err_set(&w->err, rc, "out of memory");
-    if ((rc = lock_job_traces(j)) != TS_OK)
-        return rc;
+    /* Every trace the job names is locked already: the writer takes the
+     * locks of all its jobs' traces up front, in one sorted order
+     * (pg_writer.c, lock_all). */
     /* Trace meta first: a duplicate trace's spans are skipped. */
     for (size_t i = 0; i < w->ntraces; i++) {
         ts_trace_meta *m = &w->traces[i];
@@ -609,9 +337,8 @@ static int apply_ingest(pgj *j)
         else if (!t->closed)
             t->meta = m;
     }
-    for (size_t i = 0; i < w->nspans; i++)
-        if ((rc = ts_pgj_ingest_span(j, &w->spans[i])) != TS_OK)
-            return rc;
+    if ((rc = ts_pgj_ingest(j, w->spans, w->nspans)) != TS_OK)
+        return rc;
     for (size_t i = 0; i < j->nlist; i++) {
         pgt *t = j->list[i];
         if ((rc = ts_pgj_store_trace(j, t)) != TS_OK)
@@ -698,7 +425,7 @@ int ts_pg_job_run(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now)
     rc = apply_job(&j);
     if (rc != TS_OK && w->err.code == 0)
         ts_err_set(&w->err, rc, "%s", ts_strerror(rc));
-    if (rc == TS_OK && j.created) { /* tracestore_traces_created_total */
+    if (rc == TS_OK && j.created) { /* tracestore_traces_created_total (pg_int.h) */
         pthread_mutex_lock(&s->qmu);
         s->traces_created += (uint64_t)j.created;
         pthread_mutex_unlock(&s->qmu);

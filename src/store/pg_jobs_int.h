@@ -8,15 +8,16 @@
 #include "store/agg.h"
 #include "store/jobs_common.h"
 #include "store/pg_int.h"
+#include "store/query_common.h"
 
 /* Prepared statement ids (pg.md: pgjobs owns 20-89; one id, one text). */
 enum {
     PS_LOCK = 20,
     PS_TRACE,
-    PS_SPAN_OLD,
-    PS_SPAN_INSERT,
+    PS_SPANS_FETCH,
+    PS_SPANS_INSERT,
     PS_SPAN_UPDATE,
-    PS_RL_INSERT,
+    PS_RL_INSERTS,
     PS_RL_UPDATE,
     PS_RL_ATTACH,
     PS_TRACE_UPDATE,
@@ -48,6 +49,7 @@ enum {
     PS_SWEEP_RECHECK,
     PS_SWEEP_LOGS,
     PS_WS_RETENTION,
+    PS_TRACE_STORE,
     PS__END /* <= 90 */
 };
 
@@ -68,7 +70,9 @@ typedef struct pgt {
     int closed, touched, skip;
     ts_agg agg;
     int64_t loaded_started; /* agg's start when read (INT64_MIN: none) */
-    ts_trace_meta *meta;    /* explicit fields to write after the spans */
+    int has_tstart;         /* its explicit start (t_started_ns) as read */
+    int64_t tstart, created;
+    ts_trace_meta *meta; /* explicit fields to write after the spans */
     pg_dim *dims;
     struct pgt *next; /* hash chain */
 } pgt;
@@ -111,9 +115,6 @@ int ts_pgj_tables(pgj *j, size_t n);
 /* The job's trace trace_id, read (created when missing and not closed)
  * the first time it is named; its lock must be held. */
 int ts_pgj_trace(pgj *j, const char *trace_id, pgt **out);
-/* Upserts one span into its trace (closure, old version, request logs,
- * dims, aggregates), as SQLite's ingest_span. */
-int ts_pgj_ingest_span(pgj *j, ts_span *sp);
 /* ts_jobs_dim_fn over arg = (pgj *, pgt *): adds to the pending count
  * change of (trace, dim, val). */
 int ts_pgj_dim_add(void *arg, int dim, const char *val, int64_t delta);
@@ -122,6 +123,12 @@ int ts_pgj_dim_add(void *arg, int dim, const char *val, int64_t delta);
 int ts_pgj_delete_traces(pgj *j, int64_t ws, const char *const *trace_ids, const int64_t *trows,
                          size_t n, int64_t *deleted);
 int ts_pgj_insert_closure(pgj *j, const char *trace_id, ts_closure *out);
+
+/* pg_jobs_spans.c */
+/* Upserts n spans into their traces (closures, old versions, request
+ * logs, dims, aggregates), as SQLite's ingest_span does each in turn;
+ * spans[i].rowid / request_log_id / rejected / created_ns are set. */
+int ts_pgj_ingest(pgj *j, ts_span *spans, size_t n);
 
 /* pg_jobs_trace.c */
 /* Writes the job's trace t: aggregates (re-derived when agg says so),

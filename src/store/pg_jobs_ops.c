@@ -27,11 +27,7 @@ static const char SQL_FEEDBACK_INSERT[] =
 static const char SQL_SPAN_FIND[] =
     "SELECT trow, trace_id FROM spans WHERE ws_id = $1 AND span_id = $2 ORDER BY id DESC LIMIT 1";
 static const char SQL_SPAN_FULL[] =
-    "SELECT id, span_id, parent_id, name, kind, start_ns, end_ns, status_code, status_message, "
-    "trace_state, attributes, events, links, resource, scope, origin, type, model, provider, "
-    "input, output, prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, "
-    "cache_write_tokens, reasoning_tokens, cost, unpriced, error, session_id, user_id, metadata, "
-    "latency_ms, request_log_id, created_ns FROM spans WHERE trow = $1 AND span_id = $2";
+    "SELECT " TS_PG_SPAN_COLS " FROM spans s WHERE s.trow = $1 AND s.span_id = $2";
 static const char SQL_RL_TRACK_INSERT[] =
     "INSERT INTO request_logs (ws_id, trace_id, span_id, body, created_ns, model, provider, "
     "input, output, prompt_tokens, completion_tokens, cost, trow) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -149,9 +145,9 @@ static int bulk_select(pgj *j, int64_t max, PGresult **out, int64_t *count)
     *count = 0;
     if (!sql)
         return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
-    int n = snprintf(sql, cap, "SELECT t.trace_id, t.id, count(*) OVER () ");
+    snprintf(sql, cap, "SELECT t.trace_id, t.id, count(*) OVER ()");
     ts_pgp_reset(&j->p);
-    rc = ts_pg_query_where(j->w->ws_id, j->w->query, j->a, sql + n, cap - (size_t)n, &j->p);
+    rc = ts_pg_query_where(j->w->ws_id, j->w->query, j->a, sql, cap, &j->p);
     if (rc != TS_OK)
         return ts_err_set(&j->w->err, rc, "%s", rc == TS_ETOOBIG ? "query too long" : "bad query");
     size_t len = strlen(sql);
@@ -242,51 +238,6 @@ int ts_pgj_feedback(pgj *j)
     return ts_pgj_do(j, PS_FEEDBACK_INSERT, SQL_FEEDBACK_INSERT);
 }
 
-/* The span row of SQL_SPAN_FULL's row 0. */
-static void read_span(ts_arena *a, const PGresult *r, ts_span *sp)
-{
-    ts_span_init(sp);
-    sp->rowid = ts_pg_i64(r, 0, 0, 0);
-    sp->span_id = ts_pg_text(a, r, 0, 1);
-    sp->parent_id = ts_pg_text(a, r, 0, 2);
-    sp->name = ts_pg_text(a, r, 0, 3);
-    sp->kind = (int)ts_pg_i64(r, 0, 4, 0);
-    sp->start_ns = ts_pg_i64(r, 0, 5, 0);
-    sp->end_ns = ts_pg_i64(r, 0, 6, 0);
-    sp->status_code = (int)ts_pg_i64(r, 0, 7, 0);
-    sp->status_message = ts_pg_text(a, r, 0, 8);
-    sp->trace_state = ts_pg_text(a, r, 0, 9);
-    sp->attributes = ts_pg_text(a, r, 0, 10);
-    sp->events = ts_pg_text(a, r, 0, 11);
-    sp->links = ts_pg_text(a, r, 0, 12);
-    sp->resource = ts_pg_text(a, r, 0, 13);
-    sp->scope = ts_pg_text(a, r, 0, 14);
-    sp->origin = (int)ts_pg_i64(r, 0, 15, 0);
-    sp->type = ts_pg_text(a, r, 0, 16);
-    sp->model = ts_pg_text(a, r, 0, 17);
-    sp->provider = ts_pg_text(a, r, 0, 18);
-    sp->input = ts_pg_text(a, r, 0, 19);
-    sp->output = ts_pg_text(a, r, 0, 20);
-    sp->prompt_tokens = ts_pg_i64(r, 0, 21, TS_TOKENS_ABSENT);
-    sp->completion_tokens = ts_pg_i64(r, 0, 22, TS_TOKENS_ABSENT);
-    sp->total_tokens = ts_pg_i64(r, 0, 23, TS_TOKENS_ABSENT);
-    sp->cache_read_tokens = ts_pg_i64(r, 0, 24, TS_TOKENS_ABSENT);
-    sp->cache_write_tokens = ts_pg_i64(r, 0, 25, TS_TOKENS_ABSENT);
-    sp->reasoning_tokens = ts_pg_i64(r, 0, 26, TS_TOKENS_ABSENT);
-    sp->has_cost = !ts_pg_isnull(r, 0, 27);
-    sp->cost = ts_pg_f64(r, 0, 27, 0.0);
-    int64_t price = ts_pg_i64(r, 0, 28, 0);
-    sp->unpriced = price == TS_PRICE_UNPRICED;
-    sp->cost_priced = price == TS_PRICE_TABLE;
-    sp->error = ts_pg_text(a, r, 0, 29);
-    sp->session_id = ts_pg_text(a, r, 0, 30);
-    sp->user_id = ts_pg_text(a, r, 0, 31);
-    sp->metadata = ts_pg_text(a, r, 0, 32);
-    sp->latency_ms = ts_pg_i64(r, 0, 33, -1);
-    sp->request_log_id = ts_pg_i64(r, 0, 34, 0);
-    sp->created_ns = ts_pg_i64(r, 0, 35, 0);
-}
-
 /* Finds the span tr names (any stored span of the workspace), locks its
  * trace and reads the span again under the lock: *found 0 when there is
  * none (then the log waits for it). A span deleted or moved between the
@@ -318,7 +269,7 @@ static int track_find(pgj *j, const ts_track *tr, char **trace_id, int64_t *trow
         if (!(r = ts_pgj_run(j, PS_SPAN_FULL, SQL_SPAN_FULL, &rc)))
             return rc;
         if ((*found = PQntuples(r) > 0))
-            read_span(j->a, r, sp);
+            ts_pg_span_row(r, 0, 0, j->a, sp);
         PQclear(r);
     }
     if (!*found) {
@@ -384,7 +335,7 @@ int ts_pgj_track(pgj *j)
      * moves of the aggregates and of every trace_dims entry. */
     if ((rc = ts_pgj_tables(j, 1)) != TS_OK)
         return ts_err_set(&j->w->err, rc, "out of memory");
-    if ((rc = ts_pgj_ingest_span(j, &sp)) != TS_OK)
+    if ((rc = ts_pgj_ingest(j, &sp, 1)) != TS_OK)
         return rc;
     tr->attached = !sp.rejected;
     for (size_t i = 0; i < j->nlist; i++)

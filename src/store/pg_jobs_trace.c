@@ -1,7 +1,8 @@
 /* pg_jobs_trace.c: a PostgreSQL job's trace rows once its spans are in:
  * the aggregates (moved by agg.c, re-derived from the stored spans when
  * agg.c cannot move them exactly), the explicit trace fields and their
- * project, and the trace_dims count changes, each in one statement. */
+ * project, and the trace_dims count changes: one statement for the
+ * aggregates and the dims together when the job gives no explicit fields. */
 #include <string.h>
 
 #include "store/pg_jobs_int.h"
@@ -16,6 +17,14 @@
 static const char SQL_TRACE_UPDATE[] =
     "UPDATE traces SET updated_ns = $1, (" AGG_COLS ") = ($2, $3, $4, $5, $6, $7, $8, $9, $10, "
     "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) WHERE id = $23";
+/* The same and the trace's dim count changes, in one round trip (a trace
+ * without explicit fields: its eff_start, $25, is known here). */
+static const char SQL_TRACE_STORE[] =
+    "WITH up AS (UPDATE traces SET updated_ns = $1, (" AGG_COLS ") = ($2, $3, $4, $5, $6, $7, $8, "
+    "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) WHERE id = $23) "
+    "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) SELECT $24::bigint, $23::bigint, "
+    "u.d, u.v, u.n, $25::bigint FROM unnest($26::bigint[], $27::text[], $28::bigint[]) AS u(d, v, "
+    "n) ON CONFLICT (trow, dim, val) DO UPDATE SET n = trace_dims.n + excluded.n";
 /* Explicit trace fields: a given value replaces, an absent one keeps. */
 static const char SQL_TRACE_META[] =
     "UPDATE traces SET project_id = coalesce($2, project_id), t_name = coalesce($3, t_name), "
@@ -108,6 +117,64 @@ static int recompute(pgj *j, pgt *t)
     return TS_OK;
 }
 
+/* t's pending trace_dims changes as three array parameters (dims, values,
+ * deltas; *n of them), *neg when a count went down. */
+static int dims_arrays(pgj *j, const pgt *t, char **ad, char **av, char **an, size_t *n, int *neg)
+{
+    size_t i = 0;
+    *n = 0;
+    *neg = 0;
+    for (pg_dim *e = t->dims; e; e = e->next_in_trace)
+        *n += e->delta != 0;
+    int64_t *dims = ts_arena_alloc(j->a, (*n + 1) * sizeof(*dims));
+    int64_t *deltas = ts_arena_alloc(j->a, (*n + 1) * sizeof(*deltas));
+    const char **vals = ts_arena_alloc(j->a, (*n + 1) * sizeof(*vals));
+    if (!dims || !deltas || !vals)
+        return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
+    for (pg_dim *e = t->dims; e; e = e->next_in_trace) {
+        if (e->delta == 0)
+            continue;
+        dims[i] = e->dim;
+        vals[i] = e->val;
+        deltas[i++] = e->delta;
+        *neg |= e->delta < 0;
+    }
+    *ad = ts_pgj_i64_array(j->a, dims, *n);
+    *av = ts_pgj_text_array(j->a, vals, *n);
+    *an = ts_pgj_i64_array(j->a, deltas, *n);
+    if (!*ad || !*av || !*an)
+        return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
+    return TS_OK;
+}
+
+/* Deletes the dims rows whose count went to 0. */
+static int dims_drop(pgj *j, pgt *t)
+{
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, t->rowid);
+    return ts_pgj_do(j, PS_DIMS_DROP, SQL_DIMS_DROP);
+}
+
+/* Writes t's pending trace_dims changes in one statement. */
+static int dims_flush(pgj *j, pgt *t)
+{
+    char *ad, *av, *an;
+    size_t n;
+    int neg, rc;
+    if ((rc = dims_arrays(j, t, &ad, &av, &an, &n, &neg)) != TS_OK || n == 0)
+        return rc;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, j->w->ws_id);
+    ts_pgp_i64(&j->p, t->rowid);
+    ts_pgp_text(&j->p, ad);
+    ts_pgp_text(&j->p, av);
+    ts_pgp_text(&j->p, an);
+    if ((rc = ts_pgj_do(j, PS_DIMS_INC, SQL_DIMS_INC)) != TS_OK)
+        return rc;
+    t->dims = NULL;
+    return neg ? dims_drop(j, t) : TS_OK;
+}
+
 static int store_agg(pgj *j, pgt *t)
 {
     const ts_agg *g = &t->agg;
@@ -150,7 +217,22 @@ static int store_agg(pgj *j, pgt *t)
         ts_pgp_null(p);
     ts_pgp_text(p, g->err_text);
     ts_pgp_i64(p, t->rowid);
-    return ts_pgj_do(j, PS_TRACE_UPDATE, SQL_TRACE_UPDATE);
+    if (t->meta) /* its fields may move eff_start: the dims follow it */
+        return ts_pgj_do(j, PS_TRACE_UPDATE, SQL_TRACE_UPDATE);
+    char *ad, *av, *an;
+    size_t n;
+    int neg;
+    if ((rc = dims_arrays(j, t, &ad, &av, &an, &n, &neg)) != TS_OK)
+        return rc;
+    ts_pgp_i64(p, j->w->ws_id);
+    ts_pgp_i64(p, t->has_tstart ? t->tstart : g->has_ext ? g->started : t->created);
+    ts_pgp_text(p, ad);
+    ts_pgp_text(p, av);
+    ts_pgp_text(p, an);
+    if ((rc = ts_pgj_do(j, PS_TRACE_STORE, SQL_TRACE_STORE)) != TS_OK)
+        return rc;
+    t->dims = NULL;
+    return neg ? dims_drop(j, t) : TS_OK;
 }
 
 int ts_pgj_project_insert(pgj *j, int64_t ws, const char *name, int is_default, int64_t *id)
@@ -243,48 +325,6 @@ static int apply_meta(pgj *j, pgt *t, const ts_trace_meta *m)
         return rc;
     void *k[2] = {j, t};
     return ts_jobs_meta_dims(m, ts_pgj_dim_add, k);
-}
-
-/* Writes t's pending trace_dims changes in one statement. */
-static int dims_flush(pgj *j, pgt *t)
-{
-    size_t n = 0, i = 0;
-    int neg = 0, rc;
-    for (pg_dim *e = t->dims; e; e = e->next_in_trace)
-        n += e->delta != 0;
-    if (n == 0)
-        return TS_OK;
-    int64_t *dims = ts_arena_alloc(j->a, n * sizeof(*dims));
-    int64_t *deltas = ts_arena_alloc(j->a, n * sizeof(*deltas));
-    const char **vals = ts_arena_alloc(j->a, n * sizeof(*vals));
-    if (!dims || !deltas || !vals)
-        return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
-    for (pg_dim *e = t->dims; e; e = e->next_in_trace) {
-        if (e->delta == 0)
-            continue;
-        dims[i] = e->dim;
-        vals[i] = e->val;
-        deltas[i++] = e->delta;
-        neg |= e->delta < 0;
-    }
-    char *ad = ts_pgj_i64_array(j->a, dims, n), *av = ts_pgj_text_array(j->a, vals, n);
-    char *an = ts_pgj_i64_array(j->a, deltas, n);
-    if (!ad || !av || !an)
-        return ts_err_set(&j->w->err, TS_ENOMEM, "out of memory");
-    ts_pgp_reset(&j->p);
-    ts_pgp_i64(&j->p, j->w->ws_id);
-    ts_pgp_i64(&j->p, t->rowid);
-    ts_pgp_text(&j->p, ad);
-    ts_pgp_text(&j->p, av);
-    ts_pgp_text(&j->p, an);
-    if ((rc = ts_pgj_do(j, PS_DIMS_INC, SQL_DIMS_INC)) != TS_OK)
-        return rc;
-    t->dims = NULL;
-    if (!neg)
-        return TS_OK;
-    ts_pgp_reset(&j->p);
-    ts_pgp_i64(&j->p, t->rowid);
-    return ts_pgj_do(j, PS_DIMS_DROP, SQL_DIMS_DROP);
 }
 
 int ts_pgj_store_trace(pgj *j, pgt *t)

@@ -156,9 +156,9 @@ static void *controller(void *arg)
             }
         }
         atomic_store(&k->phase, PHASE_UP);
-        atomic_store(&k->recovered, cy + 1);
         if (k->recover_ms[cy] < 0)
             break;
+        atomic_store(&k->recovered, cy + 1);
     }
     sleep_ms(UP_MS);
     atomic_store(&k->done, 1);
@@ -351,8 +351,8 @@ static int run_clients(req *reqs, tally *t)
     for (;;) {
         int running, left, done = atomic_load(&C.done);
         CURLMsg *msg;
-        if (done && drain_until < 0)
-            drain_until = now_ms() + DRAIN_MS;
+        if (done && drain_until < 0) /* a daemon that did not recover: no wait */
+            drain_until = now_ms() + (atomic_load(&C.recovered) == CYCLES ? DRAIN_MS : 2000);
         if (done && busy == 0 && waiting == 0)
             break;
         if (drain_until >= 0 && now_ms() > drain_until)
