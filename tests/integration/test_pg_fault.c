@@ -77,6 +77,12 @@ typedef struct ctl {
     int read_other[CYCLES]; /* ... or anything else than 503 */
     long read_bad_status[CYCLES];
     long recover_ms[CYCLES]; /* start-server to /healthz 200, -1: never */
+    /* reads while PostgreSQL is up (they fill the read pool before each
+     * crash): answers other than 200 (404 before the first outage: the
+     * trace may not exist yet) */
+    int read_up_bad;
+    long read_up_status;
+    int read_up_after; /* the outage the bad answer came after, -1: none */
 } ctl;
 
 static ctl C;
@@ -113,13 +119,27 @@ static long get_status(int port, const char *path, const char *key)
     return code;
 }
 
+/* UP_MS of reads every 100 ms; after: the outage just over (-1: none). */
+static void up_phase(ctl *k, int after)
+{
+    long until = now_ms() + UP_MS;
+    while (now_ms() < until) {
+        long r = get_status(k->port, "/v1/traces/fault-00", k->key);
+        if (r != 200 && !(r == 404 && after < 0) && k->read_up_bad++ == 0) {
+            k->read_up_status = r;
+            k->read_up_after = after;
+        }
+        sleep_ms(100);
+    }
+}
+
 static void *controller(void *arg)
 {
     ctl *k = arg;
     for (int cy = 0; cy < CYCLES; cy++) {
         long until;
         atomic_store(&k->cycle, cy);
-        sleep_ms(UP_MS);
+        up_phase(k, cy - 1);
         k->stop_rc[cy] =
             ts_pg_cluster("stop-server", cluster_dir, k->stop_out[cy], sizeof k->stop_out[cy]);
         atomic_store(&k->phase, PHASE_DOWN);
@@ -160,7 +180,7 @@ static void *controller(void *arg)
             break;
         atomic_store(&k->recovered, cy + 1);
     }
-    sleep_ms(UP_MS);
+    up_phase(k, CYCLES - 1);
     atomic_store(&k->done, 1);
     return NULL;
 }
@@ -514,7 +534,9 @@ START_TEST(test_pg_outage_under_ingest)
 {
     static req reqs[REQ_MAX];
     static tally t;
-    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5", NULL};
+    /* key lookups every second: they too run between the outages */
+    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5",
+                                      "TRACESTORE_KEY_CACHE_MS=1000", NULL};
     pthread_t th;
     int sent, status;
     ts_d_init_on(&D, 1, env, cluster_base);
@@ -552,6 +574,11 @@ START_TEST(test_pg_outage_under_ingest)
         ck_assert_msg(t.s503_cycle[cy] > 0, "outage %d: no write answered 503", cy);
         ck_assert_msg(t.acked_after[cy] > 0, "outage %d: no write acknowledged after recovery", cy);
     }
+    ck_assert_msg(C.read_up_bad == 0,
+                  "%d reads answered other than 200 with PostgreSQL up; the first: %ld, after "
+                  "outage %d had ended (/healthz 200 again; a pooled read connection from before "
+                  "the crash?)",
+                  C.read_up_bad, C.read_up_status, C.read_up_after);
     ck_assert_msg(t.other == 0,
                   "%ld writes answered neither 2xx nor 503; the first: request %ld, status %ld "
                   "(0: no answer within %d ms), body %s",
@@ -567,6 +594,17 @@ START_TEST(test_pg_outage_under_ingest)
     /* the daemon recovered by itself: still the first process */
     ck_assert_int_eq(D.starts, 1);
     ck_assert_msg(waitpid(D.pid, &status, WNOHANG) == 0, "the daemon exited during the test");
+    /* reads recovered too: every read connection is usable, none left
+     * from before the crash (the key lookups between the outages opened
+     * some) */
+    for (int i = 0; i < 8; i++) {
+        ts_resp *r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200,
+                      "read %d after PostgreSQL's restart (and /healthz 200) answered %ld: %s (a "
+                      "pooled read connection from before the crash?)",
+                      i, r->status, r->body);
+        ts_resp_free(r);
+    }
     verify(reqs, sent);
     ts_d_stop(&D);
 }
