@@ -526,8 +526,10 @@ static void cluster_down(void)
 {
     char out[1024];
     ts_d_free(&D);
-    if (cluster_dir[0] != '\0' && getenv("TS_KEEP_TMP") == NULL)
-        ts_pg_cluster("stop", cluster_dir, out, sizeof out);
+    /* TS_KEEP_TMP: the data and the server log stay, the server does not */
+    if (cluster_dir[0] != '\0')
+        ts_pg_cluster(getenv("TS_KEEP_TMP") != NULL ? "stop-server" : "stop", cluster_dir, out,
+                      sizeof out);
 }
 
 START_TEST(test_pg_outage_under_ingest)
