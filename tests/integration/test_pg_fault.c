@@ -609,6 +609,43 @@ START_TEST(test_pg_outage_under_ingest)
     }
     verify(reqs, sent);
     ts_d_stop(&D);
+    ts_d_free(&D);
+}
+END_TEST
+
+/* PostgreSQL restarted while the daemon is idle (no request during the
+ * outage): the first write and the first read after it see no trace of
+ * the restart (the writer's and the pooled read connections broken by it
+ * are replaced before use), several times over. */
+START_TEST(test_pg_restart_while_idle)
+{
+    char out[1024], *body;
+    ts_d_init_on(&D, 1, NULL, cluster_base);
+    ts_d_start(&D);
+    for (int round = 0; round < 3; round++) {
+        ts_resp *r;
+        body = make_body(100000 + round);
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        ts_resp_free(r);
+        ck_assert_msg(ts_pg_cluster("stop-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        ck_assert_msg(ts_pg_cluster("start-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        /* the first requests after the restart */
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        ck_assert_msg(r->status == 201, "round %d: the first write after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200, "round %d: the first read after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        free(body);
+    }
+    ts_d_stop(&D);
+    ts_d_free(&D);
 }
 END_TEST
 
@@ -619,6 +656,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
     tcase_add_test(tc, test_pg_outage_under_ingest);
+    tcase_add_test(tc, test_pg_restart_while_idle);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
 }
