@@ -7,7 +7,8 @@
  * it the same daemon process serves again by itself. Each client retries
  * its request until it is acknowledged, with the same spans; at the end
  * every span is stored once with its values and every trace's totals are
- * exactly the sum over its spans. PostgreSQL only. */
+ * exactly the sum over its spans. Then PostgreSQL restarts with the
+ * daemon idle: the first write and read after it succeed. PostgreSQL only. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
