@@ -1,9 +1,10 @@
 /* pg_writer.c: the PostgreSQL backend's writer thread. It takes every
  * queued job (up to writer_batch_max) into one transaction (group commit),
- * locks the traces the jobs name in one sorted order, runs each job in a
- * savepoint (pg_jobs.c), reruns the whole transaction after a deadlock,
- * and calls the jobs' done callbacks only after COMMIT returned. When
- * PostgreSQL goes away it fails jobs with TS_EBUSY and reconnects. */
+ * locks the traces the jobs name in one sorted order, runs the jobs
+ * (pg_jobs.c; after a job fails, again with a savepoint each so it fails
+ * alone), reruns the whole transaction after a deadlock, and calls the
+ * jobs' done callbacks only after COMMIT returned. When PostgreSQL goes
+ * away it fails jobs with TS_EBUSY and reconnects. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -147,17 +148,28 @@ static int simple(ts_pg_conn *c, const char *sql, ts_err *err)
     return rc;
 }
 
-/* Runs one job. use_sp: in a savepoint of its own (several jobs share
- * the transaction). Returns TS_OK when the transaction goes on (the job's
- * own outcome is in w->rc), else what ends the transaction: TS_PG_RETRY,
- * or an error that fails every job (err). *rolled: the transaction was
- * rolled back (a lone job failed). */
-static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int use_sp, int first,
+/* A job failed in a transaction run without savepoints: roll it back
+ * and run it again with one savepoint per job (internal to this file). */
+#define TX_RERUN_SP (-101)
+
+/* How the jobs of one attempt are isolated from each other. */
+enum {
+    SP_LONE = 0, /* one job: its failure rolls the transaction back */
+    SP_NONE = 1, /* several, none expected to fail: no savepoints */
+    SP_EACH = 2, /* several, one failed before: a savepoint per job */
+};
+
+/* Runs one job. Returns TS_OK when the transaction goes on (the job's own
+ * outcome is in w->rc), else what ends the transaction: TS_PG_RETRY,
+ * TX_RERUN_SP, or an error that fails every job (err). *rolled: the
+ * transaction was rolled back (a lone job failed). */
+static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int mode, int first,
                     int *rolled, ts_err *err)
 {
     int rc;
-    if (use_sp && (rc = first ? ts_pg_do(c, S_SAVEPOINT, "SAVEPOINT job", NULL, err)
-                              : simple(c, "RELEASE SAVEPOINT job; SAVEPOINT job", err)) != TS_OK)
+    if (mode == SP_EACH &&
+        (rc = first ? ts_pg_do(c, S_SAVEPOINT, "SAVEPOINT job", NULL, err)
+                    : simple(c, "RELEASE SAVEPOINT job; SAVEPOINT job", err)) != TS_OK)
         return rc;
     rc = ts_pg_job_run(s, c, w, now);
     if (rc == TS_PG_RETRY) {
@@ -173,7 +185,9 @@ static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int use_s
         *err = w->err;
         return TS_EBUSY;
     }
-    if (!use_sp) {
+    if (mode == SP_NONE)
+        return TX_RERUN_SP;
+    if (mode == SP_LONE) {
         *rolled = 1;
         return ts_pg_do(c, S_ROLLBACK, "ROLLBACK", NULL, err);
     }
@@ -181,8 +195,9 @@ static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int use_s
 }
 
 /* One attempt at the transaction of the chain head. TS_OK: committed (or,
- * a lone job having failed, rolled back), every job's outcome in its rc. */
-static int tx_attempt(ts_pg *s, ts_write *head, int64_t *commit_ns, ts_err *err)
+ * a lone job having failed, rolled back), every job's outcome in its rc.
+ * sp_each: a savepoint per job (a job failed in the attempt before). */
+static int tx_attempt(ts_pg *s, ts_write *head, int sp_each, int64_t *commit_ns, ts_err *err)
 {
     ts_pg_conn *c = s->w;
     int64_t now = ts_now_ns();
@@ -191,6 +206,7 @@ static int tx_attempt(ts_pg *s, ts_write *head, int64_t *commit_ns, ts_err *err)
 
     for (ts_write *w = head; w; w = w->next)
         m += w->kind != TS_W_PING;
+    int mode = m <= 1 ? SP_LONE : sp_each ? SP_EACH : SP_NONE;
     if ((rc = ts_pg_do(c, S_BEGIN, "BEGIN", NULL, err)) != TS_OK ||
         (rc = lock_all(c, head, err)) != TS_OK)
         return rc;
@@ -199,7 +215,7 @@ static int tx_attempt(ts_pg *s, ts_write *head, int64_t *commit_ns, ts_err *err)
             w->rc = TS_OK;
             continue;
         }
-        if ((rc = job_exec(s, c, w, now, m > 1, first, &rolled, err)) != TS_OK)
+        if ((rc = job_exec(s, c, w, now, mode, first, &rolled, err)) != TS_OK)
             return rc;
         first = 0;
     }
@@ -237,12 +253,12 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
 {
     ts_err err;
     int64_t commit_ns = 0;
-    int rc = TS_OK, attempt;
+    int rc = TS_OK, retries = 0, sp_each = 0;
 
     pthread_mutex_lock(&s->qmu);
     uint64_t created = s->traces_created; /* only this thread adds to it */
     pthread_mutex_unlock(&s->qmu);
-    for (attempt = 0;; attempt++) {
+    for (int attempt = 0;; attempt++) {
         ts_err_clear(&err);
         pthread_mutex_lock(&s->qmu);
         s->traces_created = created; /* an undone attempt's rows were not created */
@@ -250,19 +266,23 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
         if (attempt)
             for (ts_write *w = head; w; w = w->next)
                 job_reset(w);
-        if ((rc = tx_attempt(s, head, &commit_ns, &err)) == TS_OK)
+        if ((rc = tx_attempt(s, head, sp_each, &commit_ns, &err)) == TS_OK)
             break;
         if (!ts_pg_conn_bad(s->w)) {
             ts_err rb;
             simple(s->w, "ROLLBACK", &rb);
         }
-        if (rc != TS_PG_RETRY || attempt + 1 >= TX_RETRIES)
+        if (rc == TX_RERUN_SP && !sp_each) {
+            sp_each = 1; /* the failing job will roll back alone */
+            continue;
+        }
+        if (rc != TS_PG_RETRY || ++retries >= TX_RETRIES)
             break;
         pthread_mutex_lock(&s->qmu);
         s->n_retries++;
         pthread_mutex_unlock(&s->qmu);
         /* a short, growing, jittered pause lets the other side finish */
-        struct timespec ts = {0, (long)(1 + attempt) * 1000000L * (long)(1 + ts_now_ns() % 4)};
+        struct timespec ts = {0, (long)retries * 1000000L * (long)(1 + ts_now_ns() % 4)};
         nanosleep(&ts, NULL);
     }
     if (rc != TS_OK) {
@@ -349,8 +369,9 @@ static void fail_queued(ts_pg *s, const char *why)
     run_callbacks(head);
 }
 
-/* Waits up to ms for stopping (queued jobs do not end the wait: they fail
- * at once, see fail_queued). */
+/* Waits up to ms, or until stopping or a queued job (one submitted just
+ * before the outage was seen: it gets another connect, then fails at once,
+ * see fail_queued). */
 static void rest(ts_pg *s, int64_t ms)
 {
     struct timespec until;

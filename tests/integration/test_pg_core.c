@@ -22,7 +22,7 @@
 
 #include "harness.h"
 
-static char pg_dir[256];  /* the cluster's folder (its socket too) */
+static char pg_dir[256];   /* the cluster's folder (its socket too) */
 static char pg_base[1024]; /* "host=... port=... user=..." */
 static char pg_bin[1024];  /* the server's bin folder, for pg_ctl */
 static int db_seq;
@@ -314,6 +314,62 @@ START_TEST(test_healthz_and_writes_while_postgres_is_away)
 }
 END_TEST
 
+/* Feedback through 32 connections at once, half of it on traces that do
+ * not exist (404, a job that fails in the store): the writer's group
+ * commit puts both kinds in one transaction, runs it without savepoints,
+ * and after a failure runs it again with a savepoint per job, so every
+ * feedback on a stored trace is answered 201 and stored, and every other
+ * one answered 404 and not stored. Failing the whole transaction instead
+ * turns 201s into 5xx. */
+START_TEST(test_failing_job_fails_alone)
+{
+    static const char *const extra[] = {"TRACESTORE_METRICS_TOKEN=pgcore-metrics-token-0123", NULL};
+    enum { NTRACES = 8, N = 240 };
+    pgdb db;
+    ts_daemon d;
+    char key[TS_IT_KEY_CAP], hex[NTRACES][33], uuid[37], *bodies[N];
+    long status[N];
+
+    db_new(&db, extra);
+    key_create(&db, "alpha", key);
+    ts_d_init(&d, 0, db.env);
+    ts_d_start(&d);
+    for (int i = 0; i < NTRACES; i++) {
+        ts_new_trace_id(hex[i]);
+        post_span(key, hex[i], 201, NULL, 0);
+    }
+    for (int i = 0; i < N; i++) {
+        char missing[33];
+        ts_new_trace_id(missing);
+        ts_hex_to_uuid(i % 2 == 0 ? hex[(i / 2) % NTRACES] : missing, uuid);
+        bodies[i] = malloc(160);
+        ck_assert_ptr_nonnull(bodies[i]);
+        snprintf(bodies[i], 160, "{\"trace_id\":\"%s\",\"label\":\"l%d\"}", uuid, i);
+    }
+    ts_http_parallel("/v1/feedback", key, bodies, N, 32, status, NULL, 0, NULL, NULL);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(status[i] == (i % 2 == 0 ? 201 : 404), "feedback %d (%s trace): %ld", i,
+                      i % 2 == 0 ? "stored" : "missing", status[i]);
+        free(bodies[i]);
+    }
+    ck_assert_int_eq(psql_int(db.name, "SELECT count(*) FROM feedback"), N / 2);
+    /* some transaction held several jobs, so the path above was taken */
+    const char *hdr[] = {"Authorization: Bearer pgcore-metrics-token-0123", NULL};
+    ts_resp *r = ts_http("GET", "/metrics", hdr, NULL, 0);
+    TS_STATUS(r, 200);
+    const char *sum = strstr(r->body, "tracestore_writer_jobs_per_transaction_sum ");
+    const char *cnt = strstr(r->body, "tracestore_writer_jobs_per_transaction_count ");
+    ck_assert_msg(sum && cnt, "no jobs-per-transaction histogram in /metrics");
+    double jobs = strtod(sum + strlen("tracestore_writer_jobs_per_transaction_sum "), NULL);
+    double txs = strtod(cnt + strlen("tracestore_writer_jobs_per_transaction_count "), NULL);
+    ck_assert_msg(jobs > txs, "every transaction held one job (%g jobs, %g transactions)", jobs,
+                  txs);
+    ts_resp_free(r);
+    ts_d_stop(&d);
+    ts_d_free(&d);
+}
+END_TEST
+
 /* The key and workspace commands work on PostgreSQL through the store. */
 START_TEST(test_key_and_workspace_commands)
 {
@@ -406,6 +462,7 @@ int main(void)
     tcase_add_test(tc, test_start_race_on_empty_database);
     tcase_add_test(tc, test_key_and_workspace_commands);
     tcase_add_test(tc, test_healthz_and_writes_while_postgres_is_away);
+    tcase_add_test(tc, test_failing_job_fails_alone);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
 }
