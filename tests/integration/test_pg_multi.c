@@ -190,6 +190,18 @@ START_TEST(test_concurrent_ingest_exact_sums)
     }
     ck_assert_int_eq(check_sums(&A, tid), 40);
     ck_assert_int_eq(check_sums(&B, tid), 40);
+    /* new spans only, 40 through each daemon at once: the trace row takes
+     * every one of them (no update of it lost to the other daemon's) */
+    for (int w = 0; w < 2; w++)
+        pids[w] = writer(w ? &B : &A, tid, 100 + 100 * w, 1, 40, 9, files[w]);
+    for (int w = 0; w < 2; w++) {
+        int stored, rejected;
+        wait_ok(pids[w]);
+        outcomes(files[w], &stored, &rejected, NULL, NULL);
+        ck_assert_int_eq(stored, 40);
+    }
+    ck_assert_int_eq(check_sums(&A, tid), 120);
+    ck_assert_int_eq(check_sums(&B, tid), 120);
     /* one more round of retries, sequential, through B then A: the sums
      * move by each replaced span's difference */
     for (int k = 0; k < 40; k += 3) {
@@ -198,8 +210,8 @@ START_TEST(test_concurrent_ingest_exact_sums)
         ts_span_spec s = spec(tid, sid, 1000 + k, 7, 0.5);
         ck_assert_int_eq(post_span(k % 2 ? &A : &B, &s), 1);
     }
-    ck_assert_int_eq(check_sums(&A, tid), 40);
-    ck_assert_int_eq(check_sums(&B, tid), 40);
+    ck_assert_int_eq(check_sums(&A, tid), 120);
+    ck_assert_int_eq(check_sums(&B, tid), 120);
 }
 END_TEST
 
