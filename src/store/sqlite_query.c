@@ -1,9 +1,10 @@
 /* sqlite_query.c: trace lists, bulk-delete selection and metrics for the
  * SQLite backend. A ts_trace_query becomes one SELECT over the aggregate
- * table `traces` built only from the fixed fragments below (every value is
- * a bound parameter, never spliced), so each filter and sort is an index
- * range over the effective-value columns of migration 0002, and "any span"
- * filters probe the trace_dims side table instead of scanning spans. */
+ * table `traces` built only from fixed fragments (here and in
+ * query_common.c; every value is a bound parameter, never spliced), so
+ * each filter and sort is an index range over the effective-value columns
+ * of migration 0002, and "any span" filters probe the trace_dims side
+ * table instead of scanning spans. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -235,7 +235,7 @@ static const rspan data[] = {
     {"cmp-i", "i1", NULL, "_alpha", "chat", "gpt-4o", "cust-a", NULL, T0 + 6 * SEC, 0.9, 5, 5, 0.1,
      "{\"tier\":\"silver\",\"n\":5.0}"},
     {"cmp-j", "j1", NULL, "alpha", "chat", "gpt-4o", "cust-a", NULL, T0 + 7 * SEC, 0.6, 9, 1, 0.2,
-     "{\"tier\":\"gold\"}"},
+     "{\"tier\":\"gold\",\"a.b\":\"dot\"}"},
 };
 #define NDATA (sizeof data / sizeof data[0])
 
@@ -273,6 +273,9 @@ static const char *const tl_traces[] = {
     "\"spans\":[{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4b02\",\"name\":\"call\","
     "\"type\":\"llm\",\"model\":\"claude-3\",\"error\":\"rate limit exceeded\","
     "\"start_time\":\"2023-11-14T22:13:31.100Z\",\"end_time\":\"2023-11-14T22:13:32Z\"}]}",
+    /* no spans, no end: NULL end and cost */
+    "{\"id\":\"0b1f6a54-1c2d-4e5f-8a9b-0c1d2e3f4a03\",\"name\":\"pending\","
+    "\"started_at\":\"2023-11-14T22:13:33Z\"}",
 };
 
 static void load_both(void)
@@ -348,6 +351,7 @@ static const char *const filters[] = {
     "{\"metadata__o\":{\"operator\":\"\",\"value\":[\"{\\\"x\\\":[1,2]}\"]}}",
     "{\"metadata__o\":{\"operator\":\"contains\",\"value\":[\"[1,2]\"]}}",
     "{\"metadata__tier\":{\"operator\":\"in\",\"value\":[\"gold\",\"silver\"]}}",
+    "{\"metadata__a.b\":{\"operator\":\"\",\"value\":[\"dot\"]}}",
     "{\"model\":{\"operator\":\"\",\"value\":[\"gpt-4o\"]}}",
     "{\"model\":{\"operator\":\"in\",\"value\":[\"gpt-4o\",\"claude-3\"]}}",
     "{\"model\":{\"operator\":\"not\",\"value\":[\"gpt-4o\"]}}",
@@ -550,6 +554,26 @@ START_TEST(test_trulayer_agrees)
 }
 END_TEST
 
+/* Bulk deletes select through ts_pg_query_where: the same filters delete
+ * the same traces (and a filter over the bound deletes none and says how
+ * many matched). */
+START_TEST(test_bulk_deletes_agree)
+{
+    static const char *const bodies[] = {
+        "{\"filters\":{\"name\":{\"operator\":\"icontains\",\"value\":[\"ALPHA\"]},"
+        "\"model\":{\"value\":[\"gpt-4o\"]}}}",
+        "{\"filters\":{\"metadata__n\":{\"operator\":\"gt\",\"value\":[\"a\"]}}}",
+        "{\"filters\":{\"span_unique_id\":{\"operator\":\"in\",\"value\":[\"f2\",\"zz\"]}}}",
+        "{\"filters\":{\"total_cost\":{\"operator\":\"isnull\",\"value\":[true]}}}",
+    };
+    load_both();
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        SAME("POST", "/api/traces/bulk-delete/", bodies[i]);
+        SAME("POST", "/api/traces/list/?page_size=50", "{}");
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_reads");
@@ -559,6 +583,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_respan_lists_agree);
     tcase_add_test(tc, test_traces_agree);
     tcase_add_test(tc, test_trulayer_agrees);
+    tcase_add_test(tc, test_bulk_deletes_agree);
     suite_add_tcase(s, tc);
     return s;
 }
