@@ -7,7 +7,8 @@
  * it the same daemon process serves again by itself. Each client retries
  * its request until it is acknowledged, with the same spans; at the end
  * every span is stored once with its values and every trace's totals are
- * exactly the sum over its spans. PostgreSQL only. */
+ * exactly the sum over its spans. Then PostgreSQL restarts with the
+ * daemon idle: the first write and read after it succeed. PostgreSQL only. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -77,6 +78,12 @@ typedef struct ctl {
     int read_other[CYCLES]; /* ... or anything else than 503 */
     long read_bad_status[CYCLES];
     long recover_ms[CYCLES]; /* start-server to /healthz 200, -1: never */
+    /* reads while PostgreSQL is up (they fill the read pool before each
+     * crash): answers other than 200 (404 before the first outage: the
+     * trace may not exist yet) */
+    int read_up_bad;
+    long read_up_status;
+    int read_up_after; /* the outage the bad answer came after, -1: none */
 } ctl;
 
 static ctl C;
@@ -113,13 +120,27 @@ static long get_status(int port, const char *path, const char *key)
     return code;
 }
 
+/* UP_MS of reads every 100 ms; after: the outage just over (-1: none). */
+static void up_phase(ctl *k, int after)
+{
+    long until = now_ms() + UP_MS;
+    while (now_ms() < until) {
+        long r = get_status(k->port, "/v1/traces/fault-00", k->key);
+        if (r != 200 && !(r == 404 && after < 0) && k->read_up_bad++ == 0) {
+            k->read_up_status = r;
+            k->read_up_after = after;
+        }
+        sleep_ms(100);
+    }
+}
+
 static void *controller(void *arg)
 {
     ctl *k = arg;
     for (int cy = 0; cy < CYCLES; cy++) {
         long until;
         atomic_store(&k->cycle, cy);
-        sleep_ms(UP_MS);
+        up_phase(k, cy - 1);
         k->stop_rc[cy] =
             ts_pg_cluster("stop-server", cluster_dir, k->stop_out[cy], sizeof k->stop_out[cy]);
         atomic_store(&k->phase, PHASE_DOWN);
@@ -160,7 +181,7 @@ static void *controller(void *arg)
             break;
         atomic_store(&k->recovered, cy + 1);
     }
-    sleep_ms(UP_MS);
+    up_phase(k, CYCLES - 1);
     atomic_store(&k->done, 1);
     return NULL;
 }
@@ -506,15 +527,19 @@ static void cluster_down(void)
 {
     char out[1024];
     ts_d_free(&D);
-    if (cluster_dir[0] != '\0' && getenv("TS_KEEP_TMP") == NULL)
-        ts_pg_cluster("stop", cluster_dir, out, sizeof out);
+    /* TS_KEEP_TMP: the data and the server log stay, the server does not */
+    if (cluster_dir[0] != '\0')
+        ts_pg_cluster(getenv("TS_KEEP_TMP") != NULL ? "stop-server" : "stop", cluster_dir, out,
+                      sizeof out);
 }
 
 START_TEST(test_pg_outage_under_ingest)
 {
     static req reqs[REQ_MAX];
     static tally t;
-    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5", NULL};
+    /* key lookups every second: they too run between the outages */
+    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5",
+                                      "TRACESTORE_KEY_CACHE_MS=1000", NULL};
     pthread_t th;
     int sent, status;
     ts_d_init_on(&D, 1, env, cluster_base);
@@ -552,6 +577,11 @@ START_TEST(test_pg_outage_under_ingest)
         ck_assert_msg(t.s503_cycle[cy] > 0, "outage %d: no write answered 503", cy);
         ck_assert_msg(t.acked_after[cy] > 0, "outage %d: no write acknowledged after recovery", cy);
     }
+    ck_assert_msg(C.read_up_bad == 0,
+                  "%d reads answered other than 200 with PostgreSQL up; the first: %ld, after "
+                  "outage %d had ended (/healthz 200 again; a pooled read connection from before "
+                  "the crash?)",
+                  C.read_up_bad, C.read_up_status, C.read_up_after);
     ck_assert_msg(t.other == 0,
                   "%ld writes answered neither 2xx nor 503; the first: request %ld, status %ld "
                   "(0: no answer within %d ms), body %s",
@@ -567,8 +597,56 @@ START_TEST(test_pg_outage_under_ingest)
     /* the daemon recovered by itself: still the first process */
     ck_assert_int_eq(D.starts, 1);
     ck_assert_msg(waitpid(D.pid, &status, WNOHANG) == 0, "the daemon exited during the test");
+    /* reads recovered too: every read connection is usable, none left
+     * from before the crash (the key lookups between the outages opened
+     * some) */
+    for (int i = 0; i < 8; i++) {
+        ts_resp *r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200,
+                      "read %d after PostgreSQL's restart (and /healthz 200) answered %ld: %s (a "
+                      "pooled read connection from before the crash?)",
+                      i, r->status, r->body);
+        ts_resp_free(r);
+    }
     verify(reqs, sent);
     ts_d_stop(&D);
+    ts_d_free(&D);
+}
+END_TEST
+
+/* PostgreSQL restarted while the daemon is idle (no request during the
+ * outage): the first write and the first read after it see no trace of
+ * the restart (the writer's and the pooled read connections broken by it
+ * are replaced before use), several times over. */
+START_TEST(test_pg_restart_while_idle)
+{
+    char out[1024], *body;
+    ts_d_init_on(&D, 1, NULL, cluster_base);
+    ts_d_start(&D);
+    for (int round = 0; round < 3; round++) {
+        ts_resp *r;
+        body = make_body(100000 + round);
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        ts_resp_free(r);
+        ck_assert_msg(ts_pg_cluster("stop-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        ck_assert_msg(ts_pg_cluster("start-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        /* the first requests after the restart */
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        ck_assert_msg(r->status == 201, "round %d: the first write after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200, "round %d: the first read after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        free(body);
+    }
+    ts_d_stop(&D);
+    ts_d_free(&D);
 }
 END_TEST
 
@@ -579,6 +657,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
     tcase_add_test(tc, test_pg_outage_under_ingest);
+    tcase_add_test(tc, test_pg_restart_while_idle);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
 }
