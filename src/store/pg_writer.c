@@ -389,12 +389,26 @@ static void rest(ts_pg *s, int64_t ms)
     pthread_mutex_unlock(&s->qmu);
 }
 
+/* The writer's session: its statements (pg_jobs.c) find rows by key, so
+ * a prepared statement's generic plan serves every run. PostgreSQL's
+ * custom plans, which it kept choosing for some of them, planned again at
+ * every bind: the server's time in the jobs' statements per one-span
+ * request fell from 0.84-1.23 ms to 0.50-0.60 ms without them. */
+static int writer_session(ts_pg_conn *c, ts_err *err)
+{
+    return simple(c, "SET plan_cache_mode = force_generic_plan", err);
+}
+
 /* Connects the writer again; 0 while PostgreSQL stays away. */
 static int reconnect(ts_pg *s, char *why, size_t cap)
 {
     ts_err err;
     ts_err_clear(&err);
-    if (!(s->w = ts_pg_connect(s, &err))) {
+    if ((s->w = ts_pg_connect(s, &err)) && writer_session(s->w, &err) != TS_OK) {
+        ts_pg_conn_free(s->w);
+        s->w = NULL;
+    }
+    if (!s->w) {
         snprintf(why, cap, "%s", err.msg);
         return 0;
     }
@@ -487,6 +501,9 @@ int ts_pg_submit(ts_store *st, ts_write *w)
 
 int ts_pg_writer_start(ts_pg *s, ts_err *err)
 {
+    int rc;
+    if (s->w && (rc = writer_session(s->w, err)) != TS_OK)
+        return rc;
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
         return ts_err_set(err, TS_EIO, "cannot start writer thread");
     s->writer_started = 1;
