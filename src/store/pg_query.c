@@ -132,14 +132,34 @@ static int reader(ts_pg *s, ts_pg_conn **c)
     return TS_OK;
 }
 
-int ts_pg_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, ts_arena *a, ts_trace *out,
-                    ts_span **spans, size_t *nspans)
+/* Returns c to the pool; *lost: the read failed because c is gone. */
+static void put_conn(ts_pg *s, ts_pg_conn *c, int rc, int *lost)
 {
-    ts_pg *s = (ts_pg *)st;
+    *lost = rc == TS_EBUSY && ts_pg_conn_bad(c);
+    ts_pg_reader_put(s, c);
+}
+
+/* Whether a read that lost its connection runs again. A pooled
+ * connection the server closed while it idled (PostgreSQL restarted) can
+ * pass the pool's check when the server's last words (a notice) arrived
+ * before its end; the read then fails on it and goes again, on the next
+ * pooled connection or a new one, at most once per pooled connection. */
+static int again(ts_store *st, int lost, size_t tries)
+{
+    if (!lost || tries >= ((ts_pg *)st)->read_max)
+        return 0;
+    TS_LOG(TS_LOG_INFO, "msg=\"read connection lost, reading again\" tries=%zu", tries + 1);
+    return 1;
+}
+
+static int trace_get_once(ts_pg *s, int *lost, int64_t ws_id, const char *trace_id, ts_arena *a,
+                          ts_trace *out, ts_span **spans, size_t *nspans)
+{
     ts_pg_conn *c = NULL;
     PGresult *r = NULL;
     ts_pgp p;
     int rc;
+    *lost = 0;
 
     if (spans) {
         *spans = NULL;
@@ -173,19 +193,19 @@ int ts_pg_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, ts_arena 
     *nspans = (size_t)(n - 1);
 out:
     PQclear(r);
-    ts_pg_reader_put(s, c);
+    put_conn(s, c, rc, lost);
     return rc;
 }
 
-int ts_pg_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
-                   ts_project **out, size_t *n, int *more)
+static int projects_once(ts_pg *s, int *lost, int64_t ws_id, int64_t after, int64_t limit,
+                         ts_arena *a, ts_project **out, size_t *n, int *more)
 {
-    ts_pg *s = (ts_pg *)st;
     ts_pg_conn *c = NULL;
     PGresult *r = NULL;
     int64_t cap = limit > 0 ? limit : 100000;
     ts_pgp p;
     int rc;
+    *lost = 0;
 
     *out = NULL;
     *n = 0;
@@ -217,7 +237,7 @@ int ts_pg_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit, ts
     *n = (size_t)rows;
 out:
     PQclear(r);
-    ts_pg_reader_put(s, c);
+    put_conn(s, c, rc, lost);
     return rc;
 }
 
@@ -383,15 +403,15 @@ static int count_matches(ts_pg_conn *c, int64_t ws_id, const ts_trace_query *q, 
     return rc;
 }
 
-int ts_pg_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
-                     ts_trace **out, size_t *n, int *more, int64_t *count)
+static int trace_list_once(ts_pg *s, int *lost, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
+                           ts_trace **out, size_t *n, int *more, int64_t *count)
 {
-    ts_pg *s = (ts_pg *)st;
     ts_pg_conn *c = NULL;
     PGresult *r = NULL;
     ts_pg_qb b;
     int64_t limit = q->limit > 0 ? q->limit : 50;
     int rc, in_tx = 0;
+    *lost = 0;
 
     *out = NULL;
     *n = 0;
@@ -439,7 +459,7 @@ out:
         rc = tx_end(c, rc);
     PQclear(r);
     ts_pg_qb_free(&b);
-    ts_pg_reader_put(s, c);
+    put_conn(s, c, rc, lost);
     return rc;
 }
 
@@ -471,10 +491,9 @@ static int percentiles(ts_pg_conn *c, int64_t ws_id, const ts_trace_query *q, ts
     return rc;
 }
 
-int ts_pg_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from_ns, int64_t to_ns,
-                  ts_metrics *m)
+static int metrics_once(ts_pg *s, int *lost, int64_t ws_id, const char *project, int64_t from_ns,
+                        int64_t to_ns, ts_metrics *m)
 {
-    ts_pg *s = (ts_pg *)st;
     ts_pg_conn *c = NULL;
     ts_arena *a = NULL;
     PGresult *r = NULL;
@@ -485,6 +504,7 @@ int ts_pg_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from
                          {TS_QF_STARTED, TS_QOP_LT, NULL, vt, 1}};
     ts_trace_query q = {.conds = conds, .nconds = 2, .project = project};
     int rc, in_tx = 0;
+    *lost = 0;
 
     memset(m, 0, sizeof(*m));
     if (!(a = ts_arena_new(4096)))
@@ -519,7 +539,53 @@ out:
     PQclear(r);
     ts_pg_qb_free(&b);
     if (c)
-        ts_pg_reader_put(s, c);
+        put_conn(s, c, rc, lost);
     ts_arena_free(a);
     return rc;
+}
+
+/* ---- the ops, each read again when it lost its connection ---- */
+
+int ts_pg_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, ts_arena *a, ts_trace *out,
+                    ts_span **spans, size_t *nspans)
+{
+    int rc, lost = 0;
+    for (size_t tries = 0;; tries++) {
+        rc = trace_get_once((ts_pg *)st, &lost, ws_id, trace_id, a, out, spans, nspans);
+        if (!again(st, lost, tries))
+            return rc;
+    }
+}
+
+int ts_pg_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
+                   ts_project **out, size_t *n, int *more)
+{
+    int rc, lost = 0;
+    for (size_t tries = 0;; tries++) {
+        rc = projects_once((ts_pg *)st, &lost, ws_id, after, limit, a, out, n, more);
+        if (!again(st, lost, tries))
+            return rc;
+    }
+}
+
+int ts_pg_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
+                     ts_trace **out, size_t *n, int *more, int64_t *count)
+{
+    int rc, lost = 0;
+    for (size_t tries = 0;; tries++) {
+        rc = trace_list_once((ts_pg *)st, &lost, ws_id, q, a, out, n, more, count);
+        if (!again(st, lost, tries))
+            return rc;
+    }
+}
+
+int ts_pg_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from_ns, int64_t to_ns,
+                  ts_metrics *m)
+{
+    int rc, lost = 0;
+    for (size_t tries = 0;; tries++) {
+        rc = metrics_once((ts_pg *)st, &lost, ws_id, project, from_ns, to_ns, m);
+        if (!again(st, lost, tries))
+            return rc;
+    }
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -574,6 +575,80 @@ START_TEST(test_bulk_deletes_agree)
 }
 END_TEST
 
+/* ---- reads after PostgreSQL restarted (a cluster of the test's own) ---- */
+
+static ts_daemon R;
+static char cluster_dir[TS_IT_PATH_CAP], cluster_base[TS_IT_PATH_CAP];
+
+static void cluster_up(void)
+{
+    char out[1024];
+    ts_pg_require();
+    snprintf(cluster_dir, sizeof cluster_dir, "/tmp/ts-pgreads-XXXXXX");
+    ck_assert_msg(mkdtemp(cluster_dir) != NULL, "mkdtemp");
+    int rc = ts_pg_cluster("start", cluster_dir, out, sizeof out);
+    ck_assert_msg(rc == 0, "cluster.sh start %s: status %d: %s", cluster_dir, rc, out);
+    snprintf(cluster_base, sizeof cluster_base, "%.500s", out);
+}
+
+static void cluster_down(void)
+{
+    char out[1024];
+    ts_d_free(&R);
+    if (cluster_dir[0] != '\0')
+        ts_pg_cluster("stop", cluster_dir, out, sizeof out);
+}
+
+static long status_of(const char *method, const char *path, const char *body)
+{
+    ts_resp *r = ts_req(method, path, R.key_alpha, body);
+    long st = r->status;
+    ts_resp_free(r);
+    return st;
+}
+
+/* The read pool's connections outlive a restart of PostgreSQL; the first
+ * read on each after it must not answer 503 once the daemon is back (it
+ * did: a connection whose server had closed it passed the pool's check
+ * when the server's notice arrived before the end of the connection). */
+START_TEST(test_reads_after_restart)
+{
+    char out[1024];
+    ts_d_init_on(&R, 1, NULL, cluster_base);
+    ts_d_start(&R);
+    ts_cur = &R;
+    load(&R);
+    /* several reads at once, so that the pool holds several connections */
+    char *bodies[8];
+    long st[8];
+    for (int i = 0; i < 8; i++)
+        bodies[i] = strdup("{\"filters\":{}}");
+    ts_http_parallel("/api/traces/list/", R.key_alpha, bodies, 8, 8, st, NULL, 0, NULL, NULL);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(st[i], 200);
+        free(bodies[i]);
+    }
+    ck_assert_int_eq(status_of("GET", "/api/traces/cmp-a/", NULL), 200);
+    ck_assert_int_eq(ts_pg_cluster("stop-server", cluster_dir, out, sizeof out), 0);
+    ck_assert_int_eq(ts_pg_cluster("start-server", cluster_dir, out, sizeof out), 0);
+    long h = 0;
+    for (int i = 0; i < 600 && h != 200; i++) {
+        if ((h = status_of("GET", "/healthz", NULL)) != 200)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(h == 200, "/healthz not 200 within 30 s of the restart");
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(status_of("GET", "/api/traces/cmp-a/", NULL), 200);
+        ck_assert_int_eq(status_of("POST", "/api/traces/list/?page_size=5", "{}"), 200);
+        ck_assert_int_eq(status_of("GET", "/v1/traces?limit=5", NULL), 200);
+        ck_assert_int_eq(
+            status_of("GET", "/v1/metrics?from=2023-11-14T22:13:00Z&to=2023-11-14T22:14:00Z", NULL),
+            200);
+        ck_assert_int_eq(status_of("GET", "/v1/projects", NULL), 200);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pg_reads");
@@ -585,6 +660,11 @@ static Suite *suite(void)
     tcase_add_test(tc, test_trulayer_agrees);
     tcase_add_test(tc, test_bulk_deletes_agree);
     suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("restart");
+    tcase_set_timeout(tr, 300);
+    tcase_add_unchecked_fixture(tr, cluster_up, cluster_down);
+    tcase_add_test(tr, test_reads_after_restart);
+    suite_add_tcase(s, tr);
     return s;
 }
 
