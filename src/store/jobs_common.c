@@ -1,9 +1,11 @@
 /* jobs_common.c: the backend-neutral parts of the write jobs (see
  * jobs_common.h): a span's trace_dims values and their count moves, and
  * the merge of a /track-request log into its span. No storage here. */
+#include <stdint.h>
 #include <string.h>
 
 #include "store/jobs_common.h"
+#include "tracestore/log.h"
 
 static int is_root(const char *parent)
 {
@@ -77,4 +79,48 @@ void ts_jobs_merge_log(void (*derive)(ts_span *sp), ts_span *sp, const ts_track 
         sp->type = "llm"; /* a request log is an LLM call */
     if (derive)
         derive(sp);
+}
+
+void ts_sweep_bound_init(ts_sweep_bound *b, const ts_write *w)
+{
+    b->n = b->spans = 0;
+    b->cap = w->max_delete > 0 ? w->max_delete : 500;
+    b->spans_cap = w->max_spans > 0 ? w->max_spans : INT64_MAX;
+}
+
+int ts_sweep_full(const ts_sweep_bound *b)
+{
+    return b->n >= b->cap || b->spans >= b->spans_cap;
+}
+
+int ts_sweep_take(ts_sweep_bound *b, int64_t spans)
+{
+    if (b->n && b->spans + spans > b->spans_cap) {
+        b->spans = b->spans_cap; /* the next job takes it */
+        return 0;
+    }
+    b->n++;
+    b->spans += spans;
+    return 1;
+}
+
+int64_t ts_sweep_cutoff(int64_t now, int64_t days, int64_t day_ns)
+{
+    return now - (days < TS_RETENTION_MAX_DAYS ? days : TS_RETENTION_MAX_DAYS) * day_ns;
+}
+
+void ts_sweep_done(ts_write *w, const ts_sweep_bound *b, int rc)
+{
+    w->sweep_more = ts_sweep_full(b);
+    if (rc == TS_OK && (w->affected || w->swept_logs))
+        TS_LOG(TS_LOG_DEBUG, "msg=\"retention batch\" traces=%lld logs=%lld",
+               (long long)w->affected, (long long)w->swept_logs);
+}
+
+int ts_ws_retention_check(ts_write *w)
+{
+    if (w->retention_days < -1 || w->retention_days > TS_RETENTION_MAX_DAYS)
+        return ts_err_set(&w->err, TS_EINVAL, "retention must be 0 to %d days",
+                          TS_RETENTION_MAX_DAYS);
+    return TS_OK;
 }

@@ -60,4 +60,31 @@ static inline int ts_jobs_price_state(const ts_span *sp)
     return sp->unpriced ? TS_PRICE_UNPRICED : sp->cost_priced ? TS_PRICE_TABLE : TS_PRICE_CLIENT;
 }
 
+/* ---- retention (TS_W_SWEEP, TS_W_WS_RETENTION) ---- */
+
+/* Retention days are bounded like the config key, so a cutoff cannot
+ * overflow whatever a workspace's column holds. */
+#define TS_RETENTION_MAX_DAYS 36500
+
+/* One sweep job's bounds: at most cap traces and logs, holding at most
+ * spans_cap spans (but one trace always). */
+typedef struct ts_sweep_bound {
+    int64_t n, cap;
+    int64_t spans, spans_cap;
+} ts_sweep_bound;
+
+/* From w's max_delete (default 500) and max_spans (default: no bound). */
+void ts_sweep_bound_init(ts_sweep_bound *b, const ts_write *w);
+int ts_sweep_full(const ts_sweep_bound *b);
+/* Counts one expired trace of `spans` spans: 1 when the job takes it, 0
+ * when it would pass the span bound (the job is then full; the next takes
+ * it). */
+int ts_sweep_take(ts_sweep_bound *b, int64_t spans);
+/* The cutoff of `days` retention days (clamped) before now. */
+int64_t ts_sweep_cutoff(int64_t now, int64_t days, int64_t day_ns);
+/* The job's results once it ran: sweep_more, and the debug log line. */
+void ts_sweep_done(ts_write *w, const ts_sweep_bound *b, int rc);
+/* TS_W_WS_RETENTION: TS_EINVAL (err set) for days out of range. */
+int ts_ws_retention_check(ts_write *w);
+
 #endif

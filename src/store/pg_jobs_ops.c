@@ -9,11 +9,6 @@
 
 #include "store/pg_jobs_int.h"
 #include "tracestore/ids.h"
-#include "tracestore/log.h"
-
-/* Retention days are bounded like the config key, so the cutoff below
- * cannot overflow whatever the column holds. */
-#define MAX_DAYS 36500
 
 static const char SQL_TRACE_START[] =
     "SELECT coalesce(t_started_ns, started_ns), id FROM traces WHERE ws_id = $1 AND trace_id = $2";
@@ -418,37 +413,28 @@ int ts_pgj_key_revoke(pgj *j)
 typedef struct victims {
     const char **ids;
     int64_t *rows;
-    int64_t n, cap;           /* traces (and logs) taken, at most */
-    int64_t spans, spans_cap; /* their spans, at most (but one trace always) */
+    ts_sweep_bound b; /* traces (and logs) taken and their spans (jobs_common.h) */
 } victims;
-
-static int full(const victims *v)
-{
-    return v->n >= v->cap || v->spans >= v->spans_cap;
-}
 
 /* Appends up to cap - n traces of statement id (ws, cutoff, limit) to v. */
 static int collect(pgj *j, int id, const char *sql, int64_t ws, int64_t cutoff, victims *v)
 {
     PGresult *r;
     int rc;
-    if (full(v))
+    if (ts_sweep_full(&v->b))
         return TS_OK;
     ts_pgp_reset(&j->p);
     ts_pgp_i64(&j->p, ws);
     ts_pgp_i64(&j->p, cutoff);
-    ts_pgp_i64(&j->p, v->cap - v->n);
+    ts_pgp_i64(&j->p, v->b.cap - v->b.n);
     if (!(r = ts_pgj_run(j, id, sql, &rc)))
         return rc;
-    for (int i = 0; i < PQntuples(r) && !full(v); i++) {
-        int64_t spans = ts_pg_i64(r, i, 2, 0);
-        if (v->n && v->spans + spans > v->spans_cap) {
-            v->spans = v->spans_cap; /* the next job takes it */
+    for (int i = 0; i < PQntuples(r) && !ts_sweep_full(&v->b); i++) {
+        int64_t k = v->b.n;
+        if (!ts_sweep_take(&v->b, ts_pg_i64(r, i, 2, 0)))
             break;
-        }
-        v->ids[v->n] = ts_pg_text(j->a, r, i, 0);
-        v->rows[v->n++] = ts_pg_i64(r, i, 1, 0);
-        v->spans += spans;
+        v->ids[k] = ts_pg_text(j->a, r, i, 0);
+        v->rows[k] = ts_pg_i64(r, i, 1, 0);
     }
     PQclear(r);
     return TS_OK;
@@ -458,7 +444,7 @@ static int collect(pgj *j, int id, const char *sql, int64_t ws, int64_t cutoff, 
 static int sweep_delete(pgj *j, int64_t ws, int64_t cutoff, victims *v, int64_t from)
 {
     PGresult *r;
-    size_t n = (size_t)(v->n - from);
+    size_t n = (size_t)(v->b.n - from);
     int64_t deleted = 0;
     int rc;
     char *rows;
@@ -495,37 +481,35 @@ static int sweep_delete(pgj *j, int64_t ws, int64_t cutoff, victims *v, int64_t 
 static int sweep_ws(pgj *j, int64_t ws, int64_t cutoff, victims *v)
 {
     PGresult *r;
-    int64_t from = v->n;
+    int64_t from = v->b.n;
     int rc;
     if ((rc = collect(j, PS_SWEEP_ENDED, SQL_SWEEP_ENDED, ws, cutoff, v)) != TS_OK ||
         (rc = collect(j, PS_SWEEP_NOEND, SQL_SWEEP_NOEND, ws, cutoff, v)) != TS_OK ||
         (rc = sweep_delete(j, ws, cutoff, v, from)) != TS_OK)
         return rc;
-    if (full(v))
+    if (ts_sweep_full(&v->b))
         return TS_OK;
     ts_pgp_reset(&j->p);
     ts_pgp_i64(&j->p, ws);
     ts_pgp_i64(&j->p, cutoff);
-    ts_pgp_i64(&j->p, v->cap - v->n);
+    ts_pgp_i64(&j->p, v->b.cap - v->b.n);
     if (!(r = ts_pgj_run(j, PS_SWEEP_LOGS, SQL_SWEEP_LOGS, &rc)))
         return rc;
     int64_t logs = ts_pgj_changes(r);
     PQclear(r);
     j->w->swept_logs += logs;
-    v->n += logs; /* they count towards the job's bound too */
+    v->b.n += logs; /* they count towards the job's bound too */
     return TS_OK;
 }
 
 int ts_pgj_sweep(pgj *j)
 {
     ts_write *w = j->w;
-    int64_t max = w->max_delete > 0 ? w->max_delete : 500, day_ns = w->retention_day_s * 1000000000;
-    victims v = {ts_arena_alloc(j->a, (size_t)max * sizeof(char *)),
-                 ts_arena_alloc(j->a, (size_t)max * sizeof(int64_t)),
-                 0,
-                 max,
-                 0,
-                 w->max_spans > 0 ? w->max_spans : INT64_MAX};
+    int64_t day_ns = w->retention_day_s * 1000000000;
+    victims v;
+    ts_sweep_bound_init(&v.b, w);
+    v.ids = ts_arena_alloc(j->a, (size_t)v.b.cap * sizeof(char *));
+    v.rows = ts_arena_alloc(j->a, (size_t)v.b.cap * sizeof(int64_t));
     PGresult *r = NULL;
     int rc = TS_OK;
 
@@ -547,14 +531,9 @@ int ts_pgj_sweep(pgj *j)
     PQclear(r);
     if (!wsl)
         return ts_err_set(&w->err, TS_ENOMEM, "out of memory");
-    for (int i = 0; i < nws && rc == TS_OK && !full(&v); i++) {
-        int64_t d = wsl[2 * i + 1] < MAX_DAYS ? wsl[2 * i + 1] : MAX_DAYS;
-        rc = sweep_ws(j, wsl[2 * i], j->now - d * day_ns, &v);
-    }
-    w->sweep_more = full(&v);
-    if (rc == TS_OK && (w->affected || w->swept_logs))
-        TS_LOG(TS_LOG_DEBUG, "msg=\"retention batch\" traces=%lld logs=%lld",
-               (long long)w->affected, (long long)w->swept_logs);
+    for (int i = 0; i < nws && rc == TS_OK && !ts_sweep_full(&v.b); i++)
+        rc = sweep_ws(j, wsl[2 * i], ts_sweep_cutoff(j->now, wsl[2 * i + 1], day_ns), &v);
+    ts_sweep_done(w, &v.b, rc);
     return rc;
 }
 
@@ -563,8 +542,8 @@ int ts_pgj_ws_retention(pgj *j)
     ts_write *w = j->w;
     PGresult *r;
     int rc;
-    if (w->retention_days < -1 || w->retention_days > MAX_DAYS)
-        return ts_err_set(&w->err, TS_EINVAL, "retention must be 0 to %d days", MAX_DAYS);
+    if ((rc = ts_ws_retention_check(w)) != TS_OK)
+        return rc;
     ts_pgp_reset(&j->p);
     ts_pgp_text(&j->p, w->ws_name);
     if (w->retention_days < 0)

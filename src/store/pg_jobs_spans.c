@@ -61,7 +61,8 @@ typedef struct old_span {
 
 /* One span of the job while it is written. */
 typedef struct pgs {
-    ts_span *sp;
+    ts_span *sp;   /* what is written: the job's span, or a copy a log merged into */
+    ts_span *orig; /* the job's span: its results are set, its fields never changed */
     pgt *t;
     old_span o;
     int found;        /* o holds its stored version */
@@ -155,13 +156,13 @@ static int waitq_add(batch *b, pgs *x)
 }
 
 /* The waiting log of row i, merged into the next span waiting for it. */
-static void take_pending(batch *b, const PGresult *r, int i)
+static int take_pending(batch *b, const PGresult *r, int i)
 {
     waitq *q = waitq_find(b, PQgetvalue(r, i, 2));
     ts_track lg = {.prompt_tokens = TS_TOKENS_ABSENT, .completion_tokens = TS_TOKENS_ABSENT};
     ts_arena *a = b->j->a;
     if (!q || q->taken == q->n)
-        return;
+        return TS_OK;
     pgs *x = q->items[q->taken++];
     x->pending = ts_pg_i64(r, i, 3, 0);
     lg.prompt_tokens = ts_pg_i64(r, i, 9, TS_TOKENS_ABSENT);
@@ -172,7 +173,15 @@ static void take_pending(batch *b, const PGresult *r, int i)
     lg.provider = ts_pg_text(a, r, i, 17);
     lg.input = ts_pg_text(a, r, i, 19);
     lg.output = ts_pg_text(a, r, i, 20);
+    /* merged into a copy: a transaction run again (TS_PG_RETRY) starts
+     * from the span as the client sent it */
+    ts_span *cp = ts_arena_alloc(a, sizeof(*cp));
+    if (!cp)
+        return TS_ENOMEM;
+    *cp = *x->orig;
+    x->sp = cp;
     ts_jobs_merge_log(b->j->w->derive, x->sp, &lg);
+    return TS_OK;
 }
 
 static int oom(pgj *j)
@@ -222,7 +231,8 @@ static int fetch(batch *b)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         if (ts_pg_i64(r, i, 0, 0) == 1) {
-            take_pending(b, r, i);
+            if ((rc = take_pending(b, r, i)) != TS_OK)
+                break;
             continue;
         }
         pgs *x = find(b, ts_pg_i64(r, i, 1, 0), PQgetvalue(r, i, 2));
@@ -232,7 +242,7 @@ static int fetch(batch *b)
         }
     }
     PQclear(r);
-    return TS_OK;
+    return rc == TS_OK ? TS_OK : oom(j);
 }
 
 /* The 34 SPAN_TAIL values. */
@@ -463,6 +473,9 @@ static int apply_spans(batch *b)
             return oom(b->j);
         ts_agg_apply(&x->t->agg, sp, x->found ? &x->o.agg : NULL);
         x->t->touched = 1;
+        x->orig->rowid = sp->rowid;
+        x->orig->request_log_id = sp->request_log_id;
+        x->orig->created_ns = sp->created_ns;
     }
     return TS_OK;
 }
@@ -482,7 +495,7 @@ int ts_pgj_ingest(pgj *j, ts_span *spans, size_t n)
     for (size_t i = 0; i < n; i++) {
         pgs *x = &b.s[i];
         pgt *t;
-        x->sp = &spans[i];
+        x->sp = x->orig = &spans[i];
         if ((rc = ts_pgj_trace(j, spans[i].trace_id, &t)) != TS_OK)
             return rc;
         if (t->skip)

@@ -7,7 +7,10 @@
  * it the same daemon process serves again by itself. Each client retries
  * its request until it is acknowledged, with the same spans; at the end
  * every span is stored once with its values and every trace's totals are
- * exactly the sum over its spans. PostgreSQL only. */
+ * exactly the sum over its spans. Then PostgreSQL restarts with the
+ * daemon idle: the first write and read after it succeed. Last, the server
+ * freezes (SIGSTOP: there but silent, as a partition looks): nothing may
+ * hang past request_timeout_s. PostgreSQL only. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,6 +42,7 @@
 static ts_daemon D;
 static char cluster_dir[TS_IT_PATH_CAP];
 static char cluster_base[TS_IT_PATH_CAP];
+static int frozen; /* 1 while the cluster's processes are stopped (SIGSTOP) */
 
 static long now_ms(void)
 {
@@ -77,6 +81,12 @@ typedef struct ctl {
     int read_other[CYCLES]; /* ... or anything else than 503 */
     long read_bad_status[CYCLES];
     long recover_ms[CYCLES]; /* start-server to /healthz 200, -1: never */
+    /* reads while PostgreSQL is up (they fill the read pool before each
+     * crash): answers other than 200 (404 before the first outage: the
+     * trace may not exist yet) */
+    int read_up_bad;
+    long read_up_status;
+    int read_up_after; /* the outage the bad answer came after, -1: none */
 } ctl;
 
 static ctl C;
@@ -113,13 +123,27 @@ static long get_status(int port, const char *path, const char *key)
     return code;
 }
 
+/* UP_MS of reads every 100 ms; after: the outage just over (-1: none). */
+static void up_phase(ctl *k, int after)
+{
+    long until = now_ms() + UP_MS;
+    while (now_ms() < until) {
+        long r = get_status(k->port, "/v1/traces/fault-00", k->key);
+        if (r != 200 && !(r == 404 && after < 0) && k->read_up_bad++ == 0) {
+            k->read_up_status = r;
+            k->read_up_after = after;
+        }
+        sleep_ms(100);
+    }
+}
+
 static void *controller(void *arg)
 {
     ctl *k = arg;
     for (int cy = 0; cy < CYCLES; cy++) {
         long until;
         atomic_store(&k->cycle, cy);
-        sleep_ms(UP_MS);
+        up_phase(k, cy - 1);
         k->stop_rc[cy] =
             ts_pg_cluster("stop-server", cluster_dir, k->stop_out[cy], sizeof k->stop_out[cy]);
         atomic_store(&k->phase, PHASE_DOWN);
@@ -160,7 +184,7 @@ static void *controller(void *arg)
             break;
         atomic_store(&k->recovered, cy + 1);
     }
-    sleep_ms(UP_MS);
+    up_phase(k, CYCLES - 1);
     atomic_store(&k->done, 1);
     return NULL;
 }
@@ -505,16 +529,22 @@ static void cluster_up(void)
 static void cluster_down(void)
 {
     char out[1024];
+    if (frozen) /* a failed check left it stopped: nothing could stop it */
+        ts_pg_cluster("thaw", cluster_dir, out, sizeof out);
     ts_d_free(&D);
-    if (cluster_dir[0] != '\0' && getenv("TS_KEEP_TMP") == NULL)
-        ts_pg_cluster("stop", cluster_dir, out, sizeof out);
+    /* TS_KEEP_TMP: the data and the server log stay, the server does not */
+    if (cluster_dir[0] != '\0')
+        ts_pg_cluster(getenv("TS_KEEP_TMP") != NULL ? "stop-server" : "stop", cluster_dir, out,
+                      sizeof out);
 }
 
 START_TEST(test_pg_outage_under_ingest)
 {
     static req reqs[REQ_MAX];
     static tally t;
-    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5", NULL};
+    /* key lookups every second: they too run between the outages */
+    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=5",
+                                      "TRACESTORE_KEY_CACHE_MS=1000", NULL};
     pthread_t th;
     int sent, status;
     ts_d_init_on(&D, 1, env, cluster_base);
@@ -552,6 +582,11 @@ START_TEST(test_pg_outage_under_ingest)
         ck_assert_msg(t.s503_cycle[cy] > 0, "outage %d: no write answered 503", cy);
         ck_assert_msg(t.acked_after[cy] > 0, "outage %d: no write acknowledged after recovery", cy);
     }
+    ck_assert_msg(C.read_up_bad == 0,
+                  "%d reads answered other than 200 with PostgreSQL up; the first: %ld, after "
+                  "outage %d had ended (/healthz 200 again; a pooled read connection from before "
+                  "the crash?)",
+                  C.read_up_bad, C.read_up_status, C.read_up_after);
     ck_assert_msg(t.other == 0,
                   "%ld writes answered neither 2xx nor 503; the first: request %ld, status %ld "
                   "(0: no answer within %d ms), body %s",
@@ -567,8 +602,243 @@ START_TEST(test_pg_outage_under_ingest)
     /* the daemon recovered by itself: still the first process */
     ck_assert_int_eq(D.starts, 1);
     ck_assert_msg(waitpid(D.pid, &status, WNOHANG) == 0, "the daemon exited during the test");
+    /* reads recovered too: every read connection is usable, none left
+     * from before the crash (the key lookups between the outages opened
+     * some) */
+    for (int i = 0; i < 8; i++) {
+        ts_resp *r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200,
+                      "read %d after PostgreSQL's restart (and /healthz 200) answered %ld: %s (a "
+                      "pooled read connection from before the crash?)",
+                      i, r->status, r->body);
+        ts_resp_free(r);
+    }
     verify(reqs, sent);
     ts_d_stop(&D);
+    ts_d_free(&D);
+}
+END_TEST
+
+/* PostgreSQL restarted while the daemon is idle (no request during the
+ * outage): the first write and the first read after it see no trace of
+ * the restart (the writer's and the pooled read connections broken by it
+ * are replaced before use), several times over. */
+START_TEST(test_pg_restart_while_idle)
+{
+    char out[1024], *body;
+    ts_d_init_on(&D, 1, NULL, cluster_base);
+    ts_d_start(&D);
+    for (int round = 0; round < 3; round++) {
+        ts_resp *r;
+        body = make_body(100000 + round);
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        ts_resp_free(r);
+        ck_assert_msg(ts_pg_cluster("stop-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        ck_assert_msg(ts_pg_cluster("start-server", cluster_dir, out, sizeof out) == 0, "%s", out);
+        /* the first requests after the restart */
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, body);
+        ck_assert_msg(r->status == 201, "round %d: the first write after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        r = ts_req("GET", "/v1/traces/fault-00", D.key_alpha, NULL);
+        ck_assert_msg(r->status == 200, "round %d: the first read after an idle restart: %ld %s",
+                      round, r->status, r->body);
+        ts_resp_free(r);
+        free(body);
+    }
+    ts_d_stop(&D);
+    ts_d_free(&D);
+}
+END_TEST
+
+/* ---- a frozen server: PostgreSQL there but answering nothing (SIGSTOP,
+ * as a network partition looks to the daemon) ---- */
+
+#define FROZEN_WRITES 4
+#define FROZEN_REQS (FROZEN_WRITES + 2)
+
+typedef struct timed {
+    const char *path;
+    char *body; /* NULL: GET */
+    long status, ms;
+    int retry_after; /* the header's value, -1: absent */
+    CURL *c;
+    struct curl_slist *hl;
+    char *head;
+    size_t hlen;
+    long t0;
+} timed;
+
+static size_t timed_head(char *p, size_t size, size_t n, void *ud)
+{
+    timed *t = ud;
+    size_t len = size * n;
+    char *nh = realloc(t->head, t->hlen + len + 1);
+    if (nh == NULL)
+        return 0;
+    t->head = nh;
+    memcpy(t->head + t->hlen, p, len);
+    t->hlen += len;
+    t->head[t->hlen] = '\0';
+    return len;
+}
+
+/* Sends every request at once and waits for all (each cut at limit_ms). */
+static void timed_all(timed *ts, int n, const char *key, long limit_ms)
+{
+    CURLM *m = curl_multi_init();
+    char kh[TS_IT_KEY_CAP + 16], url[256];
+    int running = 1;
+    ck_assert_ptr_nonnull(m);
+    snprintf(kh, sizeof kh, "X-API-KEY: %s", key);
+    for (int i = 0; i < n; i++) {
+        timed *t = &ts[i];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", D.port, t->path);
+        t->c = curl_easy_init();
+        ck_assert_ptr_nonnull(t->c);
+        t->hl = curl_slist_append(NULL, kh);
+        t->hl = curl_slist_append(t->hl, "Content-Type: application/json");
+        t->hl = curl_slist_append(t->hl, "Expect:");
+        curl_easy_setopt(t->c, CURLOPT_URL, url);
+        curl_easy_setopt(t->c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t->c, CURLOPT_TIMEOUT_MS, limit_ms);
+        curl_easy_setopt(t->c, CURLOPT_HTTPHEADER, t->hl);
+        if (t->body != NULL)
+            curl_easy_setopt(t->c, CURLOPT_POSTFIELDS, t->body);
+        curl_easy_setopt(t->c, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(t->c, CURLOPT_HEADERFUNCTION, timed_head);
+        curl_easy_setopt(t->c, CURLOPT_HEADERDATA, t);
+        curl_easy_setopt(t->c, CURLOPT_PRIVATE, t);
+        t->status = 0;
+        t->ms = -1;
+        t->t0 = now_ms();
+        curl_multi_add_handle(m, t->c);
+    }
+    while (running) {
+        CURLMsg *msg;
+        int left;
+        curl_multi_perform(m, &running);
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            timed *t = NULL;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            t->ms = now_ms() - t->t0;
+            if (msg->data.result == CURLE_OK)
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &t->status);
+        }
+        if (running)
+            curl_multi_poll(m, NULL, 0, 20, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        timed *t = &ts[i];
+        ts_resp tmp;
+        char v[32];
+        memset(&tmp, 0, sizeof tmp);
+        tmp.headers = t->head;
+        t->retry_after = t->head != NULL && ts_resp_header(&tmp, "Retry-After", v, sizeof v)
+                             ? (int)strtol(v, NULL, 10)
+                             : -1;
+        curl_multi_remove_handle(m, t->c);
+        curl_easy_cleanup(t->c);
+        curl_slist_free_all(t->hl);
+        free(t->head);
+        t->head = NULL;
+    }
+    curl_multi_cleanup(m);
+}
+
+/* PostgreSQL frozen for longer than request_timeout_s: writes, a read and
+ * /healthz sent meanwhile are each answered 503 (with Retry-After) within
+ * request_timeout_s + HANG_SLACK_MS, none hangs; after the thaw the same
+ * daemon serves again and every write is stored once (a write answered
+ * 503 may have committed after the thaw: sending it again stores it once). */
+START_TEST(test_pg_frozen_server_no_hang)
+{
+    static const char *const env[] = {"TRACESTORE_REQUEST_TIMEOUT_S=3", NULL};
+    const long limit = 3 * 1000 + HANG_SLACK_MS;
+    timed ts[FROZEN_REQS];
+    char out[1024], paths[FROZEN_WRITES][64];
+    ts_resp *r;
+    long t0;
+    memset(ts, 0, sizeof ts);
+    ts_d_init_on(&D, 1, env, cluster_base);
+    ts_d_start(&D);
+    for (int i = 0; i < FROZEN_WRITES; i++) {
+        ts_span_spec sp = {0};
+        char tid[33], sid[17];
+        ts_new_trace_id(tid);
+        ts_new_span_id(sid);
+        sp.trace_id = tid;
+        sp.span_id = sid;
+        sp.name = "frozen";
+        sp.start_ns = 1000;
+        sp.end_ns = 2000;
+        ts[i].path = "/spans-bulk";
+        ts[i].body = ts_spans_body(&sp, 1, 0);
+        snprintf(paths[i], sizeof paths[i], "/v1/traces/%s", tid);
+    }
+    /* the read's trace, and warm connections */
+    r = ts_req("POST", "/spans-bulk", D.key_alpha, ts[0].body);
+    TS_STATUS(r, 201);
+    ts_resp_free(r);
+    r = ts_req("GET", paths[0], D.key_alpha, NULL);
+    TS_STATUS(r, 200);
+    ts_resp_free(r);
+    ts[FROZEN_WRITES].path = paths[0];
+    ts[FROZEN_WRITES + 1].path = "/healthz";
+
+    ck_assert_msg(ts_pg_cluster("freeze", cluster_dir, out, sizeof out) == 0, "freeze: %s", out);
+    frozen = 1;
+    t0 = now_ms();
+    timed_all(ts, FROZEN_REQS, D.key_alpha, limit + 5000);
+    /* frozen for at least twice request_timeout_s in all */
+    while (now_ms() - t0 < 2 * 3000)
+        sleep_ms(50);
+    ck_assert_msg(ts_pg_cluster("thaw", cluster_dir, out, sizeof out) == 0, "thaw: %s", out);
+    frozen = 0;
+    for (int i = 0; i < FROZEN_REQS; i++)
+        fprintf(stderr, "frozen: %s %s: %ld in %ld ms, Retry-After %d\n",
+                ts[i].body != NULL ? "POST" : "GET", ts[i].path, ts[i].status, ts[i].ms,
+                ts[i].retry_after);
+    for (int i = 0; i < FROZEN_REQS; i++) {
+        const char *what = i < FROZEN_WRITES    ? "a write"
+                           : i == FROZEN_WRITES ? "a read"
+                                                : "/healthz";
+        ck_assert_msg(ts[i].status != 0 && ts[i].ms <= limit,
+                      "%s sent while PostgreSQL was frozen got %s after %ld ms (request_timeout_s "
+                      "= 3): a hang",
+                      what, ts[i].status != 0 ? "its answer" : "no answer", ts[i].ms);
+        ck_assert_msg(ts[i].status == 503 && ts[i].retry_after >= 1,
+                      "%s sent while PostgreSQL was frozen: %ld (Retry-After %d), want 503 with "
+                      "Retry-After",
+                      what, ts[i].status, ts[i].retry_after);
+    }
+    /* the daemon comes back by itself */
+    for (t0 = now_ms(); now_ms() - t0 < RECOVER_MS; sleep_ms(100)) {
+        r = ts_req("GET", "/healthz", NULL, NULL);
+        long st = r->status;
+        ts_resp_free(r);
+        if (st == 200)
+            break;
+    }
+    for (int i = 0; i < FROZEN_WRITES; i++) {
+        r = ts_req("POST", "/spans-bulk", D.key_alpha, ts[i].body);
+        TS_STATUS(r, 201);
+        ts_resp_free(r);
+        r = ts_req("GET", paths[i], D.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        TS_J_INT(ts_json(r), "span_count", 1);
+        ts_resp_free(r);
+        free(ts[i].body);
+    }
+    ck_assert_int_eq(D.starts, 1);
+    ts_d_stop(&D);
+    ts_d_free(&D);
 }
 END_TEST
 
@@ -579,6 +849,8 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
     tcase_add_test(tc, test_pg_outage_under_ingest);
+    tcase_add_test(tc, test_pg_restart_while_idle);
+    tcase_add_test(tc, test_pg_frozen_server_no_hang);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
 }

@@ -3,7 +3,8 @@
  * the same spans carrying other tokens, sums exactly its stored spans; a
  * close through A makes B reject later spans (trace_closed), and a close
  * racing ingest never loses an acknowledged span nor keeps a rejected
- * one; a delete through A is gone through B when its 200 arrives.
+ * one; a delete through A is gone through B when its 200 arrives; a key
+ * revoked by the CLI stops working on both within key_cache_ms.
  * Runs as integration-pg/test_pg_multi (TS_TEST_STORE=postgres, the
  * suites' cluster); skipped elsewhere. */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -22,11 +24,15 @@
 static ts_daemon A, B;
 static const char *key;
 
+/* Key lookups are cached for a second (the revoke test waits on it). */
+#define KEY_CACHE_MS 1000
+static const char *const serve_env[] = {"TRACESTORE_KEY_CACHE_MS=1000", NULL};
+
 /* A fresh database, daemons A and B serving it, A's keys. */
 static void up(void)
 {
-    ts_d_init(&A, 1, NULL);
-    ts_d_init_shared(&B, &A, NULL);
+    ts_d_init(&A, 1, serve_env);
+    ts_d_init_shared(&B, &A, serve_env);
     key = A.key_alpha;
     ts_d_start(&A);
     ts_d_start(&B);
@@ -190,6 +196,18 @@ START_TEST(test_concurrent_ingest_exact_sums)
     }
     ck_assert_int_eq(check_sums(&A, tid), 40);
     ck_assert_int_eq(check_sums(&B, tid), 40);
+    /* new spans only, 40 through each daemon at once: the trace row takes
+     * every one of them (no update of it lost to the other daemon's) */
+    for (int w = 0; w < 2; w++)
+        pids[w] = writer(w ? &B : &A, tid, 100 + 100 * w, 1, 40, 9, files[w]);
+    for (int w = 0; w < 2; w++) {
+        int stored, rejected;
+        wait_ok(pids[w]);
+        outcomes(files[w], &stored, &rejected, NULL, NULL);
+        ck_assert_int_eq(stored, 40);
+    }
+    ck_assert_int_eq(check_sums(&A, tid), 120);
+    ck_assert_int_eq(check_sums(&B, tid), 120);
     /* one more round of retries, sequential, through B then A: the sums
      * move by each replaced span's difference */
     for (int k = 0; k < 40; k += 3) {
@@ -198,8 +216,8 @@ START_TEST(test_concurrent_ingest_exact_sums)
         ts_span_spec s = spec(tid, sid, 1000 + k, 7, 0.5);
         ck_assert_int_eq(post_span(k % 2 ? &A : &B, &s), 1);
     }
-    ck_assert_int_eq(check_sums(&A, tid), 40);
-    ck_assert_int_eq(check_sums(&B, tid), 40);
+    ck_assert_int_eq(check_sums(&A, tid), 120);
+    ck_assert_int_eq(check_sums(&B, tid), 120);
 }
 END_TEST
 
@@ -341,6 +359,71 @@ START_TEST(test_delete_through_a_gone_through_b)
 }
 END_TEST
 
+static long since_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A key revoked by the CLI (a third process on the database) stops
+ * working on both daemons within key_cache_ms, and stays refused; the
+ * workspace's other key goes on working on both. */
+START_TEST(test_key_revoked_reaches_both_daemons)
+{
+    char tid[33], path[128], prefix[13], *out = NULL, *err = NULL;
+    ts_daemon *d[2] = {&A, &B};
+    long refused_at[2] = {-1, -1};
+    struct timespec t0;
+    ts_new_trace_id(tid);
+    ts_span_spec s = spec(tid, "root", 1, 1, 0.25);
+    ck_assert_int_eq(post_span(&A, &s), 1);
+    snprintf(path, sizeof path, "/v1/traces/%s", tid);
+    for (int i = 0; i < 2; i++) { /* both caches hold alpha2 as valid */
+        ts_cur = d[i];
+        ts_resp *r = ts_req("GET", path, A.key_alpha2, NULL);
+        TS_STATUS(r, 200);
+        ts_resp_free(r);
+    }
+    snprintf(prefix, sizeof prefix, "%.12s", A.key_alpha2);
+    const char *args[] = {"key", "revoke", prefix, "--db", A.db, NULL};
+    int rc = ts_cli(args, NULL, &out, &err);
+    ck_assert_msg(rc == 0, "key revoke: exit %d\n%s\n%s", rc, out, err);
+    free(out);
+    free(err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (refused_at[0] < 0 || refused_at[1] < 0) {
+        for (int i = 0; i < 2; i++) {
+            ts_cur = d[i];
+            ts_resp *r = ts_req("GET", path, A.key_alpha2, NULL);
+            long st = r->status, ms = since_ms(&t0);
+            ts_resp_free(r);
+            if (refused_at[i] >= 0) {
+                ck_assert_msg(st == 401, "daemon %c: the revoked key works again (%ld)", "AB"[i],
+                              st);
+            } else if (st == 401) {
+                refused_at[i] = ms;
+            } else {
+                ck_assert_msg(st == 200, "daemon %c: revoked key answered %ld", "AB"[i], st);
+                ck_assert_msg(ms < KEY_CACHE_MS + 1500,
+                              "daemon %c: a key revoked by the CLI still works after %ld ms "
+                              "(key_cache_ms %d)",
+                              "AB"[i], ms, KEY_CACHE_MS);
+            }
+        }
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "revoked key refused after %ld ms by A, %ld ms by B\n", refused_at[0],
+            refused_at[1]);
+    for (int i = 0; i < 2; i++) {
+        ts_cur = d[i];
+        ts_resp *r = ts_req("GET", path, A.key_alpha, NULL);
+        TS_STATUS(r, 200);
+        ts_resp_free(r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pg_multi");
@@ -356,6 +439,7 @@ int main(void)
     tcase_add_test(tc, test_close_through_a_rejects_through_b);
     tcase_add_test(tc, test_close_ingest_race);
     tcase_add_test(tc, test_delete_through_a_gone_through_b);
+    tcase_add_test(tc, test_key_revoked_reaches_both_daemons);
     suite_add_tcase(s, tc);
     return ts_it_run(s);
 }

@@ -10,6 +10,9 @@
 #   tests/pg/cluster.sh url DIR          # prints the conninfo base of a running cluster
 #   tests/pg/cluster.sh stop-server DIR  # pg_ctl stop -m immediate (a crash), data kept
 #   tests/pg/cluster.sh start-server DIR # starts the server of DIR again
+#   tests/pg/cluster.sh freeze DIR       # SIGSTOP to the server's processes: it
+#                                        # answers nothing (as if unreachable)
+#   tests/pg/cluster.sh thaw DIR         # SIGCONT to them
 #
 # start also writes the conninfo base into DIR/url (the integration suites
 # read it: TS_PG_URL_FILE). When the unprivileged user cannot reach DIR
@@ -23,7 +26,7 @@
 set -e
 cmd=$1
 dir=$2
-usage="usage: $0 start|stop|url|stop-server|start-server DIR"
+usage="usage: $0 start|stop|url|stop-server|start-server|freeze|thaw DIR"
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "$0: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 77; }
@@ -95,6 +98,15 @@ start-server)
   r=$(real)
   as "$bin/pg_ctl" -D "$r/data" -l "$r/server.log" -w -t 60 start >/dev/null ||
     { tail -20 "$r/server.log" >&2; exit 1; }
+  ;;
+freeze|thaw)
+  r=$(real)
+  pm=$(head -1 "$r/data/postmaster.pid")
+  [ "$cmd" = freeze ] && sig=STOP || sig=CONT
+  # the postmaster first on freeze (no new backends), last on thaw
+  if [ "$cmd" = freeze ]; then kill -s "$sig" "$pm"; fi
+  for p in $(ps -o pid= --ppid "$pm"); do kill -s "$sig" "$p"; done
+  if [ "$cmd" = thaw ]; then kill -s "$sig" "$pm"; fi
   ;;
 *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 /* test_jobs_common.c: unit tests for src/store/jobs_common.c, the write-job
  * logic both backends share: the trace_dims values a span carries, how a
  * replacement moves their counts, the dims of explicit trace fields, the
- * merge of a /track-request log into its span, and the price state. */
+ * merge of a /track-request log into its span, the price state, and the
+ * retention sweep's bounds. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -165,6 +166,63 @@ START_TEST(price_state)
 }
 END_TEST
 
+START_TEST(sweep_bounds)
+{
+    ts_write w;
+    ts_sweep_bound b;
+    memset(&w, 0, sizeof w);
+    ts_sweep_bound_init(&b, &w);
+    ck_assert_int_eq(b.cap, 500);
+    ck_assert_int_eq(b.spans_cap, INT64_MAX);
+    w.max_delete = 3;
+    w.max_spans = 10;
+    ts_sweep_bound_init(&b, &w);
+    /* one trace always, even past the span bound */
+    ck_assert_int_eq(ts_sweep_take(&b, 25), 1);
+    ck_assert(ts_sweep_full(&b));
+    ts_sweep_bound_init(&b, &w);
+    ck_assert_int_eq(ts_sweep_take(&b, 4), 1);
+    ck_assert_int_eq(ts_sweep_take(&b, 6), 1);
+    ck_assert(ts_sweep_full(&b)); /* 10 spans */
+    ts_sweep_bound_init(&b, &w);
+    ck_assert_int_eq(ts_sweep_take(&b, 4), 1);
+    ck_assert_int_eq(ts_sweep_take(&b, 7), 0); /* the next job takes it */
+    ck_assert(ts_sweep_full(&b));
+    ck_assert_int_eq(b.n, 1);
+    ts_sweep_bound_init(&b, &w);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(ts_sweep_take(&b, 0), 1);
+    ck_assert(ts_sweep_full(&b)); /* 3 traces */
+    /* the cutoff: days before now, clamped so it cannot overflow */
+    ck_assert_int_eq(ts_sweep_cutoff(1000, 2, 100), 800);
+    ck_assert_int_eq(ts_sweep_cutoff(0, INT64_MAX, 86400000000000LL),
+                     -(int64_t)TS_RETENTION_MAX_DAYS * 86400000000000LL);
+    w.max_delete = 0;
+    ts_sweep_bound_init(&b, &w);
+    ts_sweep_done(&w, &b, TS_OK);
+    ck_assert_int_eq(w.sweep_more, 0);
+    b.n = b.cap;
+    ts_sweep_done(&w, &b, TS_OK);
+    ck_assert_int_eq(w.sweep_more, 1);
+}
+END_TEST
+
+START_TEST(ws_retention_range)
+{
+    ts_write w;
+    memset(&w, 0, sizeof w);
+    w.retention_days = -1; /* back to the config's */
+    ck_assert_int_eq(ts_ws_retention_check(&w), TS_OK);
+    w.retention_days = TS_RETENTION_MAX_DAYS;
+    ck_assert_int_eq(ts_ws_retention_check(&w), TS_OK);
+    w.retention_days = TS_RETENTION_MAX_DAYS + 1;
+    ck_assert_int_eq(ts_ws_retention_check(&w), TS_EINVAL);
+    ck_assert_str_eq(w.err.msg, "retention must be 0 to 36500 days");
+    w.retention_days = -2;
+    ck_assert_int_eq(ts_ws_retention_check(&w), TS_EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("jobs_common");
@@ -174,6 +232,8 @@ static Suite *suite(void)
     tcase_add_test(tc, meta_dims);
     tcase_add_test(tc, merge_log_over_span);
     tcase_add_test(tc, price_state);
+    tcase_add_test(tc, sweep_bounds);
+    tcase_add_test(tc, ws_retention_range);
     suite_add_tcase(s, tc);
     return s;
 }
