@@ -43,6 +43,16 @@ static int64_t statement_timeout_ms(const ts_config *cfg)
     return ms < 500 ? 500 : ms;
 }
 
+/* How long one statement may wait for a server that answers nothing
+ * (frozen, or its host gone without a reset): past the statement timeout,
+ * so a live server always ends a slow statement itself first, and short
+ * of request_timeout_s, so the request still gets its 503 in time. */
+static int64_t client_timeout_ms(const ts_config *cfg)
+{
+    int64_t ms = cfg->request_timeout_s * 1000 - 250, least = statement_timeout_ms(cfg) + 100;
+    return ms > least ? ms : least;
+}
+
 ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
 {
     char masked[TS_PATH_MAX], tmo[24], tcp[24], set[160];
@@ -71,12 +81,15 @@ ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
         goto fail;
     }
     PQsetNoticeProcessor(c->pc, notice_drop, NULL);
+    /* sends never block either: a frozen server cannot hold a writer */
+    PQsetnonblocking(c->pc, 1);
+    c->timeout_ms = client_timeout_ms(&s->cfg);
     /* synchronous_commit on: a 2xx is sent only after COMMIT returned,
      * and COMMIT returns only once the WAL is flushed. */
     snprintf(set, sizeof set,
              "SET synchronous_commit = on; SET TIME ZONE 'UTC'; SET statement_timeout = %lld",
              (long long)statement_timeout_ms(&s->cfg));
-    r = PQexec(c->pc, set);
+    r = ts_pg_simple(c, set);
     if (ts_pg_check(c, r, err) != TS_OK)
         goto fail;
     PQclear(r);
@@ -114,12 +127,16 @@ static int conn_reusable(ts_pg_conn *c)
     return ts_pg_conn_alive(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
 }
 
+/* After a read found the server unanswering (or unreachable), the reads
+ * of the next second fail at once instead of each waiting as long. */
+#define READ_STALL_NS 1000000000LL
+
 ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
 {
     ts_pg_conn *c = NULL;
     /* While the writer finds PostgreSQL away (and reconnects with a
      * back-off), reads fail at once instead of each paying a connect. */
-    if (!atomic_load(&s->up) && s->writer_started) {
+    if ((!atomic_load(&s->up) && s->writer_started) || ts_now_ns() < atomic_load(&s->rstall_ns)) {
         ts_err_set(err, TS_EBUSY, "PostgreSQL is unavailable, retry later");
         return NULL;
     }
@@ -143,6 +160,7 @@ ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
     pthread_mutex_unlock(&s->rmu);
     if ((c = ts_pg_connect(s, err)))
         return c;
+    atomic_store(&s->rstall_ns, ts_now_ns() + READ_STALL_NS);
     pthread_mutex_lock(&s->rmu);
     s->nropen--;
     pthread_cond_signal(&s->rcv);
@@ -155,6 +173,8 @@ void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
     if (!c)
         return;
     int keep = !ts_pg_conn_bad(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
+    if (c->timed_out)
+        atomic_store(&s->rstall_ns, ts_now_ns() + READ_STALL_NS);
     if (!keep)
         ts_pg_conn_free(c);
     pthread_mutex_lock(&s->rmu);
@@ -169,7 +189,7 @@ void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
 /* A simple-protocol command (several statements allowed), result dropped. */
 static int exec_simple(ts_pg_conn *c, const char *sql, ts_err *err)
 {
-    PGresult *r = PQexec(c->pc, sql);
+    PGresult *r = ts_pg_simple(c, sql);
     int rc = ts_pg_check(c, r, err);
     PQclear(r);
     return rc;
@@ -288,6 +308,7 @@ static int pg_setup(ts_pg *s, ts_err *err)
     int rc;
     if (!c)
         return err ? err->code : TS_EBUSY;
+    c->timeout_ms = 0; /* a migration, or the wait for another daemon's, may be long */
     if ((rc = exec_simple(c, "SET statement_timeout = 0", err)) == TS_OK &&
         (rc = exec_simple(c, "SELECT pg_advisory_lock(" TS_PG_MIGRATE_LOCK ")", err)) == TS_OK) {
         if ((rc = migrate_all(c, err)) == TS_OK)

@@ -142,7 +142,7 @@ static void job_reset(ts_write *w)
 
 static int simple(ts_pg_conn *c, const char *sql, ts_err *err)
 {
-    PGresult *r = PQexec(c->pc, sql);
+    PGresult *r = ts_pg_simple(c, sql);
     int rc = ts_pg_check(c, r, err);
     PQclear(r);
     return rc;
@@ -463,6 +463,8 @@ static void *writer_main(void *arg)
         for (ts_write *w = head; w; w = w->next)
             w->taken_ns = t;
         tx_run(s, head, n);
+        if (!s->w) /* lost: what queued meanwhile fails now, not after a connect */
+            fail_queued(s, "the connection was lost");
         t = ts_now_ns();
         for (ts_write *w = head; w; w = w->next)
             w->committed_ns = t;
