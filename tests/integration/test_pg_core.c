@@ -2,9 +2,10 @@
  * a throw-away cluster of its own (tests/pg/cluster.sh): daemons starting
  * together on an empty database (migrations under the advisory lock, one
  * id secret), /healthz and writes answering 503 + Retry-After while the
- * server is stopped and 200 again once it is back (same daemon), the key
- * and workspace commands, and backup / vacuum explaining PostgreSQL's
- * tools. */
+ * server is stopped and 200 again once it is back (same daemon, and a read
+ * through a connection pooled before the restart), a failing job in a
+ * group-commit transaction failing alone, the key and workspace commands,
+ * and backup / vacuum explaining PostgreSQL's tools. */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE
 #endif
