@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -131,12 +132,19 @@ static int conn_reusable(ts_pg_conn *c)
  * of the next second fail at once instead of each waiting as long. */
 #define READ_STALL_NS 1000000000LL
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
 {
     ts_pg_conn *c = NULL;
     /* While the writer finds PostgreSQL away (and reconnects with a
      * back-off), reads fail at once instead of each paying a connect. */
-    if ((!atomic_load(&s->up) && s->writer_started) || ts_now_ns() < atomic_load(&s->rstall_ns)) {
+    if ((!atomic_load(&s->up) && s->writer_started) || mono_ns() < atomic_load(&s->rstall_ns)) {
         ts_err_set(err, TS_EBUSY, "PostgreSQL is unavailable, retry later");
         return NULL;
     }
@@ -160,7 +168,7 @@ ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
     pthread_mutex_unlock(&s->rmu);
     if ((c = ts_pg_connect(s, err)))
         return c;
-    atomic_store(&s->rstall_ns, ts_now_ns() + READ_STALL_NS);
+    atomic_store(&s->rstall_ns, mono_ns() + READ_STALL_NS);
     pthread_mutex_lock(&s->rmu);
     s->nropen--;
     pthread_cond_signal(&s->rcv);
@@ -174,7 +182,7 @@ void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
         return;
     int keep = !ts_pg_conn_bad(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
     if (c->timed_out)
-        atomic_store(&s->rstall_ns, ts_now_ns() + READ_STALL_NS);
+        atomic_store(&s->rstall_ns, mono_ns() + READ_STALL_NS);
     if (!keep)
         ts_pg_conn_free(c);
     pthread_mutex_lock(&s->rmu);
@@ -362,7 +370,11 @@ static int pg_open(const ts_config *cfg, ts_store **out, ts_err *err)
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    pthread_condattr_t ca; /* the writer's back-off waits on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcv, &ca);
+    pthread_condattr_destroy(&ca);
     s->queue_max = (uint64_t)cfg->writer_queue_max;
     s->batch_max = (uint64_t)cfg->writer_batch_max;
     s->read_max = (size_t)(cfg->read_connections > 0 ? cfg->read_connections : threads + 2);

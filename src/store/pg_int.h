@@ -53,7 +53,7 @@ typedef struct ts_pg {
      * a caller waits on rcv while read_max are out */
     pthread_mutex_t rmu;
     pthread_cond_t rcv;
-    /* reads fail at once until then (ns, ts_now_ns): a read connection
+    /* reads fail at once until then (CLOCK_MONOTONIC ns): a read connection
      * was dropped for an unanswering server, or a connect failed */
     _Atomic int64_t rstall_ns;
     ts_pg_conn **rfree;

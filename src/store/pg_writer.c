@@ -375,7 +375,7 @@ static void fail_queued(ts_pg *s, const char *why)
 static void rest(ts_pg *s, int64_t ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until); /* qcv's clock (pg.c) */
     until.tv_sec += ms / 1000;
     until.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
