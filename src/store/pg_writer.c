@@ -181,7 +181,10 @@ static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int mode,
         return TS_OK;
     if (w->err.code == 0)
         ts_err_set(&w->err, rc, "%s", ts_strerror(rc));
-    if (ts_pg_conn_bad(c)) {
+    if (ts_pg_conn_bad(c) || rc == TS_EBUSY) {
+        /* lost, or PostgreSQL too busy to finish a statement within
+         * statement_timeout (a lock another daemon holds, say): running
+         * the jobs again would only wait as long once more */
         *err = w->err;
         return TS_EBUSY;
     }
@@ -297,7 +300,8 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
                        TX_RETRIES, why.msg);
             fail_all(head, TS_EBUSY, &err);
         } else {
-            TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" backend=postgres err=\"%s\"", err.msg);
+            TS_LOG(rc == TS_EBUSY ? TS_LOG_WARN : TS_LOG_ERROR,
+                   "msg=\"transaction failed\" backend=postgres err=\"%s\"", err.msg);
             fail_all(head, rc, &err);
         }
         pthread_mutex_lock(&s->qmu);
