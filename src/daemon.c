@@ -137,8 +137,13 @@ int ts_daemon_run(const ts_config *cfg)
         fprintf(stderr, "tracestore: %s\n", err.msg);
         goto out;
     }
-    TS_LOG(TS_LOG_INFO, "msg=listening listen=%s port=%d db=%s", cfg->listen, ts_http_port(http),
-           cfg->db_path);
+    char where[TS_PATH_MAX];
+    if (strcmp(cfg->store, "postgres") == 0)
+        ts_config_mask_url(cfg->postgres_url, where, sizeof where);
+    else
+        snprintf(where, sizeof where, "%s", cfg->db_path);
+    TS_LOG(TS_LOG_INFO, "msg=listening listen=%s port=%d store=%s db=\"%s\"", cfg->listen,
+           ts_http_port(http), cfg->store, where);
     while (!stop_requested) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);

@@ -20,10 +20,10 @@
 #define SPAN_TAIL TS_SQL_SPAN_TAIL
 #define Q35 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
-#define TRACE_AGG_COLS                                                                         \
-    "span_count, llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "   \
-    "cost_span_count, unpriced_span_count, started_ns, ended_ns, error_count, root_span_id, "  \
-    "root_start_ns, root_name, root_input, root_output, root_model, root_error, err_span_id, " \
+#define TRACE_AGG_COLS                                                                             \
+    "span_count, llm_span_count, prompt_tokens, completion_tokens, total_tokens, cost_sum, "       \
+    "cost_span_count, unpriced_span_count, started_ns, ended_ns, error_count, root_span_id, "      \
+    "root_start_ns, root_name, root_input, root_output, root_model, root_error, err_span_id, "     \
     "err_start_ns, err_text"
 #define Q21 "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
@@ -167,7 +167,8 @@ sqlite3_stmt *ts_sqlite_stmt(ts_sqlite_conn *c, int id)
     }
     int rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
-        TS_LOG(TS_LOG_ERROR, "msg=\"prepare failed\" stmt=%d err=\"%s\"", id, sqlite3_errmsg(c->db));
+        TS_LOG(TS_LOG_ERROR, "msg=\"prepare failed\" stmt=%d err=\"%s\"", id,
+               sqlite3_errmsg(c->db));
         return NULL;
     }
     c->stmt[id] = st;
@@ -245,7 +246,8 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
     if (!c)
         return ts_err_set(err, TS_ENOMEM, "out of memory");
     flags |= SQLITE_OPEN_NOMUTEX;
-    rc = sqlite3_open_v2(path, &c->db, flags, readonly || !cfg->sqlite_coalesce_writes ? NULL : ts_sqlite_vfs());
+    rc = sqlite3_open_v2(path, &c->db, flags,
+                         readonly || !cfg->sqlite_coalesce_writes ? NULL : ts_sqlite_vfs());
     if (rc != SQLITE_OK) {
         ts_err_set(err, TS_EIO, "cannot open database %s: %s", path,
                    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -255,9 +257,9 @@ static int conn_open(const char *path, int readonly, const ts_config *cfg, ts_sq
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, 5000);
     sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, (int)(cfg->max_body_bytes * 2 > 1000000000
-                                                        ? 1000000000
-                                                        : cfg->max_body_bytes * 2 + 1024));
+    sqlite3_limit(
+        c->db, SQLITE_LIMIT_LENGTH,
+        (int)(cfg->max_body_bytes * 2 > 1000000000 ? 1000000000 : cfg->max_body_bytes * 2 + 1024));
     if (readonly)
         snprintf(pragmas, sizeof(pragmas), "PRAGMA cache_size = -16384; PRAGMA query_only = 1;");
     else /* temp_store: each job's savepoint journals the pages it changes;
@@ -321,9 +323,10 @@ static int migrate_all(sqlite3 *db, ts_err *err)
         TS_LOG(TS_LOG_INFO, "msg=\"applying migration\" version=%d name=%s", m->version, m->name);
         if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) != TS_OK)
             return rc;
-        snprintf(rec, sizeof(rec),
-                 "INSERT INTO schema_migrations (version, name, applied_ns) VALUES (%d, '%s', %lld)",
-                 m->version, m->name, (long long)ts_now_ns());
+        snprintf(
+            rec, sizeof(rec),
+            "INSERT INTO schema_migrations (version, name, applied_ns) VALUES (%d, '%s', %lld)",
+            m->version, m->name, (long long)ts_now_ns());
         if ((rc = exec_sql(db, m->sql, err)) != TS_OK || (rc = exec_sql(db, rec, err)) != TS_OK) {
             exec_sql(db, "ROLLBACK", NULL);
             TS_LOG(TS_LOG_ERROR, "msg=\"migration failed\" version=%d", m->version);
@@ -552,118 +555,37 @@ static int sqlite_key_candidates(ts_store *st, const char *prefix, ts_key_row *r
     return rc;
 }
 
-static int64_t col_i64_or(sqlite3_stmt *q, int col, int64_t dflt)
+/* ts_qrow accessors over a stepped statement (query_common.h). */
+static int row_isnull(const ts_qrow *r, int col)
 {
-    return sqlite3_column_type(q, col) == SQLITE_NULL ? dflt : sqlite3_column_int64(q, col);
+    return sqlite3_column_type((sqlite3_stmt *)r->src, r->base + col) == SQLITE_NULL;
 }
 
-static const char *first_nonnull(const char *a, const char *b)
+static int64_t row_i64(const ts_qrow *r, int col)
 {
-    return a ? a : b;
+    return sqlite3_column_int64((sqlite3_stmt *)r->src, r->base + col);
+}
+
+static double row_f64(const ts_qrow *r, int col)
+{
+    return sqlite3_column_double((sqlite3_stmt *)r->src, r->base + col);
+}
+
+static char *row_text(const ts_qrow *r, ts_arena *a, int col)
+{
+    return ts_sqlite_col_text(a, (sqlite3_stmt *)r->src, r->base + col);
 }
 
 void ts_sqlite_read_trace_row(sqlite3_stmt *q, ts_arena *a, ts_trace *t)
 {
-    memset(t, 0, sizeof(*t));
-    t->trace_id = ts_sqlite_col_text(a, q, 0);
-    t->project_uuid = ts_sqlite_col_text(a, q, 1);
-    t->project_name = ts_sqlite_col_text(a, q, 2);
-    t->span_count = sqlite3_column_int64(q, 3);
-    t->llm_span_count = sqlite3_column_int64(q, 4);
-    t->prompt_tokens = sqlite3_column_int64(q, 5);
-    t->completion_tokens = sqlite3_column_int64(q, 6);
-    t->total_tokens = sqlite3_column_int64(q, 7);
-    if (sqlite3_column_type(q, 25) != SQLITE_NULL) {
-        t->has_cost = 1;
-        t->cost = sqlite3_column_double(q, 25);
-    } else if (sqlite3_column_int64(q, 9) > 0) {
-        t->has_cost = 1;
-        t->cost = sqlite3_column_double(q, 8);
-    }
-    t->unpriced_span_count = sqlite3_column_int64(q, 10);
-    t->has_started =
-        sqlite3_column_type(q, 27) != SQLITE_NULL || sqlite3_column_type(q, 11) != SQLITE_NULL;
-    t->has_ended =
-        sqlite3_column_type(q, 28) != SQLITE_NULL || sqlite3_column_type(q, 12) != SQLITE_NULL;
-    t->started_ns = col_i64_or(q, 27, col_i64_or(q, 11, 0));
-    t->ended_ns = col_i64_or(q, 28, col_i64_or(q, 12, 0));
-    t->error_count = sqlite3_column_int64(q, 13);
-    char *root_name = ts_sqlite_col_text(a, q, 14), *root_input = ts_sqlite_col_text(a, q, 15);
-    char *root_output = ts_sqlite_col_text(a, q, 16), *root_model = ts_sqlite_col_text(a, q, 17);
-    char *root_error = ts_sqlite_col_text(a, q, 18), *err_text = ts_sqlite_col_text(a, q, 19);
-    t->name = (char *)first_nonnull(ts_sqlite_col_text(a, q, 20), root_name);
-    t->input = (char *)first_nonnull(ts_sqlite_col_text(a, q, 21), root_input);
-    t->output = (char *)first_nonnull(ts_sqlite_col_text(a, q, 22), root_output);
-    t->model = (char *)first_nonnull(ts_sqlite_col_text(a, q, 23), root_model);
-    t->error = (char *)first_nonnull(ts_sqlite_col_text(a, q, 24),
-                                     first_nonnull(root_error, err_text));
-    if (sqlite3_column_type(q, 26) != SQLITE_NULL)
-        t->latency_ms = sqlite3_column_int64(q, 26);
-    else if (t->has_started && t->has_ended && t->ended_ns >= t->started_ns)
-        t->latency_ms = ts_time_diff_ms(t->started_ns, t->ended_ns);
-    t->session_id = ts_sqlite_col_text(a, q, 29);
-    t->user_id = ts_sqlite_col_text(a, q, 30);
-    t->external_id = ts_sqlite_col_text(a, q, 31);
-    t->tags = ts_sqlite_col_text(a, q, 32);
-    t->tag_map = ts_sqlite_col_text(a, q, 33);
-    t->metadata = ts_sqlite_col_text(a, q, 34);
-    t->events = ts_sqlite_col_text(a, q, 35);
-    if (!t->tags)
-        t->tags = "[]";
-    if (!t->metadata)
-        t->metadata = "{}";
-    if (!t->events)
-        t->events = "[]";
-    t->created_ns = sqlite3_column_int64(q, 36);
-    t->updated_ns = sqlite3_column_int64(q, 37);
-    t->closed = sqlite3_column_int(q, 38);
-    t->root_span_id = ts_sqlite_col_text(a, q, 39);
-    t->rowid = sqlite3_column_int64(q, 40);
+    ts_qrow r = {q, 0, 0, row_isnull, row_i64, row_f64, row_text};
+    ts_query_trace_row(&r, a, t);
 }
 
 void ts_sqlite_read_span_row(sqlite3_stmt *q, ts_arena *a, ts_span *sp)
 {
-    ts_span_init(sp);
-    sp->rowid = sqlite3_column_int64(q, 0);
-    sp->span_id = ts_sqlite_col_text(a, q, 1);
-    sp->parent_id = ts_sqlite_col_text(a, q, 2);
-    sp->name = ts_sqlite_col_text(a, q, 3);
-    sp->kind = sqlite3_column_int(q, 4);
-    sp->start_ns = sqlite3_column_int64(q, 5);
-    sp->end_ns = sqlite3_column_int64(q, 6);
-    sp->status_code = sqlite3_column_int(q, 7);
-    sp->status_message = ts_sqlite_col_text(a, q, 8);
-    sp->trace_state = ts_sqlite_col_text(a, q, 9);
-    sp->attributes = ts_sqlite_col_text(a, q, 10);
-    sp->events = ts_sqlite_col_text(a, q, 11);
-    sp->links = ts_sqlite_col_text(a, q, 12);
-    sp->resource = ts_sqlite_col_text(a, q, 13);
-    sp->scope = ts_sqlite_col_text(a, q, 14);
-    sp->origin = sqlite3_column_int(q, 15);
-    sp->type = ts_sqlite_col_text(a, q, 16);
-    sp->model = ts_sqlite_col_text(a, q, 17);
-    sp->provider = ts_sqlite_col_text(a, q, 18);
-    sp->input = ts_sqlite_col_text(a, q, 19);
-    sp->output = ts_sqlite_col_text(a, q, 20);
-    sp->prompt_tokens = col_i64_or(q, 21, TS_TOKENS_ABSENT);
-    sp->completion_tokens = col_i64_or(q, 22, TS_TOKENS_ABSENT);
-    sp->total_tokens = col_i64_or(q, 23, TS_TOKENS_ABSENT);
-    sp->cache_read_tokens = col_i64_or(q, 24, TS_TOKENS_ABSENT);
-    sp->cache_write_tokens = col_i64_or(q, 25, TS_TOKENS_ABSENT);
-    sp->reasoning_tokens = col_i64_or(q, 26, TS_TOKENS_ABSENT);
-    if (sqlite3_column_type(q, 27) != SQLITE_NULL) {
-        sp->has_cost = 1;
-        sp->cost = sqlite3_column_double(q, 27);
-    }
-    sp->unpriced = sqlite3_column_int(q, 28) == TS_SQL_UNPRICED;
-    sp->cost_priced = sqlite3_column_int(q, 28) == TS_SQL_TABLE_PRICED;
-    sp->error = ts_sqlite_col_text(a, q, 29);
-    sp->session_id = ts_sqlite_col_text(a, q, 30);
-    sp->user_id = ts_sqlite_col_text(a, q, 31);
-    sp->metadata = ts_sqlite_col_text(a, q, 32);
-    sp->latency_ms = col_i64_or(q, 33, -1);
-    sp->request_log_id = col_i64_or(q, 34, 0);
-    sp->created_ns = sqlite3_column_int64(q, 35);
+    ts_qrow r = {q, 0, 0, row_isnull, row_i64, row_f64, row_text};
+    ts_query_span_row(&r, a, sp);
 }
 
 static int sqlite_trace_get(ts_store *st, int64_t ws_id, const char *trace_id, ts_arena *a,
@@ -729,8 +651,8 @@ out:
     return rc;
 }
 
-static int sqlite_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit,
-                           ts_arena *a, ts_project **out, size_t *n, int *more)
+static int sqlite_projects(ts_store *st, int64_t ws_id, int64_t after, int64_t limit, ts_arena *a,
+                           ts_project **out, size_t *n, int *more)
 {
     ts_sqlite *s = (ts_sqlite *)st;
     ts_sqlite_conn *c = ts_sqlite_reader_get(s);

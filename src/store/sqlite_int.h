@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "store/jobs_common.h"
+#include "store/query_common.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store_int.h"
@@ -94,13 +96,13 @@ enum {
 typedef struct ts_sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q__COUNT];
-    int pending_logs; /* writer: a request log may wait for its span */
+    int pending_logs;           /* writer: a request log may wait for its span */
     struct ts_spanwin *spanwin; /* writer: recently written span ids (spanwin.h) */
     struct ts_spanctx *spanctx; /* writer: span contexts' idx by trace (spanctx.h) */
-    int64_t next_trace_row; /* writer: row id the next new trace gets (per transaction) */
-    uint64_t traces_new;    /* writer: trace rows inserted in the open transaction */
-    int64_t dims_upto;      /* writer: dims_watermark as committed (migration 0005) */
-    int64_t dims_settled_ns; /* writer: when trace_dims rows were last settled */
+    int64_t next_trace_row;     /* writer: row id the next new trace gets (per transaction) */
+    uint64_t traces_new;        /* writer: trace rows inserted in the open transaction */
+    int64_t dims_upto;          /* writer: dims_watermark as committed (migration 0005) */
+    int64_t dims_settled_ns;    /* writer: when trace_dims rows were last settled */
     struct ts_sqlite_conn *next_free;
 } ts_sqlite_conn;
 
@@ -152,25 +154,25 @@ typedef struct ts_sqlite {
     uint64_t n_sync, sync_ns; /* fdatasyncs done and their total time */
     dev_t wal_dev;
     ino_t wal_ino;
-    int keysfd; /* <db>-keys: the key epoch (see keys_epoch in sqlite.c) */
+    int keysfd;              /* <db>-keys: the key epoch (see keys_epoch in sqlite.c) */
     const uint64_t *keysmap; /* its mapping, or NULL */
     /* checkpoints (sqlite_ckpt.c) */
-    sqlite3 *ckdb;           /* the checkpointer's connection (NULL: none) */
+    sqlite3 *ckdb; /* the checkpointer's connection (NULL: none) */
     pthread_t cthread;
     int cthread_started;
-    int ck_enabled;          /* this process checkpoints (the daemon) */
+    int ck_enabled; /* this process checkpoints (the daemon) */
     int64_t ck_pages, ck_wal_max;
-    pthread_mutex_t crun;    /* held by whoever runs a checkpoint */
-    pthread_mutex_t cmu;     /* the fields below */
+    pthread_mutex_t crun; /* held by whoever runs a checkpoint */
+    pthread_mutex_t cmu;  /* the fields below */
     pthread_cond_t ccv;
     int cstopping;
-    uint64_t ck_seq;         /* checkpoints finished */
-    uint64_t ck_tx_seq;      /* ck_seq when the writer's transaction began */
-    uint64_t ck_ok_seq;      /* a commit begun after checkpoint ck_ok_seq ended */
-    int64_t wal_frames;      /* frames in the WAL after the last commit */
-    int64_t wal_backfilled;  /* frames the last checkpoint left copied */
-    int ck_want;             /* a pass is due (set by the WAL hook) */
-    int ck_running;          /* the checkpointer is in a pass (or its sync) */
+    uint64_t ck_seq;        /* checkpoints finished */
+    uint64_t ck_tx_seq;     /* ck_seq when the writer's transaction began */
+    uint64_t ck_ok_seq;     /* a commit begun after checkpoint ck_ok_seq ended */
+    int64_t wal_frames;     /* frames in the WAL after the last commit */
+    int64_t wal_backfilled; /* frames the last checkpoint left copied */
+    int ck_want;            /* a pass is due (set by the WAL hook) */
+    int ck_running;         /* the checkpointer is in a pass (or its sync) */
     uint64_t n_ckpt, n_ckpt_inline, ckpt_ns, ckpt_inline_ns;
     /* GET /metrics (ts_store_stats): observed with relaxed atomics by the
      * thread that times the event, read by sqlite_stats. h_ckpt and
@@ -201,45 +203,23 @@ int ts_sqlite_rc(int src);
 /* Column text copied into arena a (NULL stays NULL). */
 char *ts_sqlite_col_text(ts_arena *a, sqlite3_stmt *st, int col);
 
-/* The trace row as read back (Q_TRACE_GET and lists select these, in this
- * order, from `traces t LEFT JOIN projects p`). */
-#define TS_SQL_TRACE_COLS                                                                          \
-    "t.trace_id, p.uuid, p.name, t.span_count, t.llm_span_count, t.prompt_tokens, "                \
-    "t.completion_tokens, t.total_tokens, t.cost_sum, t.cost_span_count, "                         \
-    "t.unpriced_span_count, t.started_ns, t.ended_ns, t.error_count, t.root_name, "                \
-    "t.root_input, t.root_output, t.root_model, t.root_error, t.err_text, t.t_name, "              \
-    "t.t_input, t.t_output, t.t_model, t.t_error, t.t_cost, t.t_latency_ms, "                      \
-    "t.t_started_ns, t.t_ended_ns, t.session_id, t.user_id, t.external_id, t.tags, "               \
-    "t.tag_map, t.metadata, t.events, t.created_ns, t.updated_ns, "                                \
-    "EXISTS (SELECT 1 FROM trace_closures c WHERE c.ws_id = t.ws_id AND c.trace_id = "             \
-    "t.trace_id), t.root_span_id, t.id"
-#define TS_SQL_TRACE_NCOLS 41
-
-/* spans.unpriced holds the span's price state: 0 the client's cost (or
- * not an LLM span), 1 an LLM span the price table could not price, 2 a
- * cost the price table gave (priced again when a request log changes the
- * span). Rows written before the state existed have 0 for 2. */
-enum { TS_SQL_CLIENT_COST = 0, TS_SQL_UNPRICED = 1, TS_SQL_TABLE_PRICED = 2 };
+/* spans.unpriced holds the span's price state (jobs_common.h). */
+enum {
+    TS_SQL_CLIENT_COST = TS_PRICE_CLIENT,
+    TS_SQL_UNPRICED = TS_PRICE_UNPRICED,
+    TS_SQL_TABLE_PRICED = TS_PRICE_TABLE
+};
 
 static inline int ts_sqlite_price_state(const ts_span *sp)
 {
-    return sp->unpriced      ? TS_SQL_UNPRICED
-           : sp->cost_priced ? TS_SQL_TABLE_PRICED
-                             : TS_SQL_CLIENT_COST;
+    return ts_jobs_price_state(sp);
 }
 
-/* The span row: "id, span_id, " then the tail. The writer writes
- * TS_SQL_SPAN_TAIL (35 values, the last the span_ctx idx); readers select
- * TS_SQL_SPAN_TAIL_READ (34 columns) FROM TS_SQL_SPAN_FROM, which takes the
- * resource and scope from the span's span_ctx row when it has one
- * (migration 0006). */
-#define TS_SQL_SPAN_HEAD                                                                           \
-    "parent_id, name, kind, start_ns, end_ns, status_code, status_message, trace_state, "          \
-    "attributes, events, links, "
-#define TS_SQL_SPAN_REST                                                                           \
-    "origin, type, model, provider, input, output, prompt_tokens, completion_tokens, "             \
-    "total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced, "      \
-    "error, session_id, user_id, metadata, latency_ms, request_log_id, created_ns"
+/* The span row: "id, span_id, " then the tail (TS_SQL_SPAN_HEAD and _REST
+ * in query_common.h). The writer writes TS_SQL_SPAN_TAIL (35 values, the
+ * last the span_ctx idx); readers select TS_SQL_SPAN_TAIL_READ (34
+ * columns) FROM TS_SQL_SPAN_FROM, which takes the resource and scope from
+ * the span's span_ctx row when it has one (migration 0006). */
 #define TS_SQL_SPAN_TAIL TS_SQL_SPAN_HEAD "resource, scope, " TS_SQL_SPAN_REST ", ctx"
 #define TS_SQL_SPAN_TAIL_READ                                                                      \
     TS_SQL_SPAN_HEAD "coalesce(c.resource, s.resource), "                                          \
@@ -262,8 +242,6 @@ typedef struct ts_sqlbuf ts_sqlbuf;
 int ts_sqlite_query_prepare(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, const char *select,
                             int with_order, int64_t limit, int64_t offset, ts_arena *a,
                             sqlite3_stmt **out);
-/* trace_dims number of an any-span field, 0 for trace-level fields. */
-int ts_sqlite_dim_of(ts_qfield f);
 int ts_sqlite_trace_list(ts_store *st, int64_t ws_id, const ts_trace_query *q, ts_arena *a,
                          ts_trace **out, size_t *n, int *more, int64_t *count);
 int ts_sqlite_metrics(ts_store *st, int64_t ws_id, const char *project, int64_t from_ns,

@@ -125,40 +125,6 @@ static int write_request_log(job_ctx *j, const tagg *t, const ts_span *sp, int64
     return rc;
 }
 
-/* The final span of an attachment: the log's LLM fields over sp's, then
- * derived again (type, total tokens, cost, unpriced) as an ingest of that
- * span would derive it. A cost the table gave goes (the model or tokens
- * may have changed); the client's cost stays unless the log has one. */
-static void merge_log(const ts_write *w, ts_span *sp, const ts_track *lg)
-{
-    if (lg->model)
-        sp->model = (char *)lg->model;
-    if (lg->provider)
-        sp->provider = (char *)lg->provider;
-    if (lg->input)
-        sp->input = (char *)lg->input;
-    if (lg->output)
-        sp->output = (char *)lg->output;
-    if (lg->prompt_tokens != TS_TOKENS_ABSENT || lg->completion_tokens != TS_TOKENS_ABSENT) {
-        if (lg->prompt_tokens != TS_TOKENS_ABSENT)
-            sp->prompt_tokens = lg->prompt_tokens;
-        if (lg->completion_tokens != TS_TOKENS_ABSENT)
-            sp->completion_tokens = lg->completion_tokens;
-        sp->total_tokens = TS_TOKENS_ABSENT; /* the log's call: its own sum */
-    }
-    if (lg->has_cost) {
-        sp->has_cost = 1;
-        sp->cost = lg->cost;
-        sp->cost_priced = 0;
-    } else if (sp->cost_priced && w->derive) {
-        sp->has_cost = sp->cost_priced = 0;
-    }
-    if (!ts_span_type_is_llm(sp->type))
-        sp->type = "llm"; /* a request log is an LLM call */
-    if (w->derive)
-        w->derive(sp);
-}
-
 /* A request log sent by /track-request before its span: its LLM fields
  * fill the span, and the log is attached (*rl_id). */
 static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
@@ -185,7 +151,7 @@ static int apply_pending(job_ctx *j, const tagg *t, ts_span *sp, int64_t *rl_id)
             lg.has_cost = 1;
             lg.cost = sqlite3_column_double(q, 7);
         }
-        merge_log(j->w, sp, &lg);
+        ts_jobs_merge_log(j->w->derive, sp, &lg);
     }
     sqlite3_reset(q);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -399,12 +365,7 @@ static int apply_meta(job_ctx *j, tagg *t, ts_trace_meta *m)
         return rc;
     /* An explicit model or error counts for the any-span filters too (one
      * reference that no span replacement removes). */
-    const char *fail = ts_failure_type(m->error);
-    if (m->model && (rc = ts_sqlite_dim_add(&j->t, t, DIM_MODEL, m->model, 1)) != TS_OK)
-        return rc;
-    if (fail && (rc = ts_sqlite_dim_add(&j->t, t, DIM_FAILURE, fail, 1)) != TS_OK)
-        return rc;
-    return TS_OK;
+    return ts_sqlite_dims_meta(j, t, m);
 }
 
 /* Writes a job's image t (not deferred): its row, explicit trace fields,
@@ -682,7 +643,7 @@ static int apply_track(job_ctx *j)
     if (src != SQLITE_ROW)
         return src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src);
     sp.trace_id = trace_id;
-    merge_log(j->w, &sp, tr);
+    ts_jobs_merge_log(j->w->derive, &sp, tr);
     sp.log_request = NULL;
     sp.request_log_id = tr->request_id;
     /* The rewrite is an ingest of the final span: the same old -> new

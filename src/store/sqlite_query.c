@@ -1,9 +1,10 @@
 /* sqlite_query.c: trace lists, bulk-delete selection and metrics for the
  * SQLite backend. A ts_trace_query becomes one SELECT over the aggregate
- * table `traces` built only from the fixed fragments below (every value is
- * a bound parameter, never spliced), so each filter and sort is an index
- * range over the effective-value columns of migration 0002, and "any span"
- * filters probe the trace_dims side table instead of scanning spans. */
+ * table `traces` built only from fixed fragments (here and in
+ * query_common.c; every value is a bound parameter, never spliced), so
+ * each filter and sort is an index range over the effective-value columns
+ * of migration 0002, and "any span" filters probe the trace_dims side
+ * table instead of scanning spans. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,87 +12,6 @@
 
 #include "store/sqlite_int.h"
 #include "tracestore/log.h"
-
-/* Column expression of each trace-level field, and whether it is numeric. */
-static const struct {
-    const char *expr;
-    int numeric;
-} field_sql[] = {
-    [TS_QF_TRACE_ID] = {"t.trace_id", 0},
-    [TS_QF_NAME] = {"coalesce(t.t_name, t.root_name)", 0},
-    [TS_QF_CUSTOMER] = {"t.user_id", 0},
-    [TS_QF_SESSION] = {"t.session_id", 0},
-    [TS_QF_PROJECT] = {"t.project_id", 1},
-    [TS_QF_MODEL_ROOT] = {"coalesce(t.t_model, t.root_model)", 0},
-    [TS_QF_STARTED] = {"t.eff_start", 1},
-    [TS_QF_ENDED] = {"t.eff_end", 1},
-    [TS_QF_LATENCY_MS] = {"t.eff_latency", 1},
-    [TS_QF_COST] = {"t.eff_cost", 1},
-    [TS_QF_TOTAL_TOKENS] = {"t.total_tokens", 1},
-    [TS_QF_PROMPT_TOKENS] = {"t.prompt_tokens", 1},
-    [TS_QF_COMPLETION_TOKENS] = {"t.completion_tokens", 1},
-    [TS_QF_SPAN_COUNT] = {"t.span_count", 1},
-    [TS_QF_LLM_COUNT] = {"t.llm_span_count", 1},
-    [TS_QF_ERROR_COUNT] = {"t.error_count", 1},
-    [TS_QF_HAS_ERROR] = {"t.has_error", 1},
-    [TS_QF_METADATA] = {NULL, 0},
-    [TS_QF_TAG] = {NULL, 0},
-    [TS_QF_INPUT] = {"coalesce(t.t_input, t.root_input)", 0},
-    [TS_QF_OUTPUT] = {"coalesce(t.t_output, t.root_output)", 0},
-};
-
-/* Span columns for any-span conditions probed through the trace's spans. */
-static const struct {
-    ts_qfield field;
-    const char *expr;
-    int numeric;
-} span_sql[] = {
-    {TS_QF_SPAN_ID, "s.span_id", 0},
-    {TS_QF_SPAN_COST, "s.cost", 1},
-    {TS_QF_SPAN_LATENCY, "coalesce(s.latency_ms, (s.end_ns - s.start_ns) / 1000000)", 1},
-    {TS_QF_SPAN_PROMPT_TOKENS, "s.prompt_tokens", 1},
-    {TS_QF_SPAN_COMPLETION_TOKENS, "s.completion_tokens", 1},
-};
-
-static const char *const sort_sql[] = {
-    [TS_QS_STARTED] = "t.eff_start",
-    [TS_QS_ENDED] = "t.eff_end",
-    [TS_QS_LATENCY] = "t.eff_latency",
-    [TS_QS_COST] = "t.eff_cost",
-    [TS_QS_TOTAL_TOKENS] = "t.total_tokens",
-    [TS_QS_PROMPT_TOKENS] = "t.prompt_tokens",
-    [TS_QS_COMPLETION_TOKENS] = "t.completion_tokens",
-    [TS_QS_SPAN_COUNT] = "t.span_count",
-    [TS_QS_LLM_COUNT] = "t.llm_span_count",
-    [TS_QS_ERROR_COUNT] = "t.error_count",
-    [TS_QS_NAME] = "coalesce(t.t_name, t.root_name)",
-    [TS_QS_CUSTOMER] = "t.user_id",
-    [TS_QS_TRACE_ID] = "t.trace_id",
-};
-
-/* The dim number of an any-span field in trace_dims (sqlite_tagg.c
- * writes the same numbers), or 0. */
-int ts_sqlite_dim_of(ts_qfield f)
-{
-    switch (f) {
-    case TS_QF_SPAN_MODEL:
-        return 1;
-    case TS_QF_SPAN_FAILURE:
-        return 2;
-    case TS_QF_SPAN_NAME:
-        return 3;
-    case TS_QF_SPAN_TYPE:
-        return 4;
-    case TS_QF_SPAN_PARENT:
-        return 6;
-    case TS_QF_SPAN_PROVIDER:
-        return 7;
-    case TS_QF_SPAN_STATUS:
-        return 8;
-    default:
-        return 0;
-    }
-}
 
 enum { B_TEXT, B_INT, B_REAL };
 
@@ -167,11 +87,11 @@ static int bind_value(ts_sqlbuf *b, const char *v, int numeric)
 {
     if (!numeric)
         return bind_add(b, B_TEXT, v, 0, 0);
-    char *end = NULL;
-    long long ll = strtoll(v, &end, 10);
-    if (end && *end == '\0' && end != v)
-        return bind_add(b, B_INT, NULL, ll, 0);
-    return bind_add(b, B_REAL, NULL, 0, strtod(v, NULL));
+    int64_t i = 0;
+    double d = 0;
+    if (ts_query_num(v, &i, &d))
+        return bind_add(b, B_INT, NULL, i, 0);
+    return bind_add(b, B_REAL, NULL, 0, d);
 }
 
 /* LIKE pattern with %, _ and \ escaped, wrapped as %v%. */
@@ -216,7 +136,15 @@ static void cond_on(ts_sqlbuf *b, const char *x, const ts_qcond *c, int numeric)
         break;
     }
     case TS_QOP_IEXACT:
-        put(b, "%s = ?%d COLLATE NOCASE", x, bind_value(b, v0, 0));
+        /* A number equals a numeric value: compared as text, whether the
+         * column's affinity converted it depended on the "+" a page adds
+         * (the count matched rows the page then left out). */
+        if (numeric && ts_query_is_num(v0))
+            put(b, "%s = ?%d", x, bind_value(b, v0, 1));
+        else if (numeric)
+            put(b, "0");
+        else
+            put(b, "%s = ?%d COLLATE NOCASE", x, bind_value(b, v0, 0));
         break;
     case TS_QOP_CONTAINS:
         put(b, "instr(%s, ?%d) > 0", x, bind_value(b, v0, 0));
@@ -240,10 +168,9 @@ static void cond_on(ts_sqlbuf *b, const char *x, const ts_qcond *c, int numeric)
 
 static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
 {
-    int dim = ts_sqlite_dim_of(c->field);
-    for (size_t i = 0; i < sizeof(span_sql) / sizeof(span_sql[0]); i++) {
-        if (span_sql[i].field != c->field)
-            continue;
+    int dim = ts_query_dim_of(c->field), numeric, real;
+    const char *sx = ts_query_span_sql(c->field, &numeric, &real);
+    if (sx) {
         /* Spans have no index on their id alone (migration 0004): exact
          * span ids too are probed in each candidate trace's own spans. */
         put(b, "%sEXISTS (SELECT 1 FROM spans s WHERE s.trow = t.id AND ",
@@ -251,9 +178,9 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         if (c->op == TS_QOP_NE) {
             ts_qcond eq = *c;
             eq.op = TS_QOP_EQ;
-            cond_on(b, span_sql[i].expr, &eq, span_sql[i].numeric);
+            cond_on(b, sx, &eq, numeric);
         } else {
-            cond_on(b, span_sql[i].expr, c, span_sql[i].numeric);
+            cond_on(b, sx, c, numeric);
         }
         put(b, ")");
         return;
@@ -327,25 +254,20 @@ static void cond_sql(ts_sqlbuf *b, const ts_qcond *c)
         snprintf(x, sizeof(x), "json_extract(%s, ?%d)",
                  c->field == TS_QF_TAG ? "t.tag_map" : "t.metadata",
                  bind_add(b, B_TEXT, path, 0, 0));
-        int numeric = 0;
-        if (c->op >= TS_QOP_LT && c->op <= TS_QOP_GTE && c->nvals) {
-            char *end = NULL;
-            strtod(c->vals[0], &end);
-            numeric = end && *end == '\0' && end != c->vals[0];
-        }
-        cond_on(b, x, c, numeric);
+        cond_on(b, x, c,
+                c->op >= TS_QOP_LT && c->op <= TS_QOP_GTE && c->nvals &&
+                    ts_query_is_num(c->vals[0]));
         return;
     }
-    if ((size_t)c->field < sizeof(field_sql) / sizeof(field_sql[0]) && field_sql[c->field].expr) {
-        const char *x = field_sql[c->field].expr;
+    const char *x = ts_query_field_sql(c->field, &numeric, &real);
+    if (x) {
         /* Numeric conditions other than the start window are evaluated on
          * the rows the sort index yields (unary + keeps the planner from
          * range-scanning them and sorting every match): a page stops after
          * `limit` matches. */
-        if (field_sql[c->field].numeric && c->field != TS_QF_STARTED &&
-            c->field != TS_QF_HAS_ERROR && !b->counting)
+        if (numeric && c->field != TS_QF_STARTED && c->field != TS_QF_HAS_ERROR && !b->counting)
             x = ts_arena_printf(b->a, "+%s", x);
-        cond_on(b, x, c, field_sql[c->field].numeric);
+        cond_on(b, x, c, numeric);
     } else
         put(b, "1");
 }
@@ -361,7 +283,7 @@ static void where_sql(ts_sqlbuf *b, const ts_trace_query *q)
             " FROM trace_dims dd CROSS JOIN traces t ON t.id = dd.trow LEFT JOIN projects p "
             "ON p.id = t.project_id WHERE " DRIVER_MARK "dd.ws_id = ?1 AND dd.dim = %d AND "
             "dd.val = ?%d AND t.ws_id = ?1",
-            ts_sqlite_dim_of(c->field), bind_value(b, c->vals[0], 0));
+            ts_query_dim_of(c->field), bind_value(b, c->vals[0], 0));
     } else {
         put(b, " FROM traces t LEFT JOIN projects p ON p.id = t.project_id WHERE t.ws_id = ?1");
     }
@@ -389,7 +311,7 @@ static int pick_driver(const ts_trace_query *q, int counting)
         return -1;
     for (size_t i = 0; i < q->nconds; i++) {
         const ts_qcond *c = &q->conds[i];
-        if (ts_sqlite_dim_of(c->field) && c->op == TS_QOP_EQ && c->nvals == 1)
+        if (ts_query_dim_of(c->field) && c->op == TS_QOP_EQ && c->nvals == 1)
             return (int)i;
     }
     return -1;
@@ -398,7 +320,7 @@ static int pick_driver(const ts_trace_query *q, int counting)
 /* The keyset condition: rows after the previous page's last one. */
 static void after_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
-    const char *x = b->driver >= 0 ? "dd.start" : sort_sql[q->sort];
+    const char *x = b->driver >= 0 ? "dd.start" : ts_query_sort_sql(q->sort, NULL);
     const char *id = b->driver >= 0 ? "dd.trow" : "t.id";
     const char *cmp = q->desc ? "<" : ">";
     if (q->has_after) {
@@ -411,7 +333,7 @@ static void after_sql(ts_sqlbuf *b, const ts_trace_query *q)
 static void order_sql(ts_sqlbuf *b, const ts_trace_query *q)
 {
     /* A driven page orders the compound's result columns (driver_arms). */
-    const char *x = b->driver >= 0 ? "ts_k" : sort_sql[q->sort];
+    const char *x = b->driver >= 0 ? "ts_k" : ts_query_sort_sql(q->sort, NULL);
     const char *id = b->driver >= 0 ? "ts_r" : "t.id";
     const char *dir = q->desc ? "DESC" : "ASC";
     put(b, " ORDER BY %s %s, %s %s", x, dir, id, dir);
@@ -539,7 +461,7 @@ int ts_sqlite_trace_list(ts_store *stp, int64_t ws_id, const ts_trace_query *q, 
     *more = 0;
     if (count)
         *count = 0;
-    snprintf(select, sizeof(select), "%s, %s", TS_SQL_TRACE_COLS, sort_sql[q->sort]);
+    snprintf(select, sizeof(select), "%s, %s", TS_SQL_TRACE_COLS, ts_query_sort_sql(q->sort, NULL));
     /* One read transaction: the page and the count see the same snapshot. */
     sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
     if (q->want_count && count && (rc = count_matches(c->db, ws_id, q, a, count)) != TS_OK)
@@ -575,9 +497,7 @@ static int percentile(sqlite3 *db, int64_t ws_id, const ts_trace_query *q, ts_ar
 {
     sqlite3_stmt *st = NULL;
     ts_trace_query qq = *q;
-    int64_t rank = (p * n + 99) / 100; /* ceil(p/100 * n), 1-based */
-    if (rank < 1)
-        rank = 1;
+    int64_t rank = ts_query_rank(p, n);
     qq.sort = TS_QS_LATENCY;
     qq.desc = 0;
     qq.has_after = 0;

@@ -5,23 +5,12 @@
 #include <string.h>
 
 #include "store/sqlite_write_int.h"
-#include "tracestore/log.h"
-
-/* Retention days are bounded like the config key, so the cutoff below
- * cannot overflow whatever the column holds. */
-#define MAX_DAYS 36500
 
 typedef struct victims {
     char **ids;
     int64_t *rows;
-    int64_t n, cap;           /* traces (and logs) taken, at most */
-    int64_t spans, spans_cap; /* their spans, at most (but one trace always) */
+    ts_sweep_bound b; /* traces (and logs) taken and their spans (jobs_common.h) */
 } victims;
-
-static int full(const victims *v)
-{
-    return v->n >= v->cap || v->spans >= v->spans_cap;
-}
 
 /* Appends up to cap - n traces selected by statement id (ws, cutoff,
  * limit) to v. The statement is done before anything is deleted. */
@@ -33,19 +22,16 @@ static int collect(job_ctx *j, int id, int64_t ws, int64_t cutoff, victims *v)
         return TS_EIO;
     sqlite3_bind_int64(q, 1, ws);
     sqlite3_bind_int64(q, 2, cutoff);
-    sqlite3_bind_int64(q, 3, v->cap - v->n);
-    while (!full(v) && (src = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t spans = sqlite3_column_int64(q, 2);
-        if (v->n && v->spans + spans > v->spans_cap) {
-            v->spans = v->spans_cap; /* the next job takes it */
+    sqlite3_bind_int64(q, 3, v->b.cap - v->b.n);
+    while (!ts_sweep_full(&v->b) && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t k = v->b.n;
+        if (!ts_sweep_take(&v->b, sqlite3_column_int64(q, 2)))
             break;
-        }
-        if (!(v->ids[v->n] = ts_sqlite_col_text(j->a, q, 0))) {
+        if (!(v->ids[k] = ts_sqlite_col_text(j->a, q, 0))) {
             sqlite3_reset(q);
             return TS_ENOMEM;
         }
-        v->rows[v->n++] = sqlite3_column_int64(q, 1);
-        v->spans += spans;
+        v->rows[k] = sqlite3_column_int64(q, 1);
     }
     sqlite3_reset(q);
     return src == SQLITE_ROW || src == SQLITE_DONE ? TS_OK : ts_sqlite_rc(src);
@@ -57,42 +43,40 @@ static int collect(job_ctx *j, int id, int64_t ws, int64_t cutoff, victims *v)
 static int sweep_ws(job_ctx *j, int64_t ws, int64_t cutoff, victims *v)
 {
     ts_write *w = j->w;
-    int64_t from = v->n;
+    int64_t from = v->b.n;
     int rc;
     if ((rc = collect(j, Q_SWEEP_ENDED, ws, cutoff, v)) != TS_OK ||
         (rc = collect(j, Q_SWEEP_NOEND, ws, cutoff, v)) != TS_OK)
         return rc;
     w->ws_id = ws; /* the delete path binds the job's workspace */
-    for (int64_t i = from; i < v->n; i++)
+    for (int64_t i = from; i < v->b.n; i++)
         if ((rc = ts_sqlite_delete_trace(j, v->ids[i], v->rows[i])) != TS_OK)
             return rc;
-    w->affected += v->n - from;
-    if (full(v))
+    w->affected += v->b.n - from;
+    if (ts_sweep_full(&v->b))
         return TS_OK;
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_SWEEP_LOGS);
     if (!q)
         return TS_EIO;
     sqlite3_bind_int64(q, 1, ws);
     sqlite3_bind_int64(q, 2, cutoff);
-    sqlite3_bind_int64(q, 3, v->cap - v->n);
+    sqlite3_bind_int64(q, 3, v->b.cap - v->b.n);
     if ((rc = ts_sqlite_step_done(q)) != TS_OK)
         return rc;
     int64_t logs = sqlite3_changes(j->c->db);
     w->swept_logs += logs;
-    v->n += logs; /* they count towards the job's bound too */
+    v->b.n += logs; /* they count towards the job's bound too */
     return TS_OK;
 }
 
 int ts_sqlite_apply_sweep(job_ctx *j)
 {
     ts_write *w = j->w;
-    int64_t max = w->max_delete > 0 ? w->max_delete : 500, day_ns = w->retention_day_s * 1000000000;
-    victims v = {ts_arena_alloc(j->a, (size_t)max * sizeof(char *)),
-                 ts_arena_alloc(j->a, (size_t)max * sizeof(int64_t)),
-                 0,
-                 max,
-                 0,
-                 w->max_spans > 0 ? w->max_spans : INT64_MAX};
+    int64_t day_ns = w->retention_day_s * 1000000000;
+    victims v;
+    ts_sweep_bound_init(&v.b, w);
+    v.ids = ts_arena_alloc(j->a, (size_t)v.b.cap * sizeof(char *));
+    v.rows = ts_arena_alloc(j->a, (size_t)v.b.cap * sizeof(int64_t));
     int64_t *wsl = NULL, *days = NULL, nws = 0, capws = 0;
     sqlite3_stmt *q = ts_sqlite_stmt(j->c, Q_SWEEP_WS);
     int rc = TS_OK, src;
@@ -127,15 +111,10 @@ int ts_sqlite_apply_sweep(job_ctx *j)
     sqlite3_reset(q);
     if (src != SQLITE_DONE)
         return ts_sqlite_rc(src) ? ts_sqlite_rc(src) : TS_EIO;
-    for (int64_t i = 0; i < nws && rc == TS_OK && !full(&v); i++) {
-        int64_t d = days[i] < MAX_DAYS ? days[i] : MAX_DAYS;
-        rc = sweep_ws(j, wsl[i], j->now - d * day_ns, &v);
-    }
+    for (int64_t i = 0; i < nws && rc == TS_OK && !ts_sweep_full(&v.b); i++)
+        rc = sweep_ws(j, wsl[i], ts_sweep_cutoff(j->now, days[i], day_ns), &v);
     w->ws_id = 0;
-    w->sweep_more = full(&v);
-    if (rc == TS_OK && (w->affected || w->swept_logs))
-        TS_LOG(TS_LOG_DEBUG, "msg=\"retention batch\" traces=%lld logs=%lld",
-               (long long)w->affected, (long long)w->swept_logs);
+    ts_sweep_done(w, &v.b, rc);
     return rc;
 }
 
@@ -146,8 +125,8 @@ int ts_sqlite_apply_ws_retention(job_ctx *j)
     int rc;
     if (!q)
         return TS_EIO;
-    if (w->retention_days < -1 || w->retention_days > MAX_DAYS)
-        return ts_err_set(&w->err, TS_EINVAL, "retention must be 0 to %d days", MAX_DAYS);
+    if ((rc = ts_ws_retention_check(w)) != TS_OK)
+        return rc;
     sqlite3_bind_text(q, 1, w->ws_name, -1, SQLITE_STATIC);
     if (w->retention_days < 0)
         sqlite3_bind_null(q, 2);

@@ -201,20 +201,6 @@ void ts_sqlite_tagg_apply(tagg *t, const ts_span *sp, const old_span *o)
     t->touched = 1;
 }
 
-/* The span-level values a span contributes to trace_dims, by dim. */
-static void span_dims(const char *parent, const char *error, const char *type, const char *model,
-                      const char *name, const char *provider, const char *out[DIM__COUNT])
-{
-    memset(out, 0, sizeof(out[0]) * DIM__COUNT);
-    out[DIM_MODEL] = model;
-    out[DIM_FAILURE] = ts_failure_type(error);
-    out[DIM_NAME] = name;
-    out[DIM_TYPE] = type;
-    out[DIM_PARENT] = ts_sqlite_is_root(parent) ? NULL : parent;
-    out[DIM_PROVIDER] = provider;
-    out[DIM_STATUS] = error ? "error" : "success";
-}
-
 static int dim_step(job_ctx *j, int id, int64_t trow, int dim, const char *val)
 {
     sqlite3_stmt *q = ts_sqlite_tr_stmt(j, id, trow);
@@ -248,26 +234,33 @@ int ts_sqlite_dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t del
     return TS_OK;
 }
 
+typedef struct dim_sink {
+    ttable *tt;
+    tagg *t;
+} dim_sink;
+
+static int dim_sink_add(void *arg, int dim, const char *val, int64_t delta)
+{
+    dim_sink *k = arg;
+    return ts_sqlite_dim_add(k->tt, k->t, dim, val, delta);
+}
+
 /* Moves the trace's dim reference counts from the old span's values to
  * the new span's (unchanged values are left alone). */
 int ts_sqlite_dims_update(job_ctx *j, tagg *t, const ts_span *sp, const old_span *o)
 {
     const char *nv[DIM__COUNT], *ov[DIM__COUNT];
-    int rc;
-    span_dims(sp->parent_id, sp->error, sp->type, sp->model, sp->name, sp->provider, nv);
+    dim_sink k = {&j->t, t};
+    ts_jobs_span_dims(sp->parent_id, sp->error, sp->type, sp->model, sp->name, sp->provider, nv);
     if (o)
-        span_dims(o->parent, o->error, o->type, o->model, o->name, o->provider, ov);
-    else
-        memset(ov, 0, sizeof(ov));
-    for (int d = 1; d < DIM__COUNT; d++) {
-        if (ov[d] && nv[d] && strcmp(ov[d], nv[d]) == 0)
-            continue;
-        if (ov[d] && (rc = ts_sqlite_dim_add(&j->t, t, d, ov[d], -1)) != TS_OK)
-            return rc;
-        if (nv[d] && (rc = ts_sqlite_dim_add(&j->t, t, d, nv[d], 1)) != TS_OK)
-            return rc;
-    }
-    return TS_OK;
+        ts_jobs_span_dims(o->parent, o->error, o->type, o->model, o->name, o->provider, ov);
+    return ts_jobs_dims_move(o ? ov : NULL, nv, dim_sink_add, &k);
+}
+
+int ts_sqlite_dims_meta(job_ctx *j, tagg *t, const ts_trace_meta *m)
+{
+    dim_sink k = {&j->t, t};
+    return ts_jobs_meta_dims(m, dim_sink_add, &k);
 }
 
 /* Writes t's pending trace_dims changes: one upsert per distinct value. */

@@ -6,6 +6,7 @@
 #define TS_SQLITE_WRITE_INT_H
 
 #include "store/agg.h"
+#include "store/jobs_common.h"
 #include "store/sqlite_int.h"
 
 /* In-memory image of one trace's aggregate row while a job touches it. */
@@ -86,17 +87,17 @@ typedef struct old_span {
     const char *parent, *error, *type, *model, *name, *provider;
 } old_span;
 
-/* trace_dims numbers (sqlite_query.c's ts_sqlite_dim_of uses the same). */
+/* trace_dims numbers (jobs_common.h; query_common.c's ts_query_dim_of
+ * uses the same). */
 enum {
-    DIM_MODEL = 1,
-    DIM_FAILURE,
-    DIM_NAME,
-    DIM_TYPE,
-    DIM_SPAN_ID_UNUSED,
-    DIM_PARENT,
-    DIM_PROVIDER,
-    DIM_STATUS,
-    DIM__COUNT
+    DIM_MODEL = TS_DIM_MODEL,
+    DIM_FAILURE = TS_DIM_FAILURE,
+    DIM_NAME = TS_DIM_NAME,
+    DIM_TYPE = TS_DIM_TYPE,
+    DIM_PARENT = TS_DIM_PARENT,
+    DIM_PROVIDER = TS_DIM_PROVIDER,
+    DIM_STATUS = TS_DIM_STATUS,
+    DIM__COUNT = TS_DIM__COUNT
 };
 
 static inline int ts_sqlite_step_done(sqlite3_stmt *st)
@@ -180,6 +181,8 @@ int ts_sqlite_tagg_merge(job_ctx *j);
 int ts_sqlite_tagg_flush(ts_sqlite *s, ttable *tt, int64_t now);
 int ts_sqlite_dim_add(ttable *tt, tagg *t, int dim, const char *val, int64_t delta);
 int ts_sqlite_dims_update(job_ctx *j, tagg *t, const ts_span *sp, const old_span *o);
+/* The dims of m's explicit model and error (ts_jobs_meta_dims). */
+int ts_sqlite_dims_meta(job_ctx *j, tagg *t, const ts_trace_meta *m);
 int ts_sqlite_dims_flush(job_ctx *j, tagg *t);
 int ts_sqlite_dims_sync(job_ctx *j, const tagg *t);
 int ts_sqlite_dims_settle(ts_sqlite_conn *c, int64_t hi);

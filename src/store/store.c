@@ -1,17 +1,20 @@
-/* store.c: backend selection and the thin dispatch from the public store
+/* store.c: backend selection (cfg->store) and the thin dispatch from the public store
  * API to a backend's ops table, plus the generic synchronous write. */
 #include <pthread.h>
 #include <string.h>
 
 #include "store/store_int.h"
 
+/* cfg->store, checked by the config (sqlite | postgres). */
+static const ts_store_ops *backend(const ts_config *cfg)
+{
+    return strcmp(cfg->store, "postgres") == 0 ? &ts_pg_ops : &ts_sqlite_ops;
+}
+
 int ts_store_open(const ts_config *cfg, ts_store **out, ts_err *err)
 {
     *out = NULL;
-    if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
-        strncmp(cfg->db_path, "postgresql://", 13) == 0)
-        return ts_err_set(err, TS_EINVAL, "PostgreSQL backend is not built into this binary");
-    int rc = ts_sqlite_ops.open(cfg, out, err);
+    int rc = backend(cfg)->open(cfg, out, err);
     if (rc == TS_OK)
         (*out)->kc = ts_keycache_new(cfg->key_cache_ms);
     return rc;
@@ -77,8 +80,8 @@ int ts_store_key_candidates(ts_store *s, const char *prefix, ts_key_row *rows, s
     return ts_keycache_lookup(s, prefix, rows, cap, n);
 }
 
-int ts_store_trace_get(ts_store *s, int64_t ws_id, const char *trace_id, ts_arena *a,
-                       ts_trace *out, ts_span **spans, size_t *nspans)
+int ts_store_trace_get(ts_store *s, int64_t ws_id, const char *trace_id, ts_arena *a, ts_trace *out,
+                       ts_span **spans, size_t *nspans)
 {
     return s->ops->trace_get(s, ws_id, trace_id, a, out, spans, nspans);
 }
@@ -126,10 +129,7 @@ void ts_store_stats_get(ts_store *s, ts_store_stats *out)
 int ts_store_vacuum(const ts_config *cfg, ts_vacuum_info *out, ts_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (strncmp(cfg->db_path, "postgres://", 11) == 0 ||
-        strncmp(cfg->db_path, "postgresql://", 13) == 0)
-        return ts_err_set(err, TS_EINVAL, "vacuum: PostgreSQL has its own VACUUM");
-    return ts_sqlite_ops.vacuum(cfg, out, err);
+    return backend(cfg)->vacuum(cfg, out, err);
 }
 
 int ts_store_backup(ts_store *s, const char *dest, ts_err *err)

@@ -52,5 +52,6 @@ int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t
 void ts_keycache_counts(const ts_keycache *kc, uint64_t *hits, uint64_t *misses);
 
 extern const ts_store_ops ts_sqlite_ops;
+extern const ts_store_ops ts_pg_ops; /* store/pg.c */
 
 #endif

@@ -138,8 +138,8 @@ static void apply_env(const char *const *env)
 }
 
 /* Child side of a fork: redirect, set env, exec binary with args. */
-static void exec_child(const char *bin, const char *const *args, const char *const *env, int out_fd,
-                       int err_fd)
+static void exec_child(const char *bin, const char *const *args, const char *const *store_env,
+                       const char *const *env, int out_fd, int err_fd)
 {
     const char *argv[64];
     size_t n = 0;
@@ -151,6 +151,7 @@ static void exec_child(const char *bin, const char *const *args, const char *con
         dup2(devnull, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    apply_env(store_env);
     apply_env(env);
     argv[n++] = bin;
     for (size_t i = 0; args[i] != NULL && n < 63; i++)
@@ -161,19 +162,33 @@ static void exec_child(const char *bin, const char *const *args, const char *con
     _exit(127);
 }
 
+/* The TRACESTORE_STORE/_POSTGRES_URL pair for a run on the daemon whose db
+ * path is db (all NULL on SQLite). */
+static void store_env_for(const char *db, const char *store_env[3])
+{
+    const char *url = ts_pg_reg_env(db);
+    store_env[0] = url != NULL ? "TRACESTORE_STORE=postgres" : NULL;
+    store_env[1] = url;
+    store_env[2] = NULL;
+}
+
 int ts_cli(const char *const *args, const char *const *env, char **out, char **err)
 {
-    const char *bin = ts_binary();
+    const char *bin = ts_binary(), *db = NULL, *store_env[3];
     char out_path[] = "/tmp/ts-it-cli-out-XXXXXX";
     char err_path[] = "/tmp/ts-it-cli-err-XXXXXX";
     int ofd = mkstemp(out_path), efd = mkstemp(err_path), status = 0, rc = -1;
     pid_t pid;
     ck_assert_msg(ofd >= 0 && efd >= 0, "mkstemp: %s", strerror(errno));
+    for (size_t i = 0; args[i] != NULL; i++)
+        if (strcmp(args[i], "--db") == 0 && args[i + 1] != NULL)
+            db = args[i + 1];
+    store_env_for(db, store_env);
     fflush(NULL);
     pid = fork();
     ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0)
-        exec_child(bin, args, env, ofd, efd);
+        exec_child(bin, args, store_env, env, ofd, efd);
     close(ofd);
     close(efd);
     if (!wait_timeout(pid, CLI_TIMEOUT_MS, &status)) {
@@ -234,7 +249,7 @@ void ts_cli_key_create(const char *db, const char *ws, char key[TS_IT_KEY_CAP])
     free(err);
 }
 
-void ts_d_init(ts_daemon *d, int keys, const char *const *env)
+static void d_init_dir(ts_daemon *d, const char *const *env)
 {
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "/tmp/ts-it-XXXXXX");
@@ -242,6 +257,47 @@ void ts_d_init(ts_daemon *d, int keys, const char *const *env)
     snprintf(d->db, sizeof d->db, "%s/tracestore.db", d->dir);
     for (size_t i = 0; env != NULL && env[i] != NULL && i < 7; i++)
         d->env[i] = env[i];
+}
+
+/* 1 when env names the store itself (a test with a cluster of its own). */
+static int env_names_store(const char *const *env)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        if (strncmp(env[i], "TRACESTORE_STORE=", 17) == 0 ||
+            strncmp(env[i], "TRACESTORE_POSTGRES_URL=", 24) == 0)
+            return 1;
+    return 0;
+}
+
+void ts_d_init(ts_daemon *d, int keys, const char *const *env)
+{
+    int pg = ts_backend_is_pg() && !env_names_store(env);
+    if (pg)
+        ts_pg_require();
+    ts_d_init_on(d, keys, env, pg ? ts_pg_base() : NULL);
+}
+
+void ts_d_init_shared(ts_daemon *d2, const ts_daemon *d1, const char *const *env)
+{
+    d_init_dir(d2, env);
+    snprintf(d2->db, sizeof d2->db, "%s", d1->db);
+    if (d1->pg_url[0] != '\0')
+        ts_pg_db_share(d2, d1);
+    memcpy(d2->key_alpha, d1->key_alpha, sizeof d2->key_alpha);
+    memcpy(d2->key_alpha2, d1->key_alpha2, sizeof d2->key_alpha2);
+    memcpy(d2->key_beta, d1->key_beta, sizeof d2->key_beta);
+}
+
+const char *ts_d_pg_url(const ts_daemon *d)
+{
+    return d->pg_url[0] != '\0' ? d->pg_url : NULL;
+}
+
+void ts_d_init_on(ts_daemon *d, int keys, const char *const *env, const char *pg_base)
+{
+    d_init_dir(d, env);
+    if (pg_base != NULL)
+        ts_pg_db_create(d, pg_base);
     if (keys) {
         ts_cli_key_create(d->db, "alpha", d->key_alpha);
         ts_cli_key_create(d->db, "alpha", d->key_alpha2);
@@ -314,11 +370,29 @@ static long health_status(int port)
     return code;
 }
 
+/* On a PostgreSQL run, a daemon that answers /healthz has migrated its
+ * database: otherwise it is not on PostgreSQL at all (store = postgres not
+ * honoured), and the run would test SQLite twice. */
+static void check_pg_schema(ts_daemon *d)
+{
+    char out[256];
+    if (d->pg_url[0] == '\0')
+        return;
+    if (ts_pg_exec(d->pg_url,
+                   "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                   out, sizeof out) != 0 ||
+        strtol(out, NULL, 10) <= 0)
+        ts_fail_at(__FILE__, __LINE__,
+                   "tracestore serve is up on %s but PostgreSQL database %s has no tables (%s): "
+                   "the daemon is not on PostgreSQL (TRACESTORE_STORE=postgres ignored?): %s",
+                   d->listen, d->pg_db, out, log_tail(d));
+}
+
 void ts_d_start(ts_daemon *d)
 {
     const char *bin = ts_binary();
     const char *args[] = {"serve", "--db", d->db, "--listen", d->listen, NULL};
-    const char *bare[] = {"serve", NULL};
+    const char *bare[] = {"serve", NULL}, *store_env[3];
     long deadline;
     int fd, status;
     static int curl_ready;
@@ -333,11 +407,12 @@ void ts_d_start(ts_daemon *d)
     snprintf(d->log, sizeof d->log, "%s/serve-%d.log", d->dir, d->starts);
     fd = open(d->log, O_CREAT | O_WRONLY | O_TRUNC, 0600);
     ck_assert_msg(fd >= 0, "open %s: %s", d->log, strerror(errno));
+    store_env_for(d->db, store_env);
     fflush(NULL);
     d->pid = fork();
     ck_assert_msg(d->pid >= 0, "fork: %s", strerror(errno));
     if (d->pid == 0)
-        exec_child(bin, d->omit_flags ? bare : args, d->env, fd, fd);
+        exec_child(bin, d->omit_flags ? bare : args, store_env, d->env, fd, fd);
     close(fd);
     ts_cur = d;
     deadline = now_ms() + HEALTH_TIMEOUT_MS;
@@ -348,8 +423,10 @@ void ts_d_start(ts_daemon *d)
             ts_fail_at(__FILE__, __LINE__, "tracestore serve exited early (status 0x%x): %s",
                        (unsigned)status, log_tail(d));
         }
-        if (health_status(d->port) == 200)
+        if (health_status(d->port) == 200) {
+            check_pg_schema(d);
             return;
+        }
         if (now_ms() > deadline) {
             ts_d_dump_log(d);
             ts_fail_at(__FILE__, __LINE__, "GET /healthz not 200 within 15 s on %s: %s", d->listen,
@@ -451,6 +528,7 @@ void ts_d_free(ts_daemon *d)
         ts_cur = NULL;
     if (d->dir[0] == '\0' || getenv("TS_KEEP_TMP") != NULL)
         return;
+    ts_pg_db_drop(d);
     dir = opendir(d->dir);
     if (dir != NULL) {
         struct dirent *e;
@@ -750,6 +828,8 @@ void ts_expect_status_at(const char *file, int line, const ts_resp *r, long stat
 long long ts_d_sql_int(const ts_daemon *d, const char *sql)
 {
     char cmd[2048], line[64] = "";
+    if (d->pg_url[0] != '\0')
+        return ts_pg_sql_int(d, sql);
     snprintf(cmd, sizeof cmd, "sqlite3 -cmd '.timeout 5000' '%s' \"%s\"", d->db, sql);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);

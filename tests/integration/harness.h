@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <cJSON.h>
@@ -32,6 +33,11 @@ typedef struct ts_daemon {
     char key_alpha[TS_IT_KEY_CAP];  /* workspace "alpha" */
     char key_alpha2[TS_IT_KEY_CAP]; /* second "alpha" key, for revoke tests */
     char key_beta[TS_IT_KEY_CAP];   /* workspace "beta" */
+    /* PostgreSQL runs (TS_TEST_STORE=postgres), all empty on SQLite: */
+    char pg_base[TS_IT_PATH_CAP]; /* the cluster's conninfo base (no dbname) */
+    char pg_url[TS_IT_PATH_CAP];  /* pg_base + " dbname=" + pg_db */
+    char pg_db[64];               /* the database created for this daemon */
+    int pg_owner;                 /* 1: ts_d_free drops pg_db (0: a shared daemon) */
 } ts_daemon;
 
 /* Path of the binary under test (TS_BINARY), failing the test if unset. */
@@ -39,8 +45,22 @@ const char *ts_binary(void);
 
 /* Creates the temp dir and db path; keys = 1 also creates the three keys
  * (alpha, alpha2, beta) with `key create` before any serve. env: extra
- * "KEY=VALUE" strings for serve (borrowed, NULL-terminated, may be NULL). */
+ * "KEY=VALUE" strings for serve (borrowed, NULL-terminated, may be NULL).
+ * With TS_TEST_STORE=postgres it also creates a fresh database in the
+ * cluster of TS_PG_URL / TS_PG_URL_FILE (exit 77 when PostgreSQL is not
+ * installed), and every serve and every ts_cli run naming "--db d->db"
+ * gets TRACESTORE_STORE=postgres and TRACESTORE_POSTGRES_URL=d->pg_url
+ * (before env, which may override them). An env that names
+ * TRACESTORE_STORE or TRACESTORE_POSTGRES_URL itself gets no database:
+ * the test chose its store. */
 void ts_d_init(ts_daemon *d, int keys, const char *const *env);
+/* ts_d_init on the cluster whose conninfo base is pg_base (NULL: SQLite,
+ * whatever TS_TEST_STORE says): for a test that runs its own cluster. */
+void ts_d_init_on(ts_daemon *d, int keys, const char *const *env, const char *pg_base);
+/* A second daemon on d1's store: its own temp dir, log and port, the same
+ * SQLite file or PostgreSQL database, d1's keys. ts_d_free(d2) leaves the
+ * store alone (d1's ts_d_free removes it); free d2 first. */
+void ts_d_init_shared(ts_daemon *d2, const ts_daemon *d1, const char *const *env);
 /* Picks a free port, starts `serve`, waits for GET /healthz == 200 (15 s,
  * prints the log on failure) and makes d the target of ts_http(). */
 void ts_d_start(ts_daemon *d);
@@ -197,9 +217,52 @@ void ts_new_span_id(char out[17]);
 /* Formats 32 hex as UUID (8-4-4-4-12), lowercase. out: 37 bytes. */
 void ts_hex_to_uuid(const char *hex, char out[37]);
 
-/* One integer that the sqlite3 shell reads from d's database (the test
- * fails when it cannot). */
+/* One integer that the sqlite3 shell reads from d's database, or on
+ * PostgreSQL the first column of the first row of sql on d's database (the
+ * SQL must then be valid in both; NULL reads as 0). The test fails when it
+ * cannot. */
 long long ts_d_sql_int(const ts_daemon *d, const char *sql);
+
+/* ---- PostgreSQL (harness_pg.c) ---- */
+
+/* 1 when TS_TEST_STORE=postgres: the suite runs against PostgreSQL. A test
+ * of something SQLite-only skips with TS_SKIP_ON_PG("why"). */
+int ts_backend_is_pg(void);
+#define TS_SKIP_ON_PG(why)                                                                         \
+    do {                                                                                           \
+        if (ts_backend_is_pg()) {                                                                  \
+            fprintf(stderr, "%s: skipped on postgres: %s\n", __func__, (why));                     \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+/* The conninfo of d's database ("host=... port=... user=... dbname=..."),
+ * NULL on SQLite. */
+const char *ts_d_pg_url(const ts_daemon *d);
+/* The conninfo base of the suites' shared cluster (TS_PG_URL, else the
+ * first line of the file TS_PG_URL_FILE), NULL when neither names one. */
+const char *ts_pg_base(void);
+/* 1 when Debian's PostgreSQL server binaries (initdb) are installed. */
+int ts_pg_bins_present(void);
+/* On a PostgreSQL run: returns when ts_pg_base() names a cluster, exits 77
+ * (skip) when the server binaries are absent, fails the test otherwise. */
+void ts_pg_require(void);
+/* Runs sql on conninfo through libpq. The first value of the first row (or
+ * the error message) into out (may be NULL). Returns 0 on success with a
+ * row or a command, 1 on success without a row, -1 on an error. */
+int ts_pg_exec(const char *conninfo, const char *sql, char *out, size_t cap);
+/* Runs tests/pg/cluster.sh sub dir (start, stop, url, stop-server,
+ * start-server) for a test's own cluster; its output (stderr too) in out,
+ * cut at the first line end on success (start and url: the conninfo
+ * base). Returns the shell's status (77 << 8: PostgreSQL not installed). */
+int ts_pg_cluster(const char *sub, const char *dir, char *out, size_t cap);
+/* Internal to the harness: the database of a daemon, and the
+ * TRACESTORE_POSTGRES_URL=... of the daemon whose db path is db (NULL:
+ * none, an SQLite run). */
+void ts_pg_db_create(ts_daemon *d, const char *base);
+void ts_pg_db_share(ts_daemon *d2, const ts_daemon *d1);
+void ts_pg_db_drop(ts_daemon *d);
+const char *ts_pg_reg_env(const char *db);
+long long ts_pg_sql_int(const ts_daemon *d, const char *sql);
 
 /* Runs cmd through the shell; its output (at most cap - 1 bytes,
  * NUL-terminated) in out. Returns pclose's status, -1 when it cannot start. */

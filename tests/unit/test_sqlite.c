@@ -286,8 +286,13 @@ START_TEST(open_fails_cleanly)
     ck_assert_ptr_null(s);
     ck_assert(err.msg[0] != '\0');
     ts_err_clear(&err);
-    snprintf(bad.db_path, sizeof(bad.db_path), "postgres://localhost/x");
+    /* store = postgres without a postgres_url: a config error naming the key */
+    bad = cfg;
+    snprintf(bad.store, sizeof(bad.store), "postgres");
+    bad.postgres_url[0] = '\0';
     ck_assert_int_eq(ts_store_open(&bad, &s, &err), TS_EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(err.msg, "postgres_url"));
     ts_store_close(NULL); /* NULL-safe */
 }
 END_TEST
