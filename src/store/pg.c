@@ -86,9 +86,12 @@ ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
     PQsetnonblocking(c->pc, 1);
     c->timeout_ms = client_timeout_ms(&s->cfg);
     /* synchronous_commit on: a 2xx is sent only after COMMIT returned,
-     * and COMMIT returns only once the WAL is flushed. */
+     * and COMMIT returns only once the WAL is flushed. extra_float_digits
+     * above 0: doubles (costs) come back in their shortest exact form
+     * whatever the server's default. */
     snprintf(set, sizeof set,
-             "SET synchronous_commit = on; SET TIME ZONE 'UTC'; SET statement_timeout = %lld",
+             "SET synchronous_commit = on; SET TIME ZONE 'UTC'; SET extra_float_digits = 3; "
+             "SET statement_timeout = %lld",
              (long long)statement_timeout_ms(&s->cfg));
     r = ts_pg_simple(c, set);
     if (ts_pg_check(c, r, err) != TS_OK)
