@@ -38,7 +38,10 @@ bench:
 	@scripts/deps.sh test
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTS_BENCH=ON >/dev/null
 	@cmake --build build-release -j $(JOBS)
-	@bench/run.sh build-release $(SIZE)
+	@if [ "$(STORE)" = postgres ]; then bench/pg.sh build-release; else \
+	  cmake -S . -B build-release-nometrics -DCMAKE_BUILD_TYPE=Release -DTS_NO_METRICS=ON >/dev/null && \
+	  cmake --build build-release-nometrics -j $(JOBS) --target tracestore && \
+	  bench/run.sh build-release $(SIZE); fi
 
 soak:
 	@$(MAKE) --no-print-directory bench SIZE=soak
@@ -53,4 +56,4 @@ format:
 	@clang-format -i src/*.c src/*/*.c src/*/*.h include/tracestore/*.h tests/*/*.c tests/*/*.h
 
 clean:
-	rm -rf build build-test build-release build-fuzz
+	rm -rf build build-test build-release build-release-nometrics build-fuzz

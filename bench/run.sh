@@ -10,6 +10,22 @@
 # BENCH_SECONDS overrides the per-workload time bound (default 20);
 # BENCH_PREFILL the read database's span count (a quick check of the script);
 # SOAK_SECONDS the soak's length (default 600).
+# Two more measurements follow the five workloads, each a short table:
+#   metrics    the cost of keeping the /metrics counters: workloads 1-3 on
+#              this build and on BENCH_NOMETRICS (default build-release-
+#              nometrics, -DTS_NO_METRICS=ON: the counter bumps compiled
+#              out), BENCH_METRICS_ROUNDS (4) runs of each of
+#              BENCH_METRICS_SECONDS (3) s, alternating (bench/ab.sh
+#              AB_MODE=kept), and
+#              bench/metrics_cost's ns per request of every bump over the
+#              daemon's CPU time per request in those runs;
+#   retention  one-span ingest into one workspace with and without a
+#              retention sweep of another, filled with
+#              BENCH_RETENTION_TRACES (10000) expired 100-span traces:
+#              BENCH_RETENTION_ROUNDS (2) windows of each, alternating,
+#              BENCH_RETENTION_SECONDS (BENCH_SECONDS / 4) s each.
+# BENCH_ONLY=core,metrics,retention runs a subset (core: the limits and
+# workloads 1-5; default: all three).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +38,16 @@ SL="$BUILD/bench/sqlite_limit"
 BM="$BUILD/bench/bare_mhd"
 DATA="$BUILD/bench-data"
 SECS=${BENCH_SECONDS:-20}
+MC="$BUILD/bench/metrics_cost"
+NOMET=${BENCH_NOMETRICS:-$ROOT/build-release-nometrics}
+case "$NOMET" in /*) ;; *) NOMET="$ROOT/$NOMET" ;; esac
+ONLY=",${BENCH_ONLY:-core,metrics,retention},"
+want() { [[ "$ONLY" == *",$1,"* ]]; }
+for part in ${ONLY//,/ }; do
+    case $part in core | metrics | retention) ;;
+    *) echo "bench: BENCH_ONLY: unknown part $part (core, metrics, retention)" >&2; exit 2 ;;
+    esac
+done
 for f in "$TS" "$LG" "$SL" "$BM"; do
     [ -x "$f" ] || { echo "bench: $f missing; build with -DTS_BENCH=ON (make bench)" >&2; exit 2; }
 done
@@ -49,8 +75,8 @@ kv() { # kv "LINE" KEY -> value of KEY=... in LINE
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        ss -ltn 2>/dev/null | grep -q ":$p " || { echo $p; return; }
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
+        ss -ltn 2>/dev/null | grep -c ":$p " >/dev/null || { echo $p; return; }
     done
     echo 18080
 }
@@ -82,7 +108,7 @@ start_daemon() {
             kill -0 "$PID" 2>/dev/null || break
             sleep 0.05
         done
-        kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true
+        kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
     done
     echo "bench: daemon did not start, see $LOG" >&2
     exit 1
@@ -230,6 +256,201 @@ if [ "$SIZE" = soak ]; then
     exit 0
 fi
 
+# The metrics and retention measurements (BENCH_ONLY parts; see the top).
+# Each appends its lines to XTAB, printed after the main table.
+XTAB=()
+mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF }'; }
+xrow() { XTAB+=("$(printf "$@")"); }
+
+# counted_requests BINARY: the requests /metrics counted after three
+# health checks, served by BINARY on a fresh database.
+counted_requests() {
+    local ts0=$TS db="$DATA/metrics-check.db" n
+    rm -f "$db" "$db-wal" "$db-shm" "$db-keys" "$db.key"
+    TS=$1
+    export TRACESTORE_METRICS_TOKEN=bench-metrics-check
+    start_daemon "$db"
+    unset TRACESTORE_METRICS_TOKEN
+    for _ in 1 2 3; do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" || true; done
+    n=$(curl -sf -H "Authorization: Bearer bench-metrics-check" "http://127.0.0.1:$PORT/metrics" |
+        awk '/^tracestore_http_requests_total\{/ { s += $NF } END { printf "%d", s }')
+    stop_daemon
+    TS=$ts0
+    rm -f "$db" "$db-wal" "$db-shm" "$db-keys" "$db.key"
+    echo "${n:-0}"
+}
+
+# metrics: what keeping the /metrics counters costs workloads 1-3.
+run_metrics() {
+    local rounds=${BENCH_METRICS_ROUNDS:-4} msecs=${BENCH_METRICS_SECONDS:-3} mb ab ns
+    note "metrics: the cost of keeping the /metrics counters ($BUILD against $NOMET)"
+    xrow '%s' ""
+    if [ ! -x "$NOMET/tracestore" ] || [ ! -x "$MC" ]; then
+        note "  not available: $NOMET/tracestore or $MC missing (make bench builds both)"
+        xrow '%s' "cost of the /metrics counters: not available ($NOMET/tracestore or $MC missing; make bench builds both)"
+        return 0
+    fi
+    # The off build must count nothing and this one must count: a build
+    # mix-up would otherwise compare a build with itself.
+    local on_n off_n
+    on_n=$(counted_requests "$TS"); off_n=$(counted_requests "$NOMET/tracestore")
+    note "  requests counted by /metrics after 3 health checks: on $on_n, off $off_n"
+    if [ "$on_n" -lt 3 ] || [ "$off_n" != 0 ]; then
+        note "  not available: $NOMET/tracestore is not a -DTS_NO_METRICS=ON build of this tree"
+        xrow '%s' "cost of the /metrics counters: not available ($NOMET/tracestore counts requests: rebuild it with -DTS_NO_METRICS=ON)"
+        return 0
+    fi
+    mb=$("$MC" 5000000 2) || { note "  metrics_cost failed: $mb"; return 0; }
+    echo "metrics_cost $mb" >> "$LOG"
+    ns=$(kv "$mb" ns_per_req)
+    note "  counter bumps of one request: $ns ns (2 threads at once; 1 thread: $(kv "$("$MC" 5000000 1)" ns_per_req) ns)"
+    ab=$(AB_MODE=kept AB_SECONDS=$msecs AB_WORKLOADS="w1 w2 w3" AB_LABELS="off on" AB_LOADGEN="$LG" \
+        "$ROOT/bench/ab.sh" "$NOMET" "$BUILD" "$rounds")
+    sed 's/^/metrics_ab /' <<<"$ab" >> "$LOG"
+    while read -r l; do note "  $l"; done <<<"$ab"
+    xrow '%s' "cost of keeping the /metrics counters: this build (on) against $(basename "$NOMET") (off, -DTS_NO_METRICS=ON),"
+    xrow '%s' "one daemon of each per workload, up together, the load alternating between them: $rounds runs of $msecs s each"
+    xrow '%s' "(off-on, on-off, ...; bench/ab.sh AB_MODE=kept); and the counter bumps of one request timed alone:"
+    xrow '%s' "$ns ns (bench/metrics_cost, 2 threads at once)"
+    xrow '%-30s %9s %9s %15s %9s %9s %15s %9s %9s %4s' workload on off "rate on/off" "us/req on" off \
+        "CPU/req on/off" "other CPU" bumps/CPU met
+    local w name
+    for w in w1 w2 w3; do
+        case $w in
+        w1) name="1 /spans-bulk 100 spans/req" ;;
+        w2) name="2 OTLP protobuf 512 spans/req" ;;
+        w3) name="3 /spans-bulk 1 span/req" ;;
+        esac
+        XTAB+=("$(awk -v w="$w" -v name="$name" -v ns="$ns" '
+            function v(k,   i, a) { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] + 0 } return 0 }
+            # mean of x[1..n] and its 95 % confidence half-width (Student t), as "m+-e"
+            function mse(x, n,   i, m, s, t) { m = 0; for (i = 1; i <= n; i++) m += x[i]; m /= n; s = 0
+                for (i = 1; i <= n; i++) s += (x[i] - m) ^ 2
+                split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26", t, " ")
+                E = (n > 1) ? ((n - 1 <= 9) ? t[n - 1] : 2.2) * sqrt(s / (n - 1) / n) : 0
+                M = m; return sprintf("%.3f+-%.3f", m, E) }
+            $1 == w {
+                rate = (w == "w3") ? v("req_per_s") : v("spans_per_s")
+                reqs = v("req_per_s") * v("elapsed_s")
+                cpu = (reqs > 0) ? v("daemon_cpu_s") / reqs * 1e6 : 0
+                if ($2 == "on") { on[++non] = rate; con[non] = cpu; oon += v("other_cpu") }
+                else { off[++noff] = rate; coff[noff] = cpu; ooff += v("other_cpu") }
+            }
+            END {
+                n = (non < noff) ? non : noff
+                if (n == 0) { printf "%-30s not available: no A/B runs", name; exit }
+                for (i = 1; i <= n; i++) {
+                    rr[i] = (off[i] > 0) ? on[i] / off[i] : 0; cr[i] = (coff[i] > 0) ? con[i] / coff[i] : 0
+                    son += on[i]; soff += off[i]; scon += con[i]; scoff += coff[i]
+                }
+                r = mse(rr, n); c = mse(cr, n); cm = M; ce = E
+                share = (scon > 0) ? ns / 1000 / (scon / n) : 1
+                met = (share <= 0.02) ? "yes" : "no"
+                if (cm - ce > 1.02) met = met "?"  # the A/B shows > 2 % more CPU per request beyond its noise
+                printf "%-30s %9.0f %9.0f %15s %9.1f %9.1f %15s %4.2f/%4.2f %8.3f%% %4s",
+                    name, son / n, soff / n, r, scon / n, scoff / n, c, oon / n, ooff / n, share * 100, met
+            }' <<<"$ab")")
+    done
+    xrow '%s' "(on, off: mean rate, spans/s (w3: req/s); rate on/off and CPU/req on/off: the mean of each pair's ratio"
+    xrow '%s' " +- its 95 % confidence half-width; us/req: the daemon's CPU time per request, which other processes'"
+    xrow '%s' " load moves less than the rate; other CPU: CPUs they took during the on / off runs; bumps/CPU: the"
+    xrow '%s' " bumps' ns over the daemon's CPU per request (on), the share of its work the counters are; met:"
+    xrow '%s' " bumps/CPU <= 2 % (the target: no workload loses more than 2 %), '?' when the A/B's CPU per request"
+    xrow '%s' " is more than 2 % higher beyond its noise all the same)"
+}
+
+# retention: one-span ingest into a live workspace with and without a
+# sweep of an expired one running (bench/README.md), in alternating windows
+# (none, sweep, sweep, none, ...) so the machine's drift falls on both: the
+# sweep starts with `set-retention old 1` and stops with `set-retention old
+# 0`, each taking effect within the sweep period (1 s here).
+traces_of() { "$TS" workspace list --db "$1" 2>>"$LOG" | awk -v w="$2" '$1 == w { print $3 }'; }
+run_retention() {
+    local n=${BENCH_RETENTION_TRACES:-10000} rs=${BENCH_RETENTION_SECONDS:-$((SECS / 4))}
+    local rounds=${BENCH_RETENTION_ROUNDS:-2}
+    local db="$DATA/retention.db" kold line left0 left1 i k phase
+    local none="" sweep="" np50="" sp50="" np99="" sp99="" ncpu="" scpu=""
+    note "retention: $n expired 100-span traces in workspace old, one-span ingest into workspace live"
+    rm -f "$db" "$db-wal" "$db-shm" "$db-keys" "$db.key"
+    kold=$("$TS" key create --workspace old --db "$db" 2>>"$LOG" | tail -n 1)
+    "$TS" key create --workspace live --db "$db" 2>>"$LOG" | tail -n 1 > "$db.key"
+    "$TS" workspace set-retention live 0 --db "$db" >>"$LOG" 2>&1
+    export TRACESTORE_RETENTION_SWEEP_S=1
+    start_daemon "$db"
+    unset TRACESTORE_RETENTION_SWEEP_S
+    # bulk spans carry 2025 times: expired under a one-day retention
+    line=$("$LG" --port "$PORT" --key "$kold" --mode bulk --spans 100 --spt 100 --conns 32 \
+        --requests "$n" --seconds 3600 --tag 10000002)
+    echo "retention-fill $line" >> "$LOG"
+    note "  fill: $(kv "$line" ok) requests, $(kv "$line" spans_per_s) spans/s"
+    # a discarded first window: the checkpointer copies the fill's WAL back
+    # meanwhile, which would otherwise fall on the first measured window
+    load rwarm --mode single --spt 8 --conns 64 --requests 2000000 --seconds "$rs" --tag "$RUN_TAG"
+    left0=$(traces_of "$db" old)
+    k=0
+    for i in $(seq "$rounds"); do
+        for phase in none sweep; do
+            # odd rounds: none then sweep; even rounds: sweep then none
+            [ $((i % 2)) = 0 ] && { [ $phase = none ] && phase=sweep || phase=none; }
+            if [ $phase = sweep ]; then
+                "$TS" workspace set-retention old 1 --db "$db" >>"$LOG" 2>&1
+            else
+                "$TS" workspace set-retention old 0 --db "$db" >>"$LOG" 2>&1
+            fi
+            sleep 1.2 # the sweeper looks once a second
+            k=$((k + 1))
+            load "r$phase$i" --mode single --spt 8 --conns 64 --requests 2000000 --seconds "$rs" \
+                --tag "$RUN_TAG" --first $((k * 10000000))
+            echo "r$phase$i: traces of old left: $(traces_of "$db" old)" >> "$LOG"
+            if [ $phase = sweep ]; then
+                sweep="$sweep $(kv "$LAST" req_per_s)"; sp99="$sp99 $(kv "$LAST" p99_ms)"
+                sp50="$sp50 $(kv "$LAST" p50_ms)"; scpu="$scpu $(kv "$LAST" daemon_cpu)/$(kv "$LAST" other_cpu)"
+            else
+                none="$none $(kv "$LAST" req_per_s)"; np99="$np99 $(kv "$LAST" p99_ms)"
+                np50="$np50 $(kv "$LAST" p50_ms)"; ncpu="$ncpu $(kv "$LAST" daemon_cpu)/$(kv "$LAST" other_cpu)"
+            fi
+        done
+    done
+    "$TS" workspace set-retention old 0 --db "$db" >>"$LOG" 2>&1
+    left1=$(traces_of "$db" old)
+    stop_daemon
+    rm -f "$db" "$db-wal" "$db-shm" "$db-keys" "$db.key"
+    local mn ms pr
+    mn=$(mean $none); ms=$(mean $sweep)
+    pr=$(awk -v a="$none" -v b="$sweep" 'BEGIN { n = split(a, x, " "); split(b, y, " "); min = 1e9; max = 0
+        for (i = 1; i <= n; i++) { r = y[i] / x[i]; if (r < min) min = r; if (r > max) max = r }
+        printf "%.2f-%.2f", min, max }')
+    note "  no sweep:$none req/s (mean $mn); sweep running:$sweep (mean $ms); ratio $(ratio "$ms" "$mn") (rounds $pr)"
+    xrow '%s' ""
+    xrow '%s' "one-span ingest into one workspace while a retention sweep deletes another's $n expired 100-span traces"
+    xrow '%s' "($((n * 100)) spans): 64 conns, $rounds x $rs s without and $rounds x $rs s with the sweep, alternating"
+    xrow '%s' "(set-retention old 1 / 0, retention_sweep_s=1), one daemon"
+    xrow '%-26s %24s %9s %20s %20s %16s' phase "req/s per window" mean p50_ms p99_ms CPU:ts/oth
+    xrow '%-26s %24s %9s %20s %20s %16s' "no sweep" "$none" "$mn" "$np50" "$np99" "$ncpu"
+    xrow '%-26s %24s %9s %20s %20s %16s' "sweep running" "$sweep" "$ms" "$sp50" "$sp99" "$scpu"
+    xrow '%s' "ratio (sweep running / no sweep): $(ratio "$ms" "$mn") (per round $pr); traces of old: $left0 before, $left1 after ($(( (${left0:-0} - ${left1:-0}) * 100 )) spans deleted)"
+    if [ "${left1:-0}" = 0 ]; then
+        xrow '%s' "(the backlog ran out: part of the sweep windows ran without a sweep; raise BENCH_RETENTION_TRACES)"
+    fi
+    xrow '%s' "(the sweep is paced to take at most a fifth of the writer: design ratio >= 0.8)"
+}
+print_xtab() {
+    local l
+    for l in "${XTAB[@]}"; do printf '%s\n' "$l"; done
+}
+if ! want core; then
+    want metrics && run_metrics
+    want retention && run_retention
+    T_END=$(date +%s)
+    {
+        echo
+        echo "tracestore benchmark (${BENCH_ONLY:-}), $(nproc) CPUs, $(date -u +%FT%TZ), $((T_END - T_START)) s"
+        echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; busiest other processes: $(busy_others)"
+        print_xtab
+    } | tee -a "$LOG" | tee "$DATA/last-table.txt"
+    exit 0
+fi
+
 # 1. The SQLite-alone limits ----------------------------------------------
 note "limits: SQLite alone (same rows, schema, indexes, pragmas, VFS and page cache; one transaction per batch)"
 LDB="$DATA/sqlite-limit.db"
@@ -361,7 +582,6 @@ for i in 1 2 3 4; do
         fi
     done
 done
-mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF }'; }
 W5_FULL=$(mean $W5_F); W5_EMPTY=$(mean $W5_E)
 note "  w5: full database$W5_F spans/s (mean $W5_FULL); empty$W5_E (mean $W5_EMPTY);" \
      "ratio $(ratio "$W5_FULL" "$W5_EMPTY")"
@@ -394,7 +614,7 @@ for _try in 1 2 3 4 5; do
     BPID=$!
     sleep 0.5
     curl -s -o /dev/null "http://127.0.0.1:$BPORT/" 2>/dev/null && break
-    kill -TERM "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null || true
+    kill -TERM "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true
     BPID=0
 done
 [ "$BPID" -gt 0 ] || { echo "bench: bare_mhd did not start, see $LOG" >&2; exit 1; }
@@ -410,7 +630,9 @@ for b in "$B1" "$B3" "$BG" "$BG8"; do
         "$(kv "$b" p99_ms)" - - - -
 done
 
-# 5. The table -------------------------------------------------------------
+# 5. The metrics and retention measurements, then the table ---------------
+want metrics && run_metrics
+want retention && run_retention
 LAST=$W3_LINE; LAST_RSS=$W3_RSS
 load_row "3 /spans-bulk 1 span/req" "bare MHD 1-span req/s" "$(kv "$B3" req_per_s)" req ">=25k req/s"
 LAST=$G1; LAST_RSS=$G1_RSS
@@ -470,4 +692,5 @@ echo "(writer_run / wr_runq: fraction of the run the writer thread was on a CPU 
 echo " for one; us/span: daemon CPU time per span (per request for w3); cpu_bound: the rate at which"
 echo " daemon and load generator together would use all $(nproc) CPUs at this CPU cost per span;"
 echo " ckpt_bg / ckpt_wr: checkpoints/milliseconds in the background / by the writer itself)"
+print_xtab
 } | tee -a "$LOG" | tee "$DATA/last-table.txt"

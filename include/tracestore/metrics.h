@@ -11,6 +11,22 @@
 
 #define TS_HIST_MAX 24
 
+/* -DTS_NO_METRICS=ON, a benchmark build only (bench/run.sh's metrics rows),
+ * compiles the counter bumps behind GET /metrics out, so that two release
+ * builds side by side show what keeping them costs (/metrics then shows
+ * zeros). Each bump site is guarded by TS_METRICS_ON, or uses
+ * TS_METRIC_ADD (a relaxed atomic add). */
+#ifdef TS_NO_METRICS
+#define TS_METRICS_ON 0
+#else
+#define TS_METRICS_ON 1
+#endif
+#define TS_METRIC_ADD(p, n)                                                                        \
+    do {                                                                                           \
+        if (TS_METRICS_ON)                                                                         \
+            atomic_fetch_add_explicit((p), (n), memory_order_relaxed);                             \
+    } while (0)
+
 /* A bucket layout: ascending upper bounds (inclusive, Prometheus `le`) in
  * the unit observed (ns or a count), and the divisor that turns that unit
  * into the exposed one (1e9: seconds; 1: a count). +Inf is implicit. */
@@ -38,7 +54,7 @@ typedef struct ts_hist_snap {
 } ts_hist_snap;
 
 void ts_hist_init(ts_hist *h, const ts_hist_bounds *bounds);
-/* Thread-safe, lock-free: two relaxed atomic adds. */
+/* Thread-safe, lock-free: two relaxed atomic adds (none with TS_NO_METRICS). */
 void ts_hist_observe(ts_hist *h, int64_t v);
 void ts_hist_snap_get(const ts_hist *h, ts_hist_snap *out);
 

@@ -37,6 +37,8 @@ void ts_hist_observe(ts_hist *h, int64_t v)
 {
     const ts_hist_bounds *bd = h->bounds;
     unsigned i = 0;
+    if (!TS_METRICS_ON)
+        return;
     if (v < 0)
         v = 0;
     while (i < bd->n && v > bd->le[i])

@@ -149,7 +149,7 @@ static char *normalise_path(ts_arena *a, const char *url)
 static enum MHD_Result send_response(ts_req *r)
 {
     struct MHD_Response *resp;
-    if (r->app->metrics)
+    if (TS_METRICS_ON && r->app->metrics)
         ts_http_metrics_count(r->app->metrics, r, r->state == ST_RESUMED,
                               ts_now_ns() - r->start_ns);
     r->sent_len = r->resp_len;

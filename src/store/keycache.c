@@ -18,6 +18,7 @@
 #include "store/store_int.h"
 #include "tracestore/apikey.h"
 #include "tracestore/ids.h"
+#include "tracestore/metrics.h"
 
 #define KC_SLOTS 128
 #define KC_ROWS 4 /* prefixes shared by more keys than this are not cached */
@@ -87,11 +88,11 @@ int ts_keycache_lookup(ts_store *s, const char *prefix, ts_key_row *rows, size_t
         memcpy(rows, sl->rows, sl->n * sizeof(*rows));
         *n = sl->n;
         pthread_mutex_unlock(&kc->mu);
-        atomic_fetch_add_explicit(&kc->hits, 1, memory_order_relaxed);
+        TS_METRIC_ADD(&kc->hits, 1);
         return TS_OK;
     }
     pthread_mutex_unlock(&kc->mu);
-    atomic_fetch_add_explicit(&kc->misses, 1, memory_order_relaxed);
+    TS_METRIC_ADD(&kc->misses, 1);
     /* The epoch was read before the rows: a revoke committed after this
      * point changes it, so rows older than the revoke are never served. */
     int rc = s->ops->key_candidates(s, prefix, rows, cap, n);

@@ -120,7 +120,7 @@ static void tx_close(ts_sqlite *s, txb *b)
     if (rc == TS_OK && (rc = ts_sqlite_tx(s->w, Q_TX_COMMIT)) == TS_OK) {
         ts_hist_observe(&s->h_commit, ts_now_ns() - t0);
         ts_hist_observe(&s->h_jobs, (int64_t)b->n);
-        atomic_fetch_add_explicit(&s->n_traces_created, s->w->traces_new, memory_order_relaxed);
+        TS_METRIC_ADD(&s->n_traces_created, s->w->traces_new);
         if (s->pipelined)
             wal_kick(s);
         if (settle) {
