@@ -4,6 +4,7 @@
  * and the dispatch; pg_jobs_ops.c has the other jobs. The reference for
  * every result is the SQLite backend (sqlite_jobs.c, sqlite_tagg.c), less
  * its single-writer caches: every row is read after the trace's lock. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,85 @@ char *ts_pgj_i64_array(ts_arena *a, const int64_t *v, size_t n)
         o += snprintf(o, 22, "%s%lld", i ? "," : "", (long long)v[i]);
     *o++ = '}';
     *o = '\0';
+    return out;
+}
+
+static char *put_be32(char *o, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        *o++ = (char)((v >> (8 * i)) & 0xff);
+    return o;
+}
+
+static char *put_be64(char *o, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--)
+        *o++ = (char)((v >> (8 * i)) & 0xff);
+    return o;
+}
+
+char *ts_pgj_bin_array(ts_arena *a, unsigned elem, const char *const *v, size_t n, int *len)
+{
+    size_t size = 20;
+    for (size_t i = 0; i < n; i++)
+        size += 4 + (!v[i] ? 0 : elem == TS_PGJ_TEXT ? strlen(v[i]) : 8);
+    if (size > INT32_MAX)
+        return NULL;
+    char *out = ts_arena_alloc(a, size), *o = out;
+    if (!out)
+        return NULL;
+    int nulls = 0;
+    for (size_t i = 0; i < n && !nulls; i++)
+        nulls = !v[i];
+    o = put_be32(o, 1); /* one dimension */
+    o = put_be32(o, (uint32_t)nulls);
+    o = put_be32(o, elem);
+    o = put_be32(o, (uint32_t)n);
+    o = put_be32(o, 1); /* lower bound */
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i]) {
+            o = put_be32(o, UINT32_MAX); /* -1: NULL */
+            continue;
+        }
+        if (elem == TS_PGJ_TEXT) {
+            size_t l = strlen(v[i]);
+            o = put_be32(o, (uint32_t)l);
+            memcpy(o, v[i], l);
+            o += l;
+            continue;
+        }
+        uint64_t bits;
+        if (elem == TS_PGJ_FLOAT8) {
+            double d = strtod(v[i], NULL);
+            memcpy(&bits, &d, sizeof bits);
+        } else {
+            bits = (uint64_t)strtoll(v[i], NULL, 10);
+        }
+        o = put_be32(o, 8);
+        o = put_be64(o, bits);
+    }
+    *len = (int)size;
+    return out;
+}
+
+char *ts_pgj_bin_i64(ts_arena *a, const int64_t *v, size_t n, int *len)
+{
+    size_t size = 20 + 12 * n;
+    if (size > INT32_MAX)
+        return NULL;
+    char *out = ts_arena_alloc(a, size), *o = out;
+    if (!out)
+        return NULL;
+    o = put_be32(o, 1);
+    o = put_be32(o, 0);
+    o = put_be32(o, TS_PGJ_INT8);
+    o = put_be32(o, (uint32_t)n);
+    o = put_be32(o, 1);
+    for (size_t i = 0; i < n; i++) {
+        o = put_be32(o, 8);
+        o = put_be64(o, (uint64_t)v[i]);
+    }
+    *len = (int)size;
     return out;
 }
 

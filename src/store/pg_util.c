@@ -84,13 +84,18 @@ void ts_pgp_bytea(ts_pgp *p, const unsigned char *bytes, size_t n)
 
 PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
 {
-    int n = p ? p->n : 0;
-    const char *const *vals = p ? p->v : NULL;
+    if (p && p->overflow)
+        return NULL;
+    return ts_pg_run_raw(c, id, sql, p ? p->n : 0, p ? p->v : NULL, NULL, NULL);
+}
 
-    if (!c || !c->pc || (p && p->overflow))
+PGresult *ts_pg_run_raw(ts_pg_conn *c, int id, const char *sql, int n, const char *const *vals,
+                        const int *lens, const int *fmts)
+{
+    if (!c || !c->pc)
         return NULL;
     if (id < 0 || id >= TS_PG_STMT_MAX)
-        return PQexecParams(c->pc, sql, n, NULL, vals, NULL, NULL, 0);
+        return PQexecParams(c->pc, sql, n, NULL, vals, lens, fmts, 0);
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
     if (!c->prepared[id]) {
@@ -100,7 +105,7 @@ PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
         PQclear(r);
         c->prepared[id] = 1;
     }
-    return PQexecPrepared(c->pc, name, n, vals, NULL, NULL, 0);
+    return PQexecPrepared(c->pc, name, n, vals, lens, fmts, 0);
 }
 
 int ts_pg_conn_bad(const ts_pg_conn *c)
