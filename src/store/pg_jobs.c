@@ -25,18 +25,15 @@ static const char SQL_LOCK[] =
     "SELECT pg_advisory_xact_lock(k.a, k.b) FROM (SELECT DISTINCT ($1::bigint % 2147483647)::int4 "
     "AS a, hashtext(u.t) AS b FROM unnest($2::text[]) AS u(t)) k ORDER BY k.a, k.b";
 
-/* The trace row, inserted first when missing (and not closed): one round
- * trip either way. Under the trace's lock the row seen is the latest. */
+/* The trace row and its closure; a trace without either gets a row id
+ * from the sequence, its row is inserted once its aggregates are known
+ * (pg_jobs_trace.c), so a new trace's row is written once. Under the
+ * trace's lock the row seen is the latest and no one else inserts it. */
 static const char SQL_TRACE[] =
-    "WITH ins AS (INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns) "
-    "SELECT $1::bigint, $2::text, (SELECT id FROM projects WHERE ws_id = $1 AND is_default = 1), "
-    "$3::bigint, $3::bigint WHERE NOT EXISTS (SELECT 1 FROM traces WHERE ws_id = $1 AND "
-    "trace_id = $2) AND NOT EXISTS (SELECT 1 FROM trace_closures WHERE ws_id = $1 AND "
-    "trace_id = $2) ON CONFLICT (ws_id, trace_id) DO NOTHING RETURNING id) "
-    "SELECT x.fresh, x.id, EXISTS (SELECT 1 FROM trace_closures WHERE ws_id = $1 AND "
-    "trace_id = $2), " AGG_COLS_T " FROM (SELECT 1) d LEFT JOIN (SELECT 0 AS fresh, id FROM "
-    "traces WHERE ws_id = $1 AND trace_id = $2 UNION ALL SELECT 1, id FROM ins) x ON true "
-    "LEFT JOIN traces t ON t.id = x.id AND x.fresh = 0";
+    "SELECT CASE WHEN t.id IS NULL AND NOT c.closed THEN nextval(pg_get_serial_sequence("
+    "'traces', 'id')) END, t.id, c.closed, " AGG_COLS_T " FROM (SELECT EXISTS (SELECT 1 FROM "
+    "trace_closures WHERE ws_id = $1 AND trace_id = $2) AS closed) c LEFT JOIN traces t ON "
+    "t.ws_id = $1 AND t.trace_id = $2";
 
 /* The span's stored version (if any) and the newest /track-request log
  * waiting for its id (when $4 = 1). */
@@ -267,32 +264,21 @@ static void read_agg(pgj *j, const PGresult *r, int at, ts_agg *g)
     g->err_text = ts_pg_text(j->a, r, 0, at + 20);
 }
 
-/* Reads (creating when missing and not closed) the row of t. A row
- * another transaction inserted between this statement's snapshot and its
- * insert (only without the lock) is read by a second attempt. */
+/* Reads the row of t, or draws its row id when it has none and is not
+ * closed (the row is inserted by ts_pgj_store_trace). */
 static int trace_load(pgj *j, pgt *t)
 {
     PGresult *r = NULL;
     int rc = TS_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        ts_pgp_reset(&j->p);
-        ts_pgp_i64(&j->p, j->w->ws_id);
-        ts_pgp_text(&j->p, t->trace_id);
-        ts_pgp_i64(&j->p, j->now);
-        if (!(r = ts_pgj_run(j, PS_TRACE, SQL_TRACE, &rc)))
-            return rc;
-        t->closed = PQntuples(r) > 0 && PQgetvalue(r, 0, 2)[0] == 't';
-        t->rowid = ts_pg_i64(r, 0, 1, 0);
-        if (t->rowid || t->closed)
-            break;
-        PQclear(r);
-        r = NULL;
-    }
-    if (!t->rowid && !t->closed) {
-        PQclear(r);
-        return ts_err_set(&j->w->err, TS_EIO, "postgres: trace row not found after insert");
-    }
-    t->existed = t->rowid && ts_pg_i64(r, 0, 0, 0) == 0;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, j->w->ws_id);
+    ts_pgp_text(&j->p, t->trace_id);
+    if (!(r = ts_pgj_run(j, PS_TRACE, SQL_TRACE, &rc)))
+        return rc;
+    t->closed = PQntuples(r) > 0 && PQgetvalue(r, 0, 2)[0] == 't';
+    t->existed = !ts_pg_isnull(r, 0, 1);
+    t->unsaved = !t->existed && !ts_pg_isnull(r, 0, 0);
+    t->rowid = ts_pg_i64(r, 0, t->existed ? 1 : 0, 0);
     if (t->existed)
         read_agg(j, r, 3, &t->agg);
     else
@@ -301,7 +287,7 @@ static int trace_load(pgj *j, pgt *t)
     t->tstart = ts_pg_i64(r, 0, 24, 0);
     t->created = t->existed ? ts_pg_i64(r, 0, 25, j->now) : j->now;
     t->loaded_started = ts_pgj_start(t);
-    if (t->rowid && !t->existed)
+    if (t->unsaved)
         j->created++;
     PQclear(r);
     return TS_OK;

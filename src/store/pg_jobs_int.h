@@ -50,6 +50,8 @@ enum {
     PS_SWEEP_LOGS,
     PS_WS_RETENTION,
     PS_TRACE_STORE,
+    PS_TRACE_NEW,
+    PS_TRACE_STORE_NEW,
     PS__END /* <= 90 */
 };
 
@@ -67,6 +69,7 @@ typedef struct pgt {
     const char *trace_id;
     int64_t rowid; /* traces.id; 0: no row (a closed trace without one) */
     int existed;   /* the row was there before this job */
+    int unsaved;   /* rowid drawn from the sequence, its row not inserted yet */
     int closed, touched, skip;
     ts_agg agg;
     int64_t loaded_started; /* agg's start when read (INT64_MIN: none) */
