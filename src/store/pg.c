@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -43,6 +44,16 @@ static int64_t statement_timeout_ms(const ts_config *cfg)
     return ms < 500 ? 500 : ms;
 }
 
+/* How long one statement may wait for a server that answers nothing
+ * (frozen, or its host gone without a reset): past the statement timeout,
+ * so a live server always ends a slow statement itself first, and short
+ * of request_timeout_s, so the request still gets its 503 in time. */
+static int64_t client_timeout_ms(const ts_config *cfg)
+{
+    int64_t ms = cfg->request_timeout_s * 1000 - 250, least = statement_timeout_ms(cfg) + 100;
+    return ms > least ? ms : least;
+}
+
 ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
 {
     char masked[TS_PATH_MAX], tmo[24], tcp[24], set[160];
@@ -71,12 +82,15 @@ ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err)
         goto fail;
     }
     PQsetNoticeProcessor(c->pc, notice_drop, NULL);
+    /* sends never block either: a frozen server cannot hold a writer */
+    PQsetnonblocking(c->pc, 1);
+    c->timeout_ms = client_timeout_ms(&s->cfg);
     /* synchronous_commit on: a 2xx is sent only after COMMIT returned,
      * and COMMIT returns only once the WAL is flushed. */
     snprintf(set, sizeof set,
              "SET synchronous_commit = on; SET TIME ZONE 'UTC'; SET statement_timeout = %lld",
              (long long)statement_timeout_ms(&s->cfg));
-    r = PQexec(c->pc, set);
+    r = ts_pg_simple(c, set);
     if (ts_pg_check(c, r, err) != TS_OK)
         goto fail;
     PQclear(r);
@@ -95,16 +109,34 @@ void ts_pg_conn_free(ts_pg_conn *c)
     free(c);
 }
 
+int ts_pg_conn_alive(ts_pg_conn *c)
+{
+    /* A server that shuts down sends an idle connection its FATAL message,
+     * which libpq hands to the notice processor leaving the connection
+     * "OK", and then closes it: a second read sees the close. Each read
+     * returns at once when nothing is pending (no round trip). */
+    for (int i = 0; i < 2; i++)
+        if (ts_pg_conn_bad(c) || !PQconsumeInput(c->pc) || PQstatus(c->pc) != CONNECTION_OK)
+            return 0;
+    return 1;
+}
+
 /* A pooled connection is reusable while the server still holds it: a
- * server that restarted has closed it (and said so), which reading what
- * is pending notices without a round trip. */
+ * server that restarted has closed it. */
 static int conn_reusable(ts_pg_conn *c)
 {
-    if (ts_pg_conn_bad(c))
-        return 0;
-    if (!PQconsumeInput(c->pc) || PQstatus(c->pc) != CONNECTION_OK)
-        return 0;
-    return PQtransactionStatus(c->pc) == PQTRANS_IDLE;
+    return ts_pg_conn_alive(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
+}
+
+/* After a read found the server unanswering (or unreachable), the reads
+ * of the next second fail at once instead of each waiting as long. */
+#define READ_STALL_NS 1000000000LL
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
@@ -112,7 +144,7 @@ ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
     ts_pg_conn *c = NULL;
     /* While the writer finds PostgreSQL away (and reconnects with a
      * back-off), reads fail at once instead of each paying a connect. */
-    if (!atomic_load(&s->up) && s->writer_started) {
+    if ((!atomic_load(&s->up) && s->writer_started) || mono_ns() < atomic_load(&s->rstall_ns)) {
         ts_err_set(err, TS_EBUSY, "PostgreSQL is unavailable, retry later");
         return NULL;
     }
@@ -136,6 +168,7 @@ ts_pg_conn *ts_pg_reader_get(ts_pg *s, ts_err *err)
     pthread_mutex_unlock(&s->rmu);
     if ((c = ts_pg_connect(s, err)))
         return c;
+    atomic_store(&s->rstall_ns, mono_ns() + READ_STALL_NS);
     pthread_mutex_lock(&s->rmu);
     s->nropen--;
     pthread_cond_signal(&s->rcv);
@@ -148,6 +181,8 @@ void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
     if (!c)
         return;
     int keep = !ts_pg_conn_bad(c) && PQtransactionStatus(c->pc) == PQTRANS_IDLE;
+    if (c->timed_out)
+        atomic_store(&s->rstall_ns, mono_ns() + READ_STALL_NS);
     if (!keep)
         ts_pg_conn_free(c);
     pthread_mutex_lock(&s->rmu);
@@ -162,7 +197,7 @@ void ts_pg_reader_put(ts_pg *s, ts_pg_conn *c)
 /* A simple-protocol command (several statements allowed), result dropped. */
 static int exec_simple(ts_pg_conn *c, const char *sql, ts_err *err)
 {
-    PGresult *r = PQexec(c->pc, sql);
+    PGresult *r = ts_pg_simple(c, sql);
     int rc = ts_pg_check(c, r, err);
     PQclear(r);
     return rc;
@@ -281,6 +316,7 @@ static int pg_setup(ts_pg *s, ts_err *err)
     int rc;
     if (!c)
         return err ? err->code : TS_EBUSY;
+    c->timeout_ms = 0; /* a migration, or the wait for another daemon's, may be long */
     if ((rc = exec_simple(c, "SET statement_timeout = 0", err)) == TS_OK &&
         (rc = exec_simple(c, "SELECT pg_advisory_lock(" TS_PG_MIGRATE_LOCK ")", err)) == TS_OK) {
         if ((rc = migrate_all(c, err)) == TS_OK)
@@ -334,7 +370,11 @@ static int pg_open(const ts_config *cfg, ts_store **out, ts_err *err)
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    pthread_condattr_t ca; /* the writer's back-off waits on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcv, &ca);
+    pthread_condattr_destroy(&ca);
     s->queue_max = (uint64_t)cfg->writer_queue_max;
     s->batch_max = (uint64_t)cfg->writer_batch_max;
     s->read_max = (size_t)(cfg->read_connections > 0 ? cfg->read_connections : threads + 2);

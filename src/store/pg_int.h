@@ -30,6 +30,11 @@
 typedef struct ts_pg_conn {
     PGconn *pc;
     unsigned char prepared[TS_PG_STMT_MAX];
+    /* the longest one statement waits for the server (0: no bound), past
+     * the server's own statement_timeout: only a server that answers
+     * nothing reaches it, and the connection is then dropped (pg_util.c) */
+    int64_t timeout_ms;
+    int timed_out; /* 1: dropped so (the server answered nothing) */
 } ts_pg_conn;
 
 /* Query parameters, all sent as text (a NULL value is SQL NULL). */
@@ -48,6 +53,9 @@ typedef struct ts_pg {
      * a caller waits on rcv while read_max are out */
     pthread_mutex_t rmu;
     pthread_cond_t rcv;
+    /* reads fail at once until then (CLOCK_MONOTONIC ns): a read connection
+     * was dropped for an unanswering server, or a connect failed */
+    _Atomic int64_t rstall_ns;
     ts_pg_conn **rfree;
     size_t nrfree, nropen, read_max;
     /* the writer (pg_writer.c) */
@@ -85,7 +93,9 @@ void ts_pgp_null(ts_pgp *p);
 /* Runs sql with p (NULL: none). id >= 0: prepared once per connection as
  * "s<id>" and executed by name (the same id must always carry the same
  * text); id < 0: unnamed, parsed each time (built queries). Returns the
- * result (PQclear it) or NULL when out of memory / parameters overflowed. */
+ * result (PQclear it) or NULL when out of memory / parameters overflowed.
+ * Never waits on the server past c->timeout_ms: the connection is then
+ * dropped and the result says so (ts_pg_check: TS_EBUSY). */
 PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p);
 /* The same with n raw values of the given lengths and formats (1: binary,
  * 0: text; NULL lens/fmts: all text), e.g. binary arrays, which the server
@@ -97,6 +107,10 @@ PGresult *ts_pg_run_raw(ts_pg_conn *c, int id, const char *sql, int n, const cha
  * TS_EBUSY (503, retry later), 40P01/40001 -> TS_PG_RETRY, 23505 ->
  * TS_ECONFLICT, 22xxx -> TS_EINVAL, anything else TS_EIO. r may be NULL. */
 int ts_pg_check(ts_pg_conn *c, const PGresult *r, ts_err *err);
+/* A simple-protocol command (several statements allowed, no
+ * parameters), bounded by c->timeout_ms like ts_pg_run; the result as
+ * PQexec gives it (PQclear it), NULL when it cannot be sent. */
+PGresult *ts_pg_simple(ts_pg_conn *c, const char *sql);
 /* ts_pg_run + ts_pg_check, result dropped. */
 int ts_pg_do(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p, ts_err *err);
 /* Column readers: NULL / absent -> the default. Text is copied into a. */
@@ -114,6 +128,9 @@ int ts_pg_conn_bad(const ts_pg_conn *c);
  * on, UTC, a statement timeout below request_timeout_s). */
 ts_pg_conn *ts_pg_connect(const ts_pg *s, ts_err *err);
 void ts_pg_conn_free(ts_pg_conn *c);
+/* 1 while the server still holds c: reads what is pending without a round
+ * trip, so a connection a restarted server closed is seen before use. */
+int ts_pg_conn_alive(ts_pg_conn *c);
 /* A read connection from the pool (NULL: PostgreSQL unreachable, err set
  * TS_EBUSY); put it back with broken = 1 when a query on it failed for
  * the connection's sake (it is closed instead of pooled). */

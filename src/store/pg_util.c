@@ -2,10 +2,14 @@
  * parameters, statements prepared once per connection, column readers,
  * and the mapping of a server's SQLSTATE to tracestore's status codes
  * (what becomes a 503, a retry, a 4xx). */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "store/pg_int.h"
 
@@ -82,6 +86,86 @@ void ts_pgp_bytea(ts_pgp *p, const unsigned char *bytes, size_t n)
     p->v[p->n++] = b;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the socket (ev) until deadline (0: none); 0 when it passed. */
+static int wait_sock(ts_pg_conn *c, short ev, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline ? deadline - mono_ms() : -1;
+        if (deadline && left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(c->pc), .events = ev};
+        int n = poll(&pfd, 1, deadline ? (int)(left > 60000 ? 60000 : left) : -1);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 1; /* ready, or an error libpq will report */
+    }
+}
+
+/* The server said nothing before the deadline: a cancel would need that
+ * same server, so the connection is dropped instead. libpq then reports
+ * it lost ("server closed the connection"), which ts_pg_check maps to
+ * TS_EBUSY, and the server rolls the transaction back when it can. */
+static void drop(ts_pg_conn *c)
+{
+    c->timed_out = 1;
+    shutdown(PQsocket(c->pc), SHUT_RDWR);
+    (void)PQconsumeInput(c->pc); /* reads the close: CONNECTION_BAD */
+}
+
+/* After a PQsend*: sends what is buffered and collects the results as
+ * PQexec does (the last one, or the first error), but never waits on the
+ * server past c->timeout_ms (a frozen or unreachable server, which a
+ * server-side statement_timeout cannot end). */
+static PGresult *finish(ts_pg_conn *c)
+{
+    int64_t deadline = c->timeout_ms > 0 ? mono_ms() + c->timeout_ms : 0;
+    PGresult *res = NULL;
+    int f, late = 0;
+
+    while (!late && (f = PQflush(c->pc)) == 1) {
+        if (!wait_sock(c, POLLIN | POLLOUT, deadline))
+            late = 1;
+        else if (!PQconsumeInput(c->pc))
+            break;
+    }
+    for (;;) {
+        while (!late && PQisBusy(c->pc)) {
+            if (!wait_sock(c, POLLIN, deadline))
+                late = 1;
+            else if (!PQconsumeInput(c->pc))
+                break;
+        }
+        if (late && PQstatus(c->pc) == CONNECTION_OK)
+            drop(c);
+        PGresult *r = PQgetResult(c->pc);
+        if (!r)
+            break;
+        ExecStatusType st = PQresultStatus(res);
+        if (res && (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR)) {
+            PQclear(r); /* the first error is the one to report */
+        } else {
+            PQclear(res);
+            res = r;
+        }
+    }
+    return res;
+}
+
+PGresult *ts_pg_simple(ts_pg_conn *c, const char *sql)
+{
+    if (!c || !c->pc)
+        return NULL;
+    if (!PQsendQuery(c->pc, sql))
+        return NULL;
+    return finish(c);
+}
+
 PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
 {
     if (p && p->overflow)
@@ -95,17 +179,17 @@ PGresult *ts_pg_run_raw(ts_pg_conn *c, int id, const char *sql, int n, const cha
     if (!c || !c->pc)
         return NULL;
     if (id < 0 || id >= TS_PG_STMT_MAX)
-        return PQexecParams(c->pc, sql, n, NULL, vals, lens, fmts, 0);
+        return PQsendQueryParams(c->pc, sql, n, NULL, vals, lens, fmts, 0) ? finish(c) : NULL;
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
     if (!c->prepared[id]) {
-        PGresult *r = PQprepare(c->pc, name, sql, n, NULL);
+        PGresult *r = PQsendPrepare(c->pc, name, sql, n, NULL) ? finish(c) : NULL;
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
             return r; /* the caller's ts_pg_check reports it */
         PQclear(r);
         c->prepared[id] = 1;
     }
-    return PQexecPrepared(c->pc, name, n, vals, lens, fmts, 0);
+    return PQsendQueryPrepared(c->pc, name, n, vals, lens, fmts, 0) ? finish(c) : NULL;
 }
 
 int ts_pg_conn_bad(const ts_pg_conn *c)

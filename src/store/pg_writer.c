@@ -142,7 +142,7 @@ static void job_reset(ts_write *w)
 
 static int simple(ts_pg_conn *c, const char *sql, ts_err *err)
 {
-    PGresult *r = PQexec(c->pc, sql);
+    PGresult *r = ts_pg_simple(c, sql);
     int rc = ts_pg_check(c, r, err);
     PQclear(r);
     return rc;
@@ -181,7 +181,10 @@ static int job_exec(ts_pg *s, ts_pg_conn *c, ts_write *w, int64_t now, int mode,
         return TS_OK;
     if (w->err.code == 0)
         ts_err_set(&w->err, rc, "%s", ts_strerror(rc));
-    if (ts_pg_conn_bad(c)) {
+    if (ts_pg_conn_bad(c) || rc == TS_EBUSY) {
+        /* lost, or PostgreSQL too busy to finish a statement within
+         * statement_timeout (a lock another daemon holds, say): running
+         * the jobs again would only wait as long once more */
         *err = w->err;
         return TS_EBUSY;
     }
@@ -297,7 +300,8 @@ static int tx_run(ts_pg *s, ts_write *head, uint64_t n)
                        TX_RETRIES, why.msg);
             fail_all(head, TS_EBUSY, &err);
         } else {
-            TS_LOG(TS_LOG_ERROR, "msg=\"transaction failed\" backend=postgres err=\"%s\"", err.msg);
+            TS_LOG(rc == TS_EBUSY ? TS_LOG_WARN : TS_LOG_ERROR,
+                   "msg=\"transaction failed\" backend=postgres err=\"%s\"", err.msg);
             fail_all(head, rc, &err);
         }
         pthread_mutex_lock(&s->qmu);
@@ -375,7 +379,7 @@ static void fail_queued(ts_pg *s, const char *why)
 static void rest(ts_pg *s, int64_t ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until); /* qcv's clock (pg.c) */
     until.tv_sec += ms / 1000;
     until.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
@@ -439,7 +443,7 @@ static int reconnect(ts_pg *s, char *why, size_t cap)
  * (a restart) is replaced at once, so no job sees the restart. */
 static void conn_refresh(ts_pg *s)
 {
-    if (s->w && (!PQconsumeInput(s->w->pc) || PQstatus(s->w->pc) != CONNECTION_OK)) {
+    if (s->w && !ts_pg_conn_alive(s->w)) {
         ts_pg_conn_free(s->w);
         s->w = NULL;
     }
@@ -481,6 +485,8 @@ static void *writer_main(void *arg)
         for (ts_write *w = head; w; w = w->next)
             w->taken_ns = t;
         int committed = tx_run(s, head, n);
+        if (!s->w) /* lost: what queued meanwhile fails now, not after a connect */
+            fail_queued(s, "the connection was lost");
         t = ts_now_ns();
         for (ts_write *w = head; w; w = w->next)
             w->committed_ns = t;
