@@ -97,6 +97,11 @@ void ts_pgp_null(ts_pgp *p);
  * Never waits on the server past c->timeout_ms: the connection is then
  * dropped and the result says so (ts_pg_check: TS_EBUSY). */
 PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p);
+/* The same with n raw values of the given lengths and formats (1: binary,
+ * 0: text; NULL lens/fmts: all text), e.g. binary arrays, which the server
+ * takes without array_in's parsing. */
+PGresult *ts_pg_run_raw(ts_pg_conn *c, int id, const char *sql, int n, const char *const *vals,
+                        const int *lens, const int *fmts);
 /* TS_OK for PGRES_COMMAND_OK / TUPLES_OK, else the mapped error with the
  * server's message in err: connection loss and 08xxx/57Pxx/53xxx ->
  * TS_EBUSY (503, retry later), 40P01/40001 -> TS_PG_RETRY, 23505 ->

@@ -4,6 +4,7 @@
  * and the dispatch; pg_jobs_ops.c has the other jobs. The reference for
  * every result is the SQLite backend (sqlite_jobs.c, sqlite_tagg.c), less
  * its single-writer caches: every row is read after the trace's lock. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,15 @@ static const char SQL_LOCK[] =
     "SELECT pg_advisory_xact_lock(k.a, k.b) FROM (SELECT DISTINCT ($1::bigint % 2147483647)::int4 "
     "AS a, hashtext(u.t) AS b FROM unnest($2::text[]) AS u(t)) k ORDER BY k.a, k.b";
 
-/* The trace row, inserted first when missing (and not closed): one round
- * trip either way. Under the trace's lock the row seen is the latest. */
+/* The trace row and its closure; a trace without either gets a row id
+ * from the sequence, its row is inserted once its aggregates are known
+ * (pg_jobs_trace.c), so a new trace's row is written once. Under the
+ * trace's lock the row seen is the latest and no one else inserts it. */
 static const char SQL_TRACE[] =
-    "WITH ins AS (INSERT INTO traces (ws_id, trace_id, project_id, created_ns, updated_ns) "
-    "SELECT $1::bigint, $2::text, (SELECT id FROM projects WHERE ws_id = $1 AND is_default = 1), "
-    "$3::bigint, $3::bigint WHERE NOT EXISTS (SELECT 1 FROM traces WHERE ws_id = $1 AND "
-    "trace_id = $2) AND NOT EXISTS (SELECT 1 FROM trace_closures WHERE ws_id = $1 AND "
-    "trace_id = $2) ON CONFLICT (ws_id, trace_id) DO NOTHING RETURNING id) "
-    "SELECT x.fresh, x.id, EXISTS (SELECT 1 FROM trace_closures WHERE ws_id = $1 AND "
-    "trace_id = $2), " AGG_COLS_T " FROM (SELECT 1) d LEFT JOIN (SELECT 0 AS fresh, id FROM "
-    "traces WHERE ws_id = $1 AND trace_id = $2 UNION ALL SELECT 1, id FROM ins) x ON true "
-    "LEFT JOIN traces t ON t.id = x.id AND x.fresh = 0";
+    "SELECT CASE WHEN t.id IS NULL AND NOT c.closed THEN nextval(pg_get_serial_sequence("
+    "'traces', 'id')) END, t.id, c.closed, " AGG_COLS_T " FROM (SELECT EXISTS (SELECT 1 FROM "
+    "trace_closures WHERE ws_id = $1 AND trace_id = $2) AS closed) c LEFT JOIN traces t ON "
+    "t.ws_id = $1 AND t.trace_id = $2";
 
 /* The span's stored version (if any) and the newest /track-request log
  * waiting for its id (when $4 = 1). */
@@ -117,6 +115,85 @@ char *ts_pgj_i64_array(ts_arena *a, const int64_t *v, size_t n)
     return out;
 }
 
+static char *put_be32(char *o, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        *o++ = (char)((v >> (8 * i)) & 0xff);
+    return o;
+}
+
+static char *put_be64(char *o, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--)
+        *o++ = (char)((v >> (8 * i)) & 0xff);
+    return o;
+}
+
+char *ts_pgj_bin_array(ts_arena *a, unsigned elem, const char *const *v, size_t n, int *len)
+{
+    size_t size = 20;
+    for (size_t i = 0; i < n; i++)
+        size += 4 + (!v[i] ? 0 : elem == TS_PGJ_TEXT ? strlen(v[i]) : 8);
+    if (size > INT32_MAX)
+        return NULL;
+    char *out = ts_arena_alloc(a, size), *o = out;
+    if (!out)
+        return NULL;
+    int nulls = 0;
+    for (size_t i = 0; i < n && !nulls; i++)
+        nulls = !v[i];
+    o = put_be32(o, 1); /* one dimension */
+    o = put_be32(o, (uint32_t)nulls);
+    o = put_be32(o, elem);
+    o = put_be32(o, (uint32_t)n);
+    o = put_be32(o, 1); /* lower bound */
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i]) {
+            o = put_be32(o, UINT32_MAX); /* -1: NULL */
+            continue;
+        }
+        if (elem == TS_PGJ_TEXT) {
+            size_t l = strlen(v[i]);
+            o = put_be32(o, (uint32_t)l);
+            memcpy(o, v[i], l);
+            o += l;
+            continue;
+        }
+        uint64_t bits;
+        if (elem == TS_PGJ_FLOAT8) {
+            double d = strtod(v[i], NULL);
+            memcpy(&bits, &d, sizeof bits);
+        } else {
+            bits = (uint64_t)strtoll(v[i], NULL, 10);
+        }
+        o = put_be32(o, 8);
+        o = put_be64(o, bits);
+    }
+    *len = (int)size;
+    return out;
+}
+
+char *ts_pgj_bin_i64(ts_arena *a, const int64_t *v, size_t n, int *len)
+{
+    size_t size = 20 + 12 * n;
+    if (size > INT32_MAX)
+        return NULL;
+    char *out = ts_arena_alloc(a, size), *o = out;
+    if (!out)
+        return NULL;
+    o = put_be32(o, 1);
+    o = put_be32(o, 0);
+    o = put_be32(o, TS_PGJ_INT8);
+    o = put_be32(o, (uint32_t)n);
+    o = put_be32(o, 1);
+    for (size_t i = 0; i < n; i++) {
+        o = put_be32(o, 8);
+        o = put_be64(o, (uint64_t)v[i]);
+    }
+    *len = (int)size;
+    return out;
+}
+
 int ts_pg_lock_traces(ts_pg_conn *c, int64_t ws_id, const char *const *trace_ids, size_t n,
                       ts_err *err)
 {
@@ -187,32 +264,21 @@ static void read_agg(pgj *j, const PGresult *r, int at, ts_agg *g)
     g->err_text = ts_pg_text(j->a, r, 0, at + 20);
 }
 
-/* Reads (creating when missing and not closed) the row of t. A row
- * another transaction inserted between this statement's snapshot and its
- * insert (only without the lock) is read by a second attempt. */
+/* Reads the row of t, or draws its row id when it has none and is not
+ * closed (the row is inserted by ts_pgj_store_trace). */
 static int trace_load(pgj *j, pgt *t)
 {
     PGresult *r = NULL;
     int rc = TS_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        ts_pgp_reset(&j->p);
-        ts_pgp_i64(&j->p, j->w->ws_id);
-        ts_pgp_text(&j->p, t->trace_id);
-        ts_pgp_i64(&j->p, j->now);
-        if (!(r = ts_pgj_run(j, PS_TRACE, SQL_TRACE, &rc)))
-            return rc;
-        t->closed = PQntuples(r) > 0 && PQgetvalue(r, 0, 2)[0] == 't';
-        t->rowid = ts_pg_i64(r, 0, 1, 0);
-        if (t->rowid || t->closed)
-            break;
-        PQclear(r);
-        r = NULL;
-    }
-    if (!t->rowid && !t->closed) {
-        PQclear(r);
-        return ts_err_set(&j->w->err, TS_EIO, "postgres: trace row not found after insert");
-    }
-    t->existed = t->rowid && ts_pg_i64(r, 0, 0, 0) == 0;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, j->w->ws_id);
+    ts_pgp_text(&j->p, t->trace_id);
+    if (!(r = ts_pgj_run(j, PS_TRACE, SQL_TRACE, &rc)))
+        return rc;
+    t->closed = PQntuples(r) > 0 && PQgetvalue(r, 0, 2)[0] == 't';
+    t->existed = !ts_pg_isnull(r, 0, 1);
+    t->unsaved = !t->existed && !ts_pg_isnull(r, 0, 0);
+    t->rowid = ts_pg_i64(r, 0, t->existed ? 1 : 0, 0);
     if (t->existed)
         read_agg(j, r, 3, &t->agg);
     else
@@ -221,7 +287,7 @@ static int trace_load(pgj *j, pgt *t)
     t->tstart = ts_pg_i64(r, 0, 24, 0);
     t->created = t->existed ? ts_pg_i64(r, 0, 25, j->now) : j->now;
     t->loaded_started = ts_pgj_start(t);
-    if (t->rowid && !t->existed)
+    if (t->unsaved)
         j->created++;
     PQclear(r);
     return TS_OK;

@@ -50,6 +50,8 @@ enum {
     PS_SWEEP_LOGS,
     PS_WS_RETENTION,
     PS_TRACE_STORE,
+    PS_TRACE_NEW,
+    PS_TRACE_STORE_NEW,
     PS__END /* <= 90 */
 };
 
@@ -67,6 +69,7 @@ typedef struct pgt {
     const char *trace_id;
     int64_t rowid; /* traces.id; 0: no row (a closed trace without one) */
     int existed;   /* the row was there before this job */
+    int unsaved;   /* rowid drawn from the sequence, its row not inserted yet */
     int closed, touched, skip;
     ts_agg agg;
     int64_t loaded_started; /* agg's start when read (INT64_MIN: none) */
@@ -110,6 +113,15 @@ int64_t ts_pgj_changes(PGresult *r);
 /* {"a","b"} / {1,2}: array literals for one text parameter. */
 char *ts_pgj_text_array(ts_arena *a, const char *const *v, size_t n);
 char *ts_pgj_i64_array(ts_arena *a, const int64_t *v, size_t n);
+/* Element types of ts_pgj_bin_array (their pg_type OIDs). */
+enum { TS_PGJ_INT8 = 20, TS_PGJ_TEXT = 25, TS_PGJ_FLOAT8 = 701 };
+/* n values (text; NULL: SQL NULL; numbers as ts_pgp formats them) as one
+ * binary array parameter of element type elem (array_recv's format),
+ * *len bytes: the server reads it without array_in's parsing and the
+ * values need no escaping. NULL when out of memory. */
+char *ts_pgj_bin_array(ts_arena *a, unsigned elem, const char *const *v, size_t n, int *len);
+/* The same for n int8 values. */
+char *ts_pgj_bin_i64(ts_arena *a, const int64_t *v, size_t n, int *len);
 /* Sizes the job's trace and dim tables for about n traces and spans. */
 int ts_pgj_tables(pgj *j, size_t n);
 /* The job's trace trace_id, read (created when missing and not closed)

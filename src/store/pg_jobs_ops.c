@@ -96,7 +96,7 @@ static int exists(pgj *j, int id, const char *sql, const char *text, int *found)
 int ts_pgj_close(pgj *j)
 {
     ts_write *w = j->w;
-    int64_t started, trow;
+    int64_t started = 0, trow = 0;
     int closed = 0, rc;
     if ((rc = lock_one(j, w->ws_id, w->trace_id)) != TS_OK ||
         (rc = trace_start(j, w->trace_id, &started, &trow)) != TS_OK)
@@ -113,7 +113,7 @@ int ts_pgj_close(pgj *j)
 int ts_pgj_delete(pgj *j)
 {
     ts_write *w = j->w;
-    int64_t started, trow;
+    int64_t started = 0, trow = 0;
     int rc;
     w->affected = 0;
     if ((rc = lock_one(j, w->ws_id, w->trace_id)) != TS_OK ||

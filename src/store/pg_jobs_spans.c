@@ -356,20 +356,22 @@ static int insert_logs(batch *b)
             body[k] = b->s[i].sp->log_request;
             trow[k++] = b->s[i].t->rowid;
         }
-    char *a1 = ts_pgj_text_array(j->a, tid, n), *a2 = ts_pgj_text_array(j->a, sid, n);
-    char *a3 = ts_pgj_text_array(j->a, body, n), *a4 = ts_pgj_i64_array(j->a, trow, n);
-    if (!a1 || !a2 || !a3 || !a4)
+    /* ws_id and now as text, the four arrays binary */
+    char ws[24], now[24];
+    snprintf(ws, sizeof ws, "%lld", (long long)j->w->ws_id);
+    snprintf(now, sizeof now, "%lld", (long long)j->now);
+    const char *vals[6] = {ws, now};
+    int lens[6] = {0}, fmts[6] = {0, 0, 1, 1, 1, 1};
+    if (!(vals[2] = ts_pgj_bin_array(j->a, TS_PGJ_TEXT, tid, n, &lens[2])) ||
+        !(vals[3] = ts_pgj_bin_array(j->a, TS_PGJ_TEXT, sid, n, &lens[3])) ||
+        !(vals[4] = ts_pgj_bin_array(j->a, TS_PGJ_TEXT, body, n, &lens[4])) ||
+        !(vals[5] = ts_pgj_bin_i64(j->a, trow, n, &lens[5])))
         return oom(j);
-    ts_pgp_reset(&j->p);
-    ts_pgp_i64(&j->p, j->w->ws_id);
-    ts_pgp_i64(&j->p, j->now);
-    ts_pgp_text(&j->p, a1);
-    ts_pgp_text(&j->p, a2);
-    ts_pgp_text(&j->p, a3);
-    ts_pgp_text(&j->p, a4);
-    PGresult *r = ts_pgj_run(j, PS_RL_INSERTS, SQL_RL_INSERTS, &rc);
-    if (!r)
+    PGresult *r = ts_pg_run_raw(j->c, PS_RL_INSERTS, SQL_RL_INSERTS, 6, vals, lens, fmts);
+    if ((rc = ts_pg_check(j->c, r, &j->w->err)) != TS_OK) {
+        PQclear(r);
         return rc;
+    }
     for (int i = 0; i < PQntuples(r); i++) {
         pgs *x = find(b, ts_pg_i64(r, i, 1, 0), PQgetvalue(r, i, 2));
         if (x)
@@ -387,7 +389,12 @@ static const char *keep(ts_arena *a, const ts_pgp *p, int k)
     return v && v >= lo && v < hi ? ts_arena_strdup(a, v) : v;
 }
 
-/* Writes the spans: replaced ones one by one, new ones in one insert. */
+/* The element types of SQL_SPAN_INSERTS's parameters $1..$38 (i: int8,
+ * f: float8, t: text). */
+static const char SPAN_TYPES[] = "ttiiiitttttttitttttiiiiiifittttiiiiitt";
+
+/* Writes the spans: replaced ones one by one, new ones in one insert
+ * (binary arrays, one per column). */
 static int write_spans(batch *b)
 {
     pgj *j = b->j;
@@ -432,16 +439,22 @@ static int write_spans(batch *b)
         col[NTAIL + 3][k] = x->sp->span_id;
         k++;
     }
-    ts_pgp_reset(&j->p);
+    const char *vals[NTAIL + 4];
+    int lens[NTAIL + 4], fmts[NTAIL + 4];
     for (int c = 0; c < NTAIL + 4; c++) {
-        char *arr = ts_pgj_text_array(j->a, col[c], n);
-        if (!arr)
+        unsigned t = SPAN_TYPES[c] == 'i'   ? TS_PGJ_INT8
+                     : SPAN_TYPES[c] == 'f' ? TS_PGJ_FLOAT8
+                                            : TS_PGJ_TEXT;
+        if (!(vals[c] = ts_pgj_bin_array(j->a, t, col[c], n, &lens[c])))
             return oom(j);
-        ts_pgp_text(&j->p, arr);
+        fmts[c] = 1;
     }
-    PGresult *r = ts_pgj_run(j, PS_SPANS_INSERT, SQL_SPAN_INSERTS, &rc);
-    if (!r)
+    PGresult *r =
+        ts_pg_run_raw(j->c, PS_SPANS_INSERT, SQL_SPAN_INSERTS, NTAIL + 4, vals, lens, fmts);
+    if ((rc = ts_pg_check(j->c, r, &j->w->err)) != TS_OK) {
+        PQclear(r);
         return rc;
+    }
     for (int i = 0; i < PQntuples(r); i++) {
         pgs *x = find(b, ts_pg_i64(r, i, 1, 0), PQgetvalue(r, i, 2));
         if (x)

@@ -25,6 +25,21 @@ static const char SQL_TRACE_STORE[] =
     "INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) SELECT $24::bigint, $23::bigint, "
     "u.d, u.v, u.n, $25::bigint FROM unnest($26::bigint[], $27::text[], $28::bigint[]) AS u(d, v, "
     "n) ON CONFLICT (trow, dim, val) DO UPDATE SET n = trace_dims.n + excluded.n";
+/* A new trace's row (its id drawn by pg_jobs.c's SQL_TRACE)... */
+static const char SQL_TRACE_NEW[] =
+    "INSERT INTO traces (id, ws_id, trace_id, project_id, created_ns, updated_ns) VALUES ($1, $2, "
+    "$3, (SELECT id FROM projects WHERE ws_id = $2 AND is_default = 1), $4, $4)";
+/* ... or, when its spans are all it has, that row with its aggregates
+ * and its dims, as SQL_TRACE_STORE ($29: the trace id). */
+static const char SQL_TRACE_STORE_NEW[] =
+    "WITH up AS (INSERT INTO traces (id, ws_id, trace_id, project_id, created_ns, "
+    "updated_ns, " AGG_COLS
+    ") VALUES ($23, $24, $29, (SELECT id FROM projects WHERE ws_id = $24 AND is_default "
+    "= 1), $1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+    "$19, $20, $21, $22)) INSERT INTO trace_dims (ws_id, trow, dim, val, n, start) SELECT "
+    "$24::bigint, $23::bigint, u.d, u.v, u.n, $25::bigint FROM unnest($26::bigint[], $27::text[], "
+    "$28::bigint[]) AS u(d, v, n) ON CONFLICT (trow, dim, val) DO UPDATE SET n = trace_dims.n + "
+    "excluded.n";
 /* Explicit trace fields: a given value replaces, an absent one keeps. */
 static const char SQL_TRACE_META[] =
     "UPDATE traces SET project_id = coalesce($2, project_id), t_name = coalesce($3, t_name), "
@@ -229,7 +244,14 @@ static int store_agg(pgj *j, pgt *t)
     ts_pgp_text(p, ad);
     ts_pgp_text(p, av);
     ts_pgp_text(p, an);
-    if ((rc = ts_pgj_do(j, PS_TRACE_STORE, SQL_TRACE_STORE)) != TS_OK)
+    if (t->unsaved) {
+        ts_pgp_text(p, t->trace_id);
+        rc = ts_pgj_do(j, PS_TRACE_STORE_NEW, SQL_TRACE_STORE_NEW);
+        t->unsaved = rc != TS_OK;
+    } else {
+        rc = ts_pgj_do(j, PS_TRACE_STORE, SQL_TRACE_STORE);
+    }
+    if (rc != TS_OK)
         return rc;
     t->dims = NULL;
     return neg ? dims_drop(j, t) : TS_OK;
@@ -327,11 +349,28 @@ static int apply_meta(pgj *j, pgt *t, const ts_trace_meta *m)
     return ts_jobs_meta_dims(m, ts_pgj_dim_add, k);
 }
 
+/* Inserts the row of a new trace that is more than its spans. */
+static int insert_row(pgj *j, pgt *t)
+{
+    int rc;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, t->rowid);
+    ts_pgp_i64(&j->p, j->w->ws_id);
+    ts_pgp_text(&j->p, t->trace_id);
+    ts_pgp_i64(&j->p, j->now);
+    if ((rc = ts_pgj_do(j, PS_TRACE_NEW, SQL_TRACE_NEW)) == TS_OK)
+        t->unsaved = 0;
+    return rc;
+}
+
 int ts_pgj_store_trace(pgj *j, pgt *t)
 {
     int rc;
     if (!t->rowid)
         return TS_OK;
+    /* a new trace with spans only: its row is inserted by store_agg */
+    if (t->unsaved && (!t->touched || t->meta) && (rc = insert_row(j, t)) != TS_OK)
+        return rc;
     if (t->touched && (rc = store_agg(j, t)) != TS_OK)
         return rc;
     if (t->meta && (rc = apply_meta(j, t, t->meta)) != TS_OK)

@@ -168,13 +168,18 @@ PGresult *ts_pg_simple(ts_pg_conn *c, const char *sql)
 
 PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
 {
-    int n = p ? p->n : 0;
-    const char *const *vals = p ? p->v : NULL;
+    if (p && p->overflow)
+        return NULL;
+    return ts_pg_run_raw(c, id, sql, p ? p->n : 0, p ? p->v : NULL, NULL, NULL);
+}
 
-    if (!c || !c->pc || (p && p->overflow))
+PGresult *ts_pg_run_raw(ts_pg_conn *c, int id, const char *sql, int n, const char *const *vals,
+                        const int *lens, const int *fmts)
+{
+    if (!c || !c->pc)
         return NULL;
     if (id < 0 || id >= TS_PG_STMT_MAX)
-        return PQsendQueryParams(c->pc, sql, n, NULL, vals, NULL, NULL, 0) ? finish(c) : NULL;
+        return PQsendQueryParams(c->pc, sql, n, NULL, vals, lens, fmts, 0) ? finish(c) : NULL;
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
     if (!c->prepared[id]) {
@@ -184,7 +189,7 @@ PGresult *ts_pg_run(ts_pg_conn *c, int id, const char *sql, const ts_pgp *p)
         PQclear(r);
         c->prepared[id] = 1;
     }
-    return PQsendQueryPrepared(c->pc, name, n, vals, NULL, NULL, 0) ? finish(c) : NULL;
+    return PQsendQueryPrepared(c->pc, name, n, vals, lens, fmts, 0) ? finish(c) : NULL;
 }
 
 int ts_pg_conn_bad(const ts_pg_conn *c)

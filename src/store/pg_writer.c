@@ -403,6 +403,24 @@ static int writer_session(ts_pg_conn *c, ts_err *err)
     return simple(c, "SET plan_cache_mode = force_generic_plan", err);
 }
 
+/* A generic plan is made once, with the table sizes of its first run: on
+ * a database that started empty, seq scans and the wrong index (traces
+ * by (ws_id, project_id) for a trace id) that made the FETCH of old spans
+ * 27 ms and the trace row 0.5 ms once the tables had grown, until an
+ * autovacuum ANALYZE happened to invalidate them. The writer drops its
+ * plans after its 8th, 16th, 32nd, ... transaction, so they follow the
+ * tables' growth at a cost of a few plannings per doubling. */
+static void plans_refresh(ts_pg *s)
+{
+    pthread_mutex_lock(&s->qmu);
+    uint64_t n = s->n_tx;
+    pthread_mutex_unlock(&s->qmu);
+    if (s->w && n >= 8 && (n & (n - 1)) == 0) {
+        ts_err err;
+        simple(s->w, "DISCARD PLANS", &err);
+    }
+}
+
 /* Connects the writer again; 0 while PostgreSQL stays away. */
 static int reconnect(ts_pg *s, char *why, size_t cap)
 {
@@ -466,13 +484,15 @@ static void *writer_main(void *arg)
         int64_t t = ts_now_ns();
         for (ts_write *w = head; w; w = w->next)
             w->taken_ns = t;
-        tx_run(s, head, n);
+        int committed = tx_run(s, head, n);
         if (!s->w) /* lost: what queued meanwhile fails now, not after a connect */
             fail_queued(s, "the connection was lost");
         t = ts_now_ns();
         for (ts_write *w = head; w; w = w->next)
             w->committed_ns = t;
         run_callbacks(head);
+        if (committed)
+            plans_refresh(s);
     }
     return NULL;
 }
