@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "http/http_metrics.h"
 #include "http/server.h"
+#include "ingest/ingest.h"
 #include "tracestore/apikey.h"
 #include "tracestore/log.h"
 #include "tracestore/store.h"
@@ -123,7 +124,7 @@ int ts_daemon_run(const ts_config *cfg)
     }
     if (bootstrap(store) != TS_OK)
         goto out;
-    if (!(ret = ts_retention_start(store, cfg))) {
+    if (!(ret = ts_retention_start(store, cfg, ts_ingest_derive))) {
         fprintf(stderr, "tracestore: cannot start the retention sweeper\n");
         goto out;
     }

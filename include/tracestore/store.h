@@ -218,7 +218,8 @@ struct ts_write {
     int64_t retention_days, retention_day_s, max_spans;
     int64_t swept_logs;
     int sweep_more;
-    /* TS_W_INGEST, TS_W_TRACK_REQUEST: derives a span again after a
+    /* TS_W_INGEST, TS_W_TRACK_REQUEST, TS_W_SWEEP (PostgreSQL's late
+     * attach of pending logs): derives a span again after a
      * request log changed it (ts_ingest_derive: type, total tokens, cost),
      * so an attached span is what an ingest of it would be. NULL: the
      * merged span is stored as is. Called on the writer thread. */
@@ -339,11 +340,11 @@ void ts_store_stats_get(ts_store *s, ts_store_stats *out);
  * cfg->retention_sweep_s submits TS_W_SWEEP jobs of cfg->retention_batch
  * traces and cfg->retention_batch_spans spans, one at a time, through the
  * normal write queue, while a job stops at one of those bounds. Only the
- * daemon runs one. start returns NULL when the thread cannot start; stop
- * (NULL-safe) waits for the job in flight and must run before
- * ts_store_close. */
+ * daemon runs one; derive becomes the jobs' w.derive. start returns NULL
+ * when the thread cannot start; stop (NULL-safe) waits for the job in
+ * flight and must run before ts_store_close. */
 typedef struct ts_retention ts_retention;
-ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg);
+ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg, void (*derive)(ts_span *sp));
 void ts_retention_stop(ts_retention *r);
 
 /* `tracestore vacuum`: rewrites the database named by cfg->db_path without

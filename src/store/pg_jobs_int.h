@@ -52,6 +52,8 @@ enum {
     PS_TRACE_STORE,
     PS_TRACE_NEW,
     PS_TRACE_STORE_NEW,
+    PS_SWEEP_PENDING,
+    PS_RL_LATE_ATTACH,
     PS__END /* <= 90 */
 };
 

@@ -55,6 +55,16 @@ static const char SQL_SWEEP_RECHECK[] =
 static const char SQL_SWEEP_LOGS[] =
     "DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs WHERE ws_id = $1 AND "
     "trace_id = '' AND created_ns < $2 LIMIT $3)";
+/* The late attach: pending logs whose span is stored now (the partial index
+ * request_logs_pending joined with spans_span_id), oldest first. */
+static const char SQL_SWEEP_PENDING[] =
+    "SELECT r.id, r.ws_id, r.span_id, r.model, r.provider, r.input, r.output, r.prompt_tokens, "
+    "r.completion_tokens, r.cost FROM request_logs r WHERE r.trace_id = '' AND r.span_id <> '' "
+    "AND EXISTS (SELECT 1 FROM spans s WHERE s.ws_id = r.ws_id AND s.span_id = r.span_id) "
+    "ORDER BY r.id LIMIT $1";
+/* Still pending under the trace's lock: else another job attached it. */
+static const char SQL_RL_LATE_ATTACH[] =
+    "UPDATE request_logs SET trace_id = $2, trow = $3 WHERE id = $1 AND trace_id = ''";
 static const char SQL_WS_RETENTION[] = "UPDATE workspaces SET retention_days = $2 WHERE name = $1";
 
 static int lock_one(pgj *j, int64_t ws, const char *trace_id)
@@ -308,19 +318,44 @@ static int insert_track_log(pgj *j, ts_track *tr, const char *trace_id, int64_t 
     return TS_OK;
 }
 
+/* Marks the pending log tr->request_id attached to trace_id (row trow);
+ * *marked 0 when it is no longer pending (another job attached it). */
+static int mark_attached(pgj *j, const ts_track *tr, const char *trace_id, int64_t trow,
+                         int *marked)
+{
+    PGresult *r;
+    int rc;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, tr->request_id);
+    ts_pgp_text(&j->p, trace_id);
+    ts_pgp_i64(&j->p, trow);
+    if (!(r = ts_pgj_run(j, PS_RL_LATE_ATTACH, SQL_RL_LATE_ATTACH, &rc)))
+        return rc;
+    *marked = ts_pgj_changes(r) > 0;
+    PQclear(r);
+    return TS_OK;
+}
+
 /* /track-request: when the span exists, the log is attached to it and the
  * span is rewritten through the normal ingest path (aggregates move by the
- * difference); otherwise the log waits (trace_id '') for the span. */
-int ts_pgj_track(pgj *j)
+ * difference); otherwise the log waits (trace_id '') for the span.
+ * pending: tr is the stored pending log tr->request_id (the sweep's late
+ * attach), marked attached instead of written, and left alone when its
+ * span is still missing. */
+static int track_attach(pgj *j, ts_track *tr, int pending)
 {
-    ts_track *tr = j->w->track;
     char *trace_id;
     int64_t trow;
     ts_span sp;
-    int found, rc;
+    int found, marked = 1, rc;
 
-    if ((rc = track_find(j, tr, &trace_id, &trow, &sp, &found)) != TS_OK ||
-        (rc = insert_track_log(j, tr, found ? trace_id : "", trow)) != TS_OK || !found)
+    if ((rc = track_find(j, tr, &trace_id, &trow, &sp, &found)) != TS_OK)
+        return rc;
+    if (pending && found)
+        rc = mark_attached(j, tr, trace_id, trow, &marked);
+    else if (!pending)
+        rc = insert_track_log(j, tr, found ? trace_id : "", trow);
+    if (rc != TS_OK || !found || !marked)
         return rc;
     sp.trace_id = trace_id;
     ts_jobs_merge_log(j->w->derive, &sp, tr);
@@ -337,6 +372,11 @@ int ts_pgj_track(pgj *j)
         if ((rc = ts_pgj_store_trace(j, j->list[i])) != TS_OK)
             return rc;
     return TS_OK;
+}
+
+int ts_pgj_track(pgj *j)
+{
+    return track_attach(j, j->w->track, 0);
 }
 
 static int find_or_create_ws(pgj *j, ts_workspace *ws)
@@ -502,6 +542,50 @@ static int sweep_ws(pgj *j, int64_t ws, int64_t cutoff, victims *v)
     return TS_OK;
 }
 
+/* The late attach: a /track-request log and the span it names, committed
+ * at once through two daemons, can miss each other (each job looked before
+ * the other committed) and leave the log pending beside its stored span.
+ * Up to SWEEP_ATTACH_MAX such logs are attached as a /track-request that
+ * found its span; the next sweep takes the rest. */
+#define SWEEP_ATTACH_MAX 100
+static int sweep_attach(pgj *j)
+{
+    ts_write *w = j->w;
+    int64_t ws0 = w->ws_id;
+    PGresult *r;
+    int rc = TS_OK;
+    ts_pgp_reset(&j->p);
+    ts_pgp_i64(&j->p, SWEEP_ATTACH_MAX);
+    if (!(r = ts_pgj_run(j, PS_SWEEP_PENDING, SQL_SWEEP_PENDING, &rc)))
+        return rc;
+    int n = PQntuples(r);
+    ts_track *t = ts_arena_calloc(j->a, (size_t)n + 1, sizeof(*t));
+    int64_t *ws = ts_arena_alloc(j->a, ((size_t)n + 1) * sizeof(*ws));
+    for (int i = 0; t && ws && i < n; i++) {
+        t[i].request_id = ts_pg_i64(r, i, 0, 0);
+        ws[i] = ts_pg_i64(r, i, 1, 0);
+        t[i].span_id = ts_pg_text(j->a, r, i, 2);
+        t[i].model = ts_pg_text(j->a, r, i, 3);
+        t[i].provider = ts_pg_text(j->a, r, i, 4);
+        t[i].input = ts_pg_text(j->a, r, i, 5);
+        t[i].output = ts_pg_text(j->a, r, i, 6);
+        t[i].prompt_tokens = ts_pg_i64(r, i, 7, TS_TOKENS_ABSENT);
+        t[i].completion_tokens = ts_pg_i64(r, i, 8, TS_TOKENS_ABSENT);
+        t[i].has_cost = !ts_pg_isnull(r, i, 9);
+        t[i].cost = ts_pg_f64(r, i, 9, 0.0);
+    }
+    PQclear(r);
+    if (!t || !ws)
+        return ts_err_set(&w->err, TS_ENOMEM, "out of memory");
+    /* The attach writes as a job of the log's workspace. */
+    for (int i = 0; i < n && rc == TS_OK; i++) {
+        w->ws_id = ws[i];
+        rc = track_attach(j, &t[i], 1);
+    }
+    w->ws_id = ws0;
+    return rc;
+}
+
 int ts_pgj_sweep(pgj *j)
 {
     ts_write *w = j->w;
@@ -533,6 +617,8 @@ int ts_pgj_sweep(pgj *j)
         return ts_err_set(&w->err, TS_ENOMEM, "out of memory");
     for (int i = 0; i < nws && rc == TS_OK && !ts_sweep_full(&v.b); i++)
         rc = sweep_ws(j, wsl[2 * i], ts_sweep_cutoff(j->now, wsl[2 * i + 1], day_ns), &v);
+    if (rc == TS_OK)
+        rc = sweep_attach(j);
     ts_sweep_done(w, &v.b, rc);
     return rc;
 }

@@ -23,6 +23,7 @@
 struct ts_retention {
     ts_store *store;
     int64_t sweep_s, batch, batch_spans, days, day_s;
+    void (*derive)(ts_span *sp); /* the jobs' w.derive */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -52,6 +53,7 @@ static int64_t sweep_once(ts_retention *r, int *more)
     w.max_spans = r->batch_spans;
     w.retention_days = r->days;
     w.retention_day_s = r->day_s;
+    w.derive = r->derive;
     w.done = job_done;
     w.done_arg = r;
     r->job_done = 0;
@@ -114,13 +116,14 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
-ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg)
+ts_retention *ts_retention_start(ts_store *s, const ts_config *cfg, void (*derive)(ts_span *sp))
 {
     ts_retention *r = calloc(1, sizeof(*r));
     pthread_condattr_t ca;
     if (!r)
         return NULL;
     r->store = s;
+    r->derive = derive;
     r->sweep_s = cfg->retention_sweep_s > 0 ? cfg->retention_sweep_s : 60;
     r->batch = cfg->retention_batch > 0 ? cfg->retention_batch : 500;
     r->batch_spans = cfg->retention_batch_spans > 0 ? cfg->retention_batch_spans : 2000;

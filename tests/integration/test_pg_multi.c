@@ -4,7 +4,9 @@
  * close through A makes B reject later spans (trace_closed), and a close
  * racing ingest never loses an acknowledged span nor keeps a rejected
  * one; a delete through A is gone through B when its 200 arrives; a key
- * revoked by the CLI stops working on both within key_cache_ms.
+ * revoked by the CLI stops working on both within key_cache_ms; a
+ * /track-request log and its span that missed each other (each job looked
+ * before the other committed) are joined by the next retention sweep.
  * Runs as integration-pg/test_pg_multi (TS_TEST_STORE=postgres, the
  * suites' cluster); skipped elsewhere. */
 #include <errno.h>
@@ -424,6 +426,165 @@ START_TEST(test_key_revoked_reaches_both_daemons)
 }
 END_TEST
 
+/* ---- the late attach: a pending log beside its stored span ---- */
+
+/* The sweep every second, so the late attach comes within the wait. */
+static const char *const sweep_env[] = {"TRACESTORE_KEY_CACHE_MS=1000",
+                                        "TRACESTORE_RETENTION_SWEEP_S=1", NULL};
+
+static void up_sweep(void)
+{
+    ts_d_init(&A, 1, sweep_env);
+    ts_d_init_shared(&B, &A, sweep_env);
+    key = A.key_alpha;
+    ts_d_start(&A);
+    ts_d_start(&B);
+}
+
+/* POST /track-request through d (key in the body, no price: the store
+ * prices the span); its request_id. */
+static int64_t track_on(ts_daemon *d, const char *sid, int64_t in, int64_t outt)
+{
+    char b[2048];
+    snprintf(b, sizeof b,
+             "{\"api_key\":\"%s\",\"function_name\":\"openai.chat.completions.create\","
+             "\"provider_type\":\"openai\",\"span_id\":\"%s\",\"kwargs\":{\"model\":\"gpt-4o\","
+             "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]},\"request_response\":"
+             "{\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"message\":{\"role\":\"assistant\","
+             "\"content\":\"hello!\"}}],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":"
+             "%lld}},\"request_start_time\":\"2024-01-01T00:00:00Z\",\"request_end_time\":"
+             "\"2024-01-01T00:00:01Z\",\"tags\":[],\"metadata\":{}}",
+             key, sid, (long long)in, (long long)outt);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    ts_cur = d;
+    ts_resp *r = ts_http("POST", "/track-request", h, b, strlen(b));
+    TS_STATUS(r, 200);
+    int64_t id = TS_J_GETINT(ts_json(r), "request_id");
+    ts_resp_free(r);
+    return id;
+}
+
+/* A span without an LLM view of its own, through d. */
+static void plain_span(ts_daemon *d, const char *tid, const char *sid)
+{
+    ts_span_spec s = spec(tid, sid, 0, 0, 0);
+    s.model = NULL;
+    s.name = "openai.chat";
+    s.kind = "SpanKind.CLIENT";
+    ck_assert_int_eq(post_span(d, &s), 1);
+}
+
+static void sql(const char *q)
+{
+    char msg[512];
+    ck_assert_msg(ts_pg_exec(ts_d_pg_url(&A), q, msg, sizeof msg) >= 0, "%s: %s", q, msg);
+}
+
+/* GET /v1/traces/{tid} through d (caller frees). */
+static ts_resp *trace_on(ts_daemon *d, const char *tid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/traces/%s", tid);
+    ts_resp *r = on(d, "GET", path, NULL);
+    TS_STATUS(r, 200);
+    return r;
+}
+
+static double num(const cJSON *j, const char *p)
+{
+    const cJSON *v = ts_jpath(j, p);
+    ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", p);
+    return cJSON_GetNumberValue(v);
+}
+
+static const char *str(const cJSON *j, const char *p)
+{
+    const cJSON *v = ts_jpath(j, p);
+    ck_assert_msg(cJSON_IsString(v), "%s is not a string", p);
+    return v->valuestring;
+}
+
+START_TEST(test_track_request_missed_span_attached_by_sweep)
+{
+    char tc[33], sc[17], tm[33], sm[17], q[512];
+    ts_new_trace_id(tc);
+    ts_new_span_id(sc);
+    ts_new_trace_id(tm);
+    ts_new_span_id(sm);
+    /* The control, the ordinary way: the span through B, then its log through A. */
+    plain_span(&B, tc, sc);
+    int64_t rc_id = track_on(&A, sc, 120, 30);
+
+    /* The missed state: the log stored pending (no span yet) ... */
+    int64_t rm_id = track_on(&A, sm, 120, 30);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM request_logs WHERE span_id = '%s' AND trace_id = ''", sm);
+    ck_assert_int_eq(ts_d_sql_int(&A, q), 1);
+    /* ... hidden from the span's ingest (as a log not committed yet) ... */
+    snprintf(q, sizeof q, "UPDATE request_logs SET span_id = span_id || 'x' WHERE span_id = '%s'",
+             sm);
+    sql(q);
+    plain_span(&B, tm, sm);
+    ts_resp *r = trace_on(&B, tm);
+    TS_J_INT(ts_json(r), "total_token_count", 0);
+    ts_resp_free(r);
+    /* ... then committed: a pending log beside its stored span. */
+    snprintf(q, sizeof q, "UPDATE request_logs SET span_id = '%s' WHERE span_id = '%sx'", sm, sm);
+    sql(q);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM request_logs WHERE span_id = '%s' AND trace_id = ''", sm);
+    ck_assert_int_eq(ts_d_sql_int(&A, q), 1);
+
+    /* A sweep (every second) attaches it. */
+    long long left = 1;
+    for (int i = 0; i < 100 && left; i++) {
+        usleep(100 * 1000);
+        left = ts_d_sql_int(&A, q);
+    }
+    ck_assert_msg(left == 0, "the log still waits for its stored span after 10 s");
+
+    /* Exactly as the ordinary attach: the span's LLM view and the trace's totals. */
+    ts_resp *rc = trace_on(&A, tc);
+    r = trace_on(&B, tm);
+    const cJSON *c = ts_json(rc), *m = ts_json(r);
+    TS_J_INT(c, "total_token_count", 150);
+    static const char *const nums[] = {"span_count",
+                                       "prompt_tokens_total",
+                                       "completion_tokens_total",
+                                       "total_token_count",
+                                       "cost",
+                                       "unpriced_span_count",
+                                       "spans.0.prompt_tokens",
+                                       "spans.0.completion_tokens",
+                                       "spans.0.cost"};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        ck_assert_msg(num(c, nums[i]) == num(m, nums[i]), "%s: %g (ordinary) vs %g (late)", nums[i],
+                      num(c, nums[i]), num(m, nums[i]));
+    static const char *const strs[] = {"model", "spans.0.model", "spans.0.type", "spans.0.input",
+                                       "spans.0.output"};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        ck_assert_str_eq(str(m, strs[i]), str(c, strs[i]));
+    ts_resp_free(rc);
+    ts_resp_free(r);
+    /* the log names its span's trace (id and row), and the span its log
+     * (the API's request ids are masked: compare the rows by span id) */
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM request_logs r JOIN spans s ON s.request_log_id = r.id AND "
+             "s.trow = r.trow JOIN traces t ON t.id = r.trow WHERE s.span_id = '%s' AND "
+             "r.span_id = '%s' AND r.trace_id = '%s' AND t.trace_id = '%s'",
+             sm, sm, tm, tm);
+    ck_assert_int_eq(ts_d_sql_int(&A, q), 1);
+    /* the control's log is its span's the same way */
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM request_logs r JOIN spans s ON s.request_log_id = r.id AND "
+             "s.trow = r.trow WHERE s.span_id = '%s' AND r.trace_id = '%s'",
+             sc, tc);
+    ck_assert_int_eq(ts_d_sql_int(&A, q), 1);
+    ck_assert_int_gt(rc_id, 0);
+    ck_assert_int_gt(rm_id, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pg_multi");
@@ -441,5 +602,10 @@ int main(void)
     tcase_add_test(tc, test_delete_through_a_gone_through_b);
     tcase_add_test(tc, test_key_revoked_reaches_both_daemons);
     suite_add_tcase(s, tc);
+    TCase *late = tcase_create("late_attach");
+    tcase_add_checked_fixture(late, up_sweep, down);
+    tcase_set_timeout(late, 120);
+    tcase_add_test(late, test_track_request_missed_span_attached_by_sweep);
+    suite_add_tcase(s, late);
     return ts_it_run(s);
 }
