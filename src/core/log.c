@@ -219,7 +219,8 @@ static size_t json_line(char *out, size_t cap, const char *ts, size_t tsn, int l
         if (b.full) { /* too long even so: say so rather than cut the JSON */
             b.len = mark;
             b.full = 0;
-            jput(&b, ",\"msg\":\"(line too long)\"", 26);
+            static const char too_long[] = ",\"msg\":\"(line too long)\"";
+            jput(&b, too_long, sizeof(too_long) - 1);
         }
     }
     out[b.len++] = '}';

@@ -303,6 +303,29 @@ START_TEST(json_free_text_and_bad_utf8)
 }
 END_TEST
 
+/* Escaped six times over (\u0001), the line cannot fit even as free text:
+ * the record says so, and stays one JSON object. */
+START_TEST(json_line_too_long_says_so)
+{
+    static char big[4000];
+    char *out;
+    memset(big, '\x01', sizeof(big) - 1);
+    ts_log_open(NULL, 1);
+    capture_begin();
+    ts_log_write(TS_LOG_ERROR, "%s", big);
+    out = capture_end();
+    ts_log_open(NULL, 0);
+    ck_assert_msg(strlen(out) > 0 && out[strlen(out) - 1] == '\n' && strlen(out) + 1 < 200,
+                  "not one short line: %zu bytes", strlen(out));
+    ck_assert_msg(memchr(out, '\0', strlen(out)) == NULL, "NUL inside the line");
+    ck_assert_msg(out[strlen(out) - 2] == '}', "does not end with }: %s", out);
+    cJSON *j = json_line(out);
+    ck_assert_str_eq(jstr(j, "msg"), "(line too long)");
+    cJSON_Delete(j);
+    free(out);
+}
+END_TEST
+
 START_TEST(json_long_line_stays_json)
 {
     static char big[6000];
@@ -383,6 +406,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, json_fields);
     tcase_add_test(tc, json_free_text_and_bad_utf8);
     tcase_add_test(tc, json_long_line_stays_json);
+    tcase_add_test(tc, json_line_too_long_says_so);
     tcase_add_test(tc, log_file_reopen);
     suite_add_tcase(s, tc);
     return s;
