@@ -22,41 +22,7 @@
 #include "spangen.h"
 #include "store/migrations.h"
 
-enum {
-    DIM_MODEL = 1,
-    DIM_FAILURE,
-    DIM_NAME,
-    DIM_TYPE,
-    DIM_UNUSED,
-    DIM_PARENT,
-    DIM_PROVIDER,
-    DIM_STATUS
-};
-
-typedef struct dimrow {
-    int dim;
-    char val[64];
-    int64_t n;
-} dimrow;
-static dimrow dims[64];
-static int ndims;
-
-static void dim_add(int dim, const char *val)
-{
-    if (!val)
-        return;
-    for (int i = 0; i < ndims; i++)
-        if (dims[i].dim == dim && strcmp(dims[i].val, val) == 0) {
-            dims[i].n++;
-            return;
-        }
-    if (ndims == (int)(sizeof(dims) / sizeof(dims[0])))
-        return;
-    dims[ndims].dim = dim;
-    snprintf(dims[ndims].val, sizeof(dims[ndims].val), "%s", val);
-    dims[ndims].n = 1;
-    ndims++;
-}
+static sg_dims dims; /* the current trace's trace_dims rows */
 
 static int64_t now_ns(void)
 {
@@ -342,13 +308,7 @@ int main(int argc, char **argv)
                 cb_text(&bs, user);
                 cb_i64(&bs, created);
                 cb_end(&bs);
-                dim_add(DIM_MODEL, v.model);
-                dim_add(DIM_FAILURE, v.is_err ? "rate_limit" : NULL);
-                dim_add(DIM_NAME, v.name);
-                dim_add(DIM_TYPE, v.is_llm ? "llm" : "other");
-                dim_add(DIM_PARENT, k ? ph : NULL);
-                dim_add(DIM_PROVIDER, v.provider);
-                dim_add(DIM_STATUS, v.is_err ? "error" : "success");
+                sg_dims_add_span(&dims, &v, k ? ph : NULL);
                 span_n++;
                 llm_n += v.is_llm;
                 p_tok += v.is_llm ? v.in_tok : 0;
@@ -394,16 +354,16 @@ int main(int argc, char **argv)
                 cb_text(&bt, NULL);
             cb_text(&bt, err_span[0] ? "upstream 429: rate limit reached for requests" : NULL);
             cb_end(&bt);
-            for (int d = 0; d < ndims; d++) {
+            for (int d = 0; d < dims.n; d++) {
                 cb_i64(&bd, 1);
                 cb_i64(&bd, trow);
-                cb_i64(&bd, dims[d].dim);
-                cb_text(&bd, dims[d].val);
-                cb_i64(&bd, dims[d].n);
+                cb_i64(&bd, dims.row[d].dim);
+                cb_text(&bd, dims.row[d].val);
+                cb_i64(&bd, dims.row[d].n);
                 cb_i64(&bd, t_start);
                 cb_end(&bd);
             }
-            ndims = 0;
+            dims.n = 0;
         }
         copy(c,
              "COPY traces (id, ws_id, trace_id, created_ns, updated_ns, span_count, "

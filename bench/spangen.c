@@ -3,6 +3,8 @@
  * counts, price) and tool calls, about 1 KB per span once encoded. */
 #include "spangen.h"
 
+#include "store/jobs_common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,4 +591,32 @@ void sg_patch(const sg_set *s, const sg_tpl *t, unsigned char *body, uint64_t r)
             memcpy(body + t->end_off[i], &end, 8);
         }
     }
+}
+
+static void dim_add(sg_dims *d, int dim, const char *val)
+{
+    if (!val)
+        return;
+    for (int i = 0; i < d->n; i++)
+        if (d->row[i].dim == dim && strcmp(d->row[i].val, val) == 0) {
+            d->row[i].n++;
+            return;
+        }
+    if (d->n == (int)(sizeof(d->row) / sizeof(d->row[0])))
+        return;
+    d->row[d->n].dim = dim;
+    snprintf(d->row[d->n].val, sizeof(d->row[d->n].val), "%s", val);
+    d->row[d->n].n = 1;
+    d->n++;
+}
+
+void sg_dims_add_span(sg_dims *d, const sg_vals *v, const char *parent_hex)
+{
+    dim_add(d, TS_DIM_MODEL, v->model);
+    dim_add(d, TS_DIM_FAILURE, v->is_err ? "rate_limit" : NULL);
+    dim_add(d, TS_DIM_NAME, v->name);
+    dim_add(d, TS_DIM_TYPE, v->is_llm ? "llm" : "other");
+    dim_add(d, TS_DIM_PARENT, parent_hex);
+    dim_add(d, TS_DIM_PROVIDER, v->provider);
+    dim_add(d, TS_DIM_STATUS, v->is_err ? "error" : "success");
 }

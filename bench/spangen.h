@@ -92,4 +92,19 @@ int sg_err_k(int spt);
 void sg_trace_hex(uint32_t tag, uint64_t t, char out[33]);
 void sg_span_hex(uint32_t tag, uint64_t g, char out[17]);
 
+/* The trace_dims rows of one trace as the writer keeps them: (dim, value)
+ * -> count of the trace's spans holding the value (dim numbers of
+ * store/jobs_common.h). Both limits (sqlite_limit, pg_limit) insert these. */
+typedef struct sg_dim {
+    int dim;
+    char val[64];
+    int64_t n;
+} sg_dim;
+typedef struct sg_dims {
+    sg_dim row[64];
+    int n;
+} sg_dims;
+/* Counts span v's values (parent_hex: its parent's id, NULL for the root). */
+void sg_dims_add_span(sg_dims *d, const sg_vals *v, const char *parent_hex);
+
 #endif

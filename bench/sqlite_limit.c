@@ -25,42 +25,7 @@ typedef struct cached {
     char attrs[4096], lr[4096];
 } cached;
 
-/* trace_dims rows of one trace: (dim, value) -> span count. The dim
- * numbers and values follow the writer (sqlite_tagg.c span_dims). */
-enum {
-    DIM_MODEL = 1,
-    DIM_FAILURE,
-    DIM_NAME,
-    DIM_TYPE,
-    DIM_SPAN_ID_UNUSED,
-    DIM_PARENT,
-    DIM_PROVIDER,
-    DIM_STATUS
-};
-typedef struct dimrow {
-    int dim;
-    char val[64];
-    int64_t n;
-} dimrow;
-static dimrow dims[64];
-static int ndims;
-
-static void dim_add(int dim, const char *val)
-{
-    if (!val)
-        return;
-    for (int i = 0; i < ndims; i++)
-        if (dims[i].dim == dim && strcmp(dims[i].val, val) == 0) {
-            dims[i].n++;
-            return;
-        }
-    if (ndims == (int)(sizeof(dims) / sizeof(dims[0])))
-        return;
-    dims[ndims].dim = dim;
-    snprintf(dims[ndims].val, sizeof(dims[ndims].val), "%s", val);
-    dims[ndims].n = 1;
-    ndims++;
-}
+static sg_dims dims; /* the current trace's trace_dims rows */
 
 static int64_t clock_ns(clockid_t id)
 {
@@ -355,13 +320,7 @@ int main(int argc, char **argv)
             sqlite3_bind_int64(q, 23, created);
             sqlite3_bind_int64(q, 26, trow);
             step(db, q, "insert span");
-            dim_add(DIM_MODEL, v->model);
-            dim_add(DIM_FAILURE, v->is_err ? "rate_limit" : NULL);
-            dim_add(DIM_NAME, v->name);
-            dim_add(DIM_TYPE, v->is_llm ? "llm" : "other");
-            dim_add(DIM_PARENT, k ? ph : NULL);
-            dim_add(DIM_PROVIDER, v->provider);
-            dim_add(DIM_STATUS, v->is_err ? "error" : "success");
+            sg_dims_add_span(&dims, v, k ? ph : NULL);
             /* The trace's aggregate row, written once per trace per batch. */
             span_n++;
             llm_n += v->is_llm;
@@ -423,15 +382,15 @@ int main(int argc, char **argv)
                 sqlite3_bind_int64(ins_tr, 22, trow);
                 step(db, ins_tr, "insert trace");
             }
-            for (int d = 0; d < ndims; d++) {
+            for (int d = 0; d < dims.n; d++) {
                 sqlite3_bind_int64(ins_dim, 1, trow);
-                sqlite3_bind_int(ins_dim, 2, dims[d].dim);
-                sqlite3_bind_text(ins_dim, 3, dims[d].val, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(ins_dim, 4, dims[d].n);
+                sqlite3_bind_int(ins_dim, 2, dims.row[d].dim);
+                sqlite3_bind_text(ins_dim, 3, dims.row[d].val, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(ins_dim, 4, dims.row[d].n);
                 sqlite3_bind_int64(ins_dim, 5, t_start);
                 step(db, ins_dim, "insert trace_dims");
             }
-            ndims = 0;
+            dims.n = 0;
             span_n = llm_n = p_tok = c_tok = err_n = 0;
             cost = 0;
             err_span = NULL;
