@@ -629,6 +629,46 @@ START_TEST(env_errors_name_the_variable)
 }
 END_TEST
 
+START_TEST(store_backend_names)
+{
+    ts_config c;
+
+    ts_config_defaults(&c);
+    ck_assert_str_eq(c.store, "sqlite");
+    ck_assert_str_eq(c.postgres_url, "");
+    SET_OK(&c, "store", "PostgreSQL");
+    ck_assert_str_eq(c.store, "postgres");
+    SET_OK(&c, "store", "SQLite");
+    ck_assert_str_eq(c.store, "sqlite");
+    SET_BAD(&c, "store", "mysql");
+    SET_BAD(&c, "store", "");
+    ck_assert_str_eq(c.store, "sqlite");
+}
+END_TEST
+
+/* --check-config never shows a PostgreSQL password, in either libpq form. */
+START_TEST(postgres_url_password_masked)
+{
+    static const char *const cases[][2] = {
+        {"postgresql://ts:s3cret@db:5432/ts", "postgresql://ts:***@db:5432/ts"},
+        {"postgres://ts@db/ts?password=s3cret&sslmode=require",
+         "postgres://ts@db/ts?password=***&sslmode=require"},
+        {"host=db password=s3cret user=ts", "host=db password=*** user=ts"},
+        {"host=db password='s3 \\'cret' user=ts", "host=db password=*** user=ts"},
+        {"password=s3cret", "password=***"},
+        {"host=/tmp dbname=ts", "host=/tmp dbname=ts"},
+        {"postgresql:///ts?host=/tmp", "postgresql:///ts?host=/tmp"},
+    };
+    char out[256];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ts_config_mask_url(cases[i][0], out, sizeof out);
+        ck_assert_str_eq(out, cases[i][1]);
+        ck_assert_ptr_null(strstr(out, "s3"));
+    }
+}
+END_TEST
+
 /* ---- the shipped config/tracestore.conf --------------------------------- */
 
 static char *read_all(const char *path)
@@ -780,6 +820,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, env_short_names_win);
     tcase_add_test(tc, env_errors_name_the_variable);
     tcase_add_test(tc, shipped_conf_documents_every_key_at_default);
+    tcase_add_test(tc, store_backend_names);
+    tcase_add_test(tc, postgres_url_password_masked);
     suite_add_tcase(s, tc);
     return s;
 }
